@@ -1,0 +1,65 @@
+"""The Python entry points: :func:`load` and :func:`build`."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Iterable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .document import apply_overrides, load_document
+from .resolve import resolve
+from .schema import Blueprint
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["build", "load"]
+
+Overrides = Iterable[str | tuple[str, Any]]
+
+
+def load(source: str | Path | Blueprint, overrides: Overrides = ()) -> Blueprint:
+    """Loads, composes, resolves and validates a blueprint without importing TensorFlow.
+
+    Args:
+        source: A file path, ``zoo:NAME``, YAML text, or a blueprint to re-resolve
+            with ``overrides``.
+        overrides: ``"key.path=value"`` strings (the value is YAML) or
+            ``(key_path, value)`` pairs, e.g. ``["params.width=32"]``.
+
+    Returns:
+        The typed, frozen blueprint.
+
+    Raises:
+        BlueprintError: Any problem in the blueprint, located at its YAML.
+    """
+    if isinstance(source, Blueprint):
+        doc = copy.deepcopy(source.document)
+        apply_overrides(doc, overrides)
+    else:
+        doc = load_document(source, overrides)
+    return resolve(doc)
+
+
+def build(
+    blueprint: str | Path | Blueprint, overrides: Overrides = (), *, compile: bool = True
+) -> keras.Model:
+    """Builds the ``keras.Model`` a blueprint describes.
+
+    Args:
+        blueprint: A blueprint, or anything :func:`load` accepts.
+        overrides: Overrides applied before building (see :func:`load`).
+        compile: Apply the blueprint's ``compile:`` section.
+
+    Returns:
+        The functional model.
+
+    Raises:
+        BlueprintError: A problem in the blueprint, including shape errors that
+            Keras raises while building, located at the YAML node responsible.
+    """
+    bp = blueprint if isinstance(blueprint, Blueprint) and not overrides else load(blueprint, overrides)
+    from .builders.model import build_model
+
+    return build_model(bp, compile=compile)

@@ -1,0 +1,158 @@
+"""The core builder: a resolved :class:`Blueprint` in, a functional ``keras.Model`` out.
+
+A pure function: no global state is read or changed (every layer gets an
+explicit name, so names do not depend on Keras' session counters). Errors that
+Keras raises while constructing or calling a layer (bad argument values,
+incompatible shapes) are re-raised as :class:`BlueprintError` at the YAML node
+that caused them, with the input shapes the layer received.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import keras
+
+from ..components import BLOCKS, LAYERS
+from ..errors import BlueprintError, Plain
+from ..schema import Blueprint, NestedLayer, Node, Ref, thaw
+from .compile import compile_model
+
+__all__ = ["build_model"]
+
+
+def build_model(blueprint: Blueprint, *, compile: bool = True) -> keras.Model:
+    """Builds the Keras functional model a blueprint describes.
+
+    Args:
+        blueprint: A resolved blueprint (from :func:`keras_blueprints.load`).
+        compile: Apply the blueprint's ``compile:`` section, if it has one.
+
+    Returns:
+        The model, named after the blueprint, with the blueprint's inputs and
+        outputs (outputs named after their nodes).
+
+    Raises:
+        BlueprintError: Keras refused a layer's arguments or shapes; the error
+            points at the node.
+    """
+    tensors: dict[str, Any] = {}
+    layers: dict[str, keras.layers.Layer] = {}
+    inputs = []
+    for spec in blueprint.inputs:
+        tensor = keras.Input(
+            shape=spec.shape,
+            dtype=spec.dtype,
+            batch_size=spec.batch_size,
+            sparse=spec.sparse,
+            name=spec.name,
+        )
+        tensors[spec.name] = tensor
+        inputs.append(tensor)
+    for node in blueprint.nodes:
+        tensors[node.name] = _build_node(node, tensors, layers)
+    outputs = [_tensor(ref, tensors, blueprint) for ref in blueprint.outputs]
+    try:
+        model = keras.Model(
+            inputs=inputs if len(inputs) > 1 else inputs[0],
+            outputs=outputs if len(outputs) > 1 else outputs[0],
+            name=blueprint.name,
+        )
+    except (ValueError, TypeError) as exc:
+        raise BlueprintError(
+            f"Keras could not assemble the model: {_first_line(exc)}", blueprint.location
+        ) from exc
+    if compile and blueprint.compile is not None:
+        compile_model(model, blueprint.compile, blueprint.output_names)
+    return model
+
+
+def _build_node(node: Node, tensors: Mapping[str, Any], layers: dict[str, Any]) -> Any:
+    args = [_tensor(ref, tensors) for ref in node.inputs]
+    call_kwargs = {
+        key: tuple(_tensor(r, tensors) for r in value) if isinstance(value, tuple) else _tensor(value, tensors)
+        for key, value in node.call_inputs.items()
+    }
+    call_kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in call_kwargs.items()}
+    x = args[0] if len(args) == 1 else args
+    if node.kind == "block":
+        entry = BLOCKS.lookup(node.type, node.location)
+        return _keras_step(node, args, lambda: entry.fn(x, name=node.name, **thaw(node.args), **call_kwargs))
+    if node.kind == "share":
+        layer = layers[node.share]
+    else:
+        layer = _keras_step(node, None, lambda: _make_layer(node.type, thaw(node.args), node.name))
+        layers[node.name] = layer
+    return _keras_step(node, args, lambda: layer(x, **call_kwargs))
+
+
+def _make_layer(type_name: str, args: dict[str, Any], name: str) -> keras.layers.Layer:
+    cls = LAYERS.lookup(type_name).resolve()
+    for key, value in list(args.items()):
+        if isinstance(value, NestedLayer):
+            args[key] = _make_layer(value.type, thaw(value.args), f"{name}_{key}")
+        elif isinstance(value, list) and value and all(isinstance(v, NestedLayer) for v in value):
+            args[key] = [_make_layer(v.type, thaw(v.args), f"{name}_{key}_{i}") for i, v in enumerate(value)]
+    return cls(name=name, **args)
+
+
+def _keras_step(node: Node, args: list[Any] | None, step):
+    try:
+        return step()
+    except BlueprintError:
+        raise
+    except (ValueError, TypeError, IndexError, KeyError, NotImplementedError, AttributeError) as exc:
+        what = "call" if args is not None else "create"
+        received = None
+        if args is not None:
+            shapes = ", ".join(str(tuple(a.shape)) for a in args)
+            received = Plain(f"input shape{'s' if len(args) > 1 else ''} {shapes}")
+        label = f"{node.type} '{node.name}'" if node.kind != "share" else f"shared layer '{node.name}'"
+        raise BlueprintError(
+            f"Keras could not {what} {label}: {_first_line(exc)}",
+            node.location,
+            received=received,
+            context=node.context,
+        ) from exc
+
+
+def _tensor(ref: Ref, tensors: Mapping[str, Any], blueprint: Blueprint | None = None) -> Any:
+    value = tensors[ref.node]
+    if ref.index is None:
+        if isinstance(value, list | tuple):
+            raise BlueprintError(
+                f"'{ref.node}' has {len(value)} outputs; say which one",
+                ref.location,
+                expected=", ".join(f"{ref.node}.{i}" for i in range(len(value))),
+            )
+        if isinstance(value, dict):
+            raise BlueprintError(
+                f"'{ref.node}' has several outputs; say which one",
+                ref.location,
+                expected=", ".join(f"{ref.node}.{k}" for k in value),
+            )
+        return value
+    if isinstance(value, dict):
+        if ref.index not in value and str(ref.index) not in value:
+            raise BlueprintError.unknown_name(f"an output of '{ref.node}'", str(ref.index), list(value), ref.location)
+        return value.get(ref.index, value.get(str(ref.index)))
+    if not isinstance(value, list | tuple):
+        raise BlueprintError(
+            f"'{ref.node}' has a single output; '{ref}' does not exist",
+            ref.location,
+            hint=f"Refer to it as '{ref.node}'.",
+        )
+    if not isinstance(ref.index, int) or not 0 <= ref.index < len(value):
+        raise BlueprintError(
+            f"'{ref.node}' has no output '{ref.index}'",
+            ref.location,
+            expected=f"an index from 0 to {len(value) - 1}",
+        )
+    return value[ref.index]
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    line = text.splitlines()[0].strip()
+    return line if len(line) <= 300 else line[:297] + "..."

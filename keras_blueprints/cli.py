@@ -1,0 +1,142 @@
+"""The ``blueprint`` command line.
+
+Each subcommand lives in ``keras_blueprints/commands/`` and registers itself
+with :func:`command`; this module only parses arguments and turns errors into
+``FILE:LINE:COL: error: ...`` lines with exit status 2 (a traceback only with
+``--debug``). Command modules import TensorFlow inside their ``run`` function,
+never at import time, so ``blueprint validate --no-build`` stays light.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+from .errors import BlueprintError
+from .registry import Registry
+
+__all__ = ["COMMANDS", "Command", "command", "main"]
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_BLUEPRINT = 2
+
+COMMAND_MODULES = ("validate", "summary", "plot", "resolve", "diff", "schema", "zoo")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A subcommand: its help line, how it adds arguments, and what it runs."""
+
+    name: str
+    help: str
+    configure: Callable[[argparse.ArgumentParser], None]
+    run: Callable[[argparse.Namespace], int]
+
+
+COMMANDS: Registry[Command] = Registry(
+    "command",
+    "Commands are modules of keras_blueprints.commands decorated with @command.",
+)
+
+
+def command(name: str, help: str) -> Callable[[Callable[[argparse.ArgumentParser], None]], Callable]:
+    """Registers a subcommand; decorate its ``configure(parser)`` function.
+
+    The decorated module must also define ``run(args) -> int``; it is looked up
+    on the module when the command runs.
+
+    Args:
+        name: The subcommand name.
+        help: One line of help.
+
+    Returns:
+        The decorator.
+    """
+
+    def decorate(configure: Callable[[argparse.ArgumentParser], None]) -> Callable:
+        module = sys.modules[configure.__module__]
+        COMMANDS.register(name, Command(name, help, configure, lambda args: module.run(args)))
+        return configure
+
+    return decorate
+
+
+def add_overrides(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--set KEY=VALUE`` (repeatable) to a subcommand."""
+    parser.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a value, e.g. --set params.width=32 --set graph.stem.filters=48",
+    )
+
+
+def _parser() -> argparse.ArgumentParser:
+    for module in COMMAND_MODULES:
+        importlib.import_module(f"keras_blueprints.commands.{module}")
+    parser = argparse.ArgumentParser(
+        prog="blueprint",
+        description="Declarative Keras architectures: validate, build, inspect YAML blueprints.",
+    )
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    from . import __version__
+
+    parser.add_argument("--version", action="version", version=f"keras-blueprints {__version__}")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name in COMMAND_MODULES:
+        cmd = COMMANDS.lookup(name)
+        p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
+        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+        cmd.configure(p)
+        p.set_defaults(_command=cmd)
+    return parser
+
+
+def quiet_tensorflow() -> None:
+    """Silences TensorFlow's C++ start-up chatter unless the user set the level."""
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Runs the command line.
+
+    Args:
+        argv: Arguments (default: ``sys.argv[1:]``).
+
+    Returns:
+        The exit status: 0 success, 2 a blueprint or usage error, 1 an internal error.
+    """
+    quiet_tensorflow()
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args._command.run(args)
+    except BlueprintError as err:
+        if args.debug:
+            raise
+        print(err.format(), file=sys.stderr)
+        return EXIT_BLUEPRINT
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an internal error: say so, without a traceback
+        if args.debug:
+            raise
+        print(
+            f"blueprint: internal error: {type(exc).__name__}: {exc}\n"
+            "  This is a bug in keras-blueprints; run again with --debug for the traceback.",
+            file=sys.stderr,
+        )
+        return EXIT_INTERNAL
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,68 @@
+"""``blueprint summary FILE``: layer table with output shapes, parameters and FLOPs."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..cli import EXIT_OK, add_overrides, command
+
+
+@command("summary", "build a blueprint and print its layers, output shapes, parameters and FLOPs")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Adds the command's arguments."""
+    parser.add_argument("file", metavar="FILE", help="blueprint file or zoo:NAME")
+    add_overrides(parser)
+
+
+def _shape(shapes: tuple) -> str:
+    text = ", ".join(str(tuple(s)).replace(",)", ")") for s in shapes)
+    return text if len(shapes) == 1 else f"[{text}]"
+
+
+def _flops(value: int | None) -> str:
+    if value is None:
+        return "?"
+    for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
+        if value >= size:
+            return f"{value / size:.2f}{unit}"
+    return str(value)
+
+
+def summarize(model) -> str:
+    """Returns the summary table of a built model as text.
+
+    Args:
+        model: A functional ``keras.Model``.
+
+    Returns:
+        The table, totals included.
+    """
+    from ..builders.flops import model_flops
+
+    report = model_flops(model)
+    rows = [("Layer (type)", "Output shape", "Params", "FLOPs")]
+    for row in report.layers:
+        rows.append((f"{row.name} ({row.class_name})", _shape(row.output_shapes), f"{row.params:,}", _flops(row.flops)))
+    widths = [max(len(r[i]) for r in rows) for i in range(4)]
+    rule = "-" * (sum(widths) + 6)
+
+    def fmt(r):
+        return f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}"
+
+    trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
+    total = model.count_params()
+    lines = [f'Model: "{model.name}"', rule, fmt(rows[0]), rule, *(fmt(r) for r in rows[1:]), rule]
+    lines.append(f"Total params: {total:,} (trainable: {trainable:,}, non-trainable: {total - trainable:,})")
+    lines.append(f"FLOPs per example: {report.total:,} ({_flops(report.total)})")
+    if report.unknown:
+        lines.append(f"FLOPs unknown for: {', '.join(report.unknown)}")
+    return "\n".join(lines)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Builds the blueprint and prints its summary."""
+    from ..api import build
+
+    model = build(args.file, args.overrides, compile=False)
+    print(summarize(model))
+    return EXIT_OK

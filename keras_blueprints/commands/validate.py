@@ -1,0 +1,52 @@
+"""``blueprint validate FILE...``: check blueprints, building them unless --no-build."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from ..cli import EXIT_BLUEPRINT, EXIT_OK, add_overrides, command
+from ..errors import BlueprintError
+
+
+@command("validate", "check blueprints (exit 0 when all are valid, 2 otherwise)")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Adds the command's arguments."""
+    parser.add_argument("files", nargs="+", metavar="FILE", help="blueprint files or zoo:NAME")
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="check everything that needs no model (never imports TensorFlow)",
+    )
+    add_overrides(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Validates each file, printing every error found; returns the exit status."""
+    from ..api import load
+
+    failed = 0
+    for file in args.files:
+        try:
+            bp = load(file, args.overrides)
+            detail = f"{len(bp.nodes)} nodes"
+            if not args.no_build:
+                from ..builders.model import build_model
+
+                model = build_model(bp)
+                detail += f", {model.count_params():,} parameters"
+                _clear()
+        except BlueprintError as err:
+            if args.debug:
+                raise
+            print(err.format(), file=sys.stderr)
+            failed += 1
+            continue
+        print(f"{file}: ok ({detail})")
+    return EXIT_BLUEPRINT if failed else EXIT_OK
+
+
+def _clear() -> None:
+    import keras
+
+    keras.backend.clear_session()

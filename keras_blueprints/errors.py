@@ -1,0 +1,269 @@
+"""The one error type of keras-blueprints and the location it points at.
+
+Every problem with a blueprint, whatever stage finds it (YAML syntax, schema,
+unknown names, graph checks, expressions, shapes raised by Keras while
+building), is reported as a :class:`BlueprintError` built from structured
+fields, so the message always has the same shape::
+
+    unet.yaml:42:7: error: 'filtres' is not an argument of Conv2D (in block 'down3').
+      Expected one of: filters, kernel_size, strides, ... Did you mean 'filters'?
+
+This module imports nothing heavy: it is used by validation that must not
+import TensorFlow.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+__all__ = [
+    "BlueprintError",
+    "BlueprintErrors",
+    "Location",
+    "Plain",
+    "closest",
+    "did_you_mean",
+    "format_path",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Location:
+    """A place in a source file, 1-based like editors and compilers show it.
+
+    Attributes:
+        file: The file name as the user gave it, or ``<string>`` for text,
+            or ``<command line>`` for an override.
+        line: 1-based line number (0 when unknown).
+        col: 1-based column number (0 when unknown).
+    """
+
+    file: str
+    line: int = 0
+    col: int = 0
+
+    def __str__(self) -> str:
+        if self.line <= 0:
+            return self.file
+        return f"{self.file}:{self.line}:{self.col}"
+
+    def shifted(self, columns: int) -> Location:
+        """Returns the location ``columns`` characters further on the same line."""
+        if self.line <= 0:
+            return self
+        return Location(self.file, self.line, self.col + columns)
+
+
+UNKNOWN = Location("<unknown>")
+
+
+def format_path(path: Sequence[object]) -> str:
+    """Formats a key path such as ``('graph', 3, 'Conv2D', 'filters')``.
+
+    Args:
+        path: Mapping keys (strings) and list indices (integers).
+
+    Returns:
+        A dotted path, with list indices in brackets: ``graph[3].Conv2D.filters``.
+    """
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += f".{part}" if out else str(part)
+    return out
+
+
+def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
+    """Returns the candidates closest to ``word`` (case-insensitive), best first."""
+    pool = list(dict.fromkeys(str(c) for c in candidates))
+    lowered = {c.lower(): c for c in pool}
+    exact = lowered.get(word.lower())
+    if exact is not None and exact != word:
+        return [exact]
+    matches = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
+    return [lowered[m] for m in matches]
+
+
+def did_you_mean(word: str, candidates: Iterable[str]) -> str:
+    """Returns ``"Did you mean 'x'?"`` for the closest candidate, or ``""``."""
+    best = closest(word, candidates)
+    return f"Did you mean '{best[0]}'?" if best else ""
+
+
+def _preview(values: Sequence[str], limit: int = 12) -> str:
+    shown = ", ".join(values[:limit])
+    if len(values) > limit:
+        shown += f", ... ({len(values) - limit} more)"
+    return shown
+
+
+class BlueprintError(ValueError):
+    """A problem in a blueprint, pointing at the YAML that caused it.
+
+    Attributes:
+        message: What is wrong, one sentence.
+        location: Where: file, line and column.
+        path: The key path inside the document (``graph[2].Dense.units``).
+        expected: What would have been valid, in words.
+        received: What was found instead.
+        hint: How to fix it (often a did-you-mean).
+        context: Where in the blueprint's structure (``in block 'down3'``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        location: Location | None = None,
+        *,
+        path: Sequence[object] = (),
+        expected: str | None = None,
+        received: object = None,
+        hint: str | None = None,
+        context: str | None = None,
+    ) -> None:
+        self.message = message
+        self.location = location or UNKNOWN
+        self.path = tuple(path)
+        self.expected = expected
+        self.received = received
+        self.hint = hint
+        self.context = context
+        super().__init__(self.format())
+
+    @classmethod
+    def unknown_name(
+        cls,
+        what: str,
+        name: str,
+        candidates: Iterable[str],
+        location: Location | None,
+        *,
+        path: Sequence[object] = (),
+        context: str | None = None,
+        extra_hint: str | None = None,
+    ) -> BlueprintError:
+        """Builds the error for a name that is not one of ``candidates``.
+
+        Args:
+            what: What the name should have been, e.g. ``"an argument of Conv2D"``.
+            name: The name that was received.
+            candidates: The valid names.
+            location: Where the name stands in the YAML.
+            path: The key path of the name.
+            context: Where in the blueprint's structure.
+            extra_hint: Appended to the did-you-mean.
+
+        Returns:
+            The error (to be raised by the caller).
+        """
+        valid = sorted(dict.fromkeys(str(c) for c in candidates), key=str.lower)
+        hint = " ".join(h for h in (did_you_mean(name, valid), extra_hint) if h)
+        return cls(
+            f"'{name}' is not {what}",
+            location,
+            path=path,
+            expected=f"one of: {_preview(valid)}" if valid else None,
+            hint=hint or None,
+            context=context,
+        )
+
+    def format(self) -> str:
+        """Formats the error as ``FILE:LINE:COL: error: ...`` plus detail lines."""
+        head = self.message
+        if self.context:
+            head += f" ({self.context})"
+        if not head.endswith((".", "?", "!")):
+            head += "."
+        lines = [f"{self.location}: error: {head}"]
+        detail = []
+        if self.expected:
+            detail.append(f"Expected {self.expected}.")
+        if self.received is not None:
+            detail.append(f"Received: {_show(self.received)}.")
+        if self.hint:
+            detail.append(self.hint)
+        if detail:
+            lines.append("  " + " ".join(detail))
+        return "\n".join(lines)
+
+    def __reduce__(self):  # keep the structured fields through pickling
+        return (_rebuild, (self.__class__, self.__dict__.copy()))
+
+
+def _rebuild(cls: type, state: dict) -> BlueprintError:
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    ValueError.__init__(err, err.format())
+    return err
+
+
+class Plain(str):
+    """Text shown as is (not quoted) after ``Received:``: a description, not a value."""
+
+    __slots__ = ()
+
+
+def _show(value: object) -> str:
+    text = repr(value) if isinstance(value, str) and not isinstance(value, Plain) else str(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+class BlueprintErrors(BlueprintError):
+    """Several independent errors found in one pass, reported together.
+
+    It is a :class:`BlueprintError` itself (its fields are those of the first
+    error), so ``except BlueprintError`` catches it; ``errors`` holds them all.
+    """
+
+    def __init__(self, errors: Sequence[BlueprintError]) -> None:
+        if not errors:
+            raise ValueError("BlueprintErrors needs at least one error")
+        flat: list[BlueprintError] = []
+        for err in errors:
+            flat.extend(err.errors if isinstance(err, BlueprintErrors) else [err])
+        flat.sort(key=lambda e: (e.location.file, e.location.line, e.location.col))
+        self.errors = tuple(flat)
+        first = self.errors[0]
+        super().__init__(
+            first.message,
+            first.location,
+            path=first.path,
+            expected=first.expected,
+            received=first.received,
+            hint=first.hint,
+            context=first.context,
+        )
+
+    def format(self) -> str:
+        errors = getattr(self, "errors", ())
+        if not errors:
+            return super().format()
+        return "\n".join(e.format() for e in errors)
+
+
+class ErrorCollector:
+    """Collects independent errors so that one pass can report all of them."""
+
+    def __init__(self, limit: int = 50) -> None:
+        self.errors: list[BlueprintError] = []
+        self.limit = limit
+
+    def add(self, error: BlueprintError) -> None:
+        """Records an error; raises everything at once when the limit is reached."""
+        if isinstance(error, BlueprintErrors):
+            self.errors.extend(error.errors)
+        else:
+            self.errors.append(error)
+        if len(self.errors) >= self.limit:
+            self.raise_if_any()
+
+    def raise_if_any(self) -> None:
+        """Raises the collected errors, if any."""
+        if len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise BlueprintErrors(self.errors)

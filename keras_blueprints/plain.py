@@ -1,0 +1,124 @@
+"""A resolved blueprint written back as plain YAML that rebuilds the same model.
+
+Every node is explicit: its name, its layer (or Python block) with all its
+arguments, and where its inputs come from. No parameters, repeats or YAML
+blocks are left, so the text is also the clearest record of what was built.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import yaml
+
+from .schema import Blueprint, NestedLayer, Node, Ref, thaw
+
+__all__ = ["dump", "to_plain"]
+
+
+def _ref(ref: Ref) -> str:
+    return str(ref)
+
+
+def _value(value: Any) -> Any:
+    if isinstance(value, NestedLayer):
+        return {value.type: {k: _value(v) for k, v in thaw(value.args).items()}}
+    if isinstance(value, Mapping):
+        return {k: _value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_value(v) for v in value]
+    return value
+
+
+def _node(node: Node) -> dict[str, Any]:
+    out: dict[str, Any] = {"name": node.name}
+    if node.kind == "share":
+        out["share"] = node.share
+    else:
+        out[node.type] = _value(node.args)
+    refs = [_ref(r) for r in node.inputs]
+    if node.call_inputs:
+        frm: dict[str, Any] = {"inputs": refs if len(refs) != 1 else refs[0]}
+        for key, value in node.call_inputs.items():
+            frm[key] = [_ref(r) for r in value] if isinstance(value, tuple) else _ref(value)
+        out["from"] = frm
+    else:
+        out["from"] = refs if len(refs) != 1 else refs[0]
+    return out
+
+
+def to_plain(blueprint: Blueprint) -> dict[str, Any]:
+    """Returns the resolved blueprint as plain data (the shape of a blueprint file).
+
+    Args:
+        blueprint: A resolved blueprint.
+
+    Returns:
+        A mapping with ``name``, ``inputs``, ``graph``, ``outputs`` and ``compile``.
+    """
+    data: dict[str, Any] = {"name": blueprint.name}
+    if blueprint.description:
+        data["description"] = blueprint.description
+    data["inputs"] = {}
+    for spec in blueprint.inputs:
+        entry: dict[str, Any] = {"shape": list(spec.shape), "dtype": spec.dtype}
+        if spec.batch_size is not None:
+            entry["batch_size"] = spec.batch_size
+        if spec.sparse:
+            entry["sparse"] = True
+        data["inputs"][spec.name] = entry
+    data["graph"] = [_node(n) for n in blueprint.nodes]
+    data["outputs"] = [_ref(r) for r in blueprint.outputs]
+    spec = blueprint.compile
+    if spec is not None:
+        section: dict[str, Any] = {
+            "optimizer": {spec.optimizer: _value(spec.optimizer_args)}
+            if spec.optimizer_args
+            else spec.optimizer
+        }
+        for key in ("loss", "metrics", "loss_weights"):
+            value = getattr(spec, key)
+            if value is not None:
+                section[key] = _value(value)
+        section.update(_value(spec.extra))
+        data["compile"] = section
+    return data
+
+
+class _Dumper(yaml.SafeDumper):
+    """Block style for the structure, flow style for argument mappings and short lists."""
+
+
+def _represent_dict(dumper: yaml.SafeDumper, data: dict) -> yaml.Node:
+    flow = all(not isinstance(v, dict | list) or _short(v) for v in data.values()) and len(data) <= 8
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow and bool(data) and _depth_ok(data))
+
+
+def _short(value: Any) -> bool:
+    return isinstance(value, list) and all(not isinstance(v, dict | list) for v in value) and len(value) <= 8
+
+
+def _depth_ok(data: dict) -> bool:
+    return "graph" not in data and "inputs" not in data
+
+
+def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:
+    return dumper.represent_sequence("tag:yaml.org,2002:seq", data, flow_style=_short(data))
+
+
+_Dumper.add_representer(dict, _represent_dict)
+_Dumper.add_representer(list, _represent_list)
+
+
+def dump(blueprint: Blueprint | Mapping[str, Any]) -> str:
+    """Returns the resolved blueprint as YAML text.
+
+    Args:
+        blueprint: A resolved blueprint, or plain data from :func:`to_plain`.
+
+    Returns:
+        YAML that :func:`keras_blueprints.load` reads back into an equal blueprint.
+    """
+    data = to_plain(blueprint) if isinstance(blueprint, Blueprint) else dict(blueprint)
+    return yaml.dump(data, Dumper=_Dumper, sort_keys=False, allow_unicode=True, width=100)

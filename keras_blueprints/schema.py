@@ -1,0 +1,211 @@
+"""Typed, frozen blueprint objects: what builders receive.
+
+A :class:`Blueprint` is fully resolved: parameters substituted, repeats
+unrolled, YAML blocks expanded into named nodes, references checked, layer
+arguments checked against their signatures. Builders never see YAML.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+from .errors import Location
+
+__all__ = [
+    "Blueprint",
+    "CompileSpec",
+    "InputSpec",
+    "NestedLayer",
+    "Node",
+    "Ref",
+    "freeze",
+    "thaw",
+]
+
+
+def freeze(value: Any) -> Any:
+    """Returns a deeply immutable copy: mappings become read-only, lists tuples."""
+    if isinstance(value, Mapping):
+        return MappingProxyType({k: freeze(v) for k, v in value.items()})
+    if isinstance(value, list | tuple):
+        return tuple(freeze(v) for v in value)
+    return value
+
+
+def thaw(value: Any) -> Any:
+    """Inverse of :func:`freeze`: plain dicts and lists, as Keras expects them."""
+    if isinstance(value, Mapping):
+        return {k: thaw(v) for k, v in value.items()}
+    if isinstance(value, tuple):
+        return [thaw(v) for v in value]
+    if isinstance(value, NestedLayer):
+        return value
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Ref:
+    """A reference to a node's output: ``enc``, ``enc.1`` or ``block.skip``.
+
+    Attributes:
+        node: The referenced node (or input) name.
+        index: Output index or name for multi-output nodes, else None.
+        location: Where the reference stands in the YAML.
+    """
+
+    node: str
+    index: int | str | None = None
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+    def __str__(self) -> str:
+        return self.node if self.index is None else f"{self.node}.{self.index}"
+
+
+@dataclass(frozen=True, slots=True)
+class NestedLayer:
+    """A layer given as an argument of another (``Bidirectional.layer``, ``RNN.cell``).
+
+    Attributes:
+        type: Canonical layer name.
+        args: Its constructor arguments (frozen).
+        location: Where it stands in the YAML.
+    """
+
+    type: str
+    args: Mapping[str, Any]
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class InputSpec:
+    """A model input.
+
+    Attributes:
+        name: Input name (also the Keras input's name).
+        shape: Shape without the batch dimension; None for a free dimension.
+        dtype: Keras dtype name.
+        batch_size: Fixed batch size, or None.
+        sparse: Whether the input is a sparse tensor.
+        location: Where it is declared.
+    """
+
+    name: str
+    shape: tuple[int | None, ...]
+    dtype: str = "float32"
+    batch_size: int | None = None
+    sparse: bool = False
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Node:
+    """One resolved node of the graph: a layer, a Python block, or a shared layer.
+
+    Attributes:
+        name: Unique name; for layers, the Keras layer's name.
+        kind: ``"layer"``, ``"block"`` (a registered Python block) or ``"share"``.
+        type: Canonical layer or block name (for ``share``: the shared layer's type).
+        args: Constructor (or block) arguments, frozen.
+        inputs: Positional inputs.
+        call_inputs: Keyword tensor inputs of the call (``initial_state``, ``mask``...).
+        share: For ``kind == "share"``: the node whose layer is reused.
+        location: Where the node stands in the YAML.
+        arg_locations: Where each argument's value stands.
+        context: Where in the structure (``in block 'down3'``), for messages.
+    """
+
+    name: str
+    kind: str
+    type: str
+    args: Mapping[str, Any]
+    inputs: tuple[Ref, ...]
+    call_inputs: Mapping[str, Ref | tuple[Ref, ...]] = field(
+        default_factory=lambda: MappingProxyType({})
+    )
+    share: str | None = None
+    location: Location = field(default=Location("<unknown>"), compare=False)
+    arg_locations: Mapping[str, Location] = field(
+        default_factory=lambda: MappingProxyType({}), compare=False
+    )
+    context: str | None = field(default=None, compare=False)
+
+    def refs(self) -> tuple[Ref, ...]:
+        """Every reference the node reads, positional and keyword."""
+        out = list(self.inputs)
+        for value in self.call_inputs.values():
+            out.extend(value if isinstance(value, tuple) else [value])
+        return tuple(out)
+
+
+@dataclass(frozen=True, slots=True)
+class CompileSpec:
+    """How ``build`` compiles the model.
+
+    Attributes:
+        optimizer: Optimizer name (Keras identifier or class name).
+        optimizer_args: Its constructor arguments.
+        loss: A loss name, or a mapping of output name to loss name.
+        metrics: Metric names, or a mapping of output name to metric names.
+        loss_weights: Per-output loss weights, or None.
+        extra: Other ``Model.compile`` arguments (``jit_compile``, ``steps_per_execution``...).
+        location: Where the section stands.
+    """
+
+    optimizer: str = "rmsprop"
+    optimizer_args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    loss: Any = None
+    metrics: Any = None
+    loss_weights: Any = None
+    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class Blueprint:
+    """A resolved, validated blueprint, ready for a builder.
+
+    Attributes:
+        name: The model's name.
+        description: Free text.
+        inputs: Model inputs.
+        nodes: Graph nodes in a valid build order.
+        outputs: The model outputs (references to nodes).
+        output_names: The name of each output (the node names).
+        compile: The compile section, or None.
+        params: Parameter values after substitution.
+        source: The file (or ``<string>``) it was loaded from.
+        document: The composed document before resolution (for tools that
+            re-resolve it, such as tuning); not used by builders.
+        sections: Other top-level sections, frozen (for later stages such as training).
+    """
+
+    name: str
+    inputs: tuple[InputSpec, ...]
+    nodes: tuple[Node, ...]
+    outputs: tuple[Ref, ...]
+    output_names: tuple[str, ...]
+    compile: CompileSpec | None = None
+    description: str = ""
+    params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    source: str = "<string>"
+    document: Any = field(default=None, compare=False, repr=False)
+    sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    def node(self, name: str) -> Node:
+        """Returns the node called ``name``.
+
+        Raises:
+            KeyError: No such node.
+        """
+        for node in self.nodes:
+            if node.name == name:
+                return node
+        raise KeyError(name)
+
+    @property
+    def location(self) -> Location:
+        """The blueprint's file."""
+        return Location(self.source)

@@ -1,0 +1,483 @@
+"""Reading YAML safely into plain data plus a map of where every value stands.
+
+The result of :func:`parse` is a :class:`Document`: plain Python data (dicts,
+lists, str, int, float, bool, None) and a :class:`SourceMap` that gives the
+``FILE:LINE:COL`` of every value and every mapping key by its key path. Later
+stages (merge, overrides, resolution) carry the source map along, so an error
+found anywhere can point at the YAML that caused it.
+
+Safety: the YAML is composed by PyYAML's *safe* composer (libyaml when
+available) and converted by our own walker, which refuses every tag it does not
+know (``!!python/...`` included), duplicate keys (PyYAML keeps the last one
+silently), alias bombs and recursive aliases, non-string keys, files that are
+too large or not UTF-8, and empty documents. Nothing is ever constructed from a
+tag, so loading never executes code.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .errors import BlueprintError, Location, Plain, format_path
+
+__all__ = ["MAX_BYTES", "MAX_NODES", "Document", "Path_", "SourceMap", "parse", "read_source"]
+
+Path_ = tuple[str | int, ...]
+
+MAX_BYTES = 2 * 1024 * 1024
+"""Largest blueprint file accepted (2 MiB: the whole zoo is a few KiB each)."""
+
+MAX_NODES = 200_000
+"""Most YAML values one document may expand to (stops alias bombs early)."""
+
+MAX_DEPTH = 200
+"""Deepest nesting of mappings and lists accepted."""
+
+REPLACE_TAG = "!replace"
+"""Tag marking a section that replaces the inherited one instead of merging."""
+
+_STR = "tag:yaml.org,2002:str"
+_MAP = "tag:yaml.org,2002:map"
+_SEQ = "tag:yaml.org,2002:seq"
+_MERGE = "tag:yaml.org,2002:merge"
+_SCALAR_TAGS = {
+    _STR,
+    "tag:yaml.org,2002:int",
+    "tag:yaml.org,2002:float",
+    "tag:yaml.org,2002:bool",
+    "tag:yaml.org,2002:null",
+    "tag:yaml.org,2002:timestamp",
+}
+
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@dataclass
+class SourceMap:
+    """Locations of values and keys, by key path.
+
+    Attributes:
+        values: Path -> location of the value at that path.
+        keys: Path -> location of the mapping key that introduces that path.
+        replace: Paths marked ``!replace`` (replace, do not merge, when extending).
+    """
+
+    values: dict[Path_, Location] = field(default_factory=dict)
+    keys: dict[Path_, Location] = field(default_factory=dict)
+    replace: set[Path_] = field(default_factory=set)
+    quoted: set[Path_] = field(default_factory=set)
+
+    def value(self, path: Path_, default: Location | None = None) -> Location:
+        """Returns the location of the value at ``path``, or of its nearest parent."""
+        return self._lookup(self.values, path, default)
+
+    def key(self, path: Path_, default: Location | None = None) -> Location:
+        """Returns the location of the key at ``path`` (its value's if it has no key)."""
+        if path in self.keys:
+            return self.keys[path]
+        return self._lookup(self.values, path, default)
+
+    def _lookup(self, table: dict[Path_, Location], path: Path_, default: Location | None):
+        for end in range(len(path), -1, -1):
+            loc = table.get(path[:end])
+            if loc is not None:
+                return loc
+        return default or Location("<unknown>")
+
+    def subtree(self, prefix: Path_) -> Iterator[tuple[Path_, Location]]:
+        """Yields ``(path, location)`` for values at or below ``prefix``."""
+        n = len(prefix)
+        for path, loc in self.values.items():
+            if path[:n] == prefix:
+                yield path, loc
+
+    def graft(self, other: SourceMap, src: Path_, dst: Path_) -> None:
+        """Copies ``other``'s locations below ``src`` to below ``dst`` in this map."""
+        n = len(src)
+        for table, mine in ((other.values, self.values), (other.keys, self.keys)):
+            for path, loc in table.items():
+                if path[:n] == src:
+                    mine[dst + path[n:]] = loc
+        for marks, mine_marks in ((other.replace, self.replace), (other.quoted, self.quoted)):
+            for path in marks:
+                if path[:n] == src:
+                    mine_marks.add(dst + path[n:])
+
+    def drop(self, prefix: Path_) -> None:
+        """Forgets every location at or below ``prefix``."""
+        n = len(prefix)
+        for table in (self.values, self.keys):
+            for path in [p for p in table if p[:n] == prefix]:
+                del table[path]
+        self.replace = {p for p in self.replace if p[:n] != prefix}
+        self.quoted = {p for p in self.quoted if p[:n] != prefix}
+
+    def text_location(self, path: Path_, default: Location | None = None) -> Location:
+        """Returns where the text of the scalar at ``path`` starts (after any quote)."""
+        loc = self.value(path, default)
+        return loc.shifted(1) if path in self.quoted else loc
+
+
+@dataclass
+class Document:
+    """Plain YAML data with the locations of its values.
+
+    Attributes:
+        data: The top-level mapping, as plain Python data.
+        sources: Where every value and key came from.
+        file: The file name (or ``<string>``) the document was read from.
+        path: The resolved file path when it came from a file, else None.
+    """
+
+    data: dict[str, Any]
+    sources: SourceMap
+    file: str
+    path: Path | None = None
+
+    def loc(self, *path: str | int) -> Location:
+        """Returns the location of the value at ``path``."""
+        return self.sources.value(tuple(path), Location(self.file))
+
+
+def read_source(path: str | os.PathLike[str]) -> tuple[str, str]:
+    """Reads a blueprint file, refusing huge and non-UTF-8 files.
+
+    Args:
+        path: The file to read.
+
+    Returns:
+        ``(text, display_name)``.
+
+    Raises:
+        BlueprintError: The file is missing, too large, unreadable or not UTF-8.
+    """
+    display = os.fspath(path)
+    where = Location(display)
+    p = Path(path)
+    try:
+        size = p.stat().st_size
+    except FileNotFoundError:
+        raise BlueprintError(
+            "file not found", where, hint="Check the path, or use zoo:NAME for a zoo blueprint."
+        ) from None
+    except OSError as exc:
+        raise BlueprintError(f"cannot read the file: {exc.strerror}", where) from None
+    if p.is_dir():
+        raise BlueprintError("is a directory, not a blueprint file", where)
+    if size > MAX_BYTES:
+        raise BlueprintError(
+            "file too large for a blueprint",
+            where,
+            expected=f"at most {MAX_BYTES} bytes",
+            received=Plain(f"{size} bytes"),
+        )
+    try:
+        raw = p.read_bytes()
+    except OSError as exc:
+        raise BlueprintError(f"cannot read the file: {exc.strerror}", where) from None
+    return decode(raw, display), display
+
+
+def decode(raw: bytes, file: str) -> str:
+    """Decodes UTF-8 (with or without BOM), pointing at the first bad byte.
+
+    Args:
+        raw: The file's bytes.
+        file: Its display name.
+
+    Returns:
+        The text.
+
+    Raises:
+        BlueprintError: The bytes are not UTF-8.
+    """
+    if len(raw) > MAX_BYTES:
+        raise BlueprintError(
+            "text too large for a blueprint",
+            Location(file),
+            expected=f"at most {MAX_BYTES} bytes",
+            received=Plain(f"{len(raw)} bytes"),
+        )
+    try:
+        return raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        before = raw[: exc.start]
+        line = before.count(b"\n") + 1
+        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        raise BlueprintError(
+            "the file is not valid UTF-8",
+            Location(file, line, col),
+            received=Plain(f"byte 0x{raw[exc.start]:02x}"),
+            hint="Save the blueprint as UTF-8.",
+        ) from None
+
+
+def parse(text: str, file: str = "<string>", path: Path | None = None) -> Document:
+    """Parses blueprint YAML text into a :class:`Document`.
+
+    Args:
+        text: The YAML text.
+        file: The name to show in error locations.
+        path: The file's path, if it came from one (for relative references).
+
+    Returns:
+        The document, whose top level is a mapping.
+
+    Raises:
+        BlueprintError: Syntax errors, refused tags, duplicate keys, alias
+            bombs, empty documents, a top level that is not a mapping.
+    """
+    if len(text) > MAX_BYTES:
+        raise BlueprintError(
+            "text too large for a blueprint",
+            Location(file),
+            expected=f"at most {MAX_BYTES} characters",
+            received=Plain(f"{len(text)} characters"),
+        )
+    try:
+        node = _compose(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        problem = exc.problem or exc.context or "invalid YAML"
+        context = exc.context if exc.problem and exc.context else None
+        at_tab = bool(mark) and 0 <= mark.index < len(text) and text[mark.index] == "\t"
+        raise BlueprintError(
+            f"YAML syntax error: {problem}",
+            loc,
+            context=context,
+            hint="Indent with spaces, not tabs." if at_tab else _yaml_hint(problem),
+        ) from None
+    except yaml.YAMLError as exc:  # reader errors (control characters) and the like
+        raise BlueprintError(f"YAML error: {_one_line(str(exc))}", Location(file)) from None
+    except RecursionError:
+        raise BlueprintError(
+            "the YAML is nested too deeply", Location(file), expected=f"at most {MAX_DEPTH} levels"
+        ) from None
+    if node is None:
+        raise BlueprintError(
+            "the blueprint is empty",
+            Location(file, 1, 1),
+            expected="a mapping with at least 'inputs' and 'graph'",
+        )
+    sources = SourceMap()
+    walker = _Walker(file, sources)
+    data = walker.convert(node, ())
+    if not isinstance(data, dict):
+        raise BlueprintError(
+            "the top level of a blueprint must be a mapping",
+            _loc(file, node),
+            expected="keys such as 'inputs', 'graph', 'outputs'",
+            received=Plain(f"a {_kind(data)}"),
+        )
+    return Document(data, sources, file, path)
+
+
+def parse_value(text: str, file: str = "<command line>") -> Any:
+    """Parses one YAML value (for ``--set key=value``) with the same safety rules.
+
+    Args:
+        text: A YAML scalar or flow collection, e.g. ``32``, ``[1, 2]``, ``relu``.
+        file: The name to show in error locations.
+
+    Returns:
+        The plain value ('' gives an empty string).
+
+    Raises:
+        BlueprintError: The value is not valid or not allowed.
+    """
+    if text.strip() == "":
+        return ""
+    doc_text = f"value: {text}" if "\n" not in text else text
+    try:
+        node = _compose(doc_text)
+    except yaml.YAMLError as exc:
+        raise BlueprintError(
+            f"invalid value: {_one_line(getattr(exc, 'problem', None) or str(exc))}",
+            Location(file),
+            received=text,
+        ) from None
+    if node is None or not isinstance(node, yaml.MappingNode) or len(node.value) != 1:
+        raise BlueprintError("invalid value", Location(file), received=text)
+    walker = _Walker(file, SourceMap())
+    return walker.convert(node.value[0][1], ())
+
+
+def _compose(text: str) -> yaml.Node | None:
+    loader = _Loader(text)
+    try:
+        return loader.get_single_node()
+    finally:
+        loader.dispose()
+
+
+def _loc(file: str, node: yaml.Node) -> Location:
+    mark = node.start_mark
+    return Location(file, mark.line + 1, mark.column + 1)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "mapping", list: "list", str: "string", bool: "boolean"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def _yaml_hint(problem: str) -> str | None:
+    if "tab" in problem:
+        return "Indent with spaces, not tabs."
+    if "mapping values are not allowed" in problem:
+        return "Quote values that contain ': ' or check the indentation."
+    return None
+
+
+_SCALARS = yaml.SafeLoader("")  # a constructor used only for plain scalar nodes
+
+
+class _Walker:
+    """Converts a composed YAML node graph to plain data, recording locations."""
+
+    def __init__(self, file: str, sources: SourceMap) -> None:
+        self.file = file
+        self.sources = sources
+        self.count = 0
+        self.active: set[int] = set()
+
+    def convert(self, node: yaml.Node, path: Path_, depth: int = 0) -> Any:
+        self.count += 1
+        if self.count > MAX_NODES:
+            raise BlueprintError(
+                "the YAML expands to too many values (an alias bomb?)",
+                _loc(self.file, node),
+                expected=f"at most {MAX_NODES} values after expanding aliases",
+            )
+        if depth > MAX_DEPTH:
+            raise BlueprintError(
+                "the YAML is nested too deeply",
+                _loc(self.file, node),
+                expected=f"at most {MAX_DEPTH} levels",
+            )
+        self.sources.values[path] = _loc(self.file, node)
+        tag = node.tag
+        if tag == REPLACE_TAG:
+            if not isinstance(node, yaml.MappingNode | yaml.SequenceNode):
+                raise BlueprintError(
+                    "'!replace' applies to a mapping or a list",
+                    _loc(self.file, node),
+                    received="a scalar",
+                    hint="Scalars always replace the inherited value; drop the tag.",
+                )
+            self.sources.replace.add(path)
+            tag = _MAP if isinstance(node, yaml.MappingNode) else _SEQ
+        if id(node) in self.active:
+            raise BlueprintError("recursive YAML alias", _loc(self.file, node))
+        if isinstance(node, yaml.ScalarNode):
+            if node.style in ("'", '"'):
+                self.sources.quoted.add(path)
+            return self._scalar(node, tag)
+        if tag not in (_MAP, _SEQ):
+            raise self._refused_tag(node)
+        self.active.add(id(node))
+        try:
+            if isinstance(node, yaml.SequenceNode):
+                return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+            return self._mapping(node, path, depth)
+        finally:
+            self.active.discard(id(node))
+
+    def _refused_tag(self, node: yaml.Node) -> BlueprintError:
+        tag = node.tag
+        prefix = "tag:yaml.org,2002:"
+        shown = "!!" + tag[len(prefix):] if tag.startswith(prefix) else tag
+        return BlueprintError(
+            f"the YAML tag '{shown}' is not allowed",
+            _loc(self.file, node),
+            expected="plain YAML values (mappings, lists, strings, numbers, booleans, null)"
+            f" or '{REPLACE_TAG}'",
+            hint="Blueprints never construct Python objects; register custom components"
+            " from Python code instead.",
+        )
+
+    def _scalar(self, node: yaml.ScalarNode, tag: str) -> Any:
+        if tag not in _SCALAR_TAGS:
+            raise self._refused_tag(node)
+        if tag == "tag:yaml.org,2002:timestamp":
+            return node.value  # dates stay text: blueprints have no use for datetime objects
+        if tag == _STR:
+            return node.value
+        try:
+            return _SCALARS.construct_object(node)
+        except (ValueError, yaml.YAMLError):
+            raise BlueprintError(
+                "invalid scalar", _loc(self.file, node), received=node.value
+            ) from None
+
+    def _mapping(self, node: yaml.MappingNode, path: Path_, depth: int) -> dict[str, Any]:
+        out: dict[str, Any] = {}
+        merges: list[yaml.Node] = []
+        for key_node, value_node in node.value:
+            if key_node.tag == _MERGE:
+                merges.append(value_node)
+                continue
+            key = self._key(key_node)
+            if key in out:
+                first = self.sources.keys[(*path, key)]
+                raise BlueprintError(
+                    f"duplicate key '{key}'",
+                    _loc(self.file, key_node),
+                    path=(*path, key),
+                    hint=f"It was first given at line {first.line}; YAML would silently"
+                    " keep only the last one.",
+                )
+            self.sources.keys[(*path, key)] = _loc(self.file, key_node)
+            out[key] = self.convert(value_node, (*path, key), depth + 1)
+        for merge in merges:  # YAML merge keys: explicit keys win, earlier merges win
+            items = merge.value if isinstance(merge, yaml.SequenceNode) else [merge]
+            for item in items:
+                if not isinstance(item, yaml.MappingNode):
+                    raise BlueprintError(
+                        "a merge key '<<' takes a mapping or a list of mappings",
+                        _loc(self.file, item),
+                    )
+                scratch = _Walker(self.file, SourceMap())
+                scratch.count, scratch.active = self.count, self.active
+                value = scratch.convert(item, (), depth + 1)
+                self.count = scratch.count
+                for key, v in value.items():
+                    if key not in out:
+                        out[key] = v
+                        self.sources.graft(scratch.sources, (key,), (*path, key))
+        return out
+
+    def _key(self, key_node: yaml.Node) -> str:
+        if not isinstance(key_node, yaml.ScalarNode):
+            raise BlueprintError(
+                "mapping keys must be plain names",
+                _loc(self.file, key_node),
+                received=Plain(
+                    "a list" if isinstance(key_node, yaml.SequenceNode) else "a mapping"
+                ),
+            )
+        key = self._scalar(key_node, key_node.tag)
+        if not isinstance(key, str):
+            hint = f"Quote the key: '{key_node.value}'."
+            if isinstance(key, bool):
+                hint += " YAML 1.1 reads yes/no/on/off as booleans."
+            raise BlueprintError(
+                "mapping keys must be strings", _loc(self.file, key_node), received=key, hint=hint
+            )
+        return key
+
+
+def describe_path(path: Path_) -> str:
+    """Formats a key path for messages (``graph[2].Dense.units``)."""
+    return format_path(path)
