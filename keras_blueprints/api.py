@@ -59,7 +59,11 @@ def build(
         BlueprintError: A problem in the blueprint, including shape errors that
             Keras raises while building, located at the YAML node responsible.
     """
-    bp = blueprint if isinstance(blueprint, Blueprint) and not overrides else load(blueprint, overrides)
+    bp = (
+        blueprint
+        if isinstance(blueprint, Blueprint) and not overrides
+        else load(blueprint, overrides)
+    )
     from .builders.model import build_model
 
     return build_model(bp, compile=compile)

@@ -44,7 +44,9 @@ COMMANDS: Registry[Command] = Registry(
 )
 
 
-def command(name: str, help: str) -> Callable[[Callable[[argparse.ArgumentParser], None]], Callable]:
+def command(
+    name: str, help: str
+) -> Callable[[Callable[[argparse.ArgumentParser], None]], Callable]:
     """Registers a subcommand; decorate its ``configure(parser)`` function.
 
     The decorated module must also define ``run(args) -> int``; it is looked up
@@ -94,7 +96,9 @@ def _parser() -> argparse.ArgumentParser:
     for name in COMMAND_MODULES:
         cmd = COMMANDS.lookup(name)
         p = sub.add_parser(cmd.name, help=cmd.help, description=cmd.help)
-        p.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks")
+        p.add_argument(
+            "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
+        )
         cmd.configure(p)
         p.set_defaults(_command=cmd)
     return parser

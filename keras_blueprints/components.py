@@ -63,8 +63,11 @@ def snake_case(name: str) -> str:
         The snake_case form; ``1D``/``2D``/``3D`` stay attached (``max_pooling2d``).
     """
     s = re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
-    return re.sub(r"(\d)_d\b|(\d)_d_", lambda m: f"{m.group(1) or m.group(2)}d" + (
-        "_" if m.group(2) else ""), s)
+    return re.sub(
+        r"(\d)_d\b|(\d)_d_",
+        lambda m: f"{m.group(1) or m.group(2)}d" + ("_" if m.group(2) else ""),
+        s,
+    )
 
 
 # Short names people type, beyond the automatic snake_case of every class.
@@ -143,7 +146,7 @@ class BlockParam:
     """
 
     name: str
-    type: ValueType = ValueType()
+    type: ValueType = field(default_factory=ValueType)
     default: Any = MISSING
     choices: tuple[Any, ...] = ()
     doc: str = ""
@@ -316,9 +319,7 @@ def register_layer(
 
     def decorate(klass: type) -> type:
         keras = sys.modules.get("keras")
-        if keras is None or not (
-            isinstance(klass, type) and issubclass(klass, keras.layers.Layer)
-        ):
+        if keras is None or not (isinstance(klass, type) and issubclass(klass, keras.layers.Layer)):
             raise TypeError(f"register_layer expects a keras.layers.Layer subclass, got {klass!r}")
         params, call_params = _layer_params(klass)
         layer_name = name or klass.__name__
@@ -334,9 +335,7 @@ def register_layer(
     return decorate(cls) if cls is not None else decorate
 
 
-def register_block(
-    fn: Callable[..., Any] | None = None, *, name: str | None = None
-) -> Any:
+def register_block(fn: Callable[..., Any] | None = None, *, name: str | None = None) -> Any:
     """Registers a Python block: a function from tensor(s) to tensor(s).
 
     The function's first parameter receives the input tensor (or a list of
@@ -394,7 +393,10 @@ def block_entry(func: Callable[..., Any], block_name: str) -> BlockEntry:
     """
     sig = inspect.signature(func)
     params = list(sig.parameters.values())
-    if not params or params[0].kind not in (params[0].POSITIONAL_ONLY, params[0].POSITIONAL_OR_KEYWORD):
+    if not params or params[0].kind not in (
+        params[0].POSITIONAL_ONLY,
+        params[0].POSITIONAL_OR_KEYWORD,
+    ):
         raise TypeError(f"block '{block_name}': the first parameter must take the input tensor(s)")
     if "name" not in sig.parameters:
         raise TypeError(f"block '{block_name}': needs a keyword parameter 'name'")

@@ -109,7 +109,10 @@ def resolve_reference(ref: str, relative_to: Path | None, loc: Location) -> Path
         p = relative_to / p
     if not p.exists():
         raise BlueprintError(
-            "file not found", loc, received=ref, hint="Paths are relative to the blueprint's folder."
+            "file not found",
+            loc,
+            received=ref,
+            hint="Paths are relative to the blueprint's folder.",
         )
     return p
 
@@ -165,7 +168,9 @@ def as_document(source: str | Path | Document) -> Document:
         from . import zoo
 
         source = zoo.path(source[4:])
-    if isinstance(source, str) and ("\n" in source or (":" in source and not Path(source).exists())):
+    if isinstance(source, str) and (
+        "\n" in source or (":" in source and not Path(source).exists())
+    ):
         return parse(source, "<string>")
     text, display = read_source(source)
     return parse(text, display, Path(source).resolve())
@@ -194,7 +199,9 @@ def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
             if len(stack) >= MAX_EXTENDS_DEPTH:
                 raise BlueprintError("'extends' chain too deep", loc)
             text, display = read_source(target)
-            base = _compose(parse(text, display, target), (*stack, *([doc.path] if doc.path else [])))
+            base = _compose(
+                parse(text, display, target), (*stack, *([doc.path] if doc.path else []))
+            )
             _merge_into(result, base, base.data, (), replace=False)
             result.provenance.history.update(
                 {k: list(v) for k, v in base.provenance.history.items()}
@@ -246,7 +253,9 @@ def _imports(result: ComposedDocument, doc: Document, here: Path | None, stack) 
         blocks = other.data.get("blocks") or {}
         if not isinstance(blocks, dict) or not blocks:
             raise BlueprintError(
-                "an imported file must declare 'blocks:'", loc, received=ref,
+                "an imported file must declare 'blocks:'",
+                loc,
+                received=ref,
                 hint="'imports' brings blocks; use 'extends' to inherit a whole blueprint.",
             )
         for name, body in blocks.items():
@@ -440,7 +449,9 @@ def _is_node(path: Path_) -> bool:
     return len(path) >= 2 and isinstance(path[-1], int) and path[-2] == "graph"
 
 
-def apply_set(doc: ComposedDocument, key: str, value: Any, key_loc: Location, value_loc: Location) -> None:
+def apply_set(
+    doc: ComposedDocument, key: str, value: Any, key_loc: Location, value_loc: Location
+) -> None:
     """Sets ``key`` (dotted) to ``value`` in ``doc``, recording who set it.
 
     Args:

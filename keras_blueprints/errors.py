@@ -80,12 +80,20 @@ def format_path(path: Sequence[object]) -> str:
 def closest(word: str, candidates: Iterable[str], n: int = 1) -> list[str]:
     """Returns the candidates closest to ``word`` (case-insensitive), best first."""
     pool = list(dict.fromkeys(str(c) for c in candidates))
-    lowered = {c.lower(): c for c in pool}
+    lowered: dict[str, str] = {}
+    for c in pool:  # on a case clash (Dense, dense) keep the spelling styled like the word
+        kept = lowered.get(c.lower())
+        if kept is None or (_styled_like(c, word) and not _styled_like(kept, word)):
+            lowered[c.lower()] = c
     exact = lowered.get(word.lower())
     if exact is not None and exact != word:
         return [exact]
     matches = difflib.get_close_matches(word.lower(), list(lowered), n=n, cutoff=0.6)
     return [lowered[m] for m in matches]
+
+
+def _styled_like(candidate: str, word: str) -> bool:
+    return candidate[:1].isupper() == word[:1].isupper()
 
 
 def did_you_mean(word: str, candidates: Iterable[str]) -> str:
@@ -145,6 +153,8 @@ class BlueprintError(ValueError):
         path: Sequence[object] = (),
         context: str | None = None,
         extra_hint: str | None = None,
+        shown: Iterable[str] | None = None,
+        ordered: bool = False,
     ) -> BlueprintError:
         """Builds the error for a name that is not one of ``candidates``.
 
@@ -156,12 +166,18 @@ class BlueprintError(ValueError):
             path: The key path of the name.
             context: Where in the blueprint's structure.
             extra_hint: Appended to the did-you-mean.
+            shown: The names to list as expected (default: all candidates); the
+                suggestion is still drawn from every candidate.
+            ordered: Keep the candidates' order (e.g. signature order) instead of sorting.
 
         Returns:
             The error (to be raised by the caller).
         """
-        valid = sorted(dict.fromkeys(str(c) for c in candidates), key=str.lower)
-        hint = " ".join(h for h in (did_you_mean(name, valid), extra_hint) if h)
+        pool = list(dict.fromkeys(str(c) for c in candidates))
+        valid = list(dict.fromkeys(str(c) for c in (pool if shown is None else shown)))
+        if not ordered:
+            valid.sort(key=str.lower)
+        hint = " ".join(h for h in (did_you_mean(name, pool), extra_hint) if h)
         return cls(
             f"'{name}' is not {what}",
             location,
@@ -239,6 +255,7 @@ class BlueprintErrors(BlueprintError):
         )
 
     def format(self) -> str:
+        """Formats every error, one block each, in file order."""
         errors = getattr(self, "errors", ())
         if not errors:
             return super().format()

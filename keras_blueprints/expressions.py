@@ -101,10 +101,16 @@ _TOKEN = re.compile(
     re.ASCII,
 )
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
-_ESCAPE = re.compile(r"\\(.?)", re.DOTALL)
+_ESCAPE = re.compile(r"\\(.)", re.DOTALL)
 _ESCAPES = {"\\": "\\", "'": "'", '"': '"', "n": "\n", "t": "\t"}
-_CONSTANTS = {"true": True, "True": True, "false": False, "False": False, "null": None}
-_CONSTANTS["None"] = None
+_CONSTANTS = {
+    "true": True,
+    "false": False,
+    "null": None,
+    "True": True,
+    "False": False,
+    "None": None,
+}
 _KEYWORDS = ("and", "or", "not", "if", "else")
 _CHAR_HINTS = {
     ".": "Attribute access is not supported.",
@@ -157,7 +163,7 @@ def _string(text: str, start: int) -> tuple[str, int]:
     def unescape(escape: re.Match[str]) -> str:
         if escape.group(1) not in _ESCAPES:
             where, expected = start + 1 + escape.start(), r"one of \\ \' \" \n \t"
-            raise ExpressionError(f"unknown escape {escape.group()!r}", where, expected=expected)
+            raise ExpressionError(f"unknown escape '{escape.group()}'", where, expected=expected)
         return _ESCAPES[escape.group(1)]
 
     return _ESCAPE.sub(unescape, match.group()[1:-1]), match.end()
@@ -320,7 +326,7 @@ def _eval(node: _Node, env: Mapping[str, object]) -> Any:
         return _eval(args[0] if _eval(args[1], env) else args[2], env)
     if kind == "logic":  # short-circuits and returns an operand, as Python does
         result = _eval(args[0], env)
-        for (op, _), arg in zip(value, args[1:]):
+        for (op, _), arg in zip(value, args[1:], strict=True):
             if bool(result) == (op == "or"):
                 return result
             result = _eval(arg, env)
@@ -335,15 +341,24 @@ def _eval(node: _Node, env: Mapping[str, object]) -> Any:
     if kind == "power":
         return _power(values[0], values[1], pos)
     if kind == "compare":
-        return all(_compare(op, a, b, p) for (op, p), a, b in zip(value, values, values[1:]))
+        pairs = zip(value, values[:-1], values[1:], strict=True)
+        return all(_compare(op, a, b, op_pos) for (op, op_pos), a, b in pairs)
     result = values[0]
-    for (op, op_pos), operand in zip(value, values[1:]):
-        result = _index(result, operand, op_pos) if op == "[" else _arith(op, result, operand, op_pos)
+    for (op, op_pos), operand in zip(value, values[1:], strict=True):
+        result = (
+            _index(result, operand, op_pos) if op == "[" else _arith(op, result, operand, op_pos)
+        )
     return result
 
 
-_TYPE_NAMES = {bool: "bool", int: "int", float: "float", str: "str", list: "list"}
-_TYPE_NAMES[type(None)] = "null"
+_TYPE_NAMES = {
+    bool: "bool",
+    int: "int",
+    float: "float",
+    str: "str",
+    list: "list",
+    type(None): "null",
+}
 _NUMERIC: dict[str, Callable[[Any, Any], Any]] = {
     "+": operator.add,
     "-": operator.sub,
@@ -353,7 +368,10 @@ _NUMERIC: dict[str, Callable[[Any, Any], Any]] = {
     "%": operator.mod,
 }
 _ORDER = {"<": operator.lt, "<=": operator.le, ">": operator.gt, ">=": operator.ge}
-_OPERANDS = {"+": "two numbers, strings or lists", "*": "two numbers, or a string or list and an int"}
+_OPERANDS = {
+    "+": "two numbers, strings or lists",
+    "*": "two numbers, or a string or list and an int",
+}
 
 
 def _type(value: object) -> str:

@@ -91,12 +91,20 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_dict(dumper: yaml.SafeDumper, data: dict) -> yaml.Node:
-    flow = all(not isinstance(v, dict | list) or _short(v) for v in data.values()) and len(data) <= 8
-    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow and bool(data) and _depth_ok(data))
+    flow = (
+        all(not isinstance(v, dict | list) or _short(v) for v in data.values()) and len(data) <= 8
+    )
+    return dumper.represent_mapping(
+        "tag:yaml.org,2002:map", data.items(), flow_style=flow and bool(data) and _depth_ok(data)
+    )
 
 
 def _short(value: Any) -> bool:
-    return isinstance(value, list) and all(not isinstance(v, dict | list) for v in value) and len(value) <= 8
+    return (
+        isinstance(value, list)
+        and all(not isinstance(v, dict | list) for v in value)
+        and len(value) <= 8
+    )
 
 
 def _depth_ok(data: dict) -> bool:

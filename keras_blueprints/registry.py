@@ -130,11 +130,12 @@ class Registry(Generic[T]):
             raise BlueprintError.unknown_name(
                 f"a known {self.kind}",
                 name,
-                [*self.names(include_aliases=True), *also],
+                [*self.names(), *also, *self.names(include_aliases=True)],
                 location,
                 path=path,
                 context=context,
                 extra_hint=self.how_to_register,
+                shown=[*self.names(), *also],
             )
         return entry
 

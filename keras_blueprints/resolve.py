@@ -18,9 +18,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .components import BLOCKS, LAYERS, MISSING, BlockParam, LayerEntry, refused_layer_reason, snake_case
+from .components import (
+    BLOCKS,
+    LAYERS,
+    MISSING,
+    BlockParam,
+    LayerEntry,
+    refused_layer_reason,
+    snake_case,
+)
 from .document import CONTROL_KEYS, ComposedDocument
-from .errors import BlueprintError, ErrorCollector, Location, Plain, did_you_mean
+from .errors import BlueprintError, ErrorCollector, Location, Plain, closest, did_you_mean
 from .expressions import ExpressionError, has_expression, names_used, substitute
 from .schema import Blueprint, CompileSpec, InputSpec, NestedLayer, Node, Ref, freeze
 from .source import Document, Path_
@@ -28,8 +36,17 @@ from .valuetypes import ValueType
 
 __all__ = ["TOP_LEVEL_KEYS", "resolve"]
 
-TOP_LEVEL_KEYS = ("name", "description", "params", "inputs", "graph", "outputs", "blocks", "compile")
-"""Sections a composed blueprint may have (``extends``, ``imports``, ``set`` are consumed earlier)."""
+TOP_LEVEL_KEYS = (
+    "name",
+    "description",
+    "params",
+    "inputs",
+    "graph",
+    "outputs",
+    "blocks",
+    "compile",
+)
+"""Sections of a composed blueprint (``extends``, ``imports`` and ``set`` are consumed earlier)."""
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)(?:\.([A-Za-z0-9_\-]+))?$")
@@ -37,10 +54,24 @@ DTYPES = (
     "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
     "uint8", "uint16", "uint32", "uint64", "bool", "string",
 )  # fmt: skip
-COMPILE_EXTRA = ("jit_compile", "steps_per_execution", "run_eagerly", "weighted_metrics", "auto_scale_loss")
+COMPILE_EXTRA = (
+    "jit_compile",
+    "steps_per_execution",
+    "run_eagerly",
+    "weighted_metrics",
+    "auto_scale_loss",
+)
 MAX_REPEAT = 10_000
 MAX_NODES = 100_000
 UNSAFE_CLASS_NAMES = ("Lambda", "function", "__lambda__", "__typespec__")
+
+
+_POISONED = Ref("<error>")
+"""Stands for the output of a node that failed to resolve (its error is already reported)."""
+
+
+class _Skip(Exception):
+    """Raised for a node that only depends on a node whose error is already reported."""
 
 
 @dataclass
@@ -241,7 +272,9 @@ class _Resolver:
                 where.loc,
                 path=where.path,
                 expected=f"a value of type {vt}",
-                received=value if not isinstance(value, dict | list) else Plain(ValueType.name_of(value)),
+                received=value
+                if not isinstance(value, dict | list)
+                else Plain(ValueType.name_of(value)),
             )
         return value
 
@@ -346,7 +379,9 @@ class _Resolver:
         allowed = ("shape", "dtype", "batch_size", "sparse", "doc")
         for key in spec:
             if key not in allowed:
-                raise BlueprintError.unknown_name(f"a field of input '{name}'", key, allowed, (w / key).key_loc)
+                raise BlueprintError.unknown_name(
+                    f"a field of input '{name}'", key, allowed, (w / key).key_loc
+                )
         shape = spec.get("shape")
         if not isinstance(shape, list) or not all(
             d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in shape
@@ -361,11 +396,17 @@ class _Resolver:
         if dtype not in DTYPES:
             raise BlueprintError.unknown_name("a dtype", str(dtype), DTYPES, (w / "dtype").loc)
         batch = spec.get("batch_size")
-        if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or batch < 1):
-            raise BlueprintError("'batch_size' must be a positive integer", (w / "batch_size").loc, received=batch)
+        if batch is not None and (
+            not isinstance(batch, int) or isinstance(batch, bool) or batch < 1
+        ):
+            raise BlueprintError(
+                "'batch_size' must be a positive integer", (w / "batch_size").loc, received=batch
+            )
         sparse = spec.get("sparse", False)
         if not isinstance(sparse, bool):
-            raise BlueprintError("'sparse' must be true or false", (w / "sparse").loc, received=sparse)
+            raise BlueprintError(
+                "'sparse' must be true or false", (w / "sparse").loc, received=sparse
+            )
         return InputSpec(name, tuple(shape), dtype, batch, sparse, w.key_loc)
 
     # -- blocks ------------------------------------------------------------------------
@@ -377,7 +418,9 @@ class _Resolver:
         if raw is not None:
             where = self.root / "blocks"
             if not isinstance(raw, dict):
-                raise BlueprintError("'blocks' must be a mapping of block names to definitions", where.loc)
+                raise BlueprintError(
+                    "'blocks' must be a mapping of block names to definitions", where.loc
+                )
             sources += [(name, body, where / name) for name, body in raw.items()]
         for name, body, w in sources:
             try:
@@ -396,15 +439,20 @@ class _Resolver:
             )
         if not isinstance(body, dict):
             raise BlueprintError(
-                f"block '{name}' must be a mapping with 'graph'", w.loc, received=Plain(ValueType.name_of(body))
+                f"block '{name}' must be a mapping with 'graph'",
+                w.loc,
+                received=Plain(ValueType.name_of(body)),
             )
         allowed = ("params", "inputs", "graph", "outputs", "doc")
         for key in body:
             if key not in allowed:
-                raise BlueprintError.unknown_name(f"a field of block '{name}'", key, allowed, (w / key).key_loc)
+                raise BlueprintError.unknown_name(
+                    f"a field of block '{name}'", key, allowed, (w / key).key_loc
+                )
         if not isinstance(body.get("graph"), list) or not body["graph"]:
             raise BlueprintError(
-                f"block '{name}' needs a non-empty 'graph' list", (w / "graph").loc if "graph" in body else w.loc
+                f"block '{name}' needs a non-empty 'graph' list",
+                (w / "graph").loc if "graph" in body else w.loc,
             )
         params = {}
         for pname, spec in (body.get("params") or {}).items():
@@ -412,9 +460,15 @@ class _Resolver:
         inputs = body.get("inputs", ["x"])
         if isinstance(inputs, str):
             inputs = [inputs]
-        if not isinstance(inputs, list) or not inputs or not all(isinstance(i, str) and NAME_RE.match(i) for i in inputs):
+        if (
+            not isinstance(inputs, list)
+            or not inputs
+            or not all(isinstance(i, str) and NAME_RE.match(i) for i in inputs)
+        ):
             raise BlueprintError(
-                f"'inputs' of block '{name}' must be a list of names", (w / "inputs").loc, received=inputs
+                f"'inputs' of block '{name}' must be a list of names",
+                (w / "inputs").loc,
+                received=inputs,
             )
         return _BlockDef(name, params, tuple(inputs), body["graph"], body.get("outputs"), w)
 
@@ -425,18 +479,23 @@ class _Resolver:
             raise BlueprintError(
                 f"parameter '{name}' must be a type name or a mapping",
                 w.loc,
-                expected="a type (int, float, str, bool, list, dict, any) or {type:, default:, choices:}",
+                expected="a type (int, float, str, bool, list, dict, any) or {type:, default:}",
                 received=spec,
             )
         allowed = ("type", "default", "choices", "doc")
         for key in spec:
             if key not in allowed:
-                raise BlueprintError.unknown_name(f"a field of parameter '{name}'", key, allowed, (w / key).key_loc)
+                raise BlueprintError.unknown_name(
+                    f"a field of parameter '{name}'", key, allowed, (w / key).key_loc
+                )
         try:
             vt = ValueType.parse(str(spec.get("type", "any")))
         except ValueError as exc:
             raise BlueprintError.unknown_name(
-                "a parameter type", str(exc), ("int", "float", "str", "bool", "list", "dict", "null", "any"), (w / "type").loc
+                "a parameter type",
+                str(exc),
+                ("int", "float", "str", "bool", "list", "dict", "null", "any"),
+                (w / "type").loc,
             ) from None
         choices = spec.get("choices", [])
         if not isinstance(choices, list):
@@ -446,17 +505,26 @@ class _Resolver:
 
     # -- graph -------------------------------------------------------------------------
     def _sequence(
-        self, items: list[Any], where: _Where, env: Mapping[str, Any], scope: _Scope, previous: Ref | None
+        self,
+        items: list[Any],
+        where: _Where,
+        env: Mapping[str, Any],
+        scope: _Scope,
+        previous: Ref | None,
     ) -> Ref | None:
         for i, item in enumerate(items):
             try:
                 previous = self._item(item, where / i, env, scope, previous)
+            except _Skip:
+                previous = _POISONED
             except BlueprintError as err:
                 self.errors.add(err)
-                previous = None  # later nodes without 'from' cannot be checked reliably
+                previous = _POISONED  # the next node's input is unknown: do not report it too
         return previous
 
-    def _item(self, item: Any, w: _Where, env: Mapping[str, Any], scope: _Scope, previous: Ref | None) -> Ref | None:
+    def _item(
+        self, item: Any, w: _Where, env: Mapping[str, Any], scope: _Scope, previous: Ref | None
+    ) -> Ref | None:
         if isinstance(item, str):
             item = {item: {}}
         if not isinstance(item, dict):
@@ -469,13 +537,19 @@ class _Resolver:
         if "when" in item:
             cond = self._subst(item["when"], env, w / "when")
             if not isinstance(cond, bool):
-                raise BlueprintError("'when' must be true or false", (w / "when").loc, received=cond)
+                raise BlueprintError(
+                    "'when' must be true or false", (w / "when").loc, received=cond
+                )
             if not cond:
                 return previous
         count = 1
         if "repeat" in item:
             count = self._subst(item["repeat"], env, w / "repeat")
-            if not isinstance(count, int) or isinstance(count, bool) or not 0 <= count <= MAX_REPEAT:
+            if (
+                not isinstance(count, int)
+                or isinstance(count, bool)
+                or not 0 <= count <= MAX_REPEAT
+            ):
                 raise BlueprintError(
                     "'repeat' must be a whole number",
                     (w / "repeat").loc,
@@ -484,9 +558,13 @@ class _Resolver:
                 )
         var = item.get("as", "i")
         if not isinstance(var, str) or not NAME_RE.match(var):
-            raise BlueprintError("'as' must be a name for the repeat index", (w / "as").loc, received=var)
+            raise BlueprintError(
+                "'as' must be a name for the repeat index", (w / "as").loc, received=var
+            )
         if "as" in item and "repeat" not in item:
-            raise BlueprintError("'as' names the index of a 'repeat'", (w / "as").key_loc, hint="Add 'repeat: N'.")
+            raise BlueprintError(
+                "'as' names the index of a 'repeat'", (w / "as").key_loc, hint="Add 'repeat: N'."
+            )
         for index in range(count):
             local = {**env, var: index} if "repeat" in item else env
             if "graph" in item:
@@ -495,7 +573,14 @@ class _Resolver:
                 previous = self._node(item, w, local, scope, previous)
         return previous
 
-    def _group(self, item: dict[str, Any], w: _Where, env: Mapping[str, Any], scope: _Scope, previous: Ref | None) -> Ref | None:
+    def _group(
+        self,
+        item: dict[str, Any],
+        w: _Where,
+        env: Mapping[str, Any],
+        scope: _Scope,
+        previous: Ref | None,
+    ) -> Ref | None:
         extra = [k for k in item if k not in ("graph", "repeat", "as", "when", "from", "doc")]
         if extra:
             raise BlueprintError(
@@ -509,7 +594,9 @@ class _Resolver:
         if "from" in item:
             refs = self._from_positional(self._subst(item["from"], env, w / "from"), w / "from")
             if len(refs) != 1:
-                raise BlueprintError("a group's 'from' takes one reference", (w / "from").loc, received=item["from"])
+                raise BlueprintError(
+                    "a group's 'from' takes one reference", (w / "from").loc, received=item["from"]
+                )
             previous = self._ref_placeholder(scope, refs[0])
         return self._sequence(item["graph"], w / "graph", env, scope, previous)
 
@@ -518,7 +605,14 @@ class _Resolver:
         text, where = ref
         return self._lookup_ref(scope, text, where)
 
-    def _node(self, item: dict[str, Any], w: _Where, env: Mapping[str, Any], scope: _Scope, previous: Ref | None) -> Ref | None:
+    def _node(
+        self,
+        item: dict[str, Any],
+        w: _Where,
+        env: Mapping[str, Any],
+        scope: _Scope,
+        previous: Ref | None,
+    ) -> Ref | None:
         type_keys = [k for k in item if k not in CONTROL_KEYS]
         if "share" in item:
             if type_keys:
@@ -534,7 +628,9 @@ class _Resolver:
                     "this node names no layer or block",
                     w.loc,
                     expected="one key naming a layer or block, e.g.  - Dense: {units: 64}",
-                    received=Plain("only " + ", ".join(item)) if item else Plain("an empty mapping"),
+                    received=Plain("only " + ", ".join(item))
+                    if item
+                    else Plain("an empty mapping"),
                 )
             misspelt = [k for k in type_keys if did_you_mean(k, CONTROL_KEYS)]
             hint = (
@@ -579,9 +675,14 @@ class _Resolver:
             if py_block is None:
                 reason = refused_layer_reason(type_name)
                 if reason is not None:
-                    raise BlueprintError(f"'{type_name}' is not allowed in blueprints", tw.key_loc, hint=reason)
+                    raise BlueprintError(
+                        f"'{type_name}' is not allowed in blueprints", tw.key_loc, hint=reason
+                    )
                 entry = LAYERS.lookup(
-                    type_name, tw.key_loc, path=tw.path, context=scope.context,
+                    type_name,
+                    tw.key_loc,
+                    path=tw.path,
+                    context=scope.context,
                     also=[*self.blocks, *BLOCKS.names()],
                 )
         inputs, call_inputs = self._from(item, w, env, previous)
@@ -591,27 +692,69 @@ class _Resolver:
         if entry is None:
             py = BLOCKS.lookup(type_name)
             checked = self._block_args(py.name, py.params, args, tw, scope.context)
-            node = _Pending(name, "block", py.name, checked, inputs, call_inputs, None, w, {}, scope, scope.context)
+            node = _Pending(
+                name,
+                "block",
+                py.name,
+                checked,
+                inputs,
+                call_inputs,
+                None,
+                w,
+                {},
+                scope,
+                scope.context,
+            )
         else:
             checked, locs = self._layer_args(entry, args, tw, scope.context)
-            node = _Pending(name, "layer", entry.name, checked, inputs, call_inputs, None, w, locs, scope, scope.context)
+            node = _Pending(
+                name,
+                "layer",
+                entry.name,
+                checked,
+                inputs,
+                call_inputs,
+                None,
+                w,
+                locs,
+                scope,
+                scope.context,
+            )
         self._add(node, scope)
         return Ref(name, location=w.loc)
 
     def _share(self, item, w, env, scope, previous) -> Ref:
         target = self._subst(item["share"], env, w / "share")
         if not isinstance(target, str):
-            raise BlueprintError("'share' takes the name of another layer node", (w / "share").loc, received=target)
+            raise BlueprintError(
+                "'share' takes the name of another layer node", (w / "share").loc, received=target
+            )
         explicit = self._subst(item["name"], env, w / "name") if "name" in item else None
         inputs, call_inputs = self._from(item, w, env, previous)
         name = self._name(explicit, f"{target}_shared", w, scope)
-        node = _Pending(name, "share", "", {}, inputs, call_inputs, (target, w / "share"), w, {}, scope, scope.context)
+        node = _Pending(
+            name,
+            "share",
+            "",
+            {},
+            inputs,
+            call_inputs,
+            (target, w / "share"),
+            w,
+            {},
+            scope,
+            scope.context,
+        )
         self._add(node, scope)
         return Ref(name, location=w.loc)
 
     def _add(self, node: _Pending, scope: _Scope) -> None:
         if len(self.pending) >= MAX_NODES:
-            raise BlueprintError("the graph expands to too many nodes", node.where.loc, expected=f"at most {MAX_NODES}")
+            raise BlueprintError(
+                "the graph expands to too many nodes",
+                node.where.loc,
+                expected=f"at most {MAX_NODES}",
+            )
         self.pending.append(node)
         scope.members.append(node)
 
@@ -630,8 +773,8 @@ class _Resolver:
                 raise BlueprintError(
                     f"duplicate node name '{full}'",
                     (w / "name").loc,
-                    hint=f"It is already used at {first}."
-                    + (" Inside a repeat, make names differ with ${i}." if "repeat" in str(w.path) or True else ""),
+                    hint=f"It is already used at {first}. Names must be unique; inside a"
+                    " repeat, make them differ with ${i}.",
                 )
         else:
             base = scope.prefix + snake_case(type_name)
@@ -646,10 +789,12 @@ class _Resolver:
 
     # -- references --------------------------------------------------------------------
     def _from(self, item, w, env, previous: Ref | None):
+        if "from" not in item and previous is _POISONED:
+            raise _Skip
         if "from" not in item:
             if previous is None:
                 raise BlueprintError(
-                    "this node needs 'from': there is no single previous node to take its input from",
+                    "this node needs 'from': no single previous node gives its input",
                     w.loc,
                     hint="The model has several inputs, or this node follows an error; name its"
                     " input with  from: INPUT_OR_NODE",
@@ -659,7 +804,9 @@ class _Resolver:
         fw = w / "from"
         if isinstance(value, dict):
             positional = value.get("inputs")
-            inputs = self._from_positional(positional, fw / "inputs") if positional is not None else []
+            inputs = (
+                self._from_positional(positional, fw / "inputs") if positional is not None else []
+            )
             if not inputs:
                 if previous is None:
                     raise BlueprintError("'from' needs 'inputs' here", fw.loc)
@@ -682,12 +829,14 @@ class _Resolver:
                 raise BlueprintError(
                     "'from' takes node or input names",
                     iw.loc,
-                    expected="a name, NAME.INDEX for one output of a multi-output node, or a list of them",
+                    expected="a name, NAME.INDEX for one output of a multi-output node, or a list",
                     received=v,
                 )
             out.append((v, iw))
         if not out:
-            raise BlueprintError("'from' is empty", w.loc, expected="at least one node or input name")
+            raise BlueprintError(
+                "'from' is empty", w.loc, expected="at least one node or input name"
+            )
         return out
 
     def _lookup_ref(self, scope: _Scope, text: str, where: _Where) -> Ref:
@@ -715,14 +864,18 @@ class _Resolver:
         if index is None:
             return Ref(target.node, target.index, where.loc)
         if target.index is not None:
-            raise BlueprintError(f"'{base}' is already one output; it has no output '{index}'", where.loc)
+            raise BlueprintError(
+                f"'{base}' is already one output; it has no output '{index}'", where.loc
+            )
         return Ref(target.node, int(index) if index.isdigit() else index, where.loc)
 
     def _link(self, scope: _Scope) -> None:
         for node in scope.members:
             try:
                 node.resolved_inputs = tuple(
-                    prev if prev_where.path == () and len(entry) == 3 else self._lookup_ref(scope, text, prev_where)
+                    prev
+                    if prev_where.path == () and len(entry) == 3
+                    else self._lookup_ref(scope, text, prev_where)
                     for entry in node.inputs
                     for (text, prev_where, *rest) in [entry]
                     for prev in [rest[0] if rest else None]
@@ -741,12 +894,12 @@ class _Resolver:
                 self.errors.add(err)
 
     # -- blocks ------------------------------------------------------------------------
-    def _expand_block(self, block: _BlockDef, args, explicit, inputs, w: _Where, env, scope: _Scope) -> Ref:
+    def _expand_block(
+        self, block: _BlockDef, args, explicit, inputs, w: _Where, env, scope: _Scope
+    ) -> Ref:
         tw = w / block.name
         values = self._block_args(block.name, block.params, args, tw, scope.context)
-        name = self._name(explicit, block.name, w, scope)
-        del self.taken[name]  # the instance name is a prefix, not a layer
-        self.taken[name + "_"] = w.loc
+        name = self._name(explicit, block.name, w, scope)  # reserved: it prefixes the layers
         if len(inputs) != len(block.inputs):
             raise BlueprintError(
                 f"block '{block.name}' takes {len(block.inputs)} input(s)",
@@ -761,7 +914,10 @@ class _Resolver:
         inner = _Scope(f"{name}_", dict(zip(block.inputs, outer, strict=True)), context)
         body_env = {**self.env, **values}
         last = self._sequence(
-            block.graph, block.where / "graph", body_env, inner,
+            block.graph,
+            block.where / "graph",
+            body_env,
+            inner,
             outer[0] if len(outer) == 1 else None,
         )
         self._link(inner)
@@ -773,7 +929,9 @@ class _Resolver:
             refs = {n: self._lookup_ref(inner, n, block.where / "outputs") for n in names}
             result = next(iter(refs.values())) if len(refs) == 1 else refs
         else:
-            raise BlueprintError("a block's 'outputs' must be a name or a list", (block.where / "outputs").loc)
+            raise BlueprintError(
+                "a block's 'outputs' must be a name or a list", (block.where / "outputs").loc
+            )
         if result is None:
             raise BlueprintError(f"block '{block.name}' has no output", block.where.loc)
         local = name[len(scope.prefix) :]
@@ -784,19 +942,27 @@ class _Resolver:
         # Block inputs must already be defined when the block is expanded.
         return self._lookup_ref(scope, text, where)
 
-    def _block_args(self, block: str, params: Mapping[str, BlockParam], args: dict, tw: _Where, context) -> dict:
+    def _block_args(
+        self, block: str, params: Mapping[str, BlockParam], args: dict, tw: _Where, context
+    ) -> dict:
+        """Checks a block's arguments, raising all their errors at once (no expansion)."""
         out = {}
+        errors = ErrorCollector()
         for key, value in args.items():
             spec = params.get(key)
             if spec is None:
-                self.errors.add(
+                errors.add(
                     BlueprintError.unknown_name(
-                        f"a parameter of block '{block}'", key, list(params), (tw / key).key_loc, context=context
+                        f"a parameter of block '{block}'",
+                        key,
+                        list(params),
+                        (tw / key).key_loc,
+                        context=context,
                     )
                 )
                 continue
             if not spec.type.accepts(value):
-                self.errors.add(
+                errors.add(
                     BlueprintError(
                         f"parameter '{key}' of block '{block}' has the wrong type",
                         (tw / key).loc,
@@ -807,7 +973,7 @@ class _Resolver:
                 )
                 continue
             if spec.choices and value not in spec.choices:
-                self.errors.add(
+                errors.add(
                     BlueprintError(
                         f"parameter '{key}' of block '{block}' is not one of its choices",
                         (tw / key).loc,
@@ -820,23 +986,34 @@ class _Resolver:
             out[key] = value
         missing = [p.name for p in params.values() if p.required and p.name not in args]
         if missing:
-            raise BlueprintError(
-                f"block '{block}' needs {', '.join(repr(m) for m in missing)}",
-                tw.key_loc,
-                expected="values for: " + ", ".join(missing),
-                context=context,
+            errors.add(
+                BlueprintError(
+                    f"block '{block}' needs {', '.join(repr(m) for m in missing)}",
+                    tw.key_loc,
+                    expected="values for: " + ", ".join(missing),
+                    context=context,
+                )
             )
+        errors.raise_if_any()
         return {**{p.name: p.default for p in params.values() if not p.required}, **out}
 
     # -- layers ------------------------------------------------------------------------
     def _layer_args(self, entry: LayerEntry, args: dict, tw: _Where, context) -> tuple[dict, dict]:
         out, locs = {}, {}
+        misspelt: set[str] = set()
         for key, value in args.items():
             aw = tw / key
             if key not in entry.params:
+                misspelt.update(closest(key, entry.params))
                 self.errors.add(
                     BlueprintError.unknown_name(
-                        f"an argument of {entry.name}", key, list(entry.params), aw.key_loc, path=aw.path, context=context
+                        f"an argument of {entry.name}",
+                        key,
+                        list(entry.params),
+                        aw.key_loc,
+                        path=aw.path,
+                        context=context,
+                        ordered=True,
                     )
                 )
                 continue
@@ -846,7 +1023,9 @@ class _Resolver:
                     value = self._nested_layer(value, aw, context)
                 elif nested == "layers":
                     if not isinstance(value, list):
-                        raise BlueprintError(f"'{key}' takes a list of layers", aw.loc, received=value)
+                        raise BlueprintError(
+                            f"'{key}' takes a list of layers", aw.loc, received=value
+                        )
                     value = [self._nested_layer(v, aw / i, context) for i, v in enumerate(value)]
                 else:
                     _check_safe(value, aw)
@@ -855,7 +1034,7 @@ class _Resolver:
                 continue
             out[key] = value
             locs[key] = aw.loc
-        missing = [p for p in entry.required if p not in args]
+        missing = [p for p in entry.required if p not in args and p not in misspelt]
         if missing:
             raise BlueprintError(
                 f"{entry.name} needs {', '.join(repr(m) for m in missing)}",
@@ -875,11 +1054,13 @@ class _Resolver:
                 expected="e.g.  layer: {LSTM: {units: 32}}",
                 received=value,
             )
-        (type_name, args), = value.items()
+        ((type_name, args),) = value.items()
         tw = w / type_name
         reason = refused_layer_reason(type_name)
         if reason is not None:
-            raise BlueprintError(f"'{type_name}' is not allowed in blueprints", tw.key_loc, hint=reason)
+            raise BlueprintError(
+                f"'{type_name}' is not allowed in blueprints", tw.key_loc, hint=reason
+            )
         entry = LAYERS.lookup(type_name, tw.key_loc, path=tw.path, context=context)
         checked, _ = self._layer_args(entry, args or {}, tw, context)
         return NestedLayer(entry.name, freeze(checked), tw.key_loc)
@@ -904,7 +1085,9 @@ class _Resolver:
             except BlueprintError as err:
                 self.errors.add(err)
         if not out and not self.errors.errors:
-            self.errors.add(BlueprintError("'outputs' is empty", w.loc, expected="at least one node name"))
+            self.errors.add(
+                BlueprintError("'outputs' is empty", w.loc, expected="at least one node name")
+            )
         self.errors.raise_if_any()
         return out
 
@@ -918,10 +1101,14 @@ class _Resolver:
         allowed = ("optimizer", "loss", "metrics", "loss_weights", *COMPILE_EXTRA)
         for key in raw:
             if key not in allowed:
-                raise BlueprintError.unknown_name("a compile setting", key, allowed, (w / key).key_loc)
+                raise BlueprintError.unknown_name(
+                    "a compile setting", key, allowed, (w / key).key_loc
+                )
         optimizer, opt_args = "rmsprop", {}
         if "optimizer" in raw:
-            optimizer, opt_args = _named_with_args(raw["optimizer"], w / "optimizer", "an optimizer")
+            optimizer, opt_args = _named_with_args(
+                raw["optimizer"], w / "optimizer", "an optimizer"
+            )
         names = [_output_name(r) for r in outputs]
         for key in ("loss", "metrics", "loss_weights"):
             value = raw.get(key)
@@ -929,10 +1116,17 @@ class _Resolver:
                 for out_name in value:
                     if out_name not in names:
                         raise BlueprintError.unknown_name(
-                            "a model output", out_name, names, (w / key / out_name).key_loc,
+                            "a model output",
+                            out_name,
+                            names,
+                            (w / key / out_name).key_loc,
                             extra_hint=f"'{key}' may map output names to values.",
                         )
-            if isinstance(value, list) and key in ("loss", "loss_weights") and len(value) != len(names):
+            if (
+                isinstance(value, list)
+                and key in ("loss", "loss_weights")
+                and len(value) != len(names)
+            ):
                 raise BlueprintError(
                     f"'{key}' gives one value per output",
                     (w / key).loc,
@@ -969,7 +1163,10 @@ class _Resolver:
                 p.type = target.type
         self.errors.raise_if_any()
         # Topological order (Kahn), so forward references are allowed and cycles are found.
-        deps = {p.name: {r.node for r in (*p.resolved_inputs, *_flat(p.resolved_call))} & set(by_name) for p in self.pending}
+        deps = {
+            p.name: {r.node for r in (*p.resolved_inputs, *_flat(p.resolved_call))} & set(by_name)
+            for p in self.pending
+        }
         for p in self.pending:
             if p.kind == "share":
                 deps[p.name].add(p.share[0])
@@ -990,6 +1187,7 @@ class _Resolver:
         if len(order) < len(self.pending):
             stuck = [p for p in self.pending if p.name not in set(order)]
             cycle = _find_cycle({p.name: remaining[p.name] for p in stuck})
+            cycle = [cycle[0], *reversed(cycle[1:])]  # show it in data-flow order
             first = by_name[cycle[0]]
             raise BlueprintError(
                 "the graph has a cycle",
@@ -1087,11 +1285,13 @@ def _named_with_args(value: Any, w: _Where, what: str) -> tuple[str, dict]:
     if isinstance(value, str):
         return value, {}
     if isinstance(value, dict) and len(value) == 1:
-        (name, args), = value.items()
+        ((name, args),) = value.items()
         if args is None:
             args = {}
         if not isinstance(args, dict):
-            raise BlueprintError(f"the arguments of {what} must be a mapping", (w / name).loc, received=args)
+            raise BlueprintError(
+                f"the arguments of {what} must be a mapping", (w / name).loc, received=args
+            )
         return name, args
     raise BlueprintError(
         f"{what} is a name or a one-key mapping of name to arguments",

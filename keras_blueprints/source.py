@@ -389,7 +389,9 @@ class _Walker:
         self.active.add(id(node))
         try:
             if isinstance(node, yaml.SequenceNode):
-                return [self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)]
+                return [
+                    self.convert(item, (*path, i), depth + 1) for i, item in enumerate(node.value)
+                ]
             return self._mapping(node, path, depth)
         finally:
             self.active.discard(id(node))
@@ -397,7 +399,7 @@ class _Walker:
     def _refused_tag(self, node: yaml.Node) -> BlueprintError:
         tag = node.tag
         prefix = "tag:yaml.org,2002:"
-        shown = "!!" + tag[len(prefix):] if tag.startswith(prefix) else tag
+        shown = "!!" + tag[len(prefix) :] if tag.startswith(prefix) else tag
         return BlueprintError(
             f"the YAML tag '{shown}' is not allowed",
             _loc(self.file, node),

@@ -30,7 +30,9 @@ def _classes(module: Any, base: type) -> dict[str, type]:
     }
 
 
-def make_optimizer(name: str, args: Mapping[str, Any], spec: CompileSpec) -> keras.optimizers.Optimizer:
+def make_optimizer(
+    name: str, args: Mapping[str, Any], spec: CompileSpec
+) -> keras.optimizers.Optimizer:
     """Creates an optimizer from its name (``adam`` or ``Adam``) and arguments.
 
     Args:
@@ -66,11 +68,15 @@ def _make(kind: str, module: Any, base: type, value: Any, spec: CompileSpec) -> 
         classes = _classes(module, base)
         cls = classes.get(name)
         if cls is None:
-            raise BlueprintError.unknown_name(f"a Keras {kind} class", name, sorted(classes), spec.location)
+            raise BlueprintError.unknown_name(
+                f"a Keras {kind} class", name, sorted(classes), spec.location
+            )
         try:
             return cls(**thaw(args or {}))
         except (TypeError, ValueError) as exc:
-            raise BlueprintError(f"Keras refused the arguments of {kind} {name}: {exc}", spec.location) from exc
+            raise BlueprintError(
+                f"Keras refused the arguments of {kind} {name}: {exc}", spec.location
+            ) from exc
     if isinstance(value, str):
         if kind == "metric" and value in _SPECIAL_METRICS:
             return value
@@ -78,7 +84,9 @@ def _make(kind: str, module: Any, base: type, value: Any, spec: CompileSpec) -> 
             module.get(value)
         except (ValueError, TypeError):
             names = [n for n in dir(module) if not n.startswith("_") and n[:1].islower()]
-            raise BlueprintError.unknown_name(f"a Keras {kind}", value, names, spec.location) from None
+            raise BlueprintError.unknown_name(
+                f"a Keras {kind}", value, names, spec.location
+            ) from None
         return value
     if isinstance(value, Mapping):
         return {k: _make(kind, module, base, v, spec) for k, v in value.items()}

@@ -71,14 +71,18 @@ def build_model(blueprint: Blueprint, *, compile: bool = True) -> keras.Model:
 def _build_node(node: Node, tensors: Mapping[str, Any], layers: dict[str, Any]) -> Any:
     args = [_tensor(ref, tensors) for ref in node.inputs]
     call_kwargs = {
-        key: tuple(_tensor(r, tensors) for r in value) if isinstance(value, tuple) else _tensor(value, tensors)
+        key: tuple(_tensor(r, tensors) for r in value)
+        if isinstance(value, tuple)
+        else _tensor(value, tensors)
         for key, value in node.call_inputs.items()
     }
     call_kwargs = {k: list(v) if isinstance(v, tuple) else v for k, v in call_kwargs.items()}
     x = args[0] if len(args) == 1 else args
     if node.kind == "block":
         entry = BLOCKS.lookup(node.type, node.location)
-        return _keras_step(node, args, lambda: entry.fn(x, name=node.name, **thaw(node.args), **call_kwargs))
+        return _keras_step(
+            node, args, lambda: entry.fn(x, name=node.name, **thaw(node.args), **call_kwargs)
+        )
     if node.kind == "share":
         layer = layers[node.share]
     else:
@@ -93,7 +97,9 @@ def _make_layer(type_name: str, args: dict[str, Any], name: str) -> keras.layers
         if isinstance(value, NestedLayer):
             args[key] = _make_layer(value.type, thaw(value.args), f"{name}_{key}")
         elif isinstance(value, list) and value and all(isinstance(v, NestedLayer) for v in value):
-            args[key] = [_make_layer(v.type, thaw(v.args), f"{name}_{key}_{i}") for i, v in enumerate(value)]
+            args[key] = [
+                _make_layer(v.type, thaw(v.args), f"{name}_{key}_{i}") for i, v in enumerate(value)
+            ]
     return cls(name=name, **args)
 
 
@@ -102,13 +108,22 @@ def _keras_step(node: Node, args: list[Any] | None, step):
         return step()
     except BlueprintError:
         raise
-    except (ValueError, TypeError, IndexError, KeyError, NotImplementedError, AttributeError) as exc:
+    except (
+        ValueError,
+        TypeError,
+        IndexError,
+        KeyError,
+        NotImplementedError,
+        AttributeError,
+    ) as exc:
         what = "call" if args is not None else "create"
         received = None
         if args is not None:
             shapes = ", ".join(str(tuple(a.shape)) for a in args)
             received = Plain(f"input shape{'s' if len(args) > 1 else ''} {shapes}")
-        label = f"{node.type} '{node.name}'" if node.kind != "share" else f"shared layer '{node.name}'"
+        label = (
+            f"{node.type} '{node.name}'" if node.kind != "share" else f"shared layer '{node.name}'"
+        )
         raise BlueprintError(
             f"Keras could not {what} {label}: {_first_line(exc)}",
             node.location,
@@ -135,7 +150,9 @@ def _tensor(ref: Ref, tensors: Mapping[str, Any], blueprint: Blueprint | None = 
         return value
     if isinstance(value, dict):
         if ref.index not in value and str(ref.index) not in value:
-            raise BlueprintError.unknown_name(f"an output of '{ref.node}'", str(ref.index), list(value), ref.location)
+            raise BlueprintError.unknown_name(
+                f"an output of '{ref.node}'", str(ref.index), list(value), ref.location
+            )
         return value.get(ref.index, value.get(str(ref.index)))
     if not isinstance(value, list | tuple):
         raise BlueprintError(

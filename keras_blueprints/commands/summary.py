@@ -42,7 +42,14 @@ def summarize(model) -> str:
     report = model_flops(model)
     rows = [("Layer (type)", "Output shape", "Params", "FLOPs")]
     for row in report.layers:
-        rows.append((f"{row.name} ({row.class_name})", _shape(row.output_shapes), f"{row.params:,}", _flops(row.flops)))
+        rows.append(
+            (
+                f"{row.name} ({row.class_name})",
+                _shape(row.output_shapes),
+                f"{row.params:,}",
+                _flops(row.flops),
+            )
+        )
     widths = [max(len(r[i]) for r in rows) for i in range(4)]
     rule = "-" * (sum(widths) + 6)
 
@@ -52,7 +59,9 @@ def summarize(model) -> str:
     trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
     total = model.count_params()
     lines = [f'Model: "{model.name}"', rule, fmt(rows[0]), rule, *(fmt(r) for r in rows[1:]), rule]
-    lines.append(f"Total params: {total:,} (trainable: {trainable:,}, non-trainable: {total - trainable:,})")
+    lines.append(
+        f"Total params: {total:,} (trainable: {trainable:,}, non-trainable: {total - trainable:,})"
+    )
     lines.append(f"FLOPs per example: {report.total:,} ({_flops(report.total)})")
     if report.unknown:
         lines.append(f"FLOPs unknown for: {', '.join(report.unknown)}")

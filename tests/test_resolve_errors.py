@@ -1,0 +1,424 @@
+"""Every resolution error kind, with its exact FILE:LINE:COL, message and hint."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import keras_blueprints as kb
+from keras_blueprints.errors import BlueprintError, BlueprintErrors
+
+
+def error_of(text: str, **kw) -> BlueprintError:
+    with pytest.raises(BlueprintError) as info:
+        kb.load(textwrap.dedent(text).lstrip("\n"), **kw)
+    return info.value
+
+
+def where(err: BlueprintError) -> tuple[int, int]:
+    return err.location.line, err.location.col
+
+
+def all_errors(err: BlueprintError) -> list[BlueprintError]:
+    return list(err.errors) if isinstance(err, BlueprintErrors) else [err]
+
+
+def test_unknown_layer_argument_points_at_the_key_with_did_you_mean():
+    err = error_of(
+        """
+        inputs: {x: [8, 8, 1]}
+        graph:
+          - name: down3
+            Conv2D: {filtres: 8, kernel_size: 3}
+        """
+    )
+    assert where(err) == (4, 14)
+    assert err.message == "'filtres' is not an argument of Conv2D"
+    assert err.hint.startswith("Did you mean 'filters'?")
+    assert err.expected.startswith("one of: filters, kernel_size, strides, padding")
+    assert err.format().startswith("<string>:4:14: error: 'filtres' is not an argument of Conv2D.")
+
+
+def test_unknown_argument_inside_a_block_says_which_block():
+    err = error_of(
+        """
+        blocks:
+          down:
+            params: {f: int}
+            graph:
+              - Conv2D: {filtres: "${f}", kernel_size: 3}
+        inputs: {x: [8, 8, 1]}
+        graph:
+          - name: down3
+            down: {f: 4}
+        """
+    )
+    assert where(err) == (5, 18)
+    assert err.context == "in block 'down3'"
+    assert "(in block 'down3')" in err.format()
+
+
+def test_unknown_layer_suggests_the_closest_name():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - Dense: {units: 4}
+          - Denes: {units: 2}
+        """
+    )
+    assert where(err) == (4, 5)
+    assert err.message == "'Denes' is not a known layer"
+    assert err.hint.startswith("Did you mean 'Dense'?")
+    assert "register_layer" in err.hint
+
+
+def test_lambda_is_refused():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - Lambda: {function: "lambda x: x"}
+        """
+    )
+    assert where(err) == (3, 5)
+    assert err.message == "'Lambda' is not allowed in blueprints"
+    assert "register a custom layer" in err.hint
+
+
+def test_missing_required_argument():
+    err = error_of(
+        """
+        inputs: {x: [4, 4, 1]}
+        graph:
+          - Conv2D: {filters: 3}
+        """
+    )
+    assert where(err) == (3, 5)
+    assert err.message == "Conv2D needs 'kernel_size'"
+
+
+def test_dangling_from_reference_with_did_you_mean():
+    err = error_of(
+        """
+        inputs: {image: [4]}
+        graph:
+          - name: encoder
+            Dense: {units: 2}
+          - name: head
+            from: encodr
+            Dense: {units: 1}
+        """
+    )
+    assert where(err) == (6, 11)
+    assert err.message == "'encodr' is not a node or input defined here"
+    assert err.hint == "Did you mean 'encoder'?"
+
+
+def test_dangling_reference_in_a_list():
+    err = error_of(
+        """
+        inputs: {a: [4], b: [4]}
+        graph:
+          - name: cat
+            from: [a, c]
+            Concatenate: {}
+        """
+    )
+    assert where(err) == (4, 15)
+
+
+def test_cycle_is_reported_with_its_path():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - name: a
+            from: [x, c]
+            Add: {}
+          - name: b
+            Dense: {units: 4}
+          - name: c
+            Dense: {units: 4}
+        outputs: [c]
+        """
+    )
+    assert err.message == "the graph has a cycle"
+    assert str(err.received) == "a -> b -> c -> a"
+    assert where(err) == (3, 5)
+
+
+def test_unused_node_and_unused_input():
+    err = error_of(
+        """
+        inputs: {x: [4], unused_input: [2]}
+        graph:
+          - name: lost
+            from: x
+            Dense: {units: 3}
+          - name: out
+            from: x
+            Dense: {units: 1}
+        """
+    )
+    messages = {(e.message, where(e)) for e in all_errors(err)}
+    assert messages == {
+        ("node 'lost' is not used", (3, 5)),
+        ("input 'unused_input' is not used", (1, 18)),
+    }
+
+
+def test_bad_expression_points_inside_the_string():
+    err = error_of(
+        """
+        params: {width: 8}
+        inputs: {x: [4]}
+        graph:
+          - Dense: {units: "${widht * 2}"}
+        """
+    )
+    # The quote is at column 20; the name 'widht' starts 3 characters into the text.
+    assert where(err) == (4, 23)
+    assert err.message == "unknown name 'widht'"
+    assert err.hint == "Did you mean 'width'?"
+
+
+def test_expression_syntax_error():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - Dense: {units: ${2 +* 3}}
+        """
+    )
+    assert err.location.line == 3
+    assert err.location.col >= 20
+
+
+def test_parameter_cycle():
+    err = error_of(
+        """
+        params: {a: "${b}", b: "${a + 1}"}
+        inputs: {x: [1]}
+        graph: [{Dense: {units: 1}}]
+        """
+    )
+    assert err.message == "parameters refer to each other in a cycle"
+    assert str(err.received) == "a -> b -> a"
+
+
+def test_wrong_types_in_the_schema():
+    errors = all_errors(
+        error_of(
+            """
+            inputs:
+              x: {shape: [4, -1]}
+            graph:
+              - repeat: many
+                Dense: {units: 1}
+            """
+        )
+    )
+    got = {(e.message, where(e)) for e in errors}
+    assert ("the shape of input 'x' is not valid", (2, 14)) in got
+
+
+def test_wrong_repeat_type():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - repeat: many
+            Dense: {units: 1}
+        """
+    )
+    assert err.message == "'repeat' must be a whole number"
+    assert where(err) == (3, 13)
+    assert err.received == "many"
+
+
+def test_wrong_block_parameter_type_and_unknown_choice():
+    errors = all_errors(
+        error_of(
+            """
+            blocks:
+              b:
+                params:
+                  n: int
+                  act: {type: str, default: relu, choices: [relu, tanh]}
+                graph: [{Dense: {units: "${n}", activation: "${act}"}}]
+            inputs: {x: [4]}
+            graph:
+              - b: {n: "3", act: rellu}
+            """
+        )
+    )
+    got = {(e.message, where(e)) for e in errors}
+    assert got == {
+        ("parameter 'n' of block 'b' has the wrong type", (9, 12)),
+        ("parameter 'act' of block 'b' is not one of its choices", (9, 22)),
+    }
+
+
+def test_missing_block_parameter():
+    err = error_of(
+        """
+        blocks:
+          b:
+            params: {n: int}
+            graph: [{Dense: {units: "${n}"}}]
+        inputs: {x: [4]}
+        graph:
+          - b: {}
+        """
+    )
+    assert err.message == "block 'b' needs 'n'"
+    assert where(err) == (7, 5)
+
+
+def test_unknown_section_with_did_you_mean():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        grahp: []
+        """
+    )
+    (section,) = [e for e in all_errors(err) if "section" in e.message]
+    assert section.message == "'grahp' is not a blueprint section"
+    assert section.hint == "Did you mean 'graph'?"
+    assert where(section) == (2, 1)
+
+
+def test_node_with_two_layer_keys_and_misspelt_control_key():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - form: x
+            Dense: {units: 1}
+        """
+    )
+    assert err.message == "a node names exactly one layer or block"
+    assert "Did you mean 'from'?" in err.hint
+
+
+def test_duplicate_node_names():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - name: fc
+            Dense: {units: 2}
+          - name: fc
+            Dense: {units: 2}
+        """
+    )
+    assert err.message == "duplicate node name 'fc'"
+    assert where(err) == (5, 11)
+    assert "<string>:3:5" in err.hint
+
+
+def test_repeat_without_index_in_name_is_a_duplicate():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - repeat: 2
+            name: fc
+            Dense: {units: 2}
+        """
+    )
+    assert err.message == "duplicate node name 'fc'"
+    assert "${i}" in err.hint
+
+
+def test_several_independent_errors_are_reported_together():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - Dense: {unitz: 2}
+          - Dropout: {rat: 0.1}
+          - Dense: {units: 2, activaton: relu}
+        """
+    )
+    assert isinstance(err, BlueprintErrors)
+    assert [where(e) for e in err.errors] == [(3, 13), (4, 15), (5, 23)]
+    text = err.format()
+    assert text.count(": error: ") == 3
+
+
+def test_model_with_several_inputs_needs_explicit_from():
+    err = error_of(
+        """
+        inputs: {a: [4], b: [4]}
+        graph:
+          - Dense: {units: 2}
+        """
+    )
+    assert err.message.startswith("this node needs 'from'")
+    assert where(err) == (3, 5)
+
+
+def test_unsafe_serialized_objects_are_refused():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - Dense:
+              units: 2
+              kernel_initializer: {module: os, class_name: system, config: {}}
+        """
+    )
+    assert err.message == "a 'module' outside Keras is not allowed in a blueprint"
+    assert where(err) == (5, 36)
+
+
+def test_share_must_name_a_layer_node():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - name: s
+            share: x
+        """
+    )
+    assert err.message.startswith("'share' must name a layer node")
+
+
+def test_compile_loss_for_unknown_output():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - name: out
+            Dense: {units: 1}
+        compile:
+          loss: {outt: mse}
+        """
+    )
+    assert err.message == "'outt' is not a model output"
+    assert err.hint.startswith("Did you mean 'out'?")
+    assert where(err) == (6, 10)
+
+
+def test_missing_inputs_and_graph():
+    errors = all_errors(error_of("name: nothing\n"))
+    assert {e.message for e in errors} == {
+        "a blueprint needs 'inputs'",
+        "a blueprint needs a 'graph'",
+    }
+
+
+def test_error_pickles_with_its_fields():
+    import pickle
+
+    err = error_of("inputs: {x: [4]}\ngraph: [{Dense: {unitz: 1}}]\n")
+    again = pickle.loads(pickle.dumps(err))
+    assert (again.location, again.message, again.hint) == (err.location, err.message, err.hint)
+    assert str(again) == str(err)
+
+
+def test_blueprint_error_is_a_value_error():
+    assert issubclass(BlueprintError, ValueError)
