@@ -132,11 +132,15 @@ def table(header: list[str], rows: list[list[str]]) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--runs", type=int, default=5, help="process runs per blueprint (median)")
-    parser.add_argument("--load-runs", type=int, default=200, help="in-process load() calls (median)")
+    parser.add_argument(
+        "--load-runs", type=int, default=200, help="in-process load() calls (median)"
+    )
     parser.add_argument("--json", metavar="OUT", help="write the raw numbers to this file")
     args = parser.parse_args(argv)
     if args.runs < 1 or args.load_runs < 1:
-        parser.error(f"--runs and --load-runs must be positive. Received: {args.runs}, {args.load_runs}")
+        parser.error(
+            f"--runs and --load-runs must be positive. Received: {args.runs}, {args.load_runs}"
+        )
 
     import keras_blueprints
     from keras_blueprints import zoo
@@ -157,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(args.runs + 1):  # the first pair is the warm-up
             seconds, proc = run_once([*cli, "validate", "--no-build", target])
             if proc.returncode != 0:
-                print(f"{target}: validate exited {proc.returncode}:\n{proc.stderr}", file=sys.stderr)
+                print(
+                    f"{target}: validate exited {proc.returncode}:\n{proc.stderr}", file=sys.stderr
+                )
                 return 1
             samples.append(seconds)
             check_s, check = run_once(
@@ -167,7 +173,10 @@ def main(argv: list[str] | None = None) -> int:
             if check.returncode == TF_IMPORTED:
                 leaks.append(f"{target}: {check.stderr.strip()}")
             elif check.returncode != 0:
-                print(f"{target}: checked run exited {check.returncode}:\n{check.stderr}", file=sys.stderr)
+                print(
+                    f"{target}: checked run exited {check.returncode}:\n{check.stderr}",
+                    file=sys.stderr,
+                )
                 return 1
         samples, checked = samples[1:], checked[1:]
 
@@ -206,9 +215,13 @@ def main(argv: list[str] | None = None) -> int:
             ]
         )
     header = ["process", "nodes", "wall ms (median)", "load() ms in-process", f"< {GOAL_S} s"]
-    print(f"validate --no-build, median of {args.runs} runs; load() median of {args.load_runs} calls")
-    print(f"command: `{' '.join(Path(a).name if a == sys.executable else a for a in cli)} "
-          "validate --no-build zoo:NAME`")
+    print(
+        f"validate --no-build, median of {args.runs} runs; load() median of {args.load_runs} calls"
+    )
+    print(
+        f"command: `{' '.join(Path(a).name if a == sys.executable else a for a in cli)} "
+        "validate --no-build zoo:NAME`"
+    )
     if note:
         print(f"note: {note}")
     print()

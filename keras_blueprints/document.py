@@ -287,7 +287,8 @@ def _merge_into(
     parent[key] = copy.deepcopy(value)
     result.sources.graft(src.sources, path, path)
     result.sources.replace.discard(path)
-    result.provenance.record(path, src.sources.value(path))
+    for sub, loc in list(src.sources.subtree(path)):  # every value below was set here too
+        result.provenance.record(sub, loc)
 
 
 def _get(data: Any, path: Path_) -> Any:
