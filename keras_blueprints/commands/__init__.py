@@ -1,0 +1,1 @@
+"""The `blueprint` subcommands, one module each (registered with `@command`)."""

@@ -1,0 +1,541 @@
+"""A JSON Schema (draft 2020-12) of the blueprint language, for editors.
+
+With the schema, an editor that understands JSON Schema (VS Code's YAML
+extension, JetBrains IDEs) completes section names, node keys, layer names and
+layer arguments, shows each argument's default, and flags misspelt arguments
+while typing. A blueprint opts in with a first line such as::
+
+    # yaml-language-server: $schema=./blueprint.schema.json
+
+The schema is generated, never written by hand, so it stays true: sections and
+node keys come from the resolver and the document composer, layers and their
+arguments from the layer registry (the shipped Keras catalog, aliases, custom
+layers registered so far), Python blocks from the block registry. Nothing here
+imports TensorFlow.
+
+What the schema checks is a subset of what ``blueprint validate`` checks (it
+cannot see references, parameter values, cycles or shapes), and it never
+refuses what the resolver accepts. Argument types are inferred from Keras'
+defaults, widened where Keras is lenient:
+
+* a boolean default: a boolean;
+* a number default, or a tuple one (``strides: (1, 1)``): a number or a list;
+* a string default (initializers, activations, modes): anything, since Keras
+  also takes configuration mappings there;
+* no default (required, or ``None``): anything.
+
+Any value may also be a ``${...}`` expression string, evaluated at load time.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from . import __version__, zoo
+from .catalog import OBJECT_DEFAULT, ParamInfo, keras_version
+from .components import BLOCKS, LAYERS, BlockEntry, BlockParam, LayerEntry
+from .document import CONTROL_KEYS
+from .resolve import COMPILE_EXTRA, DTYPES, NAME_RE, REF_RE, TOP_LEVEL_KEYS
+from .valuetypes import TYPE_NAMES
+
+__all__ = ["DRAFT", "blueprint_schema"]
+
+DRAFT = "https://json-schema.org/draft/2020-12/schema"
+
+EXPRESSION = {"$ref": "#/$defs/expression"}
+COMPOSE_KEYS = ("extends", "imports", "set")
+"""Sections consumed while composing, before resolution."""
+
+GROUP_KEYS = ("graph", "repeat", "as", "when", "from", "doc")
+"""The keys a group node (one with ``graph``) may have."""
+
+PARAM_NAME = r"^[A-Za-z_][A-Za-z0-9_]*$"
+
+# JSON Schema types of the block parameter type language (valuetypes.TYPE_NAMES).
+_JSON_TYPES = {
+    "int": "integer",
+    "float": "number",
+    "str": "string",
+    "bool": "boolean",
+    "list": "array",
+    "dict": "object",
+    "null": "null",
+}
+
+
+def blueprint_schema() -> dict[str, Any]:
+    """Returns the JSON Schema of blueprint files, generated from the registries.
+
+    Returns:
+        The schema as JSON data (a dict), ready for ``json.dumps``.
+    """
+    layers = {name: LAYERS.get(name) for name in LAYERS.names()}
+    blocks = {name: BLOCKS.get(name) for name in BLOCKS.names()}
+    defs: dict[str, Any] = {
+        "expression": {
+            "type": "string",
+            "pattern": r"\$\{",
+            "description": "A ${...} expression, evaluated when the blueprint is loaded:"
+            " parameters, arithmetic, a repeat index.",
+        },
+        "name": {
+            "type": "string",
+            "description": "A name: letters, digits, '_' or '-', not starting with a digit"
+            " (may contain ${...}).",
+        },
+        "reference": {
+            "type": "string",
+            "anyOf": [{"pattern": REF_RE.pattern}, EXPRESSION],
+            "description": "A node or input name; NAME.INDEX for one output of a multi-output"
+            " node or block instance.",
+        },
+        "references": {
+            "anyOf": [
+                {"$ref": "#/$defs/reference"},
+                {"type": "array", "items": {"$ref": "#/$defs/reference"}, "minItems": 1},
+            ]
+        },
+        "inputSpec": _input_spec(),
+        "shape": _shape(),
+        "graph": {
+            "type": "array",
+            "items": {"$ref": "#/$defs/node"},
+            "description": "Nodes in order; a node without 'from' takes the previous node's output.",
+        },
+        "node": {
+            "anyOf": [
+                {
+                    "type": "string",
+                    "anyOf": [{"enum": _all_names(layers, blocks)}, {"pattern": NAME_RE.pattern}],
+                    "description": "A layer or block without arguments, e.g.  - Flatten",
+                },
+                {"$ref": "#/$defs/nodeMapping"},
+            ]
+        },
+        "nodeMapping": _node_mapping(layers, blocks),
+        "from": _from(),
+        "blockArguments": {
+            "type": ["object", "null"],
+            "description": "A block declared under 'blocks:' (or registered from Python) with"
+            " its parameters.",
+        },
+        "nestedLayer": _nested_layer(layers),
+        "blockDefinition": _block_definition(),
+        "blockParameter": _block_parameter(),
+        "typeName": _type_name(),
+        "compile": _compile(),
+    }
+    for name, entry in layers.items():
+        defs[f"layer.{name}"] = _layer(entry)
+    for name, entry in blocks.items():
+        defs[f"block.{name}"] = _python_block(entry)
+    return {
+        "$schema": DRAFT,
+        "title": "keras-blueprints blueprint",
+        "description": "A YAML blueprint of a Keras functional model (keras-blueprints).",
+        "$comment": f"Generated by keras-blueprints {__version__} from the Keras"
+        f" {keras_version()} layer catalog: run `blueprint schema` to regenerate.",
+        "type": "object",
+        "properties": _sections(),
+        "additionalProperties": False,
+        "$defs": defs,
+    }
+
+
+# -- helpers ---------------------------------------------------------------------------
+
+
+def _typed(schema: Mapping[str, Any], description: str | None = None) -> dict[str, Any]:
+    """``schema`` or a ``${...}`` expression."""
+    out: dict[str, Any] = {"anyOf": [dict(schema), EXPRESSION]}
+    if description:
+        out["description"] = description
+    return out
+
+
+def _names_or_list(description: str) -> dict[str, Any]:
+    return {
+        "anyOf": [
+            {"type": "string"},
+            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+        ],
+        "description": description,
+    }
+
+
+def _json(value: Any) -> Any:
+    """A catalog default as JSON data: tuples become lists."""
+    if isinstance(value, tuple | list):
+        return [_json(v) for v in value]
+    if isinstance(value, Mapping):
+        return {str(k): _json(v) for k, v in value.items()}
+    return value
+
+
+def _show(value: Any) -> str:
+    return json.dumps(_json(value))
+
+
+def _all_names(layers: Mapping[str, LayerEntry], blocks: Mapping[str, BlockEntry]) -> list[str]:
+    names = []
+    for name in layers:
+        names += [name, *LAYERS.aliases_of(name)]
+    return sorted(dict.fromkeys([*names, *blocks]), key=str.lower)
+
+
+# -- sections --------------------------------------------------------------------------
+
+
+def _sections() -> dict[str, Any]:
+    zoo_refs = [f"zoo:{n}" for n in zoo.names()]
+    known: dict[str, dict[str, Any]] = {
+        "name": {"type": "string", "description": "The model's name (default: the file name)."},
+        "description": {"type": "string", "description": "Free text about the model."},
+        "extends": {
+            **_names_or_list(
+                "Blueprint(s) this one is based on: file paths (relative to this file) or"
+                " zoo:NAME. Mappings merge; lists and scalars replace."
+            ),
+            "examples": zoo_refs,
+        },
+        "imports": _names_or_list(
+            "Files (or zoo:NAME) whose 'blocks:' this blueprint may use."
+        ),
+        "set": {
+            "type": "object",
+            "description": "Overrides applied after 'extends': dotted keys to values,"
+            " e.g. params.width: 32 or graph.stem.filters: 48.",
+        },
+        "params": {
+            "type": "object",
+            "propertyNames": {"pattern": PARAM_NAME},
+            "description": "Named values that ${...} expressions use; may refer to earlier"
+            " parameters.",
+        },
+        "inputs": {
+            "type": "object",
+            "minProperties": 1,
+            "propertyNames": {"pattern": NAME_RE.pattern},
+            "additionalProperties": {"$ref": "#/$defs/inputSpec"},
+            "description": "The model's inputs: name to shape (batch dimension excluded).",
+        },
+        "graph": {"$ref": "#/$defs/graph", "minItems": 1},
+        "outputs": {
+            "anyOf": [
+                {"$ref": "#/$defs/reference"},
+                {"type": "array", "items": {"$ref": "#/$defs/reference"}, "minItems": 1},
+            ],
+            "description": "The model's outputs (default: the last node).",
+        },
+        "blocks": {
+            "type": "object",
+            "propertyNames": {"pattern": NAME_RE.pattern},
+            "additionalProperties": {"$ref": "#/$defs/blockDefinition"},
+            "description": "Reusable sub-graphs, used in the graph like layers.",
+        },
+        "compile": {"$ref": "#/$defs/compile"},
+    }
+    # A section the resolver learns later is accepted (untyped) until described here.
+    return {key: known.get(key, {}) for key in (*TOP_LEVEL_KEYS, *COMPOSE_KEYS)}
+
+
+def _shape() -> dict[str, Any]:
+    dim = {
+        "anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}, EXPRESSION],
+    }
+    return _typed(
+        {"type": "array", "items": dim},
+        "Dimensions without the batch dimension; null for a free one.",
+    )
+
+
+def _input_spec() -> dict[str, Any]:
+    spec = {
+        "type": "object",
+        "properties": {
+            "shape": {"$ref": "#/$defs/shape"},
+            "dtype": _typed({"enum": list(DTYPES)}, 'Default: "float32".'),
+            "batch_size": _typed(
+                {"type": ["integer", "null"], "minimum": 1}, "A fixed batch size. Default: null."
+            ),
+            "sparse": _typed({"type": "boolean"}, "Default: false."),
+            "doc": {"type": "string"},
+        },
+        "required": ["shape"],
+        "additionalProperties": False,
+    }
+    return {"anyOf": [{"$ref": "#/$defs/shape"}, spec]}
+
+
+def _from() -> dict[str, Any]:
+    keyword = {
+        "type": "object",
+        "properties": {"inputs": {"$ref": "#/$defs/references"}},
+        "additionalProperties": {"$ref": "#/$defs/references"},
+        "description": "Positional 'inputs' and keyword tensor inputs of the layer's call,"
+        " e.g. {inputs: seq, initial_state: [h, c]}.",
+    }
+    return {
+        "anyOf": [{"$ref": "#/$defs/references"}, keyword],
+        "description": "Where the node's input comes from (default: the previous node).",
+    }
+
+
+def _control_keys() -> dict[str, Any]:
+    known: dict[str, dict[str, Any]] = {
+        "name": {"$ref": "#/$defs/name"},
+        "from": {"$ref": "#/$defs/from"},
+        "repeat": _typed(
+            {"type": "integer", "minimum": 0},
+            "Repeat the node (or group) this many times; ${i} is the index.",
+        ),
+        "as": {
+            "type": "string",
+            "pattern": PARAM_NAME,
+            "description": "The repeat index's name. Default: i.",
+        },
+        "when": _typed({"type": "boolean"}, "Keep the node only when true."),
+        "share": {
+            "type": "string",
+            "description": "Reuse the layer (and weights) of the named node.",
+        },
+        "graph": {"$ref": "#/$defs/graph", "description": "A group of nodes."},
+        "doc": {"type": "string", "description": "Free text about the node."},
+    }
+    return {key: known.get(key, {}) for key in CONTROL_KEYS}
+
+
+def _node_mapping(
+    layers: Mapping[str, LayerEntry], blocks: Mapping[str, BlockEntry]
+) -> dict[str, Any]:
+    properties = _control_keys()
+    plain_keys = [k for k in CONTROL_KEYS if k not in ("graph", "share")]
+    one_type: dict[str, Any] = {
+        "graph": {"propertyNames": {"enum": list(GROUP_KEYS)}},
+        "share": {"propertyNames": {"enum": [k for k in CONTROL_KEYS if k != "graph"]}},
+    }
+
+    def add(key: str, ref: str, description: str) -> None:
+        properties[key] = {"$ref": ref, "description": description}
+        one_type[key] = {"propertyNames": {"enum": [*plain_keys, key]}}
+
+    for name, entry in layers.items():
+        required = f" Required: {', '.join(entry.required)}." if entry.required else ""
+        target = entry.target if isinstance(entry.target, str) else entry.target.__qualname__
+        add(name, f"#/$defs/layer.{name}", f"Layer {target}.{required}")
+        for alias in LAYERS.aliases_of(name):
+            add(alias, f"#/$defs/layer.{name}", f"Layer {name} ({target}).{required}")
+    for name, entry in blocks.items():
+        add(name, f"#/$defs/block.{name}", f"Python block {name}: {entry.doc}".rstrip(": "))
+    return {
+        "type": "object",
+        "description": "A node: one layer or block key with its arguments, plus control keys;"
+        " or a group (graph:), or a node reusing another's layer (share:).",
+        "properties": properties,
+        "additionalProperties": {"$ref": "#/$defs/blockArguments"},
+        "dependentSchemas": one_type,
+        "anyOf": [
+            {"required": ["graph"]},
+            {"required": ["share"]},
+            {"not": {"propertyNames": {"enum": list(CONTROL_KEYS)}}},
+        ],
+    }
+
+
+def _nested_layer(layers: Mapping[str, LayerEntry]) -> dict[str, Any]:
+    keyed = {}
+    names = []
+    for name in layers:
+        for key in (name, *LAYERS.aliases_of(name)):
+            keyed[key] = {"$ref": f"#/$defs/layer.{name}"}
+            names.append(key)
+    return {
+        "anyOf": [
+            {"enum": sorted(names, key=str.lower)},
+            {
+                "type": "object",
+                "properties": keyed,
+                "additionalProperties": False,
+                "minProperties": 1,
+                "maxProperties": 1,
+            },
+            EXPRESSION,
+        ],
+        "description": "A layer given as an argument: a name, or {LayerName: {arguments}}.",
+    }
+
+
+# -- layers and blocks -----------------------------------------------------------------
+
+
+def _layer(entry: LayerEntry) -> dict[str, Any]:
+    target = entry.target if isinstance(entry.target, str) else entry.target.__qualname__
+    schema: dict[str, Any] = {
+        "type": "object" if entry.required else ["object", "null"],
+        "description": f"Arguments of {target}.",
+        "properties": {name: _layer_param(info) for name, info in entry.params.items()},
+        "additionalProperties": False,
+    }
+    if entry.required:
+        schema["required"] = list(entry.required)
+    return schema
+
+
+def _layer_param(info: ParamInfo) -> dict[str, Any]:
+    known = not info.required and info.default != OBJECT_DEFAULT
+    description = "Required." if info.required else (
+        f"Default: {_show(info.default)}." if known else "Default: a Keras object."
+    )
+    if info.kind == "layer":
+        schema: dict[str, Any] = {"$ref": "#/$defs/nestedLayer"}
+        if not info.required:
+            schema = {"anyOf": [schema, {"type": "null"}]}
+    elif info.kind == "layers":
+        schema = _typed({"type": "array", "items": {"$ref": "#/$defs/nestedLayer"}})
+    else:
+        schema = _by_default(info.default) if known else {}
+    schema = {**schema, "description": description}
+    if known:
+        schema["default"] = _json(info.default)
+    return schema
+
+
+def _by_default(default: Any) -> dict[str, Any]:
+    """The accepted type, inferred from a Keras default (see the module docstring)."""
+    if isinstance(default, bool):
+        return _typed({"type": "boolean"})
+    if isinstance(default, int | float | tuple | list):
+        return _typed({"type": ["number", "array"]})
+    return {}
+
+
+def _python_block(entry: BlockEntry) -> dict[str, Any]:
+    params = {name: _block_param(p) for name, p in entry.params.items()}
+    required = [p.name for p in entry.params.values() if p.required]
+    schema: dict[str, Any] = {
+        "type": "object" if required else ["object", "null"],
+        "description": entry.doc or f"Python block {entry.name}.",
+        "properties": params,
+        "additionalProperties": False,
+    }
+    if required:
+        schema["required"] = required
+    return schema
+
+
+def _block_param(param: BlockParam) -> dict[str, Any]:
+    schema: dict[str, Any] = {}
+    if "any" not in param.type.names:
+        schema = _typed({"type": _json_types(param.type.names)})
+    if param.choices:
+        schema = _typed({"enum": [_json(c) for c in param.choices]})
+    description = param.doc + " " if param.doc else ""
+    if param.required:
+        description += "Required."
+    else:
+        description += f"Default: {_show(param.default)}."
+        schema["default"] = _json(param.default)
+    schema["description"] = description
+    return schema
+
+
+def _json_types(names: Iterable[str]) -> list[str] | str:
+    types = list(dict.fromkeys(_JSON_TYPES[n] for n in names if n in _JSON_TYPES))
+    return types[0] if len(types) == 1 else types
+
+
+def _type_name() -> dict[str, Any]:
+    names = "|".join(TYPE_NAMES)
+    return {
+        "type": "string",
+        "pattern": rf"^\s*({names})(\s*\|\s*({names}))*\s*\??\s*$",
+        "description": f"A type: {', '.join(TYPE_NAMES)}; unions with '|'; '?' also allows null.",
+    }
+
+
+def _block_definition() -> dict[str, Any]:
+    return {
+        "type": "object",
+        "description": "A block: a sub-graph with parameters, used like a layer; its nodes"
+        " are named INSTANCE_NODE.",
+        "properties": {
+            "params": {
+                "type": "object",
+                "propertyNames": {"pattern": PARAM_NAME},
+                "additionalProperties": {"$ref": "#/$defs/blockParameter"},
+                "description": "Typed parameters: a type (int, float | list, str?) or"
+                " {type, default, choices, doc}.",
+            },
+            "inputs": {
+                "anyOf": [
+                    {"type": "string", "pattern": NAME_RE.pattern},
+                    {
+                        "type": "array",
+                        "items": {"type": "string", "pattern": NAME_RE.pattern},
+                        "minItems": 1,
+                    },
+                ],
+                "description": "Names of the block's inputs inside its graph. Default: [x].",
+            },
+            "graph": {"$ref": "#/$defs/graph", "minItems": 1},
+            "outputs": _names_or_list("The block's output node(s). Default: its last node."),
+            "doc": {"type": "string"},
+        },
+        "required": ["graph"],
+        "additionalProperties": False,
+    }
+
+
+def _block_parameter() -> dict[str, Any]:
+    type_ref = {"$ref": "#/$defs/typeName"}
+    return {
+        "anyOf": [
+            type_ref,
+            {
+                "type": "object",
+                "properties": {
+                    "type": type_ref,
+                    "default": {},
+                    "choices": {"type": "array"},
+                    "doc": {"type": "string"},
+                },
+                "additionalProperties": False,
+            },
+        ]
+    }
+
+
+def _compile() -> dict[str, Any]:
+    named = {
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "additionalProperties": {"type": ["object", "null"]},
+            },
+        ]
+    }
+    known: dict[str, dict[str, Any]] = {
+        "optimizer": {
+            **named,
+            "description": "An optimizer name, or {name: {arguments}}. Default: rmsprop.",
+        },
+        "loss": {"description": "A loss name, or a mapping of output name to loss."},
+        "metrics": {"description": "Metric names, or a mapping of output name to metrics."},
+        "loss_weights": {"description": "Per-output loss weights."},
+        "jit_compile": _typed({"anyOf": [{"type": "boolean"}, {"const": "auto"}]}),
+        "steps_per_execution": _typed({"type": "integer", "minimum": 1}),
+        "run_eagerly": _typed({"type": "boolean"}),
+        "auto_scale_loss": _typed({"type": "boolean"}),
+    }
+    keys = ("optimizer", "loss", "metrics", "loss_weights", *COMPILE_EXTRA)
+    return {
+        "type": "object",
+        "description": "How the model is compiled.",
+        "properties": {key: known.get(key, {}) for key in keys},
+        "additionalProperties": False,
+    }
