@@ -245,10 +245,19 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "load_average_1m": f"{os.getloadavg()[0]:.2f}",
     }
     for dist in ("tensorflow", "keras"):
         info[dist] = importlib.metadata.version(dist)
     return info
+
+
+def describe(info: dict[str, str]) -> str:
+    return (
+        f"machine: {info['nproc']} cores, {info['cpu']}; Python {info['python']}, "
+        f"TensorFlow {info['tensorflow']}, Keras {info['keras']}; "
+        f"1-min load average at start {info['load_average_1m']}"
+    )
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:
@@ -265,6 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", metavar="OUT", help="write the raw numbers to this file")
     args = parser.parse_args(argv)
+    info = machine()
     if args.rounds < 1:
         parser.error(f"--rounds must be positive. Received: {args.rounds}")
 
@@ -368,11 +378,13 @@ def main(argv: list[str] | None = None) -> int:
         f"build_model < {GOAL_RATIO}x",
     ]
     print(
-        f"build + compile, same process, {args.rounds} rounds after 1 warm-up; ms are medians,"
+        f"build + compile, same process, 1 warm-up + {args.rounds} measured rounds; ms are medians,"
         " a ratio is the median over rounds of (time / keras time in the same round)"
     )
     print()
     print(table(header, rows))
+    print()
+    print(describe(info))
     print()
     print("twins equivalent: yes (name, parameters, per-layer class/shape/config, compile config)")
 
@@ -381,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "benchmark": "build",
-                    "machine": machine(),
+                    "machine": info,
+                    "load_average_1m_end": f"{os.getloadavg()[0]:.2f}",
                     "goal_ratio": GOAL_RATIO,
                     "rounds": args.rounds,
                     "cases": [

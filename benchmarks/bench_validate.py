@@ -66,6 +66,7 @@ def machine() -> dict[str, str]:
         "cpu": cpu,
         "python": platform.python_version(),
         "platform": platform.platform(),
+        "load_average_1m": f"{os.getloadavg()[0]:.2f}",
     }
     for dist in ("tensorflow", "keras"):
         try:
@@ -123,6 +124,14 @@ def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
 
 
+def describe(info: dict[str, str]) -> str:
+    return (
+        f"machine: {info['nproc']} cores, {info['cpu']}; Python {info['python']}, "
+        f"TensorFlow {info['tensorflow']}, Keras {info['keras']}; "
+        f"1-min load average at start {info['load_average_1m']}"
+    )
+
+
 def table(header: list[str], rows: list[list[str]]) -> str:
     lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -137,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--json", metavar="OUT", help="write the raw numbers to this file")
     args = parser.parse_args(argv)
+    info = machine()
     if args.runs < 1 or args.load_runs < 1:
         parser.error(
             f"--runs and --load-runs must be positive. Received: {args.runs}, {args.load_runs}"
@@ -227,6 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print(table(header, rows))
     print()
+    print(describe(info))
+    print()
     if leaks:
         print("FAILURE: TensorFlow/Keras was imported by validate --no-build:", file=sys.stderr)
         for leak in leaks:
@@ -239,7 +251,8 @@ def main(argv: list[str] | None = None) -> int:
             json.dumps(
                 {
                     "benchmark": "validate",
-                    "machine": machine(),
+                    "machine": info,
+                    "load_average_1m_end": f"{os.getloadavg()[0]:.2f}",
                     "goal_s": GOAL_S,
                     "command": cli,
                     "note": note,

@@ -22,7 +22,7 @@ from .registry import Registry
 __all__ = ["COMMANDS", "Command", "command", "main"]
 
 EXIT_OK = 0
-EXIT_INTERNAL = 1
+EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: distinct from diff's 1 and errors' 2
 EXIT_BLUEPRINT = 2
 
 COMMAND_MODULES = ("validate", "summary", "plot", "resolve", "diff", "schema", "zoo")
@@ -109,6 +109,32 @@ def quiet_tensorflow() -> None:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 
+def import_keras_quietly() -> None:
+    """Imports Keras (and TensorFlow) with the process's stderr muted.
+
+    TensorFlow's C++ runtime writes start-up notices straight to file
+    descriptor 2 (oneDNN, CUDA probing) before Python logging exists, and no
+    environment variable silences all of them. Commands that build call this so
+    their output is only theirs; ``--debug`` keeps the notices. An import
+    failure still raises, after stderr is restored.
+    """
+    if "keras" in sys.modules:
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 2)
+        import keras  # noqa: F401
+        import tensorflow as tf
+
+        tf.config.list_logical_devices()  # device probing logs happen here, muted too
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+        os.close(devnull)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line.
 
@@ -116,12 +142,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 success, 2 a blueprint or usage error, 1 an internal error.
+        The exit status: 0 success, 2 a blueprint or usage error, 70 an internal error
+            (``diff`` also returns 1 when the blueprints differ).
     """
     quiet_tensorflow()
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        module = sys.modules[f"keras_blueprints.commands.{args._command.name}"]
+        needs_keras = getattr(module, "needs_keras", None)
+        if needs_keras is not None and needs_keras(args) and not args.debug:
+            import_keras_quietly()
         return args._command.run(args)
     except BlueprintError as err:
         if args.debug:

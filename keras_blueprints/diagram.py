@@ -42,10 +42,10 @@ _STYLES: Mapping[str, str] = {
 
 
 def _quote(text: str) -> str:
-    """Returns ``text`` as a double-quoted DOT string (``"`` and ``\\`` escaped).
+    r"""Returns ``text`` as a double-quoted DOT string (``"`` and ``\`` escaped).
 
     Args:
-        text: Any text; a newline becomes DOT's centred line break ``\\n``.
+        text: Any text; a newline becomes DOT's centred line break ``\n``.
 
     Returns:
         The quoted string.
@@ -185,9 +185,8 @@ def _edges(node: Node) -> list[str]:
             suffix = "" if ref.index is None else f" ({ref.index})"
             edges.append(_edge(ref, node.name, f"{keyword}{suffix}", "style=bold"))
     if node.kind == "share" and node.share is not None:
-        edges.append(
-            _edge(Ref(node.share), node.name, "shares", 'style=dashed, color="#999999", arrowhead=empty')
-        )
+        style = 'style=dashed, color="#999999", arrowhead=empty'
+        edges.append(_edge(Ref(node.share), node.name, "shares", style))
     return edges
 
 
@@ -210,22 +209,9 @@ def output_shapes(blueprint: Blueprint) -> dict[str, str]:
     Raises:
         BlueprintError: Keras refused a layer's arguments or input shapes.
     """
-    import keras
+    from .builders.model import build_tensors
 
-    from .builders.model import _build_node
-
-    tensors: dict[str, Any] = {}
-    layers: dict[str, Any] = {}
-    for spec in blueprint.inputs:
-        tensors[spec.name] = keras.Input(
-            shape=spec.shape,
-            dtype=spec.dtype,
-            batch_size=spec.batch_size,
-            sparse=spec.sparse,
-            name=spec.name,
-        )
-    for node in blueprint.nodes:
-        tensors[node.name] = _build_node(node, tensors, layers)
+    tensors = build_tensors(blueprint)
     return {name: _shape_text(value) for name, value in tensors.items()}
 
 

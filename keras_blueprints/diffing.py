@@ -189,17 +189,25 @@ def node_label(node: Node) -> str:
 def same(x: Any, y: Any) -> bool:
     """Compares plain blueprint values; ``True`` and ``1`` differ, ``1`` and ``1.0`` do not.
 
+    A number compared with a tuple *default* of that number (``pool_size: 2``
+    and the default ``(2, 2)``) is the same: Keras expands it so. Two written
+    values are compared as written, since for some layers a number and a pair
+    differ (``RandomZoom``'s ``0.2`` is ``(-0.2, 0.2)``).
+
     Args:
-        x: A value (scalars, tuples, mappings, nested layers, refs).
+        x: A value (scalars, tuples, mappings, nested layers, refs), or a
+            :class:`Defaulted` one.
         y: Another.
 
     Returns:
         True when they are the same value.
     """
-    if isinstance(x, Defaulted):
-        x = x.value
-    if isinstance(y, Defaulted):
-        y = y.value
+    if isinstance(x, Defaulted) or isinstance(y, Defaulted):
+        default, other = (x, y) if isinstance(x, Defaulted) else (y, x)
+        other = other.value if isinstance(other, Defaulted) else other
+        if isinstance(default.value, tuple) and _is_number(other):
+            return all(same(leaf, other) for leaf in _leaves(default.value))
+        return same(default.value, other)
     if isinstance(x, bool) or isinstance(y, bool):
         return isinstance(x, bool) and isinstance(y, bool) and x == y
     if isinstance(x, Mapping) and isinstance(y, Mapping):
@@ -211,6 +219,17 @@ def same(x: Any, y: Any) -> bool:
     if type(x) is not type(y) and not (isinstance(x, int | float) and isinstance(y, int | float)):
         return False
     return x == y
+
+
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+def _leaves(value: tuple) -> list[Any]:
+    out = []
+    for item in value:
+        out.extend(_leaves(item) if isinstance(item, tuple) else [item])
+    return out
 
 
 def _layer_default(node: Node, arg: str) -> Any:

@@ -168,12 +168,19 @@ def as_document(source: str | Path | Document) -> Document:
         from . import zoo
 
         source = zoo.path(source[4:])
-    if isinstance(source, str) and (
-        "\n" in source or (":" in source and not Path(source).exists())
-    ):
+    if isinstance(source, str) and _looks_like_text(source):
         return parse(source, "<string>")
     text, display = read_source(source)
     return parse(text, display, Path(source).resolve())
+
+
+def _looks_like_text(source: str) -> bool:
+    """YAML text rather than a path: several lines, or a mapping that is not a file name."""
+    if "\n" in source:
+        return True
+    if source.rstrip().endswith((".yaml", ".yml")) or Path(source).exists():
+        return False
+    return ":" in source
 
 
 def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:

@@ -102,17 +102,17 @@ def blueprint_schema() -> dict[str, Any]:
         "graph": {
             "type": "array",
             "items": {"$ref": "#/$defs/node"},
-            "description": "Nodes in order; a node without 'from' takes the previous node's output.",
+            "description": "Nodes in order; a node without 'from' takes the previous node's"
+            " output.",
         },
         "node": {
-            "anyOf": [
-                {
-                    "type": "string",
-                    "anyOf": [{"enum": _all_names(layers, blocks)}, {"pattern": NAME_RE.pattern}],
-                    "description": "A layer or block without arguments, e.g.  - Flatten",
-                },
-                {"$ref": "#/$defs/nodeMapping"},
-            ]
+            "type": ["string", "object"],
+            "if": {"type": "string"},
+            "then": {
+                "anyOf": [{"enum": _all_names(layers, blocks)}, {"pattern": NAME_RE.pattern}],
+                "description": "A layer or block without arguments, e.g.  - Flatten",
+            },
+            "else": {"$ref": "#/$defs/nodeMapping"},
         },
         "nodeMapping": _node_mapping(layers, blocks),
         "from": _from(),
@@ -200,9 +200,7 @@ def _sections() -> dict[str, Any]:
             ),
             "examples": zoo_refs,
         },
-        "imports": _names_or_list(
-            "Files (or zoo:NAME) whose 'blocks:' this blueprint may use."
-        ),
+        "imports": _names_or_list("Files (or zoo:NAME) whose 'blocks:' this blueprint may use."),
         "set": {
             "type": "object",
             "description": "Overrides applied after 'extends': dotted keys to values,"
@@ -266,7 +264,7 @@ def _input_spec() -> dict[str, Any]:
         "required": ["shape"],
         "additionalProperties": False,
     }
-    return {"anyOf": [{"$ref": "#/$defs/shape"}, spec]}
+    return {"if": {"type": "object"}, "then": spec, "else": {"$ref": "#/$defs/shape"}}
 
 
 def _from() -> dict[str, Any]:
@@ -352,17 +350,15 @@ def _nested_layer(layers: Mapping[str, LayerEntry]) -> dict[str, Any]:
             keyed[key] = {"$ref": f"#/$defs/layer.{name}"}
             names.append(key)
     return {
-        "anyOf": [
-            {"enum": sorted(names, key=str.lower)},
-            {
-                "type": "object",
-                "properties": keyed,
-                "additionalProperties": False,
-                "minProperties": 1,
-                "maxProperties": 1,
-            },
-            EXPRESSION,
-        ],
+        "type": ["string", "object"],
+        "if": {"type": "object"},
+        "then": {
+            "properties": keyed,
+            "additionalProperties": False,
+            "minProperties": 1,
+            "maxProperties": 1,
+        },
+        "else": {"anyOf": [{"enum": sorted(names, key=str.lower)}, EXPRESSION]},
         "description": "A layer given as an argument: a name, or {LayerName: {arguments}}.",
     }
 
@@ -385,8 +381,10 @@ def _layer(entry: LayerEntry) -> dict[str, Any]:
 
 def _layer_param(info: ParamInfo) -> dict[str, Any]:
     known = not info.required and info.default != OBJECT_DEFAULT
-    description = "Required." if info.required else (
-        f"Default: {_show(info.default)}." if known else "Default: a Keras object."
+    description = (
+        "Required."
+        if info.required
+        else (f"Default: {_show(info.default)}." if known else "Default: a Keras object.")
     )
     if info.kind == "layer":
         schema: dict[str, Any] = {"$ref": "#/$defs/nestedLayer"}

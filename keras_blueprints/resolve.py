@@ -903,7 +903,7 @@ class _Resolver:
         if len(inputs) != len(block.inputs):
             raise BlueprintError(
                 f"block '{block.name}' takes {len(block.inputs)} input(s)",
-                (w / "from").loc if "from" in w.doc.data else w.loc,
+                (w / "from").loc if w.doc.sources.values.get((*w.path, "from")) else w.loc,
                 expected=", ".join(block.inputs),
                 received=Plain(f"{len(inputs)} input(s)"),
             )

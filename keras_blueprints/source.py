@@ -16,6 +16,7 @@ tag, so loading never executes code.
 
 from __future__ import annotations
 
+import codecs
 import os
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -204,16 +205,19 @@ def decode(raw: bytes, file: str) -> str:
             expected=f"at most {MAX_BYTES} bytes",
             received=Plain(f"{len(raw)} bytes"),
         )
+    body = raw.removeprefix(codecs.BOM_UTF8)
     try:
-        return raw.decode("utf-8-sig")
+        return body.decode("utf-8")
     except UnicodeDecodeError as exc:
-        before = raw[: exc.start]
+        # Offsets are into ``body`` (after any BOM); everything before exc.start
+        # is valid UTF-8, so the column counts characters, as editors do.
+        before = body[: exc.start]
         line = before.count(b"\n") + 1
-        col = exc.start - (before.rfind(b"\n") + 1) + 1
+        col = len(before[before.rfind(b"\n") + 1 :].decode("utf-8")) + 1
         raise BlueprintError(
             "the file is not valid UTF-8",
             Location(file, line, col),
-            received=Plain(f"byte 0x{raw[exc.start]:02x}"),
+            received=Plain(f"byte 0x{body[exc.start]:02x}"),
             hint="Save the blueprint as UTF-8.",
         ) from None
 
@@ -254,7 +258,12 @@ def parse(text: str, file: str = "<string>", path: Path | None = None) -> Docume
             context=context,
             hint="Indent with spaces, not tabs." if at_tab else _yaml_hint(problem),
         ) from None
-    except yaml.YAMLError as exc:  # reader errors (control characters) and the like
+    except yaml.reader.ReaderError as exc:  # control characters
+        raise BlueprintError(
+            f"YAML error: {_one_line(str(exc.reason))} (character #x{exc.character:04x})",
+            _offset_location(text, file, exc.position),
+        ) from None
+    except yaml.YAMLError as exc:
         raise BlueprintError(f"YAML error: {_one_line(str(exc))}", Location(file)) from None
     except RecursionError:
         raise BlueprintError(

@@ -422,3 +422,22 @@ def test_error_pickles_with_its_fields():
 
 def test_blueprint_error_is_a_value_error():
     assert issubclass(BlueprintError, ValueError)
+
+
+def test_block_given_the_wrong_number_of_inputs_points_at_from():
+    err = error_of(
+        """
+        blocks:
+          fuse:
+            inputs: [left, right]
+            graph: [{Concatenate: {}}]
+        inputs: {a: [2]}
+        graph:
+          - name: f
+            from: a
+            fuse: {}
+        """
+    )
+    assert err.message == "block 'fuse' takes 2 input(s)"
+    assert where(err) == (8, 11)
+    assert err.expected == "left, right"

@@ -19,7 +19,7 @@ from ..errors import BlueprintError, Plain
 from ..schema import Blueprint, NestedLayer, Node, Ref, thaw
 from .compile import compile_model
 
-__all__ = ["build_model"]
+__all__ = ["build_model", "build_tensors"]
 
 
 def build_model(blueprint: Blueprint, *, compile: bool = True) -> keras.Model:
@@ -37,21 +37,8 @@ def build_model(blueprint: Blueprint, *, compile: bool = True) -> keras.Model:
         BlueprintError: Keras refused a layer's arguments or shapes; the error
             points at the node.
     """
-    tensors: dict[str, Any] = {}
-    layers: dict[str, keras.layers.Layer] = {}
-    inputs = []
-    for spec in blueprint.inputs:
-        tensor = keras.Input(
-            shape=spec.shape,
-            dtype=spec.dtype,
-            batch_size=spec.batch_size,
-            sparse=spec.sparse,
-            name=spec.name,
-        )
-        tensors[spec.name] = tensor
-        inputs.append(tensor)
-    for node in blueprint.nodes:
-        tensors[node.name] = _build_node(node, tensors, layers)
+    tensors = build_tensors(blueprint)
+    inputs = [tensors[spec.name] for spec in blueprint.inputs]
     outputs = [_tensor(ref, tensors, blueprint) for ref in blueprint.outputs]
     try:
         model = keras.Model(
@@ -66,6 +53,34 @@ def build_model(blueprint: Blueprint, *, compile: bool = True) -> keras.Model:
     if compile and blueprint.compile is not None:
         compile_model(model, blueprint.compile, blueprint.output_names)
     return model
+
+
+def build_tensors(blueprint: Blueprint) -> dict[str, Any]:
+    """Creates the blueprint's input tensors and calls every node, in order.
+
+    Args:
+        blueprint: A resolved blueprint.
+
+    Returns:
+        The symbolic output of every input and node, by name (a list or a
+        mapping for nodes with several outputs).
+
+    Raises:
+        BlueprintError: Keras refused a layer's arguments or input shapes.
+    """
+    tensors: dict[str, Any] = {}
+    layers: dict[str, keras.layers.Layer] = {}
+    for spec in blueprint.inputs:
+        tensors[spec.name] = keras.Input(
+            shape=spec.shape,
+            dtype=spec.dtype,
+            batch_size=spec.batch_size,
+            sparse=spec.sparse,
+            name=spec.name,
+        )
+    for node in blueprint.nodes:
+        tensors[node.name] = _build_node(node, tensors, layers)
+    return tensors
 
 
 def _build_node(node: Node, tensors: Mapping[str, Any], layers: dict[str, Any]) -> Any:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import EXIT_OK, add_overrides, command
+from ..cli import EXIT_OK, add_overrides, command, import_keras_quietly
 
 __all__ = ["EXIT_DIFFERENT"]
 
@@ -58,6 +58,9 @@ def run(args: argparse.Namespace) -> int:
     for line in format_diff(diff):
         print(line)
     if not args.no_build:
+        if not args.debug:
+            # Keras is imported only now that a build is needed (not for identical blueprints).
+            import_keras_quietly()
         before, after = _count_params(a), _count_params(b)
         if before == after:
             print(f"parameters: {before:,} (unchanged)")

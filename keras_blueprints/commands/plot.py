@@ -60,6 +60,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_overrides(parser)
 
 
+def needs_keras(args: argparse.Namespace) -> bool:
+    """Whether the command will build (so the CLI imports Keras quietly first)."""
+    return not args.no_shapes
+
+
 def _fail(message: str, status: int = EXIT_BLUEPRINT) -> int:
     print(f"blueprint plot: error: {message}", file=sys.stderr)
     return status
@@ -96,13 +101,17 @@ def run(args: argparse.Namespace) -> int:
         data = text.encode("utf-8")
     else:
         done = subprocess.run(
-            [dot, f"-T{fmt}"], input=text.encode("utf-8"), capture_output=True, timeout=DOT_TIMEOUT_S
+            [dot, f"-T{fmt}"],
+            input=text.encode("utf-8"),
+            capture_output=True,
+            timeout=DOT_TIMEOUT_S,
         )
         if done.returncode != 0:
             reason = done.stderr.decode("utf-8", "replace").strip().splitlines()
             return _fail(
                 f"Graphviz's dot failed (exit status {done.returncode}): "
-                f"{reason[0] if reason else 'no message'}. This is likely a bug in keras-blueprints.",
+                f"{reason[0] if reason else 'no message'}. "
+                "This is likely a bug in keras-blueprints.",
                 EXIT_INTERNAL,
             )
         data = done.stdout

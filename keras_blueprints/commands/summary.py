@@ -68,6 +68,11 @@ def summarize(model) -> str:
     return "\n".join(lines)
 
 
+def needs_keras(args: argparse.Namespace) -> bool:
+    """Whether the command will build (so the CLI imports Keras quietly first)."""
+    return True
+
+
 def run(args: argparse.Namespace) -> int:
     """Builds the blueprint and prints its summary."""
     from ..api import build

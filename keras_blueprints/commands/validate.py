@@ -21,6 +21,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_overrides(parser)
 
 
+def needs_keras(args: argparse.Namespace) -> bool:
+    """Whether the command will build (so the CLI imports Keras quietly first)."""
+    return not args.no_build
+
+
 def run(args: argparse.Namespace) -> int:
     """Validates each file, printing every error found; returns the exit status."""
     from ..api import load

@@ -1,0 +1,307 @@
+"""`blueprint plot`: DOT text, rendered files, and the paths needing no TensorFlow or Graphviz."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import shutil
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+
+import keras_blueprints as kb
+from keras_blueprints.cli import main
+from keras_blueprints.components import BLOCKS
+from keras_blueprints.diagram import block_path, format_shape, to_dot
+
+needs_dot = pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot is not installed"
+)
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+SVG = "{http://www.w3.org/2000/svg}"
+
+NODE_RE = re.compile(r'^\s*"([^"]+)" \[label="((?:[^"\\]|\\.)*)"(.*)\];$')
+EDGE_RE = re.compile(r'^\s*"([^"]+)" -> "([^"]+)"(?: \[(.*)\])?;$')
+
+LENET_LABELS = {
+    "image": r"image\nInput\n(None, 32, 32, 1)",
+    "c1": r"c1\nConv2D\n(None, 28, 28, 6)",
+    "s2": r"s2\nAveragePooling2D\n(None, 14, 14, 6)",
+    "c3": r"c3\nConv2D\n(None, 10, 10, 16)",
+    "s4": r"s4\nAveragePooling2D\n(None, 5, 5, 16)",
+    "c5": r"c5\nConv2D\n(None, 1, 1, 120)",
+    "flatten": r"flatten\nFlatten\n(None, 120)",
+    "f6": r"f6\nDense\n(None, 84)",
+    "probabilities": r"probabilities\nDense\n(None, 10)",
+}
+LENET_CHAIN = ["image", "c1", "s2", "c3", "s4", "c5", "flatten", "f6", "probabilities"]
+
+# Two towers sharing one layer, a concatenation, a YAML block instance with a
+# skip connection and a nested block, an LSTM with keyword state inputs and
+# several outputs, and a Python block.
+TOWERS = """\
+name: towers
+inputs:
+  left: {shape: [8]}
+  right: {shape: [8]}
+  seq: {shape: [5, 3]}
+  h0: {shape: [4]}
+  c0: {shape: [4]}
+blocks:
+  inner:
+    params: {units: int}
+    graph:
+      - name: d
+        Dense: {units: "${units}"}
+  residual:
+    params: {units: int}
+    graph:
+      - name: dense
+        Dense: {units: "${units}", activation: relu}
+      - name: deeper
+        inner: {units: "${units}"}
+      - name: add
+        Add: {}
+        from: [x, deeper]
+graph:
+  - name: encode
+    Dense: {units: 8}
+    from: left
+  - name: encode_right
+    share: encode
+    from: right
+  - name: merged
+    Concatenate: {}
+    from: [encode, encode_right]
+  - name: res
+    residual: {units: 16}
+  - name: lstm
+    LSTM: {units: 4, return_state: true}
+    from: {inputs: seq, initial_state: [h0, c0]}
+  - name: proj
+    plot_test_projection: {units: 3}
+    from: lstm.1
+outputs: [res, proj]
+"""
+
+
+def _nodes(dot: str) -> dict[str, tuple[str, str]]:
+    """Node name -> (label as written in the DOT text, other attributes)."""
+    return {m[1]: (m[2], m[3]) for line in dot.splitlines() if (m := NODE_RE.match(line))}
+
+
+def _edges(dot: str) -> dict[tuple[str, str], str]:
+    """(tail, head) -> attributes ('' for none); fails on a duplicated edge."""
+    edges: dict[tuple[str, str], str] = {}
+    for line in dot.splitlines():
+        if m := EDGE_RE.match(line):
+            assert (m[1], m[2]) not in edges, f"duplicate edge {m[1]} -> {m[2]}"
+            edges[(m[1], m[2])] = m[3] or ""
+    return edges
+
+
+def _clusters(dot: str) -> dict[str, tuple[str | None, set[str]]]:
+    """Cluster name -> (enclosing cluster, names of the nodes directly inside it)."""
+    clusters: dict[str, tuple[str | None, set[str]]] = {}
+    stack: list[str] = []
+    for line in dot.splitlines():
+        if m := re.match(r'^\s*subgraph "cluster_([^"]+)" \{$', line):
+            clusters[m[1]] = (stack[-1] if stack else None, set())
+            stack.append(m[1])
+        elif line.strip() == "}" and stack:
+            stack.pop()
+        elif (m := NODE_RE.match(line)) and stack:
+            clusters[stack[-1]][1].add(m[1])
+    return clusters
+
+
+@pytest.fixture
+def projection_block():
+    """A Python block registered for the test only."""
+    from keras import layers
+
+    def plot_test_projection(x, *, name: str, units: int = 2):
+        """Projects to ``units`` features."""
+        return layers.Dense(units, name=f"{name}_dense")(x)
+
+    kb.register_block(plot_test_projection)
+    yield
+    BLOCKS.unregister("plot_test_projection")
+
+
+@pytest.fixture
+def towers(tmp_path, projection_block):
+    path = tmp_path / "towers.yaml"
+    path.write_text(TOWERS)
+    return path
+
+
+# -- DOT text ---------------------------------------------------------------------------
+
+
+def test_lenet5_dot_has_every_node_edge_and_shape(capsys, clean_session):
+    assert main(["plot", "zoo:lenet5"]) == 0
+    dot = capsys.readouterr().out
+    assert dot.startswith('digraph "lenet5" {\n')
+    nodes = _nodes(dot)
+    assert {name: label for name, (label, _) in nodes.items()} == LENET_LABELS
+    assert _edges(dot) == dict.fromkeys(itertools.pairwise(LENET_CHAIN), "")
+    assert "shape=ellipse" in nodes["image"][1]
+    assert "peripheries=2" in nodes["probabilities"][1]  # the model output
+    outlined = {name for name, (_, attrs) in nodes.items() if "peripheries" in attrs}
+    assert outlined == {"probabilities"}
+    assert _clusters(dot) == {}
+
+
+def test_multi_input_graph_edges_clusters_and_shapes(towers, capsys, clean_session):
+    assert main(["plot", str(towers)]) == 0
+    dot = capsys.readouterr().out
+    edges = _edges(dot)
+    assert set(edges) == {
+        ("left", "encode"),
+        ("right", "encode_right"),
+        ("encode", "encode_right"),  # shares its layer
+        ("encode", "merged"),
+        ("encode_right", "merged"),
+        ("merged", "res_dense"),
+        ("merged", "res_add"),  # the skip connection
+        ("res_dense", "res_deeper_d"),
+        ("res_deeper_d", "res_add"),
+        ("seq", "lstm"),
+        ("h0", "lstm"),
+        ("c0", "lstm"),
+        ("lstm", "proj"),
+    }
+    assert edges[("encode", "encode_right")] == (
+        'label="shares", style=dashed, color="#999999", arrowhead=empty'
+    )
+    assert edges[("h0", "lstm")] == edges[("c0", "lstm")] == 'label="initial_state", style=bold'
+    assert edges[("lstm", "proj")] == 'label="1"'  # lstm.1: one output of several
+    assert edges[("merged", "res_add")] == edges[("left", "encode")] == ""
+
+    labels = {name: label for name, (label, _) in _nodes(dot).items()}
+    assert labels["encode_right"] == r"encode_right\nDense (shared with encode)\n(None, 8)"
+    assert labels["merged"] == r"merged\nConcatenate\n(None, 16)"
+    assert labels["res_add"] == r"res_add\nAdd\n(None, 16)"
+    assert labels["lstm"] == r"lstm\nLSTM\n[(None, 4), (None, 4), (None, 4)]"
+    assert labels["proj"] == r"proj\nplot_test_projection\n(None, 3)"  # a Python block
+    assert labels["seq"] == r"seq\nInput\n(None, 5, 3)"
+
+    attrs = {name: rest for name, (_, rest) in _nodes(dot).items()}
+    assert "shape=box3d" in attrs["proj"]
+    assert "dashed" in attrs["encode_right"]
+    assert {n for n, a in attrs.items() if "peripheries=2" in a} == {"res_add", "proj"}
+
+    assert _clusters(dot) == {
+        "res": (None, {"res_dense", "res_add"}),
+        "res_deeper": ("res", {"res_deeper_d"}),
+    }
+    assert 'label="deeper"' in dot  # a nested cluster is labelled with its local name
+
+
+def test_to_dot_without_shapes_is_pure():
+    bp = kb.load("zoo:mlp")
+    dot = to_dot(bp)
+    labels = {name: label for name, (label, _) in _nodes(dot).items()}
+    assert labels == {
+        "features": r"features\nInput",
+        "hidden1": r"hidden1\nDense",
+        "dropout1": r"dropout1\nDropout",
+        "hidden2": r"hidden2\nDense",
+        "dropout2": r"dropout2\nDropout",
+        "probabilities": r"probabilities\nDense",
+    }
+    assert dot == to_dot(bp)  # deterministic
+
+
+def test_labels_are_escaped():
+    bp = kb.load('inputs: {x: [2]}\nname: \'say "hi" \\ bye\'\ngraph: [Flatten]\n')
+    assert to_dot(bp).startswith('digraph "say \\"hi\\" \\\\ bye" {')
+
+
+def test_format_shape_and_block_path():
+    assert format_shape((None,)) == "(None,)"
+    assert format_shape((None, 28, 28, 6)) == "(None, 28, 28, 6)"
+    bp = kb.load(TOWERS.replace("plot_test_projection: {units: 3}", "Dense: {units: 3}"))
+    assert block_path(bp.node("res_deeper_d")) == ("res", "res_deeper")
+    assert block_path(bp.node("res_add")) == ("res",)
+    assert block_path(bp.node("encode")) == ()
+
+
+# -- files ------------------------------------------------------------------------------
+
+
+@needs_dot
+def test_png_file(tmp_path, capsys, clean_session):
+    out = tmp_path / "model.png"
+    assert main(["plot", "zoo:lenet5", "-o", str(out)]) == 0
+    assert out.read_bytes().startswith(PNG_MAGIC)
+    assert capsys.readouterr().out == f"{out}: lenet5, 1 input(s), 8 node(s)\n"
+    assert [p.name for p in tmp_path.iterdir()] == ["model.png"]  # no temporary file left
+
+
+@needs_dot
+def test_svg_file_is_xml_with_every_node(tmp_path):
+    out = tmp_path / "model.svg"
+    assert main(["plot", "zoo:lenet5", "--no-shapes", "-o", str(out)]) == 0
+    root = ET.parse(out).getroot()
+    assert root.tag == f"{SVG}svg"
+    titles = {
+        group.find(f"{SVG}title").text
+        for group in root.iter(f"{SVG}g")
+        if group.get("class") == "node"
+    }
+    assert titles == set(LENET_LABELS)
+
+
+def test_dot_file_needs_no_graphviz(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    out = tmp_path / "model.dot"
+    assert main(["plot", "zoo:mlp", "--no-shapes", "-o", str(out)]) == 0
+    assert out.read_text() == to_dot(kb.load("zoo:mlp"))
+
+
+def test_missing_dot_is_a_one_line_error(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    out = tmp_path / "model.png"
+    assert main(["plot", "zoo:lenet5", "--no-shapes", "-o", str(out)]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""
+    assert captured.err.count("\n") == 1
+    assert captured.err.startswith("blueprint plot: error: Graphviz's 'dot' program is not on PATH")
+    assert "apt-get install graphviz" in captured.err
+    assert not out.exists()
+
+
+def test_unknown_suffix_is_refused(tmp_path, capsys):
+    assert main(["plot", "zoo:mlp", "--no-shapes", "-o", str(tmp_path / "model.bmp")]) == 2
+    err = capsys.readouterr().err
+    assert "cannot tell the format of" in err and ".png" in err and ".dot" in err
+
+
+def test_shape_error_points_at_the_node(capsys, clean_session):
+    assert main(["plot", "zoo:lenet5", "--set", "params.size=3"]) == 2
+    err = capsys.readouterr().err
+    assert re.search(r"lenet5\.yaml:\d+:\d+: error: Keras could not call Conv2D 'c1'", err)
+    assert "Received: input shape (None, 3, 3, 1)." in err
+
+
+def test_no_shapes_does_not_import_tensorflow(tmp_path):
+    out = tmp_path / "model.dot"
+    code = (
+        "import json, sys\n"
+        "from keras_blueprints.cli import main\n"
+        f"status = main(['plot', 'zoo:lenet5', '--no-shapes', '-o', {str(out)!r}])\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
+        "print(json.dumps([status, heavy]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout.splitlines()[-1]) == [0, []]
+    assert r'"c1" [label="c1\nConv2D", ' in out.read_text()
