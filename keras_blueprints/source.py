@@ -40,6 +40,10 @@ MAX_NODES = 200_000
 MAX_DEPTH = 200
 """Deepest nesting of mappings and lists accepted."""
 
+MAX_INT_CHARS = 1000
+"""Longest integer literal accepted (YAML 1.1 base-60 integers such as
+``1:2:3:...`` grow quadratically in time and beyond what Python prints)."""
+
 REPLACE_TAG = "!replace"
 """Tag marking a section that replaces the inherited one instead of merging."""
 
@@ -245,7 +249,7 @@ def parse(text: str, file: str = "<string>", path: Path | None = None) -> Docume
             received=Plain(f"{len(text)} characters"),
         )
     try:
-        node = _compose(text)
+        node = _compose(text, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
@@ -305,7 +309,7 @@ def parse_value(text: str, file: str = "<command line>") -> Any:
         return ""
     doc_text = f"value: {text}" if "\n" not in text else text
     try:
-        node = _compose(doc_text)
+        node = _compose(doc_text, file)
     except yaml.YAMLError as exc:
         raise BlueprintError(
             f"invalid value: {_one_line(getattr(exc, 'problem', None) or str(exc))}",
@@ -318,12 +322,55 @@ def parse_value(text: str, file: str = "<command line>") -> Any:
     return walker.convert(node.value[0][1], ())
 
 
-def _compose(text: str) -> yaml.Node | None:
+def _compose(text: str, file: str) -> yaml.Node | None:
+    _check_depth(text, file)
     loader = _Loader(text)
     try:
         return loader.get_single_node()
     finally:
         loader.dispose()
+
+
+_OPEN = (yaml.MappingStartEvent, yaml.SequenceStartEvent)
+_CLOSE = (yaml.MappingEndEvent, yaml.SequenceEndEvent)
+
+
+def _check_depth(text: str, file: str) -> None:
+    """Refuses deep nesting before composing it.
+
+    libyaml's composer recurses once per level and crashes the interpreter
+    (segmentation fault) at a few ten thousand levels, and its scanner slows
+    down quadratically with the depth of flow collections, so the depth is
+    checked on the event stream, stopping at the first node too deep.
+    """
+    loader = _Loader(text)
+    depth = 0
+    try:
+        while loader.check_event():
+            event = loader.get_event()
+            if isinstance(event, _CLOSE):
+                depth -= 1
+                continue
+            if depth > MAX_DEPTH and not isinstance(event, yaml.AliasEvent):
+                mark = event.start_mark
+                raise BlueprintError(
+                    "the YAML is nested too deeply",
+                    Location(file, mark.line + 1, mark.column + 1),
+                    expected=f"at most {MAX_DEPTH} levels",
+                )
+            if isinstance(event, _OPEN):
+                depth += 1
+    finally:
+        loader.dispose()
+
+
+def _offset_location(text: str, file: str, position: int) -> Location:
+    """Returns the location of a reader error's offset into ``text``."""
+    if _Loader is not yaml.SafeLoader:  # libyaml counts bytes of the UTF-8 text
+        position = len(text.encode("utf-8")[:position].decode("utf-8", errors="ignore"))
+    before = text[:position]
+    line = before.count("\n") + 1
+    return Location(file, line, position - (before.rfind("\n") + 1) + 1)
 
 
 def _loc(file: str, node: yaml.Node) -> Location:
@@ -425,9 +472,18 @@ class _Walker:
             return node.value  # dates stay text: blueprints have no use for datetime objects
         if tag == _STR:
             return node.value
+        if tag == "tag:yaml.org,2002:int" and len(node.value) > MAX_INT_CHARS:
+            raise BlueprintError(
+                "invalid scalar: number too long",
+                _loc(self.file, node),
+                expected=f"at most {MAX_INT_CHARS} characters",
+                received=node.value,
+            )
         try:
-            return _SCALARS.construct_object(node)
-        except (ValueError, yaml.YAMLError):
+            # The constructor function itself, not construct_object(): that one
+            # caches every node in the shared loader forever.
+            return _SCALARS.yaml_constructors[tag](_SCALARS, node)
+        except (ValueError, LookupError, yaml.YAMLError):  # e.g. !!bool maybe, !!int ""
             raise BlueprintError(
                 "invalid scalar", _loc(self.file, node), received=node.value
             ) from None

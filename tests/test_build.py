@@ -35,7 +35,9 @@ def test_zoo_blueprint_builds_and_runs(name, clean_session, tmp_path):
     assert model.count_params() == golden["params"]
     assert [tuple(o.shape) for o in model.outputs] == golden["outputs"]
     rng = np.random.default_rng(0)
-    batch = {k: rng.standard_normal(shape).astype("float32") for k, shape in golden["batch"].items()}
+    batch = {
+        k: rng.standard_normal(shape).astype("float32") for k, shape in golden["batch"].items()
+    }
     out = model.predict(batch if len(batch) > 1 else next(iter(batch.values())), verbose=0)
     assert out.shape == (2, *golden["outputs"][0][1:])
     assert np.isfinite(out).all()
@@ -69,7 +71,9 @@ def test_lenet5_layers_match_the_paper(clean_session):
 
 def test_mlp_overrides_change_the_model(clean_session):
     model = kb.build("zoo:mlp", overrides=["params.depth=3", "params.width=32"])
-    dense = [(layer.name, layer.units) for layer in model.layers if isinstance(layer, keras.layers.Dense)]
+    dense = [
+        (layer.name, layer.units) for layer in model.layers if isinstance(layer, keras.layers.Dense)
+    ]
     assert dense == [("hidden1", 32), ("hidden2", 16), ("hidden3", 8), ("probabilities", 10)]
 
 

@@ -34,7 +34,10 @@ def bad_file(tmp_path):
 def test_validate_ok(capsys, clean_session):
     assert main(["validate", "zoo:lenet5", "zoo:mlp"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out == ["zoo:lenet5: ok (8 nodes, 61,706 parameters)", "zoo:mlp: ok (5 nodes, 17,226 parameters)"]
+    assert out == [
+        "zoo:lenet5: ok (8 nodes, 61,706 parameters)",
+        "zoo:mlp: ok (5 nodes, 17,226 parameters)",
+    ]
 
 
 def test_validate_reports_every_error_with_location_and_exits_2(bad_file, capsys):
@@ -54,7 +57,15 @@ def test_debug_shows_the_traceback(bad_file):
     with pytest.raises(kb.BlueprintError):
         main(["--debug", "validate", "--no-build", str(bad_file)])
     result = subprocess.run(
-        [sys.executable, "-m", "keras_blueprints.cli", "validate", "--no-build", "--debug", str(bad_file)],
+        [
+            sys.executable,
+            "-m",
+            "keras_blueprints.cli",
+            "validate",
+            "--no-build",
+            "--debug",
+            str(bad_file),
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -94,14 +105,18 @@ def test_internal_error_without_traceback(monkeypatch, capsys):
 
 def _modules_after(code: str) -> set[str]:
     script = code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"
-    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True
+    )
     return set(result.stdout.split())
 
 
 def test_validate_no_build_never_imports_tensorflow():
     code = (
         "from keras_blueprints.cli import main\n"
-        "assert main(['validate', '--no-build', " + ", ".join(repr(f"zoo:{n}") for n in zoo.names()) + "]) == 0"
+        "assert main(['validate', '--no-build', "
+        + ", ".join(repr(f"zoo:{n}") for n in zoo.names())
+        + "]) == 0"
     )
     modules = _modules_after(code)
     assert "tensorflow" not in modules
@@ -160,7 +175,9 @@ def test_resolve_why_names_the_override_and_the_file(capsys):
 
 
 def test_resolve_why_through_extends(tmp_path, capsys):
-    (tmp_path / "base.yaml").write_text("params: {width: 8}\ninputs: {x: [2]}\ngraph: [{Dense: {units: '${width}'}}]\n")
+    (tmp_path / "base.yaml").write_text(
+        "params: {width: 8}\ninputs: {x: [2]}\ngraph: [{Dense: {units: '${width}'}}]\n"
+    )
     (tmp_path / "child.yaml").write_text("extends: base.yaml\nparams: {width: 16}\n")
     assert main(["resolve", str(tmp_path / "child.yaml"), "--why", "params.width"]) == 0
     out = capsys.readouterr().out.splitlines()
@@ -174,4 +191,8 @@ def test_resolve_why_through_extends(tmp_path, capsys):
 def test_resolve_output_is_plain_yaml(capsys):
     assert main(["resolve", "zoo:lenet5", "--set", "params.activation=relu"]) == 0
     data = yaml.safe_load(capsys.readouterr().out)
-    assert data["graph"][0] == {"name": "c1", "Conv2D": {"filters": 6, "kernel_size": 5, "activation": "relu"}, "from": "image"}
+    assert data["graph"][0] == {
+        "name": "c1",
+        "Conv2D": {"filters": 6, "kernel_size": 5, "activation": "relu"},
+        "from": "image",
+    }

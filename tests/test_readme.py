@@ -31,7 +31,9 @@ def test_readme_example_builds(tmp_path, clean_session):
     assert [n.name for n in bp.nodes][:4] == ["conv1", "pool1", "conv2", "pool2"]
     model = kb.build(bp)
     assert model.output.shape[-1] == 26
-    assert model.count_params() == 156 + 2_416 + (400 * 120 + 120) + (120 * 84 + 84) + (84 * 26 + 26)
+    assert model.count_params() == 156 + 2_416 + (400 * 120 + 120) + (120 * 84 + 84) + (
+        84 * 26 + 26
+    )
 
 
 def test_readme_error_message_is_what_users_see(tmp_path):

@@ -42,7 +42,11 @@ def test_registry_refuses_duplicates_and_looks_up_aliases():
 def test_builtin_layer_table_is_complete_and_has_no_clash():
     assert len(LAYERS) == 134
     assert "Lambda" not in LAYERS and "InputLayer" not in LAYERS
-    for alias, canonical in [("conv2d", "Conv2D"), ("bn", "BatchNormalization"), ("prelu", "PReLU")]:
+    for alias, canonical in [
+        ("conv2d", "Conv2D"),
+        ("bn", "BatchNormalization"),
+        ("prelu", "PReLU"),
+    ]:
         assert LAYERS.canonical(alias) == canonical
 
 
@@ -97,7 +101,7 @@ def test_register_layer_is_checked_serializable_and_usable(registered, clean_ses
 
 
 def test_register_layer_refuses_non_layers():
-    with pytest.raises(TypeError, match="expects a keras.layers.Layer subclass"):
+    with pytest.raises(TypeError, match=r"expects a keras\.layers\.Layer subclass"):
         kb.register_layer(int)
 
 
@@ -189,4 +193,7 @@ def test_broken_plugin_warns_and_does_not_break_loading(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "5"
-    assert "plugin 'kbp_broken' (kbp_broken) failed to load: ImportError: missing dependency" in result.stderr
+    assert (
+        "plugin 'kbp_broken' (kbp_broken) failed to load: ImportError: missing dependency"
+        in result.stderr
+    )
