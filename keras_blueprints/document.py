@@ -178,9 +178,16 @@ def _looks_like_text(source: str) -> bool:
     """YAML text rather than a path: several lines, or a mapping that is not a file name."""
     if "\n" in source:
         return True
-    if source.rstrip().endswith((".yaml", ".yml")) or Path(source).exists():
+    if source.rstrip().endswith((".yaml", ".yml")) or _exists(source):
         return False
     return ":" in source
+
+
+def _exists(source: str) -> bool:
+    try:
+        return Path(source).exists()
+    except (OSError, ValueError):  # too long to be a path, or not one at all
+        return False
 
 
 def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
@@ -201,7 +208,9 @@ def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
                 )
             target = resolve_reference(ref, here, loc).resolve()
             if target in stack or target == doc.path:
-                chain = " -> ".join(p.name for p in (*stack, target))
+                chain = " -> ".join(
+                    p.name for p in (*stack, *([doc.path] if doc.path else []), target)
+                )
                 raise BlueprintError("circular 'extends'", loc, received=Plain(chain))
             if len(stack) >= MAX_EXTENDS_DEPTH:
                 raise BlueprintError("'extends' chain too deep", loc)
@@ -217,8 +226,6 @@ def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
             result.files += base.files
     own = {k: v for k, v in data.items() if k not in ("extends", "set")}
     _merge_into(result, doc, own, (), replace=False)
-    for k in ("extends",):
-        result.data.pop(k, None)
     _imports(result, doc, here, stack)
     sets = data.get("set")
     if sets is not None:
@@ -230,16 +237,9 @@ def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
             )
         for key, value in sets.items():
             key_loc = doc.sources.key(("set", key))
-            apply_set(result, key, value, key_loc, doc.loc("set", key))
-            result.sources.graft(doc.sources, ("set", key), _target_path_hint(result, key))
+            path = apply_set(result, key, value, key_loc, doc.loc("set", key))
+            result.sources.graft(doc.sources, ("set", key), path)  # locations inside the value
     return result
-
-
-def _target_path_hint(doc: ComposedDocument, key: str) -> Path_:
-    try:
-        return _locate(doc, split_key(key, Location(doc.file)), Location(doc.file), create=False)
-    except BlueprintError:
-        return ("set", key)
 
 
 def _imports(result: ComposedDocument, doc: Document, here: Path | None, stack) -> None:
@@ -459,7 +459,7 @@ def _is_node(path: Path_) -> bool:
 
 def apply_set(
     doc: ComposedDocument, key: str, value: Any, key_loc: Location, value_loc: Location
-) -> None:
+) -> Path_:
     """Sets ``key`` (dotted) to ``value`` in ``doc``, recording who set it.
 
     Args:
@@ -468,6 +468,9 @@ def apply_set(
         value: The new value (plain data).
         key_loc: Where the key was given (for errors).
         value_loc: Where the value was given (becomes the value's location).
+
+    Returns:
+        The data path that was set.
 
     Raises:
         BlueprintError: The key does not lead anywhere.
@@ -480,3 +483,4 @@ def apply_set(
     doc.sources.values[path] = value_loc
     doc.sources.keys[path] = key_loc
     doc.provenance.record(path, value_loc)
+    return path

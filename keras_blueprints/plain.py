@@ -91,24 +91,17 @@ class _Dumper(yaml.SafeDumper):
 
 
 def _represent_dict(dumper: yaml.SafeDumper, data: dict) -> yaml.Node:
-    flow = (
-        all(not isinstance(v, dict | list) or _short(v) for v in data.values()) and len(data) <= 8
-    )
-    return dumper.represent_mapping(
-        "tag:yaml.org,2002:map", data.items(), flow_style=flow and bool(data) and _depth_ok(data)
-    )
+    # Argument mappings (scalars and short lists only) read best on one line.
+    flow = bool(data) and len(data) <= 8 and all(_short(v) for v in data.values())
+    return dumper.represent_mapping("tag:yaml.org,2002:map", data.items(), flow_style=flow)
 
 
 def _short(value: Any) -> bool:
-    return (
-        isinstance(value, list)
-        and all(not isinstance(v, dict | list) for v in value)
-        and len(value) <= 8
-    )
-
-
-def _depth_ok(data: dict) -> bool:
-    return "graph" not in data and "inputs" not in data
+    if isinstance(value, dict):
+        return False
+    if isinstance(value, list):
+        return len(value) <= 8 and all(not isinstance(v, dict | list) for v in value)
+    return True
 
 
 def _represent_list(dumper: yaml.SafeDumper, data: list) -> yaml.Node:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from .components import (
     BLOCKS,
@@ -97,6 +97,14 @@ class _Where:
         return self.doc.sources.text_location(self.path, Location(self.doc.file))
 
 
+class _Input(NamedTuple):
+    """One input of a node: the reference as written, or the known previous node."""
+
+    text: str
+    where: _Where
+    ref: Ref | None = None  # set for the implicit input (the previous node)
+
+
 @dataclass
 class _BlockDef:
     """A block declared in YAML."""
@@ -117,8 +125,8 @@ class _Pending:
     kind: str
     type: str
     args: dict[str, Any]
-    inputs: list[tuple[str, _Where]]
-    call_inputs: dict[str, Any]
+    inputs: list[_Input]
+    call_inputs: dict[str, _Input | list[_Input]]
     share: tuple[str, _Where] | None
     where: _Where
     arg_locs: dict[str, Location]
@@ -261,20 +269,6 @@ class _Resolver:
         if not isinstance(value, str):
             raise BlueprintError(
                 f"'{where.path[-1]}' must be a string", where.loc, path=where.path, received=value
-            )
-        return value
-
-    def _typed(self, value: Any, kind: str, where: _Where, what: str) -> Any:
-        vt = ValueType.parse(kind)
-        if not vt.accepts(value):
-            raise BlueprintError(
-                f"{what} has the wrong type",
-                where.loc,
-                path=where.path,
-                expected=f"a value of type {vt}",
-                received=value
-                if not isinstance(value, dict | list)
-                else Plain(ValueType.name_of(value)),
             )
         return value
 
@@ -597,13 +591,10 @@ class _Resolver:
                 raise BlueprintError(
                     "a group's 'from' takes one reference", (w / "from").loc, received=item["from"]
                 )
-            previous = self._ref_placeholder(scope, refs[0])
+            # Unlike a node's 'from', it must name something defined above: it feeds
+            # the group's first node now.
+            previous = self._input_ref(scope, refs[0])
         return self._sequence(item["graph"], w / "graph", env, scope, previous)
-
-    def _ref_placeholder(self, scope: _Scope, ref: tuple[str, _Where]) -> Ref:
-        # A group's 'from' must name something already defined (it feeds the next node now).
-        text, where = ref
-        return self._lookup_ref(scope, text, where)
 
     def _node(
         self,
@@ -799,7 +790,7 @@ class _Resolver:
                     hint="The model has several inputs, or this node follows an error; name its"
                     " input with  from: INPUT_OR_NODE",
                 )
-            return [(previous.node, _Where(self.doc, ()), previous)], {}
+            return [_Input(str(previous), w, previous)], {}
         value = self._subst(item["from"], env, w / "from")
         fw = w / "from"
         if isinstance(value, dict):
@@ -810,7 +801,7 @@ class _Resolver:
             if not inputs:
                 if previous is None:
                     raise BlueprintError("'from' needs 'inputs' here", fw.loc)
-                inputs = [(previous.node, _Where(self.doc, ()), previous)]
+                inputs = [_Input(str(previous), fw, previous)]
             call = {}
             for key, v in value.items():
                 if key == "inputs":
@@ -820,7 +811,7 @@ class _Resolver:
             return inputs, call
         return self._from_positional(value, fw), {}
 
-    def _from_positional(self, value: Any, w: _Where) -> list[tuple[str, _Where]]:
+    def _from_positional(self, value: Any, w: _Where) -> list[_Input]:
         items = value if isinstance(value, list) else [value]
         out = []
         for i, v in enumerate(items):
@@ -832,7 +823,7 @@ class _Resolver:
                     expected="a name, NAME.INDEX for one output of a multi-output node, or a list",
                     received=v,
                 )
-            out.append((v, iw))
+            out.append(_Input(v, iw))
         if not out:
             raise BlueprintError(
                 "'from' is empty", w.loc, expected="at least one node or input name"
@@ -869,22 +860,18 @@ class _Resolver:
             )
         return Ref(target.node, int(index) if index.isdigit() else index, where.loc)
 
+    def _input_ref(self, scope: _Scope, inp: _Input) -> Ref:
+        return inp.ref if inp.ref is not None else self._lookup_ref(scope, inp.text, inp.where)
+
     def _link(self, scope: _Scope) -> None:
         for node in scope.members:
             try:
-                node.resolved_inputs = tuple(
-                    prev
-                    if prev_where.path == () and len(entry) == 3
-                    else self._lookup_ref(scope, text, prev_where)
-                    for entry in node.inputs
-                    for (text, prev_where, *rest) in [entry]
-                    for prev in [rest[0] if rest else None]
-                )
+                node.resolved_inputs = tuple(self._input_ref(scope, i) for i in node.inputs)
                 node.resolved_call = {
-                    k: tuple(self._lookup_ref(scope, t, tw) for t, tw in v)
-                    if isinstance(v, list)
-                    else self._lookup_ref(scope, *v)
-                    for k, v in node.call_inputs.items()
+                    key: tuple(self._input_ref(scope, i) for i in value)
+                    if isinstance(value, list)
+                    else self._input_ref(scope, value)
+                    for key, value in node.call_inputs.items()
                 }
                 if node.share is not None:
                     text, sw = node.share
@@ -907,9 +894,7 @@ class _Resolver:
                 expected=", ".join(block.inputs),
                 received=Plain(f"{len(inputs)} input(s)"),
             )
-        outer = []
-        for text, iw, *rest in inputs:
-            outer.append(rest[0] if rest else self._lookup_ref_deferred(scope, text, iw))
+        outer = [self._input_ref(scope, i) for i in inputs]  # defined above the block
         context = f"in block '{name}'" + (f", {scope.context}" if scope.context else "")
         inner = _Scope(f"{name}_", dict(zip(block.inputs, outer, strict=True)), context)
         body_env = {**self.env, **values}
@@ -937,10 +922,6 @@ class _Resolver:
         local = name[len(scope.prefix) :]
         scope.names[local] = result
         return result if isinstance(result, Ref) else next(iter(result.values()))
-
-    def _lookup_ref_deferred(self, scope: _Scope, text: str, where: _Where) -> Ref:
-        # Block inputs must already be defined when the block is expanded.
-        return self._lookup_ref(scope, text, where)
 
     def _block_args(
         self, block: str, params: Mapping[str, BlockParam], args: dict, tw: _Where, context

@@ -25,7 +25,7 @@ from typing import Any
 
 import yaml
 
-from .errors import BlueprintError, Location, Plain, format_path
+from .errors import BlueprintError, Location, Plain
 
 __all__ = ["MAX_BYTES", "MAX_NODES", "Document", "Path_", "SourceMap", "parse", "read_source"]
 
@@ -173,6 +173,8 @@ def read_source(path: str | os.PathLike[str]) -> tuple[str, str]:
         ) from None
     except OSError as exc:
         raise BlueprintError(f"cannot read the file: {exc.strerror}", where) from None
+    except ValueError:  # a NUL character in the path
+        raise BlueprintError("not a valid file path", where, received=display) from None
     if p.is_dir():
         raise BlueprintError("is a directory, not a blueprint file", where)
     if size > MAX_BYTES:
@@ -543,8 +545,3 @@ class _Walker:
                 "mapping keys must be strings", _loc(self.file, key_node), received=key, hint=hint
             )
         return key
-
-
-def describe_path(path: Path_) -> str:
-    """Formats a key path for messages (``graph[2].Dense.units``)."""
-    return format_path(path)

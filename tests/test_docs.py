@@ -34,7 +34,8 @@ the block's language and on directives, comment lines at the very top of a block
     Each ``$ blueprint ARGS`` line is run (``keras_blueprints.cli.main``) in the
     examples folder; the lines after it, up to the next ``$`` line, must be exactly its
     output, standard output then standard error, with the examples folder's path
-    (shown for inherited files) removed.
+    (shown for inherited files) removed. ``$ echo $?`` shows the exit status of the
+    command before it.
 
 Other blocks (``bash``, ``ini``, ``toml``) are not run.
 """
@@ -140,7 +141,7 @@ def examples(tmp_path_factory):
         namespace: dict[str, object] = {"__name__": "doc_examples"}
         for block in (b for b in BLOCKS_OF_DOC if b.lang == "python"):
             keras.backend.clear_session()
-            code = compile(block.text, f"{DOC.name}:{block.line}", "exec")
+            code = compile("\n" * block.line + block.text, str(DOC), "exec")  # doc's lines
             exec(code, namespace)
     finally:
         os.chdir(cwd)
@@ -230,12 +231,16 @@ def _sessions(text: str) -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize("block", CONSOLE, ids=lambda b: b.id)
 def test_console_example(block, examples):
+    status = None
     for command, expected in _sessions(block.text):
+        if command == "echo $?":
+            assert expected == str(status), "the exit status of the command before"
+            continue
         argv = shlex.split(command)
         assert argv[0] == "blueprint"
         out, err = io.StringIO(), io.StringIO()
         with _inside(examples), contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-            main(argv[1:])
+            status = main(argv[1:])
         keras.backend.clear_session()
         shown = (out.getvalue() + err.getvalue()).replace(f"{examples}{os.sep}", "")
         assert shown.rstrip("\n") == expected, command
