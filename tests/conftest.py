@@ -28,3 +28,34 @@ def yaml_text():
         return textwrap.dedent(text).lstrip("\n")
 
     return make
+
+
+HEAVY = ("tensorflow", "keras", "numpy")
+
+
+def run_cli_isolated(argv: list[str]) -> tuple[int, list[str], str]:
+    """Runs ``blueprint ARGV`` in a fresh interpreter.
+
+    Returns:
+        The exit status, the heavy modules (TensorFlow, Keras, NumPy) the run
+        imported, and its standard output before the report line.
+    """
+    import json
+    import subprocess
+    import sys
+
+    code = (
+        "import json, sys\n"
+        "from keras_blueprints.cli import main\n"
+        f"status = main({argv!r})\n"
+        f"heavy = sorted(m for m in {HEAVY!r} if m in sys.modules)\n"
+        "print(json.dumps([status, heavy]))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300
+    )
+    *out, report = result.stdout.splitlines() or [""]
+    if not report.startswith("["):
+        raise AssertionError(f"the CLI run crashed:\n{result.stderr}")
+    status, heavy = json.loads(report)
+    return status, heavy, "\n".join(out)

@@ -8,6 +8,7 @@ import textwrap
 
 import pytest
 import yaml
+from conftest import run_cli_isolated
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
@@ -103,30 +104,19 @@ def test_internal_error_without_traceback(monkeypatch, capsys):
     assert "internal error: RuntimeError: kaboom" in err and "Traceback" not in err
 
 
-def _modules_after(code: str) -> set[str]:
-    script = code + "\nimport sys\nprint(' '.join(sorted(sys.modules)))"
-    result = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, check=True
-    )
-    return set(result.stdout.split())
-
-
 def test_validate_no_build_never_imports_tensorflow():
-    code = (
-        "from keras_blueprints.cli import main\n"
-        "assert main(['validate', '--no-build', "
-        + ", ".join(repr(f"zoo:{n}") for n in zoo.names())
-        + "]) == 0"
+    status, heavy, out = run_cli_isolated(
+        ["validate", "--no-build", *(f"zoo:{name}" for name in zoo.names())]
     )
-    modules = _modules_after(code)
-    assert "tensorflow" not in modules
-    assert "keras" not in modules
-    assert "numpy" not in modules
+    assert (status, heavy) == (0, [])
+    assert out.count(": ok (") == len(zoo.names())
 
 
-def test_import_and_load_never_import_tensorflow():
-    modules = _modules_after("import keras_blueprints as kb\nkb.load('zoo:lenet5')")
-    assert "tensorflow" not in modules and "keras" not in modules
+def test_load_never_imports_tensorflow():
+    # resolve = import + load + print: the whole path of a validation without a build
+    status, heavy, out = run_cli_isolated(["resolve", "zoo:lenet5"])
+    assert (status, heavy) == (0, [])
+    assert out.startswith("name: lenet5")
 
 
 def test_console_script_is_installed():

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import pytest
 import yaml
+from conftest import run_cli_isolated
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import best_match
 
@@ -220,16 +219,6 @@ def test_command_writes_the_file(tmp_path, capsys, schema):
 
 def test_command_does_not_import_tensorflow(tmp_path):
     out = tmp_path / "schema.json"
-    code = (
-        "import json, sys\n"
-        "from keras_blueprints.cli import main\n"
-        f"status = main(['schema', '-o', {str(out)!r}])\n"
-        "heavy = sorted(m for m in ('tensorflow', 'keras') if m in sys.modules)\n"
-        "print(json.dumps([status, heavy]))\n"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120
-    )
-    assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout.splitlines()[-1]) == [0, []]
+    status, heavy, _ = run_cli_isolated(["schema", "-o", str(out)])
+    assert (status, heavy) == (0, [])
     assert json.loads(out.read_text(encoding="utf-8"))["$schema"] == DRAFT
