@@ -174,4 +174,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
+    # Run as `python -m keras_blueprints.cli`: use the package's copy of this module,
+    # where the commands register themselves, not this __main__ copy.
+    from keras_blueprints.cli import main as package_main
+
+    sys.exit(package_main())

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import BlueprintError, Location, Plain, format_path
-from .source import Document, Path_, SourceMap, parse, parse_value, read_source
+from .source import Document, Path_, SourceMap, kind_of, parse, parse_value, read_source
 
 __all__ = [
     "CONTROL_KEYS",
@@ -218,10 +218,10 @@ def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
             base = _compose(
                 parse(text, display, target), (*stack, *([doc.path] if doc.path else []))
             )
+            earlier = {k: list(v) for k, v in result.provenance.history.items()}
             _merge_into(result, base, base.data, (), replace=False)
-            result.provenance.history.update(
-                {k: list(v) for k, v in base.provenance.history.items()}
-            )
+            for k, v in base.provenance.history.items():  # this base, then the bases before it
+                result.provenance.history[k] = [*v, *earlier.get(k, [])]
             result.imported_blocks.update(base.imported_blocks)
             result.files += base.files
     own = {k: v for k, v in data.items() if k not in ("extends", "set")}
@@ -233,7 +233,7 @@ def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
             raise BlueprintError(
                 "'set' takes a mapping of dotted keys to values",
                 doc.loc("set"),
-                received=Plain(f"a {type(sets).__name__}"),
+                received=Plain(f"a {kind_of(sets)}"),
             )
         for key, value in sets.items():
             key_loc = doc.sources.key(("set", key))
@@ -423,7 +423,7 @@ def _locate(doc: Document, parts: list[str | int], loc: Location, create: bool) 
             continue
         if not isinstance(data, dict):
             raise BlueprintError(
-                f"cannot set '{part}' inside a {type(data).__name__}",
+                f"cannot set '{part}' inside a {kind_of(data)}",
                 loc,
                 path=path,
                 received=data,
@@ -440,6 +440,15 @@ def _locate(doc: Document, parts: list[str | int], loc: Location, create: bool) 
                 )
             path = (*path, type_key)
             data = args
+        if key not in data and path == ("params",):
+            # A new parameter would be used by nothing: almost always a misspelling.
+            raise BlueprintError.unknown_name(
+                "a parameter of this blueprint",
+                key,
+                list(data),
+                loc,
+                extra_hint="Overrides change parameters the blueprint declares under 'params'.",
+            )
         if key not in data:
             if not create:
                 raise BlueprintError.unknown_name(

@@ -201,7 +201,8 @@ class BlueprintError(ValueError):
         if self.received is not None:
             detail.append(f"Received: {_show(self.received)}.")
         if self.hint:
-            detail.append(self.hint)
+            hint = self.hint[:1].upper() + self.hint[1:]
+            detail.append(hint if hint.endswith((".", "?", "!", ")")) else hint + ".")
         if detail:
             lines.append("  " + " ".join(detail))
         return "\n".join(lines)

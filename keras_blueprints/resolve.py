@@ -169,6 +169,7 @@ class _Resolver:
         self.blocks: dict[str, _BlockDef] = {}
         self.pending: list[_Pending] = []
         self.taken: dict[str, Location] = {}
+        self.expanding: list[str] = []  # YAML blocks being expanded (to refuse recursion)
         self.root = _Where(doc, ())
 
     # -- entry point -------------------------------------------------------------------
@@ -578,10 +579,12 @@ class _Resolver:
         extra = [k for k in item if k not in ("graph", "repeat", "as", "when", "from", "doc")]
         if extra:
             raise BlueprintError(
-                f"a group (a node with 'graph') takes no layer or '{extra[0]}'",
+                f"a group (a node with 'graph') takes no '{extra[0]}'",
                 (w / extra[0]).key_loc,
                 expected="'graph' with optional 'repeat', 'as', 'when', 'from'",
-                hint="Put the layer inside the group's graph.",
+                hint="Groups have no name of their own: name the nodes inside."
+                if extra[0] in ("name", "share")
+                else "Put the layer inside the group's graph.",
             )
         if not isinstance(item["graph"], list):
             raise BlueprintError("a group's 'graph' must be a list", (w / "graph").loc)
@@ -682,6 +685,21 @@ class _Resolver:
         name = self._name(explicit, type_name if entry is None else entry.name, w, scope)
         if entry is None:
             py = BLOCKS.lookup(type_name)
+            if len(inputs) > 1 and not py.many_inputs:
+                raise BlueprintError(
+                    f"block '{py.name}' takes one input",
+                    (w / "from").loc,
+                    received=Plain(f"{len(inputs)} inputs"),
+                    hint="A Python block takes several when its first parameter is annotated"
+                    " as a list.",
+                )
+            if call_inputs:
+                raise BlueprintError(
+                    f"block '{py.name}' takes its inputs positionally",
+                    (w / "from").loc,
+                    received=Plain(", ".join(call_inputs)),
+                    hint="Write  from: [a, b]  and annotate the first parameter as a list.",
+                )
             checked = self._block_args(py.name, py.params, args, tw, scope.context)
             node = _Pending(
                 name,
@@ -697,6 +715,7 @@ class _Resolver:
                 scope.context,
             )
         else:
+            self._check_call_keys(entry, call_inputs, w / "from", scope.context)
             checked, locs = self._layer_args(entry, args, tw, scope.context)
             node = _Pending(
                 name,
@@ -811,6 +830,20 @@ class _Resolver:
             return inputs, call
         return self._from_positional(value, fw), {}
 
+    def _check_call_keys(
+        self, entry: LayerEntry, call_inputs: Mapping[str, Any], fw: _Where, context
+    ) -> None:
+        for key in call_inputs:
+            if key not in entry.call_params:
+                raise BlueprintError.unknown_name(
+                    f"a call input of {entry.name}",
+                    key,
+                    ["inputs", *entry.call_params],
+                    (fw / key).key_loc,
+                    context=context,
+                    ordered=True,
+                )
+
     def _from_positional(self, value: Any, w: _Where) -> list[_Input]:
         items = value if isinstance(value, list) else [value]
         out = []
@@ -843,7 +876,7 @@ class _Resolver:
                 path=where.path,
                 context=scope.context,
             )
-        if isinstance(target, dict):  # a block instance with several outputs
+        if isinstance(target, dict):  # a block instance: its first or its named output
             key = index if index is not None else next(iter(target))
             if key not in target and key.isdigit() and int(key) < len(target):
                 key = list(target)[int(key)]
@@ -875,6 +908,13 @@ class _Resolver:
                 }
                 if node.share is not None:
                     text, sw = node.share
+                    if isinstance(scope.names.get(text), dict):
+                        raise BlueprintError(
+                            f"'share' must name a layer node; '{text}' is a block instance",
+                            sw.loc,
+                            hint="Share one of its layers by its full name, e.g."
+                            f" '{text}_...'.",
+                        )
                     ref = self._lookup_ref(scope, text, sw)
                     node.share = (ref.node, sw)
             except BlueprintError as err:
@@ -894,34 +934,44 @@ class _Resolver:
                 expected=", ".join(block.inputs),
                 received=Plain(f"{len(inputs)} input(s)"),
             )
+        if block.name in self.expanding:
+            chain = " -> ".join([*self.expanding, block.name])
+            raise BlueprintError(
+                f"block '{block.name}' uses itself",
+                tw.key_loc,
+                received=Plain(chain),
+                hint="Blocks cannot be recursive; use 'repeat' for a chain of copies.",
+            )
         outer = [self._input_ref(scope, i) for i in inputs]  # defined above the block
         context = f"in block '{name}'" + (f", {scope.context}" if scope.context else "")
         inner = _Scope(f"{name}_", dict(zip(block.inputs, outer, strict=True)), context)
         body_env = {**self.env, **values}
-        last = self._sequence(
-            block.graph,
-            block.where / "graph",
-            body_env,
-            inner,
-            outer[0] if len(outer) == 1 else None,
-        )
+        self.expanding.append(block.name)
+        try:
+            last = self._sequence(
+                block.graph,
+                block.where / "graph",
+                body_env,
+                inner,
+                outer[0] if len(outer) == 1 else None,
+            )
+        finally:
+            self.expanding.pop()
         self._link(inner)
         out_spec = block.outputs
         if out_spec is None:
-            result: Ref | dict[str, Ref] | None = last
+            if last is None:
+                raise BlueprintError(f"block '{block.name}' has no output", block.where.loc)
+            result = {last.node.removeprefix(inner.prefix): last}
         elif isinstance(out_spec, str | list):
             names = [out_spec] if isinstance(out_spec, str) else out_spec
-            refs = {n: self._lookup_ref(inner, n, block.where / "outputs") for n in names}
-            result = next(iter(refs.values())) if len(refs) == 1 else refs
+            result = {n: self._lookup_ref(inner, n, block.where / "outputs") for n in names}
         else:
             raise BlueprintError(
                 "a block's 'outputs' must be a name or a list", (block.where / "outputs").loc
             )
-        if result is None:
-            raise BlueprintError(f"block '{block.name}' has no output", block.where.loc)
-        local = name[len(scope.prefix) :]
-        scope.names[local] = result
-        return result if isinstance(result, Ref) else next(iter(result.values()))
+        scope.names[name[len(scope.prefix) :]] = result  # INSTANCE or INSTANCE.OUTPUT
+        return next(iter(result.values()))
 
     def _block_args(
         self, block: str, params: Mapping[str, BlockParam], args: dict, tw: _Where, context
@@ -1103,6 +1153,15 @@ class _Resolver:
                             (w / key / out_name).key_loc,
                             extra_hint=f"'{key}' may map output names to values.",
                         )
+            if key == "metrics" and len(names) > 1 and isinstance(value, list | str):
+                if isinstance(value, str) or any(not isinstance(v, list) for v in value):
+                    raise BlueprintError(
+                        "with several outputs, 'metrics' says which output each metric is for",
+                        (w / key).loc,
+                        expected=f"a mapping such as {{{names[0]}: [accuracy]}} or one list per"
+                        " output",
+                        received=value,
+                    )
             if (
                 isinstance(value, list)
                 and key in ("loss", "loss_weights")
@@ -1142,6 +1201,12 @@ class _Resolver:
                     )
                     continue
                 p.type = target.type
+                try:
+                    self._check_call_keys(
+                        LAYERS.lookup(p.type), p.call_inputs, p.where / "from", p.context
+                    )
+                except BlueprintError as err:
+                    self.errors.add(err)
         self.errors.raise_if_any()
         # Topological order (Kahn), so forward references are allowed and cycles are found.
         deps = {
@@ -1245,7 +1310,7 @@ def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
 
 
 def _output_name(ref: Ref) -> str:
-    return ref.node if ref.index is None else f"{ref.node}_{ref.index}"
+    return ref.node  # Keras names a model output after the layer that produced it
 
 
 def _default_name(doc: Document) -> str:

@@ -51,12 +51,13 @@ _STR = "tag:yaml.org,2002:str"
 _MAP = "tag:yaml.org,2002:map"
 _SEQ = "tag:yaml.org,2002:seq"
 _MERGE = "tag:yaml.org,2002:merge"
+_NULL = "tag:yaml.org,2002:null"
 _SCALAR_TAGS = {
     _STR,
     "tag:yaml.org,2002:int",
     "tag:yaml.org,2002:float",
     "tag:yaml.org,2002:bool",
-    "tag:yaml.org,2002:null",
+    _NULL,
     "tag:yaml.org,2002:timestamp",
 }
 
@@ -185,9 +186,17 @@ def read_source(path: str | os.PathLike[str]) -> tuple[str, str]:
             received=Plain(f"{size} bytes"),
         )
     try:
-        raw = p.read_bytes()
+        with p.open("rb") as stream:  # bounded: devices and pipes report a size of 0
+            raw = stream.read(MAX_BYTES + 1)
     except OSError as exc:
         raise BlueprintError(f"cannot read the file: {exc.strerror}", where) from None
+    if len(raw) > MAX_BYTES:
+        raise BlueprintError(
+            "file too large for a blueprint",
+            where,
+            expected=f"at most {MAX_BYTES} bytes",
+            received=Plain(f"more than {MAX_BYTES} bytes"),
+        )
     return decode(raw, display), display
 
 
@@ -257,6 +266,9 @@ def parse(text: str, file: str = "<string>", path: Path | None = None) -> Docume
         loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
         problem = exc.problem or exc.context or "invalid YAML"
         context = exc.context if exc.problem and exc.context else None
+        start = exc.context_mark
+        if context and start and (start.line, start.column) != (mark.line, mark.column):
+            context += f" at line {start.line + 1}, column {start.column + 1}"  # where it opened
         at_tab = bool(mark) and 0 <= mark.index < len(text) and text[mark.index] == "\t"
         raise BlueprintError(
             f"YAML syntax error: {problem}",
@@ -275,7 +287,9 @@ def parse(text: str, file: str = "<string>", path: Path | None = None) -> Docume
         raise BlueprintError(
             "the YAML is nested too deeply", Location(file), expected=f"at most {MAX_DEPTH} levels"
         ) from None
-    if node is None:
+    if node is None or (  # nothing, or nothing but '---'
+        isinstance(node, yaml.ScalarNode) and node.tag == _NULL and node.value == ""
+    ):
         raise BlueprintError(
             "the blueprint is empty",
             Location(file, 1, 1),
@@ -289,7 +303,7 @@ def parse(text: str, file: str = "<string>", path: Path | None = None) -> Docume
             "the top level of a blueprint must be a mapping",
             _loc(file, node),
             expected="keys such as 'inputs', 'graph', 'outputs'",
-            received=Plain(f"a {_kind(data)}"),
+            received=Plain(f"a {kind_of(data)}"),
         )
     return Document(data, sources, file, path)
 
@@ -318,10 +332,22 @@ def parse_value(text: str, file: str = "<command line>") -> Any:
             Location(file),
             received=text,
         ) from None
+    except BlueprintError as err:  # nested too deeply
+        raise _unplaced(err, file, text) from None
     if node is None or not isinstance(node, yaml.MappingNode) or len(node.value) != 1:
         raise BlueprintError("invalid value", Location(file), received=text)
     walker = _Walker(file, SourceMap())
-    return walker.convert(node.value[0][1], ())
+    try:
+        return walker.convert(node.value[0][1], ())
+    except BlueprintError as err:
+        raise _unplaced(err, file, text) from None
+
+
+def _unplaced(err: BlueprintError, file: str, text: str) -> BlueprintError:
+    # Lines and columns would count in the wrapped text ("value: ..."), not in what was given.
+    return BlueprintError(
+        err.message, Location(file), expected=err.expected, received=text, hint=err.hint
+    )
 
 
 def _compose(text: str, file: str) -> yaml.Node | None:
@@ -380,10 +406,11 @@ def _loc(file: str, node: yaml.Node) -> Location:
     return Location(file, mark.line + 1, mark.column + 1)
 
 
-def _kind(value: Any) -> str:
-    return {dict: "mapping", list: "list", str: "string", bool: "boolean"}.get(
-        type(value), type(value).__name__
-    )
+def kind_of(value: Any) -> str:
+    """Names the kind of a plain value for messages: ``mapping``, ``number``, ``null``..."""
+    kinds = {dict: "mapping", list: "list", str: "string", bool: "boolean", int: "number"}
+    kinds.update({float: "number", type(None): "null"})
+    return kinds.get(type(value), type(value).__name__)
 
 
 def _one_line(text: str) -> str:

@@ -73,6 +73,18 @@ def test_debug_shows_the_traceback(bad_file):
     )
     assert result.returncode == 1  # the interpreter's status for an uncaught exception
     assert "Traceback (most recent call last)" in result.stderr
+    assert "keras_blueprints.errors.BlueprintErrors: " in result.stderr
+
+
+@pytest.mark.parametrize("module", ["keras_blueprints", "keras_blueprints.cli"])
+def test_python_dash_m_runs_the_cli(module):
+    result = subprocess.run(
+        [sys.executable, "-m", module, "validate", "--no-build", "zoo:mlp"],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert (result.returncode, result.stdout) == (0, "zoo:mlp: ok (5 nodes)\n")
 
 
 def test_missing_file_is_a_clean_error(capsys, tmp_path):

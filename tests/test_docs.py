@@ -81,7 +81,9 @@ class Block:
 
     @property
     def id(self) -> str:
-        return f"L{self.line}" + (f"-{self.directives['file']}" if "file" in self.directives else "")
+        return f"L{self.line}" + (
+            f"-{self.directives['file']}" if "file" in self.directives else ""
+        )
 
 
 def _directives(text: str) -> dict[str, str]:
@@ -108,9 +110,7 @@ def _blocks() -> list[Block]:
 BLOCKS_OF_DOC = _blocks()
 YAML = [b for b in BLOCKS_OF_DOC if b.lang == "yaml"]
 TEXT_ERRORS = [
-    (i, b)
-    for i, b in enumerate(BLOCKS_OF_DOC)
-    if b.lang == "text" and ERROR_LINE.match(b.text)
+    (i, b) for i, b in enumerate(BLOCKS_OF_DOC) if b.lang == "text" and ERROR_LINE.match(b.text)
 ]
 CONSOLE = [b for b in BLOCKS_OF_DOC if b.lang == "console"]
 
@@ -121,39 +121,12 @@ class _ReplaceLoader(yaml.SafeLoader):
 
 _ReplaceLoader.add_constructor(
     "!replace",
-    lambda loader, node: loader.construct_mapping(node)
-    if isinstance(node, yaml.MappingNode)
-    else loader.construct_sequence(node),
+    lambda loader, node: (
+        loader.construct_mapping(node)
+        if isinstance(node, yaml.MappingNode)
+        else loader.construct_sequence(node)
+    ),
 )
-
-
-@pytest.fixture(scope="module")
-def examples(tmp_path_factory):
-    """The examples folder: every ``# file:`` block written, every Python block run."""
-    folder = tmp_path_factory.mktemp("doc_examples")
-    for block in YAML:
-        (folder / block.file).write_text(block.text, encoding="utf-8")
-    layers_before, blocks_before = set(LAYERS.names()), set(BLOCKS.names())
-    custom_before = set(keras.saving.get_custom_objects())
-    cwd = os.getcwd()
-    os.chdir(folder)
-    try:
-        namespace: dict[str, object] = {"__name__": "doc_examples"}
-        for block in (b for b in BLOCKS_OF_DOC if b.lang == "python"):
-            keras.backend.clear_session()
-            code = compile("\n" * block.line + block.text, str(DOC), "exec")  # doc's lines
-            exec(code, namespace)
-    finally:
-        os.chdir(cwd)
-    yield folder
-    for name in set(LAYERS.names()) - layers_before:
-        LAYERS.unregister(name)
-    for name in set(BLOCKS.names()) - blocks_before:
-        BLOCKS.unregister(name)
-    custom = keras.saving.get_custom_objects()
-    for key in set(custom) - custom_before:
-        del custom[key]
-    keras.backend.clear_session()
 
 
 @contextlib.contextmanager
@@ -166,6 +139,33 @@ def _inside(folder: Path):
         os.chdir(cwd)
 
 
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory):
+    """The examples folder: every ``# file:`` block written, every Python block run."""
+    folder = tmp_path_factory.mktemp("doc_examples")
+    for block in YAML:
+        (folder / block.file).write_text(block.text, encoding="utf-8")
+    layers_before, blocks_before = set(LAYERS.names()), set(BLOCKS.names())
+    custom_before = set(keras.saving.get_custom_objects())
+    try:
+        namespace: dict[str, object] = {"__name__": "doc_examples"}
+        with _inside(folder):
+            for block in (b for b in BLOCKS_OF_DOC if b.lang == "python"):
+                keras.backend.clear_session()
+                # Padded so that tracebacks give the line in the document.
+                exec(compile("\n" * block.line + block.text, str(DOC), "exec"), namespace)
+        yield folder
+    finally:  # leave the registries as they were, even if a Python example failed
+        for name in set(LAYERS.names()) - layers_before:
+            LAYERS.unregister(name)
+        for name in set(BLOCKS.names()) - blocks_before:
+            BLOCKS.unregister(name)
+        custom = keras.saving.get_custom_objects()
+        for key in set(custom) - custom_before:
+            del custom[key]
+        keras.backend.clear_session()
+
+
 def _load_and_build(block: Block):
     keras.backend.clear_session()
     bp = kb.load(block.file)
@@ -176,8 +176,11 @@ def test_the_document_has_examples_of_each_kind():
     kinds = {name for b in YAML for name in b.directives}
     assert {"file", "fragment", "error"} <= kinds
     assert len(YAML) >= 40 and TEXT_ERRORS and CONSOLE
-    unknown = [b.line for b in YAML if re.match(r"#\s*(files?|errors?|fragments?)\b", b.text)
-               and not b.directives]
+    unknown = [
+        b.line
+        for b in YAML
+        if re.match(r"#\s*(files?|errors?|fragments?)\b", b.text) and not b.directives
+    ]
     assert unknown == [], "malformed directive on the first line of these blocks"
 
 

@@ -95,6 +95,7 @@ def _build_node(node: Node, tensors: Mapping[str, Any], layers: dict[str, Any]) 
     x = args[0] if len(args) == 1 else args
     if node.kind == "block":
         entry = BLOCKS.lookup(node.type, node.location)
+        x = args if entry.many_inputs else args[0]
         return _keras_step(
             node, args, lambda: entry.fn(x, name=node.name, **thaw(node.args), **call_kwargs)
         )
