@@ -912,8 +912,7 @@ class _Resolver:
                         raise BlueprintError(
                             f"'share' must name a layer node; '{text}' is a block instance",
                             sw.loc,
-                            hint="Share one of its layers by its full name, e.g."
-                            f" '{text}_...'.",
+                            hint=f"Share one of its layers by its full name, e.g. '{text}_...'.",
                         )
                     ref = self._lookup_ref(scope, text, sw)
                     node.share = (ref.node, sw)
@@ -1153,15 +1152,16 @@ class _Resolver:
                             (w / key / out_name).key_loc,
                             extra_hint=f"'{key}' may map output names to values.",
                         )
-            if key == "metrics" and len(names) > 1 and isinstance(value, list | str):
-                if isinstance(value, str) or any(not isinstance(v, list) for v in value):
-                    raise BlueprintError(
-                        "with several outputs, 'metrics' says which output each metric is for",
-                        (w / key).loc,
-                        expected=f"a mapping such as {{{names[0]}: [accuracy]}} or one list per"
-                        " output",
-                        received=value,
-                    )
+            flat = isinstance(value, str) or (
+                isinstance(value, list) and any(not isinstance(v, list) for v in value)
+            )
+            if key == "metrics" and len(names) > 1 and flat:
+                raise BlueprintError(
+                    "with several outputs, 'metrics' says which output each metric is for",
+                    (w / key).loc,
+                    expected=f"a mapping such as {{{names[0]}: [accuracy]}} or one list per output",
+                    received=value,
+                )
             if (
                 isinstance(value, list)
                 and key in ("loss", "loss_weights")

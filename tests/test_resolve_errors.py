@@ -441,3 +441,150 @@ def test_block_given_the_wrong_number_of_inputs_points_at_from():
     assert err.message == "block 'fuse' takes 2 input(s)"
     assert where(err) == (8, 11)
     assert err.expected == "left, right"
+
+
+def test_recursive_block_is_refused():
+    err = error_of(
+        """
+        blocks: {loop: {graph: [{loop: {}}]}}
+        inputs: {x: [4]}
+        graph: [{loop: {}}]
+        """
+    )
+    assert err.message == "block 'loop' uses itself"
+    assert str(err.received) == "loop -> loop"
+    assert where(err) == (1, 26)
+
+
+def test_block_outputs_are_addressed_by_name_even_when_single():
+    bp = kb.load(
+        textwrap.dedent(
+            """
+            blocks:
+              m:
+                graph:
+                  - name: fc1
+                    Dense: {units: 2}
+                  - name: fc2
+                    Dense: {units: 2}
+                outputs: fc2
+            inputs: {x: [4]}
+            graph:
+              - name: m
+                m: {}
+              - name: head
+                from: m.fc2
+                Dense: {units: 1}
+            """
+        )
+    )
+    assert [str(r) for r in bp.node("head").inputs] == ["m_fc2"]
+    err = error_of(
+        """
+        blocks:
+          m: {graph: [{Dense: {units: 2}}]}
+        inputs: {x: [4]}
+        graph:
+          - name: m
+            m: {}
+          - from: m.nope
+            Dense: {units: 1}
+        """
+    )
+    assert err.message == "'nope' is not an output of block instance 'm'"
+    assert err.expected == "one of: dense"
+
+
+def test_share_cannot_name_a_block_instance():
+    err = error_of(
+        """
+        blocks:
+          m: {graph: [{Dense: {units: 2}}]}
+        inputs: {x: [4]}
+        graph:
+          - name: m
+            m: {}
+          - name: again
+            from: x
+            share: m
+        """
+    )
+    assert err.message == "'share' must name a layer node; 'm' is a block instance"
+
+
+def test_call_inputs_are_checked_against_the_layer_call():
+    err = error_of(
+        """
+        inputs: {x: [null, 2], t: [null, 2]}
+        graph:
+          - name: enc
+            from: x
+            LSTM: {units: 2, return_state: true}
+          - name: dec
+            from: {inputs: t, initail_state: [enc.1, enc.2]}
+            LSTM: {units: 2}
+        """
+    )
+    assert err.message == "'initail_state' is not a call input of LSTM"
+    assert err.hint == "Did you mean 'initial_state'?"
+    assert where(err) == (7, 23)
+
+
+def test_override_of_an_undeclared_parameter_is_refused():
+    err = error_of("zoo:mlp", overrides=["params.widht=5"])
+    assert err.message == "'widht' is not a parameter of this blueprint"
+    assert err.hint.startswith("Did you mean 'width'?")
+    assert str(err.location) == "--set params.widht=5"
+
+
+def test_python_block_input_count(registered_block):
+    err = error_of(
+        """
+        inputs: {a: [2], b: [2]}
+        graph:
+          - from: [a, b]
+            one_input_block: {}
+        """
+    )
+    assert err.message == "block 'one_input_block' takes one input"
+
+
+def test_flat_metrics_on_several_outputs():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - name: a
+            Dense: {units: 2}
+          - name: b
+            from: x
+            Dense: {units: 2}
+        outputs: [a, b]
+        compile: {loss: mse, metrics: [accuracy]}
+        """
+    )
+    assert err.message == "with several outputs, 'metrics' says which output each metric is for"
+
+
+def test_output_names_are_the_layer_names_keras_uses():
+    bp = kb.load(
+        textwrap.dedent(
+            """
+            inputs: {x: [null, 2]}
+            graph:
+              - name: rnn
+                LSTM: {units: 2, return_state: true}
+            outputs: [rnn.0, rnn.1]
+            """
+        )
+    )
+    assert bp.output_names == ("rnn", "rnn")
+
+
+@pytest.fixture
+def registered_block():
+    from keras_blueprints.components import BLOCKS
+
+    kb.register_block(lambda x, *, name: x, name="one_input_block")
+    yield
+    BLOCKS.unregister("one_input_block")
