@@ -203,8 +203,15 @@ BLOCKS: Registry[BlockEntry] = Registry(
     "block",
     "Declare the block under 'blocks:' in the blueprint, or register one from Python"
     " with @keras_blueprints.register_block.",
-    populate=lambda _: load_plugins(),
+    populate=lambda _: _populate_blocks(),
 )
+
+
+def _populate_blocks() -> None:
+    from .blocks import load_builtin_blocks
+
+    load_builtin_blocks()
+    load_plugins()
 
 
 _plugins_loaded = False
