@@ -12,7 +12,7 @@ importing TensorFlow) into a typed, frozen :class:`Blueprint`, and
 from __future__ import annotations
 
 from . import zoo
-from .api import build, load
+from .api import build, build_models, load
 from .components import register_block, register_layer
 from .errors import BlueprintError, BlueprintErrors, Location
 from .registry import DuplicateNameError
@@ -26,6 +26,7 @@ __all__ = [
     "Location",
     "__version__",
     "build",
+    "build_models",
     "load",
     "register_block",
     "register_layer",

@@ -14,7 +14,7 @@ from .schema import Blueprint
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["build", "load"]
+__all__ = ["build", "build_models", "load"]
 
 Overrides = Iterable[str | tuple[str, Any]]
 
@@ -67,3 +67,30 @@ def build(
     from .builders.model import build_model
 
     return build_model(bp, compile=compile)
+
+
+def build_models(
+    blueprint: str | Path | Blueprint, overrides: Overrides = (), *, compile: bool = True
+) -> dict[str, keras.Model]:
+    """Builds the main model and the models of the blueprint's ``models:`` section.
+
+    Args:
+        blueprint: A blueprint, or anything :func:`load` accepts.
+        overrides: Overrides applied before building (see :func:`load`).
+        compile: Apply the blueprint's ``compile:`` section to the main model.
+
+    Returns:
+        ``{"model": main_model, "encoder": ..., ...}``; the further models share
+        the main model's layers and weights.
+
+    Raises:
+        BlueprintError: A problem in the blueprint, located at its YAML.
+    """
+    bp = (
+        blueprint
+        if isinstance(blueprint, Blueprint) and not overrides
+        else load(blueprint, overrides)
+    )
+    from .builders.model import build_models as build_all
+
+    return build_all(bp, compile=compile)

@@ -150,6 +150,8 @@ def apply_overrides(doc: ComposedDocument, overrides: Iterable[str | tuple[str, 
     Raises:
         BlueprintError: A key that leads nowhere or a malformed override.
     """
+    if isinstance(overrides, str):  # one override, not its characters
+        overrides = [overrides]
     for override in overrides:
         if isinstance(override, tuple):
             key, value = override
@@ -178,8 +180,10 @@ def _looks_like_text(source: str) -> bool:
     """YAML text rather than a path: several lines, or a mapping that is not a file name."""
     if "\n" in source:
         return True
-    if source.rstrip().endswith((".yaml", ".yml")) or _exists(source):
+    if _exists(source):
         return False
+    if source.rstrip().endswith((".yaml", ".yml")) and ": " not in source:
+        return False  # a missing file, not 'extends: base.yaml'
     return ":" in source
 
 

@@ -234,6 +234,38 @@ def _sections() -> dict[str, Any]:
             "description": "Reusable sub-graphs, used in the graph like layers.",
         },
         "compile": {"$ref": "#/$defs/compile"},
+        "models": {
+            "type": "object",
+            "propertyNames": {"pattern": NAME_RE.pattern, "not": {"const": "model"}},
+            "additionalProperties": {
+                "type": "object",
+                "required": ["inputs", "outputs"],
+                "additionalProperties": False,
+                "properties": {
+                    "inputs": {
+                        "anyOf": [
+                            {"$ref": "#/$defs/reference"},
+                            {"type": "array", "items": {"$ref": "#/$defs/reference"}},
+                            {
+                                "type": "object",
+                                "additionalProperties": {"$ref": "#/$defs/reference"},
+                            },
+                        ],
+                        "description": "Nodes whose outputs become this model's inputs"
+                        " (a mapping renames them).",
+                    },
+                    "outputs": {
+                        "anyOf": [
+                            {"$ref": "#/$defs/reference"},
+                            {"type": "array", "items": {"$ref": "#/$defs/reference"}},
+                        ]
+                    },
+                    "doc": {"type": "string"},
+                },
+            },
+            "description": "Further models sharing the main model's layers (encoder, decoder,"
+            " one-step decoder): build them with keras_blueprints.build_models.",
+        },
     }
     # A section the resolver learns later is accepted (untyped) until described here.
     return {key: known.get(key, {}) for key in (*TOP_LEVEL_KEYS, *COMPOSE_KEYS)}

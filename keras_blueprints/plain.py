@@ -83,6 +83,14 @@ def to_plain(blueprint: Blueprint) -> dict[str, Any]:
                 section[key] = _value(value)
         section.update(_value(spec.extra))
         data["compile"] = section
+    if blueprint.models:
+        data["models"] = {
+            sub.name: {
+                "inputs": {name: _ref(ref) for name, ref in sub.inputs},
+                "outputs": [_ref(r) for r in sub.outputs],
+            }
+            for sub in blueprint.models
+        }
     return data
 
 

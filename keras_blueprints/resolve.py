@@ -30,7 +30,7 @@ from .components import (
 from .document import CONTROL_KEYS, ComposedDocument
 from .errors import BlueprintError, ErrorCollector, Location, Plain, closest, did_you_mean
 from .expressions import ExpressionError, has_expression, names_used, substitute
-from .schema import Blueprint, CompileSpec, InputSpec, NestedLayer, Node, Ref, freeze
+from .schema import Blueprint, CompileSpec, InputSpec, NestedLayer, Node, Ref, SubModel, freeze
 from .source import Document, Path_
 from .valuetypes import ValueType
 
@@ -45,6 +45,7 @@ TOP_LEVEL_KEYS = (
     "outputs",
     "blocks",
     "compile",
+    "models",
 )
 """Sections of a composed blueprint (``extends``, ``imports`` and ``set`` are consumed earlier)."""
 
@@ -224,6 +225,7 @@ class _Resolver:
         self.errors.raise_if_any()
         nodes = self._check_graph(inputs, outputs)
         self.errors.raise_if_any()
+        models = self._models(data.get("models"), top, nodes, inputs)
         return Blueprint(
             name=name,
             description=description,
@@ -232,6 +234,7 @@ class _Resolver:
             outputs=tuple(outputs),
             output_names=tuple(_output_name(r) for r in outputs),
             compile=compile_spec,
+            models=models,
             params=freeze(self.env),
             source=self.doc.file,
             document=self.doc,
@@ -449,9 +452,29 @@ class _Resolver:
                 f"block '{name}' needs a non-empty 'graph' list",
                 (w / "graph").loc if "graph" in body else w.loc,
             )
-        params = {}
-        for pname, spec in (body.get("params") or {}).items():
-            params[pname] = self._block_param(pname, spec, w / "params" / pname)
+        raw_params = body.get("params") or {}
+        if not isinstance(raw_params, dict):
+            raise BlueprintError(
+                f"'params' of block '{name}' must map parameter names to types",
+                (w / "params").loc,
+                expected="e.g.  params: {filters: int, kernel_size: {type: int, default: 3}}",
+                received=raw_params,
+            )
+        params = {
+            pname: self._block_param(pname, spec, w / "params" / pname)
+            for pname, spec in raw_params.items()
+        }
+        outputs = body.get("outputs")
+        listed = outputs if isinstance(outputs, list) else [outputs]
+        if outputs is not None and (
+            not listed or not all(isinstance(o, str) and REF_RE.match(o) for o in listed)
+        ):
+            raise BlueprintError(
+                f"'outputs' of block '{name}' must name nodes of its graph",
+                (w / "outputs").loc,
+                expected="a node name or a non-empty list of node names",
+                received=outputs,
+            )
         inputs = body.get("inputs", ["x"])
         if isinstance(inputs, str):
             inputs = [inputs]
@@ -962,13 +985,13 @@ class _Resolver:
             if last is None:
                 raise BlueprintError(f"block '{block.name}' has no output", block.where.loc)
             result = {last.node.removeprefix(inner.prefix): last}
-        elif isinstance(out_spec, str | list):
-            names = [out_spec] if isinstance(out_spec, str) else out_spec
-            result = {n: self._lookup_ref(inner, n, block.where / "outputs") for n in names}
-        else:
-            raise BlueprintError(
-                "a block's 'outputs' must be a name or a list", (block.where / "outputs").loc
-            )
+        elif isinstance(out_spec, str):
+            result = {out_spec: self._lookup_ref(inner, out_spec, block.where / "outputs")}
+        else:  # a non-empty list of names, checked with the block's definition
+            result = {
+                n: self._lookup_ref(inner, n, block.where / "outputs" / i)
+                for i, n in enumerate(out_spec)
+            }
         scope.names[name[len(scope.prefix) :]] = result  # INSTANCE or INSTANCE.OUTPUT
         return next(iter(result.values()))
 
@@ -1092,6 +1115,13 @@ class _Resolver:
                 f"'{type_name}' is not allowed in blueprints", tw.key_loc, hint=reason
             )
         entry = LAYERS.lookup(type_name, tw.key_loc, path=tw.path, context=context)
+        if not isinstance(args, dict | None):
+            raise BlueprintError(
+                f"the arguments of '{type_name}' must be a mapping",
+                tw.loc,
+                received=args,
+                hint=f"For example:  {{{type_name}: {{...}}}}",
+            )
         checked, _ = self._layer_args(entry, args or {}, tw, context)
         return NestedLayer(entry.name, freeze(checked), tw.key_loc)
 
@@ -1183,6 +1213,110 @@ class _Resolver:
             extra=freeze({k: raw[k] for k in COMPILE_EXTRA if k in raw}),
             location=w.loc,
         )
+
+    # -- further models ----------------------------------------------------------------
+    def _models(
+        self, raw: Any, top: _Scope, nodes: tuple[Node, ...], inputs: tuple[InputSpec, ...]
+    ) -> tuple[SubModel, ...]:
+        if raw is None:
+            return ()
+        w = self.root / "models"
+        if not isinstance(raw, dict):
+            raise BlueprintError(
+                "'models' must be a mapping of model names to {inputs, outputs}",
+                w.loc,
+                received=Plain(ValueType.name_of(raw)),
+            )
+        by_name = {n.name: n for n in nodes}
+        models = []
+        for name, spec in raw.items():
+            try:
+                models.append(self._model(name, spec, w / name, top, by_name, inputs))
+            except BlueprintError as err:
+                self.errors.add(err)
+        self.errors.raise_if_any()
+        return tuple(models)
+
+    def _model(self, name, spec, mw: _Where, top: _Scope, by_name, inputs) -> SubModel:
+        if not NAME_RE.match(name) or name == "model":
+            raise BlueprintError(
+                f"'{name}' cannot name a model",
+                mw.key_loc,
+                hint="'model' is the main model's key; use letters, digits and '_'.",
+            )
+        if not isinstance(spec, dict):
+            raise BlueprintError(
+                f"model '{name}' must be a mapping with 'inputs' and 'outputs'", mw.loc
+            )
+        for key in spec:
+            if key not in ("inputs", "outputs", "doc"):
+                raise BlueprintError.unknown_name(
+                    f"a field of model '{name}'",
+                    key,
+                    ("inputs", "outputs", "doc"),
+                    (mw / key).key_loc,
+                )
+        for key in ("inputs", "outputs"):
+            if not spec.get(key):
+                raise BlueprintError(f"model '{name}' needs '{key}'", mw.key_loc)
+        raw_inputs = self._subst(spec["inputs"], self.env, mw / "inputs")
+        if isinstance(raw_inputs, dict):  # {new_input_name: node}
+            pairs = [(k, v, mw / "inputs" / k) for k, v in raw_inputs.items()]
+        else:
+            items = raw_inputs if isinstance(raw_inputs, list) else [raw_inputs]
+            pairs = [(None, v, mw / "inputs" / i) for i, v in enumerate(items)]
+        sub_inputs = []
+        for input_name, text, iw in pairs:
+            (inp,) = self._from_positional(text, iw)
+            ref = self._lookup_ref(top, inp.text, iw)
+            sub_inputs.append((input_name or str(ref).replace(".", "_"), ref))
+        raw_outputs = self._subst(spec["outputs"], self.env, mw / "outputs")
+        items = raw_outputs if isinstance(raw_outputs, list) else [raw_outputs]
+        outputs = []
+        for i, text in enumerate(items):
+            ow = mw / "outputs" / i if isinstance(raw_outputs, list) else mw / "outputs"
+            (inp,) = self._from_positional(text, ow)
+            outputs.append(self._lookup_ref(top, inp.text, ow))
+        replay = self._replay_set(name, sub_inputs, outputs, by_name, {i.name for i in inputs}, mw)
+        order = tuple(n for n in by_name if n in replay)
+        return SubModel(name, tuple(sub_inputs), tuple(outputs), order, mw.key_loc)
+
+    def _replay_set(self, model, sub_inputs, outputs, by_name, input_names, mw) -> set[str]:
+        """The nodes between a model's inputs and outputs, which its build replays."""
+        fresh = {str(ref) for _, ref in sub_inputs}
+        used: set[str] = set()
+        needed: set[str] = set()
+        stack = list(outputs)
+        while stack:
+            ref = stack.pop()
+            if str(ref) in fresh:
+                used.add(str(ref))
+                continue
+            if ref.node in input_names:
+                raise BlueprintError(
+                    f"model '{model}' needs the input '{ref.node}', which is not among its inputs",
+                    (mw / "inputs").loc,
+                    hint=f"Add '{ref.node}' (or a node that leads to it) to its inputs.",
+                )
+            node = by_name[ref.node]
+            if node.name in needed:
+                continue
+            needed.add(node.name)
+            if node.kind == "block":
+                raise BlueprintError(
+                    f"model '{model}' would rebuild the Python block '{node.name}'",
+                    (mw / "outputs").loc,
+                    hint="A model shares the main model's layers, and a Python block creates"
+                    " new ones each call: start the model after the block, or end it before.",
+                )
+            stack.extend(node.refs())
+        unused = [name for name, ref in sub_inputs if str(ref) not in used]
+        if unused:
+            raise BlueprintError(
+                f"input '{unused[0]}' of model '{model}' does not lead to its outputs",
+                (mw / "inputs").loc,
+            )
+        return needed
 
     # -- graph checks ------------------------------------------------------------------
     def _check_graph(self, inputs: tuple[InputSpec, ...], outputs: list[Ref]) -> tuple[Node, ...]:

@@ -21,6 +21,7 @@ __all__ = [
     "NestedLayer",
     "Node",
     "Ref",
+    "SubModel",
     "freeze",
     "thaw",
 ]
@@ -141,6 +142,26 @@ class Node:
 
 
 @dataclass(frozen=True, slots=True)
+class SubModel:
+    """A further model built from the same layers (``models:``), e.g. an encoder or a decoder.
+
+    Attributes:
+        name: The model's name.
+        inputs: ``(input name, node reference)`` pairs: each becomes a fresh
+            ``keras.Input`` of the node's shape, fed where the node's output was.
+        outputs: Its outputs.
+        nodes: The nodes replayed (sharing the main model's layers), in build order.
+        location: Where it is declared.
+    """
+
+    name: str
+    inputs: tuple[tuple[str, Ref], ...]
+    outputs: tuple[Ref, ...]
+    nodes: tuple[str, ...]
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class CompileSpec:
     """How ``build`` compiles the model.
 
@@ -175,6 +196,7 @@ class Blueprint:
         outputs: The model outputs (references to nodes).
         output_names: The name of each output (the node names).
         compile: The compile section, or None.
+        models: Further models sharing the layers (encoder, decoder...), from ``models:``.
         params: Parameter values after substitution.
         source: The file (or ``<string>``) it was loaded from.
         document: The composed document before resolution (for tools that
@@ -188,6 +210,7 @@ class Blueprint:
     outputs: tuple[Ref, ...]
     output_names: tuple[str, ...]
     compile: CompileSpec | None = None
+    models: tuple[SubModel, ...] = ()
     description: str = ""
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<string>"

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import codecs
 import os
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -263,7 +264,7 @@ def parse(text: str, file: str = "<string>", path: Path | None = None) -> Docume
         node = _compose(text, file)
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
-        loc = Location(file, mark.line + 1, mark.column + 1) if mark else Location(file)
+        loc = _mark_location(text, file, mark)
         problem = exc.problem or exc.context or "invalid YAML"
         context = exc.context if exc.problem and exc.context else None
         start = exc.context_mark
@@ -326,9 +327,10 @@ def parse_value(text: str, file: str = "<command line>") -> Any:
     doc_text = f"value: {text}" if "\n" not in text else text
     try:
         node = _compose(doc_text, file)
-    except yaml.YAMLError as exc:
+    except yaml.YAMLError as exc:  # a reader error's own text counts in the wrapped text
+        problem = getattr(exc, "problem", None) or getattr(exc, "reason", None) or str(exc)
         raise BlueprintError(
-            f"invalid value: {_one_line(getattr(exc, 'problem', None) or str(exc))}",
+            f"invalid value: {_one_line(problem)}",
             Location(file),
             received=text,
         ) from None
@@ -390,6 +392,19 @@ def _check_depth(text: str, file: str) -> None:
                 depth += 1
     finally:
         loader.dispose()
+
+
+_LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML's line breaks
+
+
+def _mark_location(text: str, file: str, mark: yaml.Mark | None) -> Location:
+    """Returns a mark's location; at the end of a text, the end of its last line."""
+    if mark is None:
+        return Location(file)
+    if mark.index >= len(text):  # libyaml may count a final line break the text lacks
+        lines = _LINE_BREAK.split(text)
+        return Location(file, len(lines), len(lines[-1]) + 1)
+    return Location(file, mark.line + 1, mark.column + 1)
 
 
 def _offset_location(text: str, file: str, position: int) -> Location:

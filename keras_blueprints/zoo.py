@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from .errors import BlueprintError, Location
@@ -41,9 +42,10 @@ def path(name: str, location: Location | None = None) -> Path:
         BlueprintError: No such zoo blueprint (with the closest names).
     """
     name = name.removeprefix("zoo:")
-    candidate = directory() / f"{name}.yaml"
-    if name and "/" not in name and "\\" not in name and candidate.is_file():
-        return candidate
+    if re.fullmatch(r"[A-Za-z0-9_\-]{1,100}", name):  # a plain name, never a path
+        candidate = directory() / f"{name}.yaml"
+        if candidate.is_file():
+            return candidate
     raise BlueprintError.unknown_name(
         "a zoo blueprint",
         name,

@@ -19,7 +19,7 @@ from ..errors import BlueprintError, Plain
 from ..schema import Blueprint, NestedLayer, Node, Ref, thaw
 from .compile import compile_model
 
-__all__ = ["build_model", "build_tensors"]
+__all__ = ["build_model", "build_models", "build_tensors"]
 
 
 def build_model(blueprint: Blueprint, *, compile: bool = True) -> keras.Model:
@@ -37,9 +37,52 @@ def build_model(blueprint: Blueprint, *, compile: bool = True) -> keras.Model:
         BlueprintError: Keras refused a layer's arguments or shapes; the error
             points at the node.
     """
-    tensors = build_tensors(blueprint)
+    return _build(blueprint, compile)[0]
+
+
+def build_models(blueprint: Blueprint, *, compile: bool = True) -> dict[str, keras.Model]:
+    """Builds the main model and the further models of the blueprint's ``models:`` section.
+
+    The further models share the main model's layers (and so its weights): an
+    encoder and a decoder trained inside an autoencoder, or the one-step
+    decoder of a sequence-to-sequence model.
+
+    Args:
+        blueprint: A resolved blueprint.
+        compile: Apply the ``compile:`` section to the main model.
+
+    Returns:
+        ``{"model": main, NAME: model, ...}`` in the order of the ``models:`` section.
+
+    Raises:
+        BlueprintError: Keras refused a layer's arguments or shapes.
+    """
+    model, tensors, layers = _build(blueprint, compile)
+    models = {"model": model}
+    by_name = {node.name: node for node in blueprint.nodes}
+    for sub in blueprint.models:
+        replayed: dict[str, Any] = {}
+        fresh = []
+        for input_name, ref in sub.inputs:
+            source = _tensor(ref, tensors)
+            tensor = keras.Input(shape=source.shape[1:], dtype=source.dtype, name=input_name)
+            replayed[str(ref)] = tensor  # read before any node output by _tensor
+            fresh.append(tensor)
+        for name in sub.nodes:
+            replayed[name] = _build_node(by_name[name], replayed, layers, reuse=True)
+        outputs = [_tensor(ref, replayed) for ref in sub.outputs]
+        models[sub.name] = keras.Model(
+            inputs=fresh if len(fresh) > 1 else fresh[0],
+            outputs=outputs if len(outputs) > 1 else outputs[0],
+            name=sub.name,
+        )
+    return models
+
+
+def _build(blueprint: Blueprint, compile: bool) -> tuple[keras.Model, dict, dict]:
+    tensors, layers = _build_graph(blueprint)
     inputs = [tensors[spec.name] for spec in blueprint.inputs]
-    outputs = [_tensor(ref, tensors, blueprint) for ref in blueprint.outputs]
+    outputs = [_tensor(ref, tensors) for ref in blueprint.outputs]
     try:
         model = keras.Model(
             inputs=inputs if len(inputs) > 1 else inputs[0],
@@ -52,7 +95,7 @@ def build_model(blueprint: Blueprint, *, compile: bool = True) -> keras.Model:
         ) from exc
     if compile and blueprint.compile is not None:
         compile_model(model, blueprint.compile, blueprint.output_names)
-    return model
+    return model, tensors, layers
 
 
 def build_tensors(blueprint: Blueprint) -> dict[str, Any]:
@@ -68,6 +111,10 @@ def build_tensors(blueprint: Blueprint) -> dict[str, Any]:
     Raises:
         BlueprintError: Keras refused a layer's arguments or input shapes.
     """
+    return _build_graph(blueprint)[0]
+
+
+def _build_graph(blueprint: Blueprint) -> tuple[dict[str, Any], dict[str, keras.layers.Layer]]:
     tensors: dict[str, Any] = {}
     layers: dict[str, keras.layers.Layer] = {}
     for spec in blueprint.inputs:
@@ -80,10 +127,13 @@ def build_tensors(blueprint: Blueprint) -> dict[str, Any]:
         )
     for node in blueprint.nodes:
         tensors[node.name] = _build_node(node, tensors, layers)
-    return tensors
+    return tensors, layers
 
 
-def _build_node(node: Node, tensors: Mapping[str, Any], layers: dict[str, Any]) -> Any:
+def _build_node(
+    node: Node, tensors: Mapping[str, Any], layers: dict[str, Any], reuse: bool = False
+) -> Any:
+    """Calls one node on its inputs; with ``reuse``, calls the layer built before."""
     args = [_tensor(ref, tensors) for ref in node.inputs]
     call_kwargs = {
         key: tuple(_tensor(r, tensors) for r in value)
@@ -99,8 +149,8 @@ def _build_node(node: Node, tensors: Mapping[str, Any], layers: dict[str, Any]) 
         return _keras_step(
             node, args, lambda: entry.fn(x, name=node.name, **thaw(node.args), **call_kwargs)
         )
-    if node.kind == "share":
-        layer = layers[node.share]
+    if node.kind == "share" or reuse:
+        layer = layers[node.share or node.name]
     else:
         layer = _keras_step(node, None, lambda: _make_layer(node.type, thaw(node.args), node.name))
         layers[node.name] = layer
@@ -148,7 +198,9 @@ def _keras_step(node: Node, args: list[Any] | None, step):
         ) from exc
 
 
-def _tensor(ref: Ref, tensors: Mapping[str, Any], blueprint: Blueprint | None = None) -> Any:
+def _tensor(ref: Ref, tensors: Mapping[str, Any]) -> Any:
+    if ref.index is not None and str(ref) in tensors:  # one output fed by a model input
+        return tensors[str(ref)]
     value = tensors[ref.node]
     if ref.index is None:
         if isinstance(value, list | tuple):
