@@ -189,7 +189,24 @@ def _populate_layers(registry: Registry[LayerEntry]) -> None:
         aliases += [snake] if snake != name else []
         aliases += [a for a, target in SHORT_ALIASES.items() if target == name]
         registry.register(name, entry, aliases=list(dict.fromkeys(aliases)))
+    _register_builtin_custom_layers(registry)
     load_plugins()
+
+
+def _register_builtin_custom_layers(registry: Registry[LayerEntry]) -> None:
+    """Registers keras_blueprints.layers' classes from their source (no Keras import)."""
+    from .layers import discover
+
+    for source in discover():
+        params = {
+            name: ParamInfo(name, required, default, "any")
+            for name, required, default in source.params
+        }
+        entry = LayerEntry(
+            source.name, params, source.call_params, f"{source.module}.{source.name}", False
+        )
+        snake = snake_case(source.name)
+        registry.register(source.name, entry, aliases=[snake] if snake != source.name else [])
 
 
 LAYERS: Registry[LayerEntry] = Registry(

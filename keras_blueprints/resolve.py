@@ -1277,12 +1277,20 @@ class _Resolver:
             ow = mw / "outputs" / i if isinstance(raw_outputs, list) else mw / "outputs"
             (inp,) = self._from_positional(text, ow)
             outputs.append(self._lookup_ref(top, inp.text, ow))
-        replay = self._replay_set(name, sub_inputs, outputs, by_name, {i.name for i in inputs}, mw)
-        order = tuple(n for n in by_name if n in replay)
+        input_names = {i.name for i in inputs}
+        # Fed by the main model's own inputs, the model is a cut of the main graph and
+        # replays nothing (Python blocks allowed); fed by inner nodes, it replays.
+        direct = all(
+            r.index is None and r.node in input_names and n == r.node for n, r in sub_inputs
+        )
+        replay = self._replay_set(name, sub_inputs, outputs, by_name, input_names, mw, direct)
+        order = () if direct else tuple(n for n in by_name if n in replay)
         return SubModel(name, tuple(sub_inputs), tuple(outputs), order, mw.key_loc)
 
-    def _replay_set(self, model, sub_inputs, outputs, by_name, input_names, mw) -> set[str]:
-        """The nodes between a model's inputs and outputs, which its build replays."""
+    def _replay_set(
+        self, model, sub_inputs, outputs, by_name, input_names, mw, direct: bool
+    ) -> set[str]:
+        """The nodes between a model's inputs and outputs (replayed unless ``direct``)."""
         fresh = {str(ref) for _, ref in sub_inputs}
         used: set[str] = set()
         needed: set[str] = set()
@@ -1302,7 +1310,7 @@ class _Resolver:
             if node.name in needed:
                 continue
             needed.add(node.name)
-            if node.kind == "block":
+            if node.kind == "block" and not direct:
                 raise BlueprintError(
                     f"model '{model}' would rebuild the Python block '{node.name}'",
                     (mw / "outputs").loc,

@@ -150,7 +150,9 @@ class SubModel:
         inputs: ``(input name, node reference)`` pairs: each becomes a fresh
             ``keras.Input`` of the node's shape, fed where the node's output was.
         outputs: Its outputs.
-        nodes: The nodes replayed (sharing the main model's layers), in build order.
+        nodes: The nodes replayed (sharing the main model's layers), in build order;
+            empty when the inputs are the main model's own inputs (the model is
+            then cut from the main graph as it is).
         location: Where it is declared.
     """
 

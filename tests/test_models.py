@@ -147,10 +147,16 @@ def test_model_cannot_replay_a_python_block(clean_session):
               - name: out
                 Dense: {units: 1}
             models:
-              part: {inputs: [x], outputs: [out]}
+              part: {inputs: {renamed: x}, outputs: [out]}
             """
         )
         assert err.message == "model 'part' would rebuild the Python block 't'"
+        cut = kb.build_models(
+            "inputs: {x: [2]}\ngraph:\n  - {name: t, twice: {}}\n"
+            "  - {name: out, Dense: {units: 1}}\n"
+            "models: {part: {inputs: [x], outputs: [t]}}\n"
+        )
+        assert cut["part"].get_layer("t_x2") is cut["model"].get_layer("t_x2")
         models = kb.build_models(
             "inputs: {x: [2]}\ngraph:\n  - {name: t, twice: {}}\n"
             "  - {name: out, Dense: {units: 1}}\n"

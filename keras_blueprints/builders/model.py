@@ -61,6 +61,15 @@ def build_models(blueprint: Blueprint, *, compile: bool = True) -> dict[str, ker
     models = {"model": model}
     by_name = {node.name: node for node in blueprint.nodes}
     for sub in blueprint.models:
+        if not sub.nodes:  # fed by the main model's inputs: a cut of the main graph
+            fresh = [tensors[ref.node] for _, ref in sub.inputs]
+            outputs = [_tensor(ref, tensors) for ref in sub.outputs]
+            models[sub.name] = keras.Model(
+                inputs=fresh if len(fresh) > 1 else fresh[0],
+                outputs=outputs if len(outputs) > 1 else outputs[0],
+                name=sub.name,
+            )
+            continue
         replayed: dict[str, Any] = {}
         fresh = []
         for input_name, ref in sub.inputs:
