@@ -26,7 +26,7 @@ from typing import Any
 
 from .catalog import ParamInfo, keras_layers, refused_layers
 from .registry import Registry
-from .valuetypes import ValueType, type_of_annotation
+from .valuetypes import ValueType, choices_of_annotation, type_of_annotation
 
 __all__ = [
     "BLOCKS",
@@ -432,9 +432,11 @@ def block_entry(func: Callable[..., Any], block_name: str) -> BlockEntry:
     for p in params[1:]:
         if p.name == "name" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
             continue
-        kind = type_of_annotation(hints[p.name]) if p.name in hints else ValueType()
+        hint = hints.get(p.name)
+        kind = type_of_annotation(hint) if hint is not None else ValueType()
+        choices = choices_of_annotation(hint) if hint is not None else ()
         default = MISSING if p.default is p.empty else p.default
-        block_params[p.name] = BlockParam(p.name, kind, default)
+        block_params[p.name] = BlockParam(p.name, kind, default, tuple(choices))
     first = hints.get(params[0].name)
     many = "list" in type_of_annotation(first).names if first is not None else False
     doc = (inspect.getdoc(func) or "").strip().splitlines()

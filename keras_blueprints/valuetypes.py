@@ -12,7 +12,7 @@ import typing
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-__all__ = ["TYPE_NAMES", "ValueType", "type_of_annotation"]
+__all__ = ["TYPE_NAMES", "ValueType", "choices_of_annotation", "type_of_annotation"]
 
 TYPE_NAMES = ("int", "float", "str", "bool", "list", "dict", "null", "any")
 
@@ -96,6 +96,18 @@ _ANNOTATIONS: dict[object, str] = {
 }
 
 
+def choices_of_annotation(annotation: object) -> tuple[object, ...]:
+    """The allowed values of a ``Literal[...]`` annotation (also inside ``Optional``), else ()."""
+    origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        return typing.get_args(annotation)
+    if origin is typing.Union or origin is types.UnionType:
+        found = [c for arg in typing.get_args(annotation) for c in choices_of_annotation(arg)]
+        has_none = type(None) in typing.get_args(annotation)
+        return (*found, None) if found and has_none else tuple(found)
+    return ()
+
+
 def type_of_annotation(annotation: object) -> ValueType:
     """Maps a Python annotation (``int``, ``int | None``, ``Sequence[int]``) to a ValueType.
 
@@ -106,6 +118,9 @@ def type_of_annotation(annotation: object) -> ValueType:
         The value type.
     """
     origin = typing.get_origin(annotation)
+    if origin is typing.Literal:
+        names = [_type_name(v) for v in typing.get_args(annotation)]
+        return ValueType(tuple(dict.fromkeys(names)))
     if origin is typing.Union or origin is types.UnionType:
         names: list[str] = []
         for arg in typing.get_args(annotation):

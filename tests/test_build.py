@@ -54,18 +54,29 @@ def test_zoo_blueprint_builds_and_runs(name, clean_session, tmp_path):
     assert [tuple(o.shape) for o in model.outputs] == expected["outputs"]
     rng = np.random.default_rng(0)
     batch = {k: rng.standard_normal(s).astype("float32") for k, s in expected["batch"].items()}
-    out = model.predict(batch if len(batch) > 1 else next(iter(batch.values())), verbose=0)
-    assert out.shape == (2, *expected["outputs"][0][1:])
-    assert np.isfinite(out).all()
+    feed = batch if len(batch) > 1 else next(iter(batch.values()))
+    outs = _as_list(model.predict(feed, verbose=0))
+    assert len(outs) == len(expected["outputs"])
+    for out, shape in zip(outs, expected["outputs"], strict=True):
+        wanted = (2, *shape[1:])  # None: any size (a free time axis)
+        assert len(out.shape) == len(wanted)
+        assert all(w is None or w == got for w, got in zip(wanted, out.shape, strict=True))
+        assert np.isfinite(out).all()
     # Round trips: JSON architecture and the .keras file (weights included).
     again = keras.models.model_from_json(model.to_json())
     assert [layer.name for layer in again.layers] == [layer.name for layer in model.layers]
     path = tmp_path / f"{name}.keras"
     model.save(path)
     loaded = keras.models.load_model(path)
-    np.testing.assert_allclose(
-        loaded.predict(next(iter(batch.values())), verbose=0), out, rtol=1e-6, atol=1e-6
-    )
+    for theirs, ours in zip(_as_list(loaded.predict(feed, verbose=0)), outs, strict=True):
+        np.testing.assert_allclose(theirs, ours, rtol=1e-6, atol=1e-6)
+
+
+def _as_list(predictions) -> list:
+    """``predict`` returns an array for one output, a list (or dict) for several."""
+    if isinstance(predictions, dict):
+        return list(predictions.values())
+    return list(predictions) if isinstance(predictions, list | tuple) else [predictions]
 
 
 def test_lenet5_layers_match_the_paper(clean_session):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from typing import Literal
 
 import numpy as np
 import pytest
@@ -201,3 +202,35 @@ def test_broken_plugin_warns_and_does_not_break_loading(tmp_path):
         "plugin 'kbp_broken' (kbp_broken) failed to load: ImportError: missing dependency"
         in result.stderr
     )
+
+
+def test_literal_annotations_become_choices_checked_at_load(registered):
+    @kb.register_block
+    def padded(x, *, name: str, padding: Literal["same", "valid"] = "same"):
+        """Identity with a padding choice (a test block)."""
+        return x
+
+    registered.append((BLOCKS, "padded"))
+    param = BLOCKS.get("padded").params["padding"]
+    assert (str(param.type), param.choices) == ("str", ("same", "valid"))
+    with pytest.raises(BlueprintError) as info:
+        kb.load("inputs: {x: [2]}\ngraph: [{padded: {padding: vaild}}]\n")
+    assert info.value.message == "parameter 'padding' of block 'padded' is not one of its choices"
+    assert info.value.hint == "Did you mean 'valid'?"
+
+
+def test_python_block_outputs_by_name_and_position(registered, clean_session):
+    @kb.register_block
+    def split(x, *, name: str):
+        """Two named outputs (a test block)."""
+        return {
+            "double": keras.layers.Rescaling(2.0, name=f"{name}_x2")(x),
+            "half": keras.layers.Rescaling(0.5, name=f"{name}_half")(x),
+        }
+
+    registered.append((BLOCKS, "split"))
+    model = kb.build(
+        "inputs: {x: [2]}\ngraph:\n  - {name: s, split: {}}\n"
+        "  - {name: sum, from: [s.double, s.1], Add: {}}\n"
+    )
+    np.testing.assert_allclose(model(np.ones((1, 2), "float32")), [[2.5, 2.5]])

@@ -226,6 +226,8 @@ def _tensor(ref: Ref, tensors: Mapping[str, Any]) -> Any:
             )
         return value
     if isinstance(value, dict):
+        if isinstance(ref.index, int) and 0 <= ref.index < len(value):  # by position
+            return list(value.values())[ref.index]
         if ref.index not in value and str(ref.index) not in value:
             raise BlueprintError.unknown_name(
                 f"an output of '{ref.node}'", str(ref.index), list(value), ref.location
