@@ -362,7 +362,7 @@ def test_bad_values_give_a_located_error(node, fragment, clean_session):
         kb.build(text)
     err = info.value
     assert (err.location.line, err.location.col) == (3, 5)
-    assert err.message.startswith(f"Keras could not call {block} 'bad': Expected ")
+    assert err.message.startswith(f"{block} block 'bad' could not be built: Expected ")
     assert fragment in err.message
 
 

@@ -274,7 +274,7 @@ def test_bad_value_in_a_blueprint_points_at_the_node(clean_session):
     err = info.value
     assert (err.location.line, err.location.col) == (3, 5)
     assert err.message == (
-        "Keras could not call resnet_stage 'stage': "
+        "resnet_stage block 'stage' could not be built: "
         "Expected a positive integer for 'stride'. Received: stride=0"
     )
 
@@ -284,7 +284,7 @@ def test_bad_stage_size_override_points_at_the_zoo_file(clean_session):
         kb.build("zoo:resnet50", overrides=["params.stages=[3, 4, 0, 3]"])
     err = info.value
     assert err.location.file.endswith("resnet50.yaml")
-    assert "resnet_stage 'conv4'" in err.message
+    assert "resnet_stage block 'conv4'" in err.message
     assert err.message.endswith("Expected a positive integer for 'blocks'. Received: blocks=0")
 
 

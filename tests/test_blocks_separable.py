@@ -251,7 +251,7 @@ def test_bad_value_is_a_located_error(clean_session, block, message):
         build_block([8, 8, 16], block)
     err = info.value
     assert (err.location.line, err.location.col) == (3, 5)  # the node '- name: b'
-    assert err.message.startswith("Keras could not call ")
+    assert err.message.startswith(f"{block.split(':')[0]} block 'b' could not be built: ")
     assert err.message.endswith(message)
 
 

@@ -276,7 +276,7 @@ def test_unet_original_refuses_a_size_without_whole_feature_maps():
     assert err.location.file.endswith("unet_original.yaml")
     assert (err.location.line, err.location.col) == (65, 5)  # the `unet` node
     assert err.message == (
-        "Keras could not call unet 'unet': input size 570 does not give whole feature maps "
+        "unet block 'unet' could not be built: input size 570 does not give whole feature maps "
         "at every level of a valid-padding U-Net of depth 4. Expected one of 188, 204, 220, "
         "... (every 16); the nearest are 556 and 572"
     )
@@ -287,7 +287,7 @@ def test_unet_same_padding_refuses_an_odd_level():
         kb.build("zoo:unet", overrides=["params.size=40", "params.filters=2"], compile=False)
     # 40 -> 20 -> 10 -> 5: down2 is fine, down3 would pool 5x5.
     assert info.value.message.startswith(
-        "Keras could not call unet_encoder_level 'down3': Expected an even feature map size "
+        "unet_encoder_level block 'down3' could not be built: Expected an even feature map size "
         "before the 2x2 max pooling of 'down3'"
     )
     assert "Received: feature map 5x5" in info.value.message

@@ -196,11 +196,17 @@ def _keras_step(node: Node, args: list[Any] | None, step):
         if args is not None:
             shapes = ", ".join(str(tuple(a.shape)) for a in args)
             received = Plain(f"input shape{'s' if len(args) > 1 else ''} {shapes}")
-        label = (
-            f"{node.type} '{node.name}'" if node.kind != "share" else f"shared layer '{node.name}'"
-        )
+        if node.kind == "block":  # the block's own checks, or a layer inside it
+            message = f"{node.type} block '{node.name}' could not be built: {_first_line(exc)}"
+        else:
+            label = (
+                f"{node.type} '{node.name}'"
+                if node.kind != "share"
+                else f"shared layer '{node.name}'"
+            )
+            message = f"Keras could not {what} {label}: {_first_line(exc)}"
         raise BlueprintError(
-            f"Keras could not {what} {label}: {_first_line(exc)}",
+            message,
             node.location,
             received=received,
             context=node.context,
