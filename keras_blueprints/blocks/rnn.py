@@ -1,0 +1,110 @@
+"""Recurrent stacks: simple RNN, LSTM or GRU layers, one over the other, optionally bidirectional.
+
+A recurrent layer applies the same function, with the same weights, at every
+time step, carrying a hidden state from one step to the next: it reads a
+sequence of any length. Stacking layers (each one reading the sequence of
+outputs of the one below) gives a *deep RNN*, whose upper layers work at a
+coarser level of abstraction. A *bidirectional* layer runs a second RNN over the
+reversed sequence and merges the two, so that the output at each step sees the
+past and the future of the sequence (useful whenever the whole sequence is
+known in advance: tagging, handwriting, the encoder of a translation model).
+
+Layer names, for the ``i``-th layer (from 1) of a stack named ``name`` with
+``cell: lstm``: ``{name}_lstm{i}``; with ``bidirectional: true`` the wrapper is
+``{name}_bilstm{i}`` and it holds ``forward_{name}_lstm{i}`` and
+``backward_{name}_lstm{i}``.
+
+Keras is imported inside the functions: registering these blocks happens
+during validation, which never imports TensorFlow.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ..components import register_block
+from ..errors import did_you_mean
+from .dense import layer_sizes
+
+__all__ = ["MERGE_MODES", "RNN_LAYERS", "rnn_stack"]
+
+RNN_LAYERS = {"simple_rnn": "SimpleRNN", "lstm": "LSTM", "gru": "GRU"}
+"""The recurrent layer of each ``cell`` value (a ``keras.layers`` class name)."""
+
+MERGE_MODES = ("concat", "sum", "mul", "ave")
+"""How a bidirectional layer merges its forward and backward outputs."""
+
+
+def _choice(key: str, value: Any, choices: tuple[str, ...] | dict[str, Any]) -> Any:
+    if value not in choices:
+        hint = did_you_mean(str(value), choices)
+        raise ValueError(
+            f"Expected '{key}' to be one of: {', '.join(choices)}. Received: {key}={value!r}"
+            + (f". {hint}" if hint else "")
+        )
+    return value
+
+
+def _check_rate(rate: float) -> None:
+    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate < 1:
+        raise ValueError(f"Expected 'dropout' in [0, 1). Received: dropout={rate!r}")
+
+
+@register_block
+def rnn_stack(
+    x: Any,
+    *,
+    name: str,
+    units: int | list = 64,
+    depth: int | None = None,
+    cell: str = "lstm",
+    bidirectional: bool = False,
+    merge_mode: str = "concat",
+    return_sequences: bool = False,
+    dropout: float = 0.0,
+) -> Any:
+    """A stack of recurrent layers (simple RNN, LSTM or GRU), optionally bidirectional.
+
+    Every layer but the last returns its whole sequence of outputs, which the
+    next layer reads; the last returns the sequence or only its final output,
+    as ``return_sequences`` says.
+
+    Args:
+        x: A sequence, shape ``(batch, time, features)``.
+        name: The instance's name, the prefix of every layer.
+        units: The state size: one for every layer, or a list with one per layer.
+        depth: The number of layers (default: 1, or the length of ``units``).
+        cell: ``simple_rnn``, ``lstm`` or ``gru``.
+        bidirectional: Also read the sequence backwards and merge both directions.
+        merge_mode: How a bidirectional layer merges the directions:
+            ``concat`` (the output has ``2 * units`` features), ``sum``, ``mul``, ``ave``.
+        return_sequences: The last layer returns every step (``(batch, time, units)``)
+            rather than the last one (``(batch, units)``).
+        dropout: Fraction of each layer's inputs dropped in training, with one
+            mask for the whole sequence (the recurrent connections are left alone).
+
+    Returns:
+        The last layer's output.
+
+    Example::
+
+        - name: encoder
+          rnn_stack: {cell: gru, units: 64, depth: 2, bidirectional: true, dropout: 0.2}
+    """
+    import keras
+
+    sizes = layer_sizes(units, depth, "units")
+    layer_class = getattr(keras.layers, RNN_LAYERS[_choice("cell", cell, RNN_LAYERS)])
+    _choice("merge_mode", merge_mode, MERGE_MODES)
+    _check_rate(dropout)
+    for i, size in enumerate(sizes, start=1):
+        sequences = return_sequences or i < len(sizes)
+        layer = layer_class(
+            size, return_sequences=sequences, dropout=dropout, name=f"{name}_{cell}{i}"
+        )
+        if bidirectional:
+            layer = keras.layers.Bidirectional(
+                layer, merge_mode=merge_mode, name=f"{name}_bi{cell}{i}"
+            )
+        x = layer(x)
+    return x
