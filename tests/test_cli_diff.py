@@ -114,9 +114,7 @@ def test_one_changed_argument():
 
 
 def test_a_parameter_changes_every_node_that_uses_it():
-    diff = diff_blueprints(
-        kb.load("zoo:lenet5"), kb.load("zoo:lenet5", ["params.activation=relu"])
-    )
+    diff = diff_blueprints(kb.load("zoo:lenet5"), kb.load("zoo:lenet5", ["params.activation=relu"]))
     assert format_diff(diff) == [
         f"~ {name}: {kind} activation tanh -> relu"
         for name, kind in (("c1", "Conv2D"), ("c3", "Conv2D"), ("c5", "Conv2D"), ("f6", "Dense"))
@@ -234,9 +232,11 @@ def test_format_value():
     assert format_value("no") == '"no"'  # would read as a boolean in YAML
     assert format_value("a b") == '"a b"'
     assert format_value({"units": 3, "activation": None}) == "{units: 3, activation: null}"
-    nested = kb.load(
-        "inputs: {x: [5, 3]}\ngraph:\n  - Bidirectional: {layer: {LSTM: {units: 2}}}\n"
-    ).nodes[0].args["layer"]
+    nested = (
+        kb.load("inputs: {x: [5, 3]}\ngraph:\n  - Bidirectional: {layer: {LSTM: {units: 2}}}\n")
+        .nodes[0]
+        .args["layer"]
+    )
     assert format_value(nested) == "{LSTM: {units: 2}}"
 
 

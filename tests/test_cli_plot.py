@@ -217,7 +217,7 @@ def test_to_dot_without_shapes_is_pure():
 
 
 def test_labels_are_escaped():
-    bp = kb.load('inputs: {x: [2]}\nname: \'say "hi" \\ bye\'\ngraph: [Flatten]\n')
+    bp = kb.load("inputs: {x: [2]}\nname: 'say \"hi\" \\ bye'\ngraph: [Flatten]\n")
     assert to_dot(bp).startswith('digraph "say \\"hi\\" \\\\ bye" {')
 
 
