@@ -25,7 +25,7 @@ EXIT_OK = 0
 EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: distinct from diff's 1 and errors' 2
 EXIT_BLUEPRINT = 2
 
-COMMAND_MODULES = ("validate", "summary", "plot", "resolve", "diff", "schema", "zoo")
+COMMAND_MODULES = ("validate", "summary", "plot", "resolve", "diff", "schema", "zoo", "blocks")
 
 
 @dataclass(frozen=True)
