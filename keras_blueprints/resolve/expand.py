@@ -1,24 +1,20 @@
-"""Resolution: a composed document becomes a typed, frozen :class:`Blueprint`.
+"""Expanding the graph: the core of resolution, and :func:`resolve`, which runs it all.
 
-In order: parameters are evaluated (``${}`` expressions may use earlier
-parameters), ``when:`` and ``repeat:`` are applied, YAML blocks are expanded
-into nodes named ``INSTANCE_...``, every node gets a unique name (explicit, or
-``dense``, ``dense_1``... like Keras), references (``from:``, ``share:``,
-``outputs:``) are checked, layer arguments are checked against the layer's
-signature, and the graph is checked for cycles and unused nodes. Independent
-errors are collected and reported together.
-
-Nothing here imports TensorFlow.
+In order: parameters are evaluated (:mod:`.sections`), ``when:`` and
+``repeat:`` are applied, YAML blocks are expanded into nodes named
+``INSTANCE_...``, every node gets a unique name (explicit, or ``dense``,
+``dense_1``... like Keras), references (``from:``, ``share:``, ``outputs:``)
+are resolved, layer arguments are checked against the layer's signature, and
+the whole graph is checked (:mod:`.graph`). Independent errors are collected
+and reported together. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any
 
-from .components import (
+from ..components import (
     BLOCKS,
     LAYERS,
     MISSING,
@@ -27,12 +23,24 @@ from .components import (
     refused_layer_reason,
     snake_case,
 )
-from .document import CONTROL_KEYS, ComposedDocument
-from .errors import BlueprintError, ErrorCollector, Location, Plain, closest, did_you_mean
-from .expressions import ExpressionError, has_expression, names_used, substitute
-from .schema import Blueprint, CompileSpec, InputSpec, NestedLayer, Node, Ref, SubModel, freeze
-from .source import Document, Path_
-from .valuetypes import ValueType
+from ..document import CONTROL_KEYS, ComposedDocument
+from ..errors import BlueprintError, ErrorCollector, Location, Plain, closest, did_you_mean
+from ..schema import Blueprint, NestedLayer, Ref, freeze
+from ..source import Document
+from ..valuetypes import ValueType
+from .graph import (
+    POISONED,
+    BlockDef,
+    NodeInput,
+    PendingNode,
+    Scope,
+    Skip,
+    check_call_keys,
+    check_graph,
+)
+from .models import resolve_models
+from .sections import output_name, resolve_compile, resolve_inputs, resolve_params
+from .values import NAME_RE, REF_RE, Where, check_safe, substitute_at
 
 __all__ = ["TOP_LEVEL_KEYS", "resolve"]
 
@@ -49,102 +57,8 @@ TOP_LEVEL_KEYS = (
 )
 """Sections of a composed blueprint (``extends``, ``imports`` and ``set`` are consumed earlier)."""
 
-NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)(?:\.([A-Za-z0-9_\-]+))?$")
-DTYPES = (
-    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
-    "uint8", "uint16", "uint32", "uint64", "bool", "string",
-)  # fmt: skip
-COMPILE_EXTRA = (
-    "jit_compile",
-    "steps_per_execution",
-    "run_eagerly",
-    "weighted_metrics",
-    "auto_scale_loss",
-)
 MAX_REPEAT = 10_000
 MAX_NODES = 100_000
-UNSAFE_CLASS_NAMES = ("Lambda", "function", "__lambda__", "__typespec__")
-
-
-_POISONED = Ref("<error>")
-"""Stands for the output of a node that failed to resolve (its error is already reported)."""
-
-
-class _Skip(Exception):
-    """Raised for a node that only depends on a node whose error is already reported."""
-
-
-@dataclass
-class _Where:
-    """A value's place: the document it came from and its key path there."""
-
-    doc: Document
-    path: Path_
-
-    def __truediv__(self, key: str | int) -> _Where:
-        return _Where(self.doc, (*self.path, key))
-
-    @property
-    def loc(self) -> Location:
-        return self.doc.sources.value(self.path, Location(self.doc.file))
-
-    @property
-    def key_loc(self) -> Location:
-        return self.doc.sources.key(self.path, Location(self.doc.file))
-
-    @property
-    def text_loc(self) -> Location:
-        return self.doc.sources.text_location(self.path, Location(self.doc.file))
-
-
-class _Input(NamedTuple):
-    """One input of a node: the reference as written, or the known previous node."""
-
-    text: str
-    where: _Where
-    ref: Ref | None = None  # set for the implicit input (the previous node)
-
-
-@dataclass
-class _BlockDef:
-    """A block declared in YAML."""
-
-    name: str
-    params: dict[str, BlockParam]
-    inputs: tuple[str, ...]
-    graph: list[Any]
-    outputs: Any
-    where: _Where
-
-
-@dataclass
-class _Pending:
-    """A node whose references are not resolved yet."""
-
-    name: str
-    kind: str
-    type: str
-    args: dict[str, Any]
-    inputs: list[_Input]
-    call_inputs: dict[str, _Input | list[_Input]]
-    share: tuple[str, _Where] | None
-    where: _Where
-    arg_locs: dict[str, Location]
-    scope: _Scope
-    context: str | None
-    resolved_inputs: tuple[Ref, ...] = ()
-    resolved_call: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass
-class _Scope:
-    """Names visible in one graph: the top level, or one block instance."""
-
-    prefix: str
-    names: dict[str, Ref | dict[str, Ref]]
-    context: str | None
-    members: list[_Pending] = field(default_factory=list)
 
 
 def resolve(doc: ComposedDocument) -> Blueprint:
@@ -167,11 +81,11 @@ class _Resolver:
         self.doc = doc
         self.errors = ErrorCollector()
         self.env: dict[str, Any] = {}
-        self.blocks: dict[str, _BlockDef] = {}
-        self.pending: list[_Pending] = []
+        self.blocks: dict[str, BlockDef] = {}
+        self.pending: list[PendingNode] = []
         self.taken: dict[str, Location] = {}
         self.expanding: list[str] = []  # YAML blocks being expanded (to refuse recursion)
-        self.root = _Where(doc, ())
+        self.root = Where(doc, ())
 
     # -- entry point -------------------------------------------------------------------
     def run(self) -> Blueprint:
@@ -189,10 +103,10 @@ class _Resolver:
                 )
         name = self._string(data.get("name", _default_name(self.doc)), self.root / "name")
         description = self._string(data.get("description", ""), self.root / "description")
-        self.env = self._guard(self._params, {}) or {}
+        self.env = self._guard(resolve_params, {}, self.root) or {}
         self._guard(self._blocks)
-        inputs = self._guard(self._inputs, ()) or ()
-        top = _Scope("", {i.name: Ref(i.name) for i in inputs}, None)
+        inputs = self._guard(resolve_inputs, (), self.root, self.env, self.errors) or ()
+        top = Scope("", {i.name: Ref(i.name) for i in inputs}, None)
         for spec in inputs:
             self.taken[spec.name] = spec.location
         last = None
@@ -221,18 +135,28 @@ class _Resolver:
             self._guard(self._link, None, top)
         self.errors.raise_if_any()
         outputs = self._outputs(data.get("outputs"), top, last)
-        compile_spec = self._guard(self._compile, None, data.get("compile"), outputs)
+        compile_spec = self._guard(
+            resolve_compile, None, data.get("compile"), outputs, self.root, self.env
+        )
         self.errors.raise_if_any()
-        nodes = self._check_graph(inputs, outputs)
+        nodes = check_graph(self.pending, inputs, outputs, self.errors)
         self.errors.raise_if_any()
-        models = self._models(data.get("models"), top, nodes, inputs)
+        models = resolve_models(
+            data.get("models"),
+            self.root,
+            self.env,
+            lambda text, where: self._ref_at(top, text, where),
+            nodes,
+            inputs,
+            self.errors,
+        )
         return Blueprint(
             name=name,
             description=description,
             inputs=tuple(inputs),
             nodes=nodes,
             outputs=tuple(outputs),
-            output_names=tuple(_output_name(r) for r in outputs),
+            output_names=tuple(output_name(r) for r in outputs),
             compile=compile_spec,
             models=models,
             params=freeze(self.env),
@@ -248,170 +172,18 @@ class _Resolver:
             return default
 
     # -- values ------------------------------------------------------------------------
-    def _subst(self, value: Any, env: Mapping[str, Any], where: _Where) -> Any:
-        if isinstance(value, str):
-            if not has_expression(value):
-                return value
-            try:
-                return substitute(value, env)
-            except ExpressionError as exc:
-                raise BlueprintError(
-                    exc.message,
-                    where.text_loc.shifted(exc.offset),
-                    path=where.path,
-                    expected=exc.expected,
-                    received=exc.received,
-                    hint=exc.hint,
-                ) from None
-        if isinstance(value, dict):
-            return {k: self._subst(v, env, where / k) for k, v in value.items()}
-        if isinstance(value, list):
-            return [self._subst(v, env, where / i) for i, v in enumerate(value)]
-        return value
-
-    def _string(self, value: Any, where: _Where) -> str:
+    def _string(self, value: Any, where: Where) -> str:
         if not isinstance(value, str):
             raise BlueprintError(
                 f"'{where.path[-1]}' must be a string", where.loc, path=where.path, received=value
             )
         return value
 
-    # -- params ------------------------------------------------------------------------
-    def _params(self) -> dict[str, Any]:
-        raw = self.doc.data.get("params")
-        if raw is None:
-            return {}
-        where = self.root / "params"
-        if not isinstance(raw, dict):
-            raise BlueprintError(
-                "'params' must be a mapping of names to values",
-                where.loc,
-                received=Plain(ValueType.name_of(raw)),
-            )
-        for key in raw:
-            if not NAME_RE.match(key) or "-" in key:
-                raise BlueprintError(
-                    f"'{key}' is not a valid parameter name",
-                    (where / key).key_loc,
-                    expected="letters, digits and underscores, not starting with a digit",
-                )
-        deps: dict[str, set[str]] = {}
-        for key, value in raw.items():
-            deps[key] = self._names_in(value, where / key) & set(raw)
-        values: dict[str, Any] = {}
-        visiting: list[str] = []
-
-        def visit(key: str) -> None:
-            if key in values:
-                return
-            if key in visiting:
-                cycle = " -> ".join([*visiting[visiting.index(key) :], key])
-                raise BlueprintError(
-                    "parameters refer to each other in a cycle",
-                    (where / key).loc,
-                    received=Plain(cycle),
-                )
-            visiting.append(key)
-            for dep in sorted(deps[key]):
-                visit(dep)
-            visiting.pop()
-            values[key] = self._subst(raw[key], values, where / key)
-
-        for key in raw:
-            visit(key)
-        return {k: values[k] for k in raw}
-
-    def _names_in(self, value: Any, where: _Where) -> set[str]:
-        if isinstance(value, str) and has_expression(value):
-            try:
-                return names_used(value)
-            except ExpressionError as exc:
-                raise BlueprintError(
-                    exc.message, where.text_loc.shifted(exc.offset), hint=exc.hint
-                ) from None
-        if isinstance(value, dict):
-            return set().union(*(self._names_in(v, where / k) for k, v in value.items()))
-        if isinstance(value, list):
-            return set().union(*(self._names_in(v, where / i) for i, v in enumerate(value)))
-        return set()
-
-    # -- inputs ------------------------------------------------------------------------
-    def _inputs(self) -> tuple[InputSpec, ...]:
-        raw = self.doc.data.get("inputs")
-        where = self.root / "inputs"
-        if raw is None:
-            raise BlueprintError(
-                "a blueprint needs 'inputs'",
-                Location(self.doc.file, 1, 1),
-                expected="a mapping such as  inputs: {image: {shape: [28, 28, 1]}}",
-            )
-        if not isinstance(raw, dict) or not raw:
-            raise BlueprintError(
-                "'inputs' must be a non-empty mapping of input names to shapes",
-                where.loc,
-                received=raw if not isinstance(raw, dict) else Plain("an empty mapping"),
-                hint="For example:  inputs: {image: {shape: [28, 28, 1], dtype: float32}}",
-            )
-        specs = []
-        for name, spec in raw.items():
-            w = where / name
-            if not NAME_RE.match(name):
-                self.errors.add(BlueprintError(f"'{name}' is not a valid input name", w.key_loc))
-                continue
-            try:
-                specs.append(self._input(name, self._subst(spec, self.env, w), w))
-            except BlueprintError as err:
-                self.errors.add(err)
-        return tuple(specs)
-
-    def _input(self, name: str, spec: Any, w: _Where) -> InputSpec:
-        if isinstance(spec, list):
-            spec = {"shape": spec}
-        if not isinstance(spec, dict):
-            raise BlueprintError(
-                f"input '{name}' must be a shape list or a mapping",
-                w.loc,
-                received=spec,
-                hint="For example:  {shape: [28, 28, 1], dtype: float32}",
-            )
-        allowed = ("shape", "dtype", "batch_size", "sparse", "doc")
-        for key in spec:
-            if key not in allowed:
-                raise BlueprintError.unknown_name(
-                    f"a field of input '{name}'", key, allowed, (w / key).key_loc
-                )
-        shape = spec.get("shape")
-        if not isinstance(shape, list) or not all(
-            d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in shape
-        ):
-            raise BlueprintError(
-                f"the shape of input '{name}' is not valid",
-                (w / "shape").loc if "shape" in spec else w.loc,
-                expected="a list of positive integers or null (batch dimension excluded)",
-                received=shape if "shape" in spec else Plain("no shape"),
-            )
-        dtype = spec.get("dtype", "float32")
-        if dtype not in DTYPES:
-            raise BlueprintError.unknown_name("a dtype", str(dtype), DTYPES, (w / "dtype").loc)
-        batch = spec.get("batch_size")
-        if batch is not None and (
-            not isinstance(batch, int) or isinstance(batch, bool) or batch < 1
-        ):
-            raise BlueprintError(
-                "'batch_size' must be a positive integer", (w / "batch_size").loc, received=batch
-            )
-        sparse = spec.get("sparse", False)
-        if not isinstance(sparse, bool):
-            raise BlueprintError(
-                "'sparse' must be true or false", (w / "sparse").loc, received=sparse
-            )
-        return InputSpec(name, tuple(shape), dtype, batch, sparse, w.key_loc)
-
     # -- blocks ------------------------------------------------------------------------
     def _blocks(self) -> None:
-        sources: list[tuple[str, Any, _Where]] = []
+        sources: list[tuple[str, Any, Where]] = []
         for name, (body, other) in self.doc.imported_blocks.items():
-            sources.append((name, body, _Where(other, ("blocks", name))))
+            sources.append((name, body, Where(other, ("blocks", name))))
         raw = self.doc.data.get("blocks")
         if raw is not None:
             where = self.root / "blocks"
@@ -426,7 +198,7 @@ class _Resolver:
             except BlueprintError as err:
                 self.errors.add(err)
 
-    def _block_def(self, name: str, body: Any, w: _Where) -> _BlockDef:
+    def _block_def(self, name: str, body: Any, w: Where) -> BlockDef:
         if not NAME_RE.match(name):
             raise BlueprintError(f"'{name}' is not a valid block name", w.key_loc)
         if name in LAYERS:
@@ -488,9 +260,9 @@ class _Resolver:
                 (w / "inputs").loc,
                 received=inputs,
             )
-        return _BlockDef(name, params, tuple(inputs), body["graph"], body.get("outputs"), w)
+        return BlockDef(name, params, tuple(inputs), body["graph"], body.get("outputs"), w)
 
-    def _block_param(self, name: str, spec: Any, w: _Where) -> BlockParam:
+    def _block_param(self, name: str, spec: Any, w: Where) -> BlockParam:
         if isinstance(spec, str):
             spec = {"type": spec}
         if not isinstance(spec, dict):
@@ -525,23 +297,23 @@ class _Resolver:
     def _sequence(
         self,
         items: list[Any],
-        where: _Where,
+        where: Where,
         env: Mapping[str, Any],
-        scope: _Scope,
+        scope: Scope,
         previous: Ref | None,
     ) -> Ref | None:
         for i, item in enumerate(items):
             try:
                 previous = self._item(item, where / i, env, scope, previous)
-            except _Skip:
-                previous = _POISONED
+            except Skip:
+                previous = POISONED
             except BlueprintError as err:
                 self.errors.add(err)
-                previous = _POISONED  # the next node's input is unknown: do not report it too
+                previous = POISONED  # the next node's input is unknown: do not report it too
         return previous
 
     def _item(
-        self, item: Any, w: _Where, env: Mapping[str, Any], scope: _Scope, previous: Ref | None
+        self, item: Any, w: Where, env: Mapping[str, Any], scope: Scope, previous: Ref | None
     ) -> Ref | None:
         if isinstance(item, str):
             item = {item: {}}
@@ -553,7 +325,7 @@ class _Resolver:
                 hint="For example:  - Dense: {units: 64}",
             )
         if "when" in item:
-            cond = self._subst(item["when"], env, w / "when")
+            cond = substitute_at(item["when"], env, w / "when")
             if not isinstance(cond, bool):
                 raise BlueprintError(
                     "'when' must be true or false", (w / "when").loc, received=cond
@@ -562,7 +334,7 @@ class _Resolver:
                 return previous
         count = 1
         if "repeat" in item:
-            count = self._subst(item["repeat"], env, w / "repeat")
+            count = substitute_at(item["repeat"], env, w / "repeat")
             if (
                 not isinstance(count, int)
                 or isinstance(count, bool)
@@ -594,9 +366,9 @@ class _Resolver:
     def _group(
         self,
         item: dict[str, Any],
-        w: _Where,
+        w: Where,
         env: Mapping[str, Any],
-        scope: _Scope,
+        scope: Scope,
         previous: Ref | None,
     ) -> Ref | None:
         extra = [k for k in item if k not in ("graph", "repeat", "as", "when", "from", "doc")]
@@ -612,7 +384,7 @@ class _Resolver:
         if not isinstance(item["graph"], list):
             raise BlueprintError("a group's 'graph' must be a list", (w / "graph").loc)
         if "from" in item:
-            refs = self._from_positional(self._subst(item["from"], env, w / "from"), w / "from")
+            refs = self._from_positional(substitute_at(item["from"], env, w / "from"), w / "from")
             if len(refs) != 1:
                 raise BlueprintError(
                     "a group's 'from' takes one reference", (w / "from").loc, received=item["from"]
@@ -625,9 +397,9 @@ class _Resolver:
     def _node(
         self,
         item: dict[str, Any],
-        w: _Where,
+        w: Where,
         env: Mapping[str, Any],
-        scope: _Scope,
+        scope: Scope,
         previous: Ref | None,
     ) -> Ref | None:
         type_keys = [k for k in item if k not in CONTROL_KEYS]
@@ -674,8 +446,8 @@ class _Resolver:
                 received=args_raw,
                 hint=f"For example:  - {type_name}: {{...}}",
             )
-        args = self._subst(args_raw, env, tw)
-        explicit = self._subst(item["name"], env, w / "name") if "name" in item else None
+        args = substitute_at(args_raw, env, tw)
+        explicit = substitute_at(item["name"], env, w / "name") if "name" in item else None
         if "name" in args and isinstance(args.get("name"), str):
             if explicit is not None and explicit != args["name"]:
                 raise BlueprintError(
@@ -724,7 +496,7 @@ class _Resolver:
                     hint="Write  from: [a, b]  and annotate the first parameter as a list.",
                 )
             checked = self._block_args(py.name, py.params, args, tw, scope.context)
-            node = _Pending(
+            node = PendingNode(
                 name,
                 "block",
                 py.name,
@@ -738,9 +510,9 @@ class _Resolver:
                 scope.context,
             )
         else:
-            self._check_call_keys(entry, call_inputs, w / "from", scope.context)
+            check_call_keys(entry, call_inputs, w / "from", scope.context)
             checked, locs = self._layer_args(entry, args, tw, scope.context)
-            node = _Pending(
+            node = PendingNode(
                 name,
                 "layer",
                 entry.name,
@@ -757,15 +529,15 @@ class _Resolver:
         return Ref(name, location=w.loc)
 
     def _share(self, item, w, env, scope, previous) -> Ref:
-        target = self._subst(item["share"], env, w / "share")
+        target = substitute_at(item["share"], env, w / "share")
         if not isinstance(target, str):
             raise BlueprintError(
                 "'share' takes the name of another layer node", (w / "share").loc, received=target
             )
-        explicit = self._subst(item["name"], env, w / "name") if "name" in item else None
+        explicit = substitute_at(item["name"], env, w / "name") if "name" in item else None
         inputs, call_inputs = self._from(item, w, env, previous)
         name = self._name(explicit, f"{target}_shared", w, scope)
-        node = _Pending(
+        node = PendingNode(
             name,
             "share",
             "",
@@ -781,7 +553,7 @@ class _Resolver:
         self._add(node, scope)
         return Ref(name, location=w.loc)
 
-    def _add(self, node: _Pending, scope: _Scope) -> None:
+    def _add(self, node: PendingNode, scope: Scope) -> None:
         if len(self.pending) >= MAX_NODES:
             raise BlueprintError(
                 "the graph expands to too many nodes",
@@ -791,7 +563,7 @@ class _Resolver:
         self.pending.append(node)
         scope.members.append(node)
 
-    def _name(self, explicit: Any, type_name: str, w: _Where, scope: _Scope) -> str:
+    def _name(self, explicit: Any, type_name: str, w: Where, scope: Scope) -> str:
         if explicit is not None:
             if not isinstance(explicit, str) or not NAME_RE.match(explicit):
                 raise BlueprintError(
@@ -822,8 +594,8 @@ class _Resolver:
 
     # -- references --------------------------------------------------------------------
     def _from(self, item, w, env, previous: Ref | None):
-        if "from" not in item and previous is _POISONED:
-            raise _Skip
+        if "from" not in item and previous is POISONED:
+            raise Skip
         if "from" not in item:
             if previous is None:
                 raise BlueprintError(
@@ -832,8 +604,8 @@ class _Resolver:
                     hint="The model has several inputs, or this node follows an error; name its"
                     " input with  from: INPUT_OR_NODE",
                 )
-            return [_Input(str(previous), w, previous)], {}
-        value = self._subst(item["from"], env, w / "from")
+            return [NodeInput(str(previous), w, previous)], {}
+        value = substitute_at(item["from"], env, w / "from")
         fw = w / "from"
         if isinstance(value, dict):
             positional = value.get("inputs")
@@ -843,7 +615,7 @@ class _Resolver:
             if not inputs:
                 if previous is None:
                     raise BlueprintError("'from' needs 'inputs' here", fw.loc)
-                inputs = [_Input(str(previous), fw, previous)]
+                inputs = [NodeInput(str(previous), fw, previous)]
             call = {}
             for key, v in value.items():
                 if key == "inputs":
@@ -853,21 +625,7 @@ class _Resolver:
             return inputs, call
         return self._from_positional(value, fw), {}
 
-    def _check_call_keys(
-        self, entry: LayerEntry, call_inputs: Mapping[str, Any], fw: _Where, context
-    ) -> None:
-        for key in call_inputs:
-            if key not in entry.call_params:
-                raise BlueprintError.unknown_name(
-                    f"a call input of {entry.name}",
-                    key,
-                    ["inputs", *entry.call_params],
-                    (fw / key).key_loc,
-                    context=context,
-                    ordered=True,
-                )
-
-    def _from_positional(self, value: Any, w: _Where) -> list[_Input]:
+    def _from_positional(self, value: Any, w: Where) -> list[NodeInput]:
         items = value if isinstance(value, list) else [value]
         out = []
         for i, v in enumerate(items):
@@ -879,14 +637,14 @@ class _Resolver:
                     expected="a name, NAME.INDEX for one output of a multi-output node, or a list",
                     received=v,
                 )
-            out.append(_Input(v, iw))
+            out.append(NodeInput(v, iw))
         if not out:
             raise BlueprintError(
                 "'from' is empty", w.loc, expected="at least one node or input name"
             )
         return out
 
-    def _lookup_ref(self, scope: _Scope, text: str, where: _Where) -> Ref:
+    def _lookup_ref(self, scope: Scope, text: str, where: Where) -> Ref:
         m = REF_RE.match(text)
         base, index = m.group(1), m.group(2)
         target = scope.names.get(base)
@@ -916,10 +674,15 @@ class _Resolver:
             )
         return Ref(target.node, int(index) if index.isdigit() else index, where.loc)
 
-    def _input_ref(self, scope: _Scope, inp: _Input) -> Ref:
+    def _ref_at(self, scope: Scope, value: Any, where: Where) -> Ref:
+        """Checks one reference as written and resolves it in ``scope``."""
+        (inp,) = self._from_positional(value, where)
+        return self._lookup_ref(scope, inp.text, where)
+
+    def _input_ref(self, scope: Scope, inp: NodeInput) -> Ref:
         return inp.ref if inp.ref is not None else self._lookup_ref(scope, inp.text, inp.where)
 
-    def _link(self, scope: _Scope) -> None:
+    def _link(self, scope: Scope) -> None:
         for node in scope.members:
             try:
                 node.resolved_inputs = tuple(self._input_ref(scope, i) for i in node.inputs)
@@ -944,7 +707,7 @@ class _Resolver:
 
     # -- blocks ------------------------------------------------------------------------
     def _expand_block(
-        self, block: _BlockDef, args, explicit, inputs, w: _Where, env, scope: _Scope
+        self, block: BlockDef, args, explicit, inputs, w: Where, env, scope: Scope
     ) -> Ref:
         tw = w / block.name
         values = self._block_args(block.name, block.params, args, tw, scope.context)
@@ -966,7 +729,7 @@ class _Resolver:
             )
         outer = [self._input_ref(scope, i) for i in inputs]  # defined above the block
         context = f"in block '{name}'" + (f", {scope.context}" if scope.context else "")
-        inner = _Scope(f"{name}_", dict(zip(block.inputs, outer, strict=True)), context)
+        inner = Scope(f"{name}_", dict(zip(block.inputs, outer, strict=True)), context)
         body_env = {**self.env, **values}
         self.expanding.append(block.name)
         try:
@@ -996,7 +759,7 @@ class _Resolver:
         return next(iter(result.values()))
 
     def _block_args(
-        self, block: str, params: Mapping[str, BlockParam], args: dict, tw: _Where, context
+        self, block: str, params: Mapping[str, BlockParam], args: dict, tw: Where, context
     ) -> dict:
         """Checks a block's arguments, raising all their errors at once (no expansion)."""
         out = {}
@@ -1051,7 +814,7 @@ class _Resolver:
         return {**{p.name: p.default for p in params.values() if not p.required}, **out}
 
     # -- layers ------------------------------------------------------------------------
-    def _layer_args(self, entry: LayerEntry, args: dict, tw: _Where, context) -> tuple[dict, dict]:
+    def _layer_args(self, entry: LayerEntry, args: dict, tw: Where, context) -> tuple[dict, dict]:
         out, locs = {}, {}
         misspelt: set[str] = set()
         for key, value in args.items():
@@ -1081,7 +844,7 @@ class _Resolver:
                         )
                     value = [self._nested_layer(v, aw / i, context) for i, v in enumerate(value)]
                 else:
-                    _check_safe(value, aw)
+                    check_safe(value, aw)
             except BlueprintError as err:
                 self.errors.add(err)
                 continue
@@ -1097,7 +860,7 @@ class _Resolver:
             )
         return out, locs
 
-    def _nested_layer(self, value: Any, w: _Where, context) -> NestedLayer:
+    def _nested_layer(self, value: Any, w: Where, context) -> NestedLayer:
         if isinstance(value, str):
             value = {value: {}}
         if not isinstance(value, dict) or len(value) != 1:
@@ -1126,13 +889,13 @@ class _Resolver:
         return NestedLayer(entry.name, freeze(checked), tw.key_loc)
 
     # -- outputs and compile -----------------------------------------------------------
-    def _outputs(self, raw: Any, top: _Scope, last: Ref | None) -> list[Ref]:
+    def _outputs(self, raw: Any, top: Scope, last: Ref | None) -> list[Ref]:
         w = self.root / "outputs"
         if raw is None:
             if last is None:
                 raise BlueprintError("the graph has no output", Location(self.doc.file, 1, 1))
             return [last]
-        raw = self._subst(raw, self.env, w)
+        raw = substitute_at(raw, self.env, w)
         items = raw if isinstance(raw, list) else [raw]
         out = []
         for i, text in enumerate(items):
@@ -1151,363 +914,8 @@ class _Resolver:
         self.errors.raise_if_any()
         return out
 
-    def _compile(self, raw: Any, outputs: list[Ref]) -> CompileSpec | None:
-        if raw is None:
-            return None
-        w = self.root / "compile"
-        if not isinstance(raw, dict):
-            raise BlueprintError("'compile' must be a mapping", w.loc, received=raw)
-        raw = self._subst(raw, self.env, w)
-        allowed = ("optimizer", "loss", "metrics", "loss_weights", *COMPILE_EXTRA)
-        for key in raw:
-            if key not in allowed:
-                raise BlueprintError.unknown_name(
-                    "a compile setting", key, allowed, (w / key).key_loc
-                )
-        optimizer, opt_args = "rmsprop", {}
-        if "optimizer" in raw:
-            optimizer, opt_args = _named_with_args(
-                raw["optimizer"], w / "optimizer", "an optimizer"
-            )
-        names = [_output_name(r) for r in outputs]
-        for key in ("loss", "metrics", "loss_weights"):
-            value = raw.get(key)
-            if isinstance(value, dict) and not _is_named_object(value):
-                for out_name in value:
-                    if out_name not in names:
-                        raise BlueprintError.unknown_name(
-                            "a model output",
-                            out_name,
-                            names,
-                            (w / key / out_name).key_loc,
-                            extra_hint=f"'{key}' may map output names to values.",
-                        )
-            flat = isinstance(value, str) or (
-                isinstance(value, list) and any(not isinstance(v, list) for v in value)
-            )
-            if key == "metrics" and len(names) > 1 and flat:
-                raise BlueprintError(
-                    "with several outputs, 'metrics' says which output each metric is for",
-                    (w / key).loc,
-                    expected=f"a mapping such as {{{names[0]}: [accuracy]}} or one list per output",
-                    received=value,
-                )
-            if (
-                isinstance(value, list)
-                and key in ("loss", "loss_weights")
-                and len(value) != len(names)
-            ):
-                raise BlueprintError(
-                    f"'{key}' gives one value per output",
-                    (w / key).loc,
-                    expected=f"{len(names)} values ({', '.join(names)})",
-                    received=Plain(f"{len(value)} values"),
-                )
-        _check_safe(raw, w)
-        return CompileSpec(
-            optimizer=optimizer,
-            optimizer_args=freeze(opt_args),
-            loss=freeze(raw.get("loss")),
-            metrics=freeze(raw.get("metrics")),
-            loss_weights=freeze(raw.get("loss_weights")),
-            extra=freeze({k: raw[k] for k in COMPILE_EXTRA if k in raw}),
-            location=w.loc,
-        )
-
-    # -- further models ----------------------------------------------------------------
-    def _models(
-        self, raw: Any, top: _Scope, nodes: tuple[Node, ...], inputs: tuple[InputSpec, ...]
-    ) -> tuple[SubModel, ...]:
-        if raw is None:
-            return ()
-        w = self.root / "models"
-        if not isinstance(raw, dict):
-            raise BlueprintError(
-                "'models' must be a mapping of model names to {inputs, outputs}",
-                w.loc,
-                received=Plain(ValueType.name_of(raw)),
-            )
-        by_name = {n.name: n for n in nodes}
-        models = []
-        for name, spec in raw.items():
-            try:
-                models.append(self._model(name, spec, w / name, top, by_name, inputs))
-            except BlueprintError as err:
-                self.errors.add(err)
-        self.errors.raise_if_any()
-        return tuple(models)
-
-    def _model(self, name, spec, mw: _Where, top: _Scope, by_name, inputs) -> SubModel:
-        if not NAME_RE.match(name) or name == "model":
-            raise BlueprintError(
-                f"'{name}' cannot name a model",
-                mw.key_loc,
-                hint="'model' is the main model's key; use letters, digits and '_'.",
-            )
-        if not isinstance(spec, dict):
-            raise BlueprintError(
-                f"model '{name}' must be a mapping with 'inputs' and 'outputs'", mw.loc
-            )
-        for key in spec:
-            if key not in ("inputs", "outputs", "doc"):
-                raise BlueprintError.unknown_name(
-                    f"a field of model '{name}'",
-                    key,
-                    ("inputs", "outputs", "doc"),
-                    (mw / key).key_loc,
-                )
-        for key in ("inputs", "outputs"):
-            if not spec.get(key):
-                raise BlueprintError(f"model '{name}' needs '{key}'", mw.key_loc)
-        raw_inputs = self._subst(spec["inputs"], self.env, mw / "inputs")
-        if isinstance(raw_inputs, dict):  # {new_input_name: node}
-            pairs = [(k, v, mw / "inputs" / k) for k, v in raw_inputs.items()]
-        else:
-            items = raw_inputs if isinstance(raw_inputs, list) else [raw_inputs]
-            pairs = [(None, v, mw / "inputs" / i) for i, v in enumerate(items)]
-        sub_inputs = []
-        for input_name, text, iw in pairs:
-            (inp,) = self._from_positional(text, iw)
-            ref = self._lookup_ref(top, inp.text, iw)
-            sub_inputs.append((input_name or str(ref).replace(".", "_"), ref))
-        raw_outputs = self._subst(spec["outputs"], self.env, mw / "outputs")
-        items = raw_outputs if isinstance(raw_outputs, list) else [raw_outputs]
-        outputs = []
-        for i, text in enumerate(items):
-            ow = mw / "outputs" / i if isinstance(raw_outputs, list) else mw / "outputs"
-            (inp,) = self._from_positional(text, ow)
-            outputs.append(self._lookup_ref(top, inp.text, ow))
-        input_names = {i.name for i in inputs}
-        # Fed by the main model's own inputs, the model is a cut of the main graph and
-        # replays nothing (Python blocks allowed); fed by inner nodes, it replays.
-        direct = all(
-            r.index is None and r.node in input_names and n == r.node for n, r in sub_inputs
-        )
-        replay = self._replay_set(name, sub_inputs, outputs, by_name, input_names, mw, direct)
-        order = () if direct else tuple(n for n in by_name if n in replay)
-        return SubModel(name, tuple(sub_inputs), tuple(outputs), order, mw.key_loc)
-
-    def _replay_set(
-        self, model, sub_inputs, outputs, by_name, input_names, mw, direct: bool
-    ) -> set[str]:
-        """The nodes between a model's inputs and outputs (replayed unless ``direct``)."""
-        fresh = {str(ref) for _, ref in sub_inputs}
-        used: set[str] = set()
-        needed: set[str] = set()
-        stack = list(outputs)
-        while stack:
-            ref = stack.pop()
-            if str(ref) in fresh:
-                used.add(str(ref))
-                continue
-            if ref.node in input_names:
-                raise BlueprintError(
-                    f"model '{model}' needs the input '{ref.node}', which is not among its inputs",
-                    (mw / "inputs").loc,
-                    hint=f"Add '{ref.node}' (or a node that leads to it) to its inputs.",
-                )
-            node = by_name[ref.node]
-            if node.name in needed:
-                continue
-            needed.add(node.name)
-            if node.kind == "block" and not direct:
-                raise BlueprintError(
-                    f"model '{model}' would rebuild the Python block '{node.name}'",
-                    (mw / "outputs").loc,
-                    hint="A model shares the main model's layers, and a Python block creates"
-                    " new ones each call: start the model after the block, or end it before.",
-                )
-            stack.extend(node.refs())
-        unused = [name for name, ref in sub_inputs if str(ref) not in used]
-        if unused:
-            raise BlueprintError(
-                f"input '{unused[0]}' of model '{model}' does not lead to its outputs",
-                (mw / "inputs").loc,
-            )
-        return needed
-
-    # -- graph checks ------------------------------------------------------------------
-    def _check_graph(self, inputs: tuple[InputSpec, ...], outputs: list[Ref]) -> tuple[Node, ...]:
-        by_name = {p.name: p for p in self.pending}
-        for p in self.pending:
-            if p.kind == "share":
-                target_name, sw = p.share
-                target = by_name.get(target_name)
-                if target is None or target.kind != "layer":
-                    self.errors.add(
-                        BlueprintError(
-                            f"'share' must name a layer node; '{target_name}' is "
-                            + ("an input" if target is None else f"a {target.kind}"),
-                            sw.loc,
-                        )
-                    )
-                    continue
-                p.type = target.type
-                try:
-                    self._check_call_keys(
-                        LAYERS.lookup(p.type), p.call_inputs, p.where / "from", p.context
-                    )
-                except BlueprintError as err:
-                    self.errors.add(err)
-        self.errors.raise_if_any()
-        # Topological order (Kahn), so forward references are allowed and cycles are found.
-        deps = {
-            p.name: {r.node for r in (*p.resolved_inputs, *_flat(p.resolved_call))} & set(by_name)
-            for p in self.pending
-        }
-        for p in self.pending:
-            if p.kind == "share":
-                deps[p.name].add(p.share[0])
-        order: list[str] = []
-        ready = [p.name for p in self.pending if not deps[p.name]]
-        remaining = {k: set(v) for k, v in deps.items()}
-        users: dict[str, list[str]] = {}
-        for k, v in deps.items():
-            for d in v:
-                users.setdefault(d, []).append(k)
-        while ready:
-            n = ready.pop(0)
-            order.append(n)
-            for u in users.get(n, []):
-                remaining[u].discard(n)
-                if not remaining[u]:
-                    ready.append(u)
-        if len(order) < len(self.pending):
-            stuck = [p for p in self.pending if p.name not in set(order)]
-            cycle = _find_cycle({p.name: remaining[p.name] for p in stuck})
-            cycle = [cycle[0], *reversed(cycle[1:])]  # show it in data-flow order
-            first = by_name[cycle[0]]
-            raise BlueprintError(
-                "the graph has a cycle",
-                first.where.loc,
-                received=Plain(" -> ".join([*cycle, cycle[0]])),
-                hint="A node cannot take its input, directly or not, from itself.",
-            )
-        # Unused nodes and inputs: everything must flow to an output.
-        needed: set[str] = set()
-        stack = [r.node for r in outputs]
-        while stack:
-            n = stack.pop()
-            if n in needed:
-                continue
-            needed.add(n)
-            stack.extend(deps.get(n, ()))
-            node = by_name.get(n)
-            if node is not None:
-                stack.extend(r.node for r in (*node.resolved_inputs, *_flat(node.resolved_call)))
-        for p in self.pending:
-            if p.name not in needed:
-                self.errors.add(
-                    BlueprintError(
-                        f"node '{p.name}' is not used",
-                        p.where.loc,
-                        context=p.context,
-                        hint="Nothing takes its output and it is not a model output: list it under"
-                        " 'outputs' or remove it.",
-                    )
-                )
-        for spec in inputs:
-            if spec.name not in needed:
-                self.errors.add(
-                    BlueprintError(
-                        f"input '{spec.name}' is not used",
-                        spec.location,
-                        hint="Remove it, or take it with  from: " + spec.name,
-                    )
-                )
-        return tuple(_freeze_node(by_name[n]) for n in order)
-
-
-def _freeze_node(p: _Pending) -> Node:
-    return Node(
-        name=p.name,
-        kind=p.kind,
-        type=p.type,
-        args=freeze(p.args),
-        inputs=p.resolved_inputs,
-        call_inputs=freeze(p.resolved_call),
-        share=p.share[0] if p.share else None,
-        location=p.where.loc,
-        arg_locations=freeze(p.arg_locs),
-        context=p.context,
-    )
-
-
-def _flat(call: Mapping[str, Any]) -> list[Ref]:
-    out = []
-    for v in call.values():
-        out.extend(v if isinstance(v, tuple | list) else [v])
-    return out
-
-
-def _find_cycle(graph: dict[str, set[str]]) -> list[str]:
-    start = next(iter(graph))
-    path, seen = [start], {start}
-    while True:
-        nxt = next(iter(sorted(graph[path[-1]] & set(graph))))
-        if nxt in seen:
-            return path[path.index(nxt) :]
-        path.append(nxt)
-        seen.add(nxt)
-
-
-def _output_name(ref: Ref) -> str:
-    return ref.node  # Keras names a model output after the layer that produced it
-
 
 def _default_name(doc: Document) -> str:
     if doc.path is not None:
         return doc.path.stem
     return "blueprint"
-
-
-def _is_named_object(value: dict) -> bool:
-    """True for ``{ClassName: {args}}`` (one key, CamelCase), as opposed to a per-output mapping."""
-    if len(value) != 1:
-        return False
-    (key,) = value
-    return key[:1].isupper()
-
-
-def _named_with_args(value: Any, w: _Where, what: str) -> tuple[str, dict]:
-    if isinstance(value, str):
-        return value, {}
-    if isinstance(value, dict) and len(value) == 1:
-        ((name, args),) = value.items()
-        if args is None:
-            args = {}
-        if not isinstance(args, dict):
-            raise BlueprintError(
-                f"the arguments of {what} must be a mapping", (w / name).loc, received=args
-            )
-        return name, args
-    raise BlueprintError(
-        f"{what} is a name or a one-key mapping of name to arguments",
-        w.loc,
-        expected="e.g.  adam  or  {adam: {learning_rate: 0.001}}",
-        received=value,
-    )
-
-
-def _check_safe(value: Any, w: _Where) -> None:
-    """Refuses serialized-object configs that could make Keras import or run code."""
-    if isinstance(value, dict):
-        module = value.get("module")
-        if isinstance(module, str) and not module.startswith("keras"):
-            raise BlueprintError(
-                "a 'module' outside Keras is not allowed in a blueprint",
-                (w / "module").loc,
-                received=module,
-                hint="Blueprints cannot import code; register custom objects from Python.",
-            )
-        if value.get("class_name") in UNSAFE_CLASS_NAMES:
-            raise BlueprintError(
-                f"'{value['class_name']}' objects are not allowed in a blueprint",
-                (w / "class_name").loc,
-                hint="Blueprints cannot contain code.",
-            )
-        for k, v in value.items():
-            _check_safe(v, w / k)
-    elif isinstance(value, list):
-        for i, v in enumerate(value):
-            _check_safe(v, w / i)

@@ -1,0 +1,271 @@
+"""Resolving the sections around the graph: ``params``, ``inputs`` and ``compile``."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from ..errors import BlueprintError, ErrorCollector, Location, Plain
+from ..schema import CompileSpec, InputSpec, Ref, freeze
+from ..valuetypes import ValueType
+from .values import NAME_RE, Where, check_safe, names_in, substitute_at
+
+__all__ = ["COMPILE_EXTRA", "DTYPES", "resolve_compile", "resolve_inputs", "resolve_params"]
+
+DTYPES = (
+    "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
+    "uint8", "uint16", "uint32", "uint64", "bool", "string",
+)  # fmt: skip
+COMPILE_EXTRA = (
+    "jit_compile",
+    "steps_per_execution",
+    "run_eagerly",
+    "weighted_metrics",
+    "auto_scale_loss",
+)
+
+
+def resolve_params(root: Where) -> dict[str, Any]:
+    """Evaluates ``params:`` in dependency order (a parameter may use others).
+
+    Args:
+        root: The document's root.
+
+    Returns:
+        Parameter values, in the order written.
+
+    Raises:
+        BlueprintError: Not a mapping, a bad name or expression, or a cycle.
+    """
+    raw = root.doc.data.get("params")
+    if raw is None:
+        return {}
+    where = root / "params"
+    if not isinstance(raw, dict):
+        raise BlueprintError(
+            "'params' must be a mapping of names to values",
+            where.loc,
+            received=Plain(ValueType.name_of(raw)),
+        )
+    for key in raw:
+        if not NAME_RE.match(key) or "-" in key:
+            raise BlueprintError(
+                f"'{key}' is not a valid parameter name",
+                (where / key).key_loc,
+                expected="letters, digits and underscores, not starting with a digit",
+            )
+    deps: dict[str, set[str]] = {}
+    for key, value in raw.items():
+        deps[key] = names_in(value, where / key) & set(raw)
+    values: dict[str, Any] = {}
+    visiting: list[str] = []
+
+    def visit(key: str) -> None:
+        if key in values:
+            return
+        if key in visiting:
+            cycle = " -> ".join([*visiting[visiting.index(key) :], key])
+            raise BlueprintError(
+                "parameters refer to each other in a cycle",
+                (where / key).loc,
+                received=Plain(cycle),
+            )
+        visiting.append(key)
+        for dep in sorted(deps[key]):
+            visit(dep)
+        visiting.pop()
+        values[key] = substitute_at(raw[key], values, where / key)
+
+    for key in raw:
+        visit(key)
+    return {k: values[k] for k in raw}
+
+
+def resolve_inputs(
+    root: Where, env: Mapping[str, Any], errors: ErrorCollector
+) -> tuple[InputSpec, ...]:
+    """Reads ``inputs:``; errors in single inputs are collected, not raised.
+
+    Args:
+        root: The document's root.
+        env: Parameter values.
+        errors: Where independent errors go.
+
+    Returns:
+        The valid inputs.
+
+    Raises:
+        BlueprintError: The section is missing or not a mapping.
+    """
+    raw = root.doc.data.get("inputs")
+    where = root / "inputs"
+    if raw is None:
+        raise BlueprintError(
+            "a blueprint needs 'inputs'",
+            Location(root.doc.file, 1, 1),
+            expected="a mapping such as  inputs: {image: {shape: [28, 28, 1]}}",
+        )
+    if not isinstance(raw, dict) or not raw:
+        raise BlueprintError(
+            "'inputs' must be a non-empty mapping of input names to shapes",
+            where.loc,
+            received=raw if not isinstance(raw, dict) else Plain("an empty mapping"),
+            hint="For example:  inputs: {image: {shape: [28, 28, 1], dtype: float32}}",
+        )
+    specs = []
+    for name, spec in raw.items():
+        w = where / name
+        if not NAME_RE.match(name):
+            errors.add(BlueprintError(f"'{name}' is not a valid input name", w.key_loc))
+            continue
+        try:
+            specs.append(resolve_input(name, substitute_at(spec, env, w), w))
+        except BlueprintError as err:
+            errors.add(err)
+    return tuple(specs)
+
+
+def resolve_input(name: str, spec: Any, w: Where) -> InputSpec:
+    """Reads one input: a shape list, or ``{shape, dtype, batch_size, sparse}``."""
+    if isinstance(spec, list):
+        spec = {"shape": spec}
+    if not isinstance(spec, dict):
+        raise BlueprintError(
+            f"input '{name}' must be a shape list or a mapping",
+            w.loc,
+            received=spec,
+            hint="For example:  {shape: [28, 28, 1], dtype: float32}",
+        )
+    allowed = ("shape", "dtype", "batch_size", "sparse", "doc")
+    for key in spec:
+        if key not in allowed:
+            raise BlueprintError.unknown_name(
+                f"a field of input '{name}'", key, allowed, (w / key).key_loc
+            )
+    shape = spec.get("shape")
+    if not isinstance(shape, list) or not all(
+        d is None or (isinstance(d, int) and not isinstance(d, bool) and d > 0) for d in shape
+    ):
+        raise BlueprintError(
+            f"the shape of input '{name}' is not valid",
+            (w / "shape").loc if "shape" in spec else w.loc,
+            expected="a list of positive integers or null (batch dimension excluded)",
+            received=shape if "shape" in spec else Plain("no shape"),
+        )
+    dtype = spec.get("dtype", "float32")
+    if dtype not in DTYPES:
+        raise BlueprintError.unknown_name("a dtype", str(dtype), DTYPES, (w / "dtype").loc)
+    batch = spec.get("batch_size")
+    if batch is not None and (not isinstance(batch, int) or isinstance(batch, bool) or batch < 1):
+        raise BlueprintError(
+            "'batch_size' must be a positive integer", (w / "batch_size").loc, received=batch
+        )
+    sparse = spec.get("sparse", False)
+    if not isinstance(sparse, bool):
+        raise BlueprintError("'sparse' must be true or false", (w / "sparse").loc, received=sparse)
+    return InputSpec(name, tuple(shape), dtype, batch, sparse, w.key_loc)
+
+
+def output_name(ref: Ref) -> str:
+    """The name of a model output: Keras names it after the layer that produced it."""
+    return ref.node
+
+
+def resolve_compile(
+    raw: Any, outputs: list[Ref], root: Where, env: Mapping[str, Any]
+) -> CompileSpec | None:
+    """Reads ``compile:``, checking per-output settings against the outputs.
+
+    Args:
+        raw: The section (None when absent).
+        outputs: The model outputs.
+        root: The document's root.
+        env: Parameter values.
+
+    Returns:
+        The compile specification, or None.
+
+    Raises:
+        BlueprintError: Unknown settings or outputs, inconsistent per-output values.
+    """
+    if raw is None:
+        return None
+    w = root / "compile"
+    if not isinstance(raw, dict):
+        raise BlueprintError("'compile' must be a mapping", w.loc, received=raw)
+    raw = substitute_at(raw, env, w)
+    allowed = ("optimizer", "loss", "metrics", "loss_weights", *COMPILE_EXTRA)
+    for key in raw:
+        if key not in allowed:
+            raise BlueprintError.unknown_name("a compile setting", key, allowed, (w / key).key_loc)
+    optimizer, opt_args = "rmsprop", {}
+    if "optimizer" in raw:
+        optimizer, opt_args = named_with_args(raw["optimizer"], w / "optimizer", "an optimizer")
+    names = [output_name(r) for r in outputs]
+    for key in ("loss", "metrics", "loss_weights"):
+        value = raw.get(key)
+        if isinstance(value, dict) and not is_named_object(value):
+            for out_name in value:
+                if out_name not in names:
+                    raise BlueprintError.unknown_name(
+                        "a model output",
+                        out_name,
+                        names,
+                        (w / key / out_name).key_loc,
+                        extra_hint=f"'{key}' may map output names to values.",
+                    )
+        flat = isinstance(value, str) or (
+            isinstance(value, list) and any(not isinstance(v, list) for v in value)
+        )
+        if key == "metrics" and len(names) > 1 and flat:
+            raise BlueprintError(
+                "with several outputs, 'metrics' says which output each metric is for",
+                (w / key).loc,
+                expected=f"a mapping such as {{{names[0]}: [accuracy]}} or one list per output",
+                received=value,
+            )
+        if isinstance(value, list) and key in ("loss", "loss_weights") and len(value) != len(names):
+            raise BlueprintError(
+                f"'{key}' gives one value per output",
+                (w / key).loc,
+                expected=f"{len(names)} values ({', '.join(names)})",
+                received=Plain(f"{len(value)} values"),
+            )
+    check_safe(raw, w)
+    return CompileSpec(
+        optimizer=optimizer,
+        optimizer_args=freeze(opt_args),
+        loss=freeze(raw.get("loss")),
+        metrics=freeze(raw.get("metrics")),
+        loss_weights=freeze(raw.get("loss_weights")),
+        extra=freeze({k: raw[k] for k in COMPILE_EXTRA if k in raw}),
+        location=w.loc,
+    )
+
+
+def is_named_object(value: dict) -> bool:
+    """True for ``{ClassName: {args}}`` (one key, CamelCase), as opposed to a per-output mapping."""
+    if len(value) != 1:
+        return False
+    (key,) = value
+    return key[:1].isupper()
+
+
+def named_with_args(value: Any, w: Where, what: str) -> tuple[str, dict]:
+    if isinstance(value, str):
+        return value, {}
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, args),) = value.items()
+        if args is None:
+            args = {}
+        if not isinstance(args, dict):
+            raise BlueprintError(
+                f"the arguments of {what} must be a mapping", (w / name).loc, received=args
+            )
+        return name, args
+    raise BlueprintError(
+        f"{what} is a name or a one-key mapping of name to arguments",
+        w.loc,
+        expected="e.g.  adam  or  {adam: {learning_rate: 0.001}}",
+        received=value,
+    )

@@ -1,0 +1,119 @@
+"""Shared pieces of resolution: where a value stands, ``${}`` substitution, safety checks."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from ..errors import BlueprintError, Location
+from ..expressions import ExpressionError, has_expression, names_used, substitute
+from ..source import Document, Path_
+
+__all__ = ["NAME_RE", "REF_RE", "Where", "check_safe", "names_in", "substitute_at"]
+
+NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
+REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)(?:\.([A-Za-z0-9_\-]+))?$")
+UNSAFE_CLASS_NAMES = ("Lambda", "function", "__lambda__", "__typespec__")
+
+
+@dataclass
+class Where:
+    """A value's place: the document it came from and its key path there."""
+
+    doc: Document
+    path: Path_
+
+    def __truediv__(self, key: str | int) -> Where:
+        return Where(self.doc, (*self.path, key))
+
+    @property
+    def loc(self) -> Location:
+        """Where the value stands."""
+        return self.doc.sources.value(self.path, Location(self.doc.file))
+
+    @property
+    def key_loc(self) -> Location:
+        """Where the key introducing the value stands (the value's place if none)."""
+        return self.doc.sources.key(self.path, Location(self.doc.file))
+
+    @property
+    def text_loc(self) -> Location:
+        """Where the value's text starts (after an opening quote)."""
+        return self.doc.sources.text_location(self.path, Location(self.doc.file))
+
+
+def substitute_at(value: Any, env: Mapping[str, Any], where: Where) -> Any:
+    """Evaluates every ``${}`` in ``value`` (recursively), errors located inside the YAML.
+
+    Args:
+        value: Plain YAML data.
+        env: Parameter and index values.
+        where: The value's place, for errors.
+
+    Returns:
+        The value with its expressions evaluated.
+
+    Raises:
+        BlueprintError: A bad expression, pointing at the offending character.
+    """
+    if isinstance(value, str):
+        if not has_expression(value):
+            return value
+        try:
+            return substitute(value, env)
+        except ExpressionError as exc:
+            raise BlueprintError(
+                exc.message,
+                where.text_loc.shifted(exc.offset),
+                path=where.path,
+                expected=exc.expected,
+                received=exc.received,
+                hint=exc.hint,
+            ) from None
+    if isinstance(value, dict):
+        return {k: substitute_at(v, env, where / k) for k, v in value.items()}
+    if isinstance(value, list):
+        return [substitute_at(v, env, where / i) for i, v in enumerate(value)]
+    return value
+
+
+def names_in(value: Any, where: Where) -> set[str]:
+    """Returns the names the ``${}`` expressions of ``value`` use (for ordering parameters)."""
+    if isinstance(value, str) and has_expression(value):
+        try:
+            return names_used(value)
+        except ExpressionError as exc:
+            raise BlueprintError(
+                exc.message, where.text_loc.shifted(exc.offset), hint=exc.hint
+            ) from None
+    if isinstance(value, dict):
+        return set().union(*(names_in(v, where / k) for k, v in value.items()))
+    if isinstance(value, list):
+        return set().union(*(names_in(v, where / i) for i, v in enumerate(value)))
+    return set()
+
+
+def check_safe(value: Any, w: Where) -> None:
+    """Refuses serialized-object configs that could make Keras import or run code."""
+    if isinstance(value, dict):
+        module = value.get("module")
+        if isinstance(module, str) and not module.startswith("keras"):
+            raise BlueprintError(
+                "a 'module' outside Keras is not allowed in a blueprint",
+                (w / "module").loc,
+                received=module,
+                hint="Blueprints cannot import code; register custom objects from Python.",
+            )
+        if value.get("class_name") in UNSAFE_CLASS_NAMES:
+            raise BlueprintError(
+                f"'{value['class_name']}' objects are not allowed in a blueprint",
+                (w / "class_name").loc,
+                hint="Blueprints cannot contain code.",
+            )
+        for k, v in value.items():
+            check_safe(v, w / k)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            check_safe(v, w / i)
