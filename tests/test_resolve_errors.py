@@ -588,3 +588,29 @@ def registered_block():
     kb.register_block(lambda x, *, name: x, name="one_input_block")
     yield
     BLOCKS.unregister("one_input_block")
+
+
+def test_error_in_a_value_computed_from_an_override_names_the_override():
+    text = textwrap.dedent(
+        """
+        params: {act: relu}
+        blocks:
+          b:
+            params: {act: {type: str, choices: [relu, tanh]}}
+            graph: [{Activation: {activation: "${act}"}}]
+        inputs: {x: [4]}
+        graph:
+          - b: {act: "${act}"}
+        """
+    )
+    with pytest.raises(BlueprintError) as info:
+        kb.load(text, overrides=["params.act=rellu"])
+    err = info.value
+    assert where(err) == (8, 13)  # the block argument in the file...
+    assert err.hint == (  # ... and the override behind it
+        "Did you mean 'relu'? The value is computed from parameters:"
+        " 'act' comes from --set params.act=rellu."
+    )
+    with pytest.raises(BlueprintError) as info:  # written in the file: no such hint
+        kb.load(text.replace("act: relu}", "act: rellu}"))
+    assert info.value.hint == "Did you mean 'relu'?"

@@ -25,6 +25,7 @@ from ..components import (
 )
 from ..document import CONTROL_KEYS, ComposedDocument
 from ..errors import BlueprintError, ErrorCollector, Location, Plain, closest, did_you_mean
+from ..expressions import ExpressionError, has_expression, names_used
 from ..schema import Blueprint, NestedLayer, Ref, freeze
 from ..source import Document
 from ..valuetypes import ValueType
@@ -758,6 +759,29 @@ class _Resolver:
         scope.names[name[len(scope.prefix) :]] = result  # INSTANCE or INSTANCE.OUTPUT
         return next(iter(result.values()))
 
+    def _origin(self, where: Where) -> str | None:
+        """Names the overrides behind a ``${}`` value, so an error leads back to them."""
+        raw: Any = where.doc.data
+        for part in where.path:
+            try:
+                raw = raw[part]
+            except (KeyError, IndexError, TypeError):
+                return None
+        if not isinstance(raw, str) or not has_expression(raw):
+            return None
+        try:
+            names = sorted(names_used(raw))
+        except ExpressionError:
+            return None
+        found = []
+        for name in names:
+            setters = self.doc.provenance.why(("params", name))
+            if setters and setters[0].line == 0:  # an override, not a file position
+                found.append(f"'{name}' comes from {setters[0]}")
+        return (
+            ("The value is computed from parameters: " + "; ".join(found) + ".") if found else None
+        )
+
     def _block_args(
         self, block: str, params: Mapping[str, BlockParam], args: dict, tw: Where, context
     ) -> dict:
@@ -784,18 +808,20 @@ class _Resolver:
                         (tw / key).loc,
                         expected=f"a value of type {spec.type}",
                         received=value,
+                        hint=self._origin(tw / key),
                         context=context,
                     )
                 )
                 continue
             if spec.choices and value not in spec.choices:
+                hints = (did_you_mean(str(value), map(str, spec.choices)), self._origin(tw / key))
                 errors.add(
                     BlueprintError(
                         f"parameter '{key}' of block '{block}' is not one of its choices",
                         (tw / key).loc,
                         expected="one of: " + ", ".join(map(str, spec.choices)),
                         received=value,
-                        hint=did_you_mean(str(value), map(str, spec.choices)) or None,
+                        hint=" ".join(h for h in hints if h) or None,
                     )
                 )
                 continue
