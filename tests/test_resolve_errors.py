@@ -606,7 +606,7 @@ def test_error_in_a_value_computed_from_an_override_names_the_override():
     with pytest.raises(BlueprintError) as info:
         kb.load(text, overrides=["params.act=rellu"])
     err = info.value
-    assert where(err) == (8, 13)  # the block argument in the file...
+    assert where(err) == (9, 14)  # the block argument in the file (line 1 is empty)...
     assert err.hint == (  # ... and the override behind it
         "Did you mean 'relu'? The value is computed from parameters:"
         " 'act' comes from --set params.act=rellu."
