@@ -33,10 +33,8 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
-import platform
 import statistics
 import sys
 import time
@@ -44,6 +42,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from _common import describe, machine, table
 
 GOAL_RATIO = 1.05
 
@@ -229,41 +229,6 @@ def differences(a: dict[str, Any], b: dict[str, Any]) -> list[str]:
     for la, lb in zip(a["layers"], b["layers"], strict=True):
         found += _changed(f"layer {la['name']!r}", la, lb)
     return found
-
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average_1m": f"{os.getloadavg()[0]:.2f}",
-    }
-    for dist in ("tensorflow", "keras"):
-        info[dist] = importlib.metadata.version(dist)
-    return info
-
-
-def describe(info: dict[str, str]) -> str:
-    return (
-        f"machine: {info['nproc']} cores, {info['cpu']}; Python {info['python']}, "
-        f"TensorFlow {info['tensorflow']}, Keras {info['keras']}; "
-        f"1-min load average at start {info['load_average_1m']}"
-    )
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -26,16 +26,16 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import importlib.metadata
 import json
 import os
-import platform
 import statistics
 import subprocess
 import sys
 import sysconfig
 import time
 from pathlib import Path
+
+from _common import describe, machine, table
 
 GOAL_S = 0.5
 TF_IMPORTED = 3
@@ -50,30 +50,6 @@ if leaked:
     sys.exit(3)
 sys.exit(rc)
 """
-
-
-def machine() -> dict[str, str]:
-    cpu = "unknown"
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    info = {
-        "nproc": str(os.cpu_count()),
-        "cpu": cpu,
-        "python": platform.python_version(),
-        "platform": platform.platform(),
-        "load_average_1m": f"{os.getloadavg()[0]:.2f}",
-    }
-    for dist in ("tensorflow", "keras"):
-        try:
-            info[dist] = importlib.metadata.version(dist)
-        except importlib.metadata.PackageNotFoundError:
-            info[dist] = "not installed"
-    return info
 
 
 def run_once(argv: list[str]) -> tuple[float, subprocess.CompletedProcess[str]]:
@@ -122,20 +98,6 @@ def validate_command(probe: str) -> tuple[list[str], str]:
 
 def median_ms(samples: list[float]) -> float:
     return statistics.median(samples) * 1000
-
-
-def describe(info: dict[str, str]) -> str:
-    return (
-        f"machine: {info['nproc']} cores, {info['cpu']}; Python {info['python']}, "
-        f"TensorFlow {info['tensorflow']}, Keras {info['keras']}; "
-        f"1-min load average at start {info['load_average_1m']}"
-    )
-
-
-def table(header: list[str], rows: list[list[str]]) -> str:
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in rows]
-    return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
