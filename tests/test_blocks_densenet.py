@@ -158,7 +158,7 @@ def test_bad_value_in_the_zoo_points_at_the_transition(clean_session):
     lines = zoo.path("densenet121").read_text().splitlines()
     node = next(n for n, text in enumerate(lines, 1) if "- when: ${stage" in text)
     assert (Path(err.location.file).name, err.location.line) == ("densenet121.yaml", node)
-    assert "transition 'pool2'" in err.message
+    assert "transition block 'pool2'" in err.message
     assert err.message.endswith("Received: compression=1.5")
 
 

@@ -273,7 +273,7 @@ def test_zoo_override_that_breaks_the_middle_flow_points_at_its_node(clean_sessi
         )
     err = info.value
     assert err.location.file.endswith("xception.yaml")
-    assert "xception_middle_block 'block5'" in err.message
+    assert "xception_middle_block block 'block5'" in err.message
     assert err.message.endswith("Received: filters=512 and an input with 728 channels")
 
 
