@@ -9,7 +9,10 @@ from __future__ import annotations
 import importlib.metadata
 import os
 import platform
+import time
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 
 def machine() -> dict[str, str]:
@@ -45,6 +48,43 @@ def describe(info: dict[str, str], devices: list[str] | None = None) -> str:
         f"TensorFlow {info['tensorflow']}, Keras {info['keras']}; "
         f"{on}1-min load average at start {info['load_average_1m']}"
     )
+
+
+def rotated(index: int, order: list[str]) -> list[str]:
+    """``order`` rotated by ``index``: each variant goes first in turn, round after round."""
+    shift = index % len(order)
+    return order[shift:] + order[:shift]
+
+
+def warm_up(
+    variants: dict[str, Callable[[], Any]], reset: Callable[[], None], probe: Callable[[Any], Any]
+) -> dict[str, Any]:
+    """Builds each variant once, untimed, and returns ``probe`` of each result (to compare them)."""
+    probes = {}
+    for key, make in variants.items():
+        reset()
+        probes[key] = probe(make())
+    return probes
+
+
+def time_alternating(
+    variants: dict[str, Callable[[], Any]], rounds: int, reset: Callable[[], None]
+) -> dict[str, list[float]]:
+    """Times every variant once a round, in rotating order, ``reset()`` before each.
+
+    Returns:
+        Seconds per variant, one sample a round.
+    """
+    order = list(variants)
+    times: dict[str, list[float]] = {key: [] for key in order}
+    for round_ in range(1, rounds + 1):
+        for key in rotated(round_, order):
+            reset()
+            start = time.perf_counter()
+            result = variants[key]()
+            times[key].append(time.perf_counter() - start)
+            del result
+    return times
 
 
 def table(header: list[str], rows: list[list[str]]) -> str:

@@ -37,13 +37,12 @@ import json
 import os
 import statistics
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import describe, machine, table
+from _common import describe, machine, table, time_alternating, warm_up
 
 GOAL_RATIO = 1.05
 
@@ -267,32 +266,14 @@ def main(argv: list[str] | None = None) -> int:
         if case.twin is not None:
             variants = {"keras": lambda case=case: case.twin(keras), **variants}
         order = list(variants)
-        case.times = {key: [] for key in order}
-        for round_ in range(args.rounds + 1):  # round 0 is the warm-up
-            built = {}
-            shift = round_ % len(order)
-            for key in order[shift:] + order[:shift]:
-                keras.backend.clear_session()
-                start = time.perf_counter()
-                model = variants[key]()
-                seconds = time.perf_counter() - start
-                if round_:
-                    case.times[key].append(seconds)
-                else:
-                    built[key] = signature(model)
-                del model
-            if not round_:
-                case.params = built["build_model"]["parameters"]
-                case.layers = len(built["build_model"]["layers"])
-                for key in order[1:]:
-                    if case.twin is not None:
-                        found = differences(built["keras"], built[key])
-                    else:
-                        found = differences(built["build_model"], built[key])
-                    if found:
-                        failures.append((case.name, key, found))
-                if any(f[0] == case.name for f in failures):
-                    break
+        built = warm_up(variants, keras.backend.clear_session, signature)
+        case.params = built["build_model"]["parameters"]
+        case.layers = len(built["build_model"]["layers"])
+        reference = built["keras"] if case.twin is not None else built["build_model"]
+        mismatched = [(key, differences(reference, built[key])) for key in order[1:]]
+        failures += [(case.name, key, found) for key, found in mismatched if found]
+        if not any(found for _, found in mismatched):
+            case.times = time_alternating(variants, args.rounds, keras.backend.clear_session)
         keras.backend.clear_session()
 
     if failures:

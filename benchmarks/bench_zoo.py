@@ -51,7 +51,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from _common import describe, machine, table
+from _common import describe, machine, rotated, table, time_alternating, warm_up
 
 BUILD_GOAL = 1.05
 STEP_GOAL = 1.02
@@ -162,39 +162,21 @@ def differences(keras_sig: dict[str, Any], ours: dict[str, Any]) -> list[str]:
     return found
 
 
-def rotations(round_: int, order: list[str]) -> list[str]:
-    shift = round_ % len(order)
-    return order[shift:] + order[:shift]
-
-
 def time_builds(
     keras: Any, result: Result, variants: dict[str, Callable[[], Any]], rounds: int
 ) -> list[str]:
     """Times the builds; returns the differences found in the warm-up round."""
-    order = list(variants)
-    result.build_seconds = {key: [] for key in order}
-    for round_ in range(rounds + 1):  # round 0 is the warm-up
-        built = {}
-        for key in rotations(round_, order):
-            keras.backend.clear_session()
-            start = time.perf_counter()
-            model = variants[key]()
-            seconds = time.perf_counter() - start
-            if round_:
-                result.build_seconds[key].append(seconds)
-            else:
-                built[key] = signature(model)
-            del model
-        if not round_:
-            result.params = built["keras"]["parameters"]
-            result.layers = len(built["keras"]["layers"])
-            found = [
-                f"{key}: {line}"
-                for key in order[1:]
-                for line in differences(built["keras"], built[key])
-            ]
-            if found:
-                return found
+    built = warm_up(variants, keras.backend.clear_session, signature)
+    result.params = built["keras"]["parameters"]
+    result.layers = len(built["keras"]["layers"])
+    found = [
+        f"{key}: {line}"
+        for key in list(variants)[1:]
+        for line in differences(built["keras"], built[key])
+    ]
+    if found:
+        return found
+    result.build_seconds = time_alternating(variants, rounds, keras.backend.clear_session)
     keras.backend.clear_session()
     return []
 
@@ -230,7 +212,7 @@ def time_steps(
         models[key].train_on_batch(x, y)
     result.step_seconds = {key: [] for key in order}
     for step in range(steps):
-        for key in rotations(step, order):
+        for key in rotated(step, order):
             start = time.perf_counter()
             models[key].train_on_batch(x, y)
             result.step_seconds[key].append(time.perf_counter() - start)

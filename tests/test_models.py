@@ -84,7 +84,7 @@ def test_seq2seq_one_step_decoder_matches_the_training_model(clean_session):
     assert [tuple(i.shape) for i in step.inputs] == [(None, None, 6), (None, 5), (None, 5)]
 
 
-def test_models_survive_resolve(capsys):
+def test_models_survive_resolve():
     bp = kb.load(SEQ2SEQ)
     again = kb.load(dump(bp))
     assert again.models == bp.models
