@@ -39,6 +39,7 @@ __all__ = [
     "register_block",
     "register_layer",
     "snake_case",
+    "typed_params",
 ]
 
 PLUGIN_GROUP = "keras_blueprints.plugins"
@@ -424,23 +425,45 @@ def block_entry(func: Callable[..., Any], block_name: str) -> BlockEntry:
         raise TypeError(f"block '{block_name}': the first parameter must take the input tensor(s)")
     if "name" not in sig.parameters:
         raise TypeError(f"block '{block_name}': needs a keyword parameter 'name'")
+    block_params = typed_params(func, skip=(params[0].name, "name"))
+    hints = _hints(func)
+    first = hints.get(params[0].name)
+    many = "list" in type_of_annotation(first).names if first is not None else False
+    doc = (inspect.getdoc(func) or "").strip().splitlines()
+    return BlockEntry(block_name, func, block_params, many, doc[0] if doc else "")
+
+
+def _hints(func: Callable[..., Any]) -> dict[str, Any]:
     try:
-        hints = typing.get_type_hints(func)
+        return typing.get_type_hints(func)
     except Exception:  # unresolvable string annotations: fall back to 'any'
-        hints = {}
-    block_params = {}
-    for p in params[1:]:
-        if p.name == "name" or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
+        return {}
+
+
+def typed_params(func: Callable[..., Any], skip: tuple[str, ...] = ()) -> dict[str, BlockParam]:
+    """Reads a function's parameters as typed :class:`BlockParam` (types, choices, defaults).
+
+    Used for every component configured from YAML by keyword: blocks, data
+    sources, callbacks. ``typing.Literal`` annotations become choices.
+
+    Args:
+        func: The function.
+        skip: Parameter names that are not configurable (the input, ``name``, a context).
+
+    Returns:
+        The parameters in signature order, ``*args``/``**kwargs`` excluded.
+    """
+    hints = _hints(func)
+    out = {}
+    for p in inspect.signature(func).parameters.values():
+        if p.name in skip or p.kind in (p.VAR_KEYWORD, p.VAR_POSITIONAL):
             continue
         hint = hints.get(p.name)
         kind = type_of_annotation(hint) if hint is not None else ValueType()
         choices = choices_of_annotation(hint) if hint is not None else ()
         default = MISSING if p.default is p.empty else p.default
-        block_params[p.name] = BlockParam(p.name, kind, default, tuple(choices))
-    first = hints.get(params[0].name)
-    many = "list" in type_of_annotation(first).names if first is not None else False
-    doc = (inspect.getdoc(func) or "").strip().splitlines()
-    return BlockEntry(block_name, func, block_params, many, doc[0] if doc else "")
+        out[p.name] = BlockParam(p.name, kind, default, tuple(choices))
+    return out
 
 
 def refused_layer_reason(name: str) -> str | None:

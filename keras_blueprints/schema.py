@@ -16,12 +16,17 @@ from .errors import Location
 
 __all__ = [
     "Blueprint",
+    "CallbackSpec",
     "CompileSpec",
+    "DataSpec",
     "InputSpec",
     "NestedLayer",
     "Node",
+    "PretrainSpec",
     "Ref",
+    "SourceSpec",
     "SubModel",
+    "TrainSpec",
     "freeze",
     "thaw",
 ]
@@ -187,6 +192,113 @@ class CompileSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class SourceSpec:
+    """A data source: a registered source name and its checked arguments.
+
+    Attributes:
+        kind: The source's registered name (``digits``, ``npz``, ``csv``...).
+        args: Its keyword arguments, defaults filled in, frozen.
+        location: Where it stands in the YAML.
+    """
+
+    kind: str
+    args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class DataSpec:
+    """The ``data:`` section: where training, validation and test examples come from.
+
+    Attributes:
+        source: The training data (None: it must come from ``--data``). A source
+            may also provide its own validation and test splits.
+        validation: A fraction of the training data held out, a separate source,
+            or None (the source's own validation split, if it has one).
+        test: A fraction held out, a separate source, or None (the source's own
+            test split, if any).
+        batch_size: Examples per batch.
+        shuffle: Shuffle buffer size for the training data (0: no shuffling).
+        cache: Cache the decoded examples in memory after the first epoch.
+        label_noise: Share of training labels replaced by a random other class
+            (integer class labels only), as a regulariser and a robustness test.
+        location: Where the section stands.
+    """
+
+    source: SourceSpec | None = None
+    validation: SourceSpec | float | None = None
+    test: SourceSpec | float | None = None
+    batch_size: int = 32
+    shuffle: int = 1024
+    cache: bool = True
+    label_noise: float = 0.0
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class CallbackSpec:
+    """One entry of ``train.callbacks``: a registered callback and its checked arguments.
+
+    Attributes:
+        name: The callback's registered name.
+        args: Its keyword arguments, defaults filled in, frozen.
+        location: Where it stands.
+    """
+
+    name: str
+    args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class PretrainSpec:
+    """``train.pretrain``: greedy layer-wise pretraining of a stacked autoencoder.
+
+    Attributes:
+        pairs: ``(encoder layer, decoder layer)`` node names, outermost pair first:
+            pair k learns to reconstruct what the first k - 1 encoders produce.
+        epochs: Epochs for each pair.
+        noise: Standard deviation of Gaussian noise added to each pair's input
+            (stacked *denoising* autoencoder); 0 for none.
+        loss: The reconstruction loss.
+        location: Where it stands.
+    """
+
+    pairs: tuple[tuple[str, str], ...]
+    epochs: int = 5
+    noise: float = 0.0
+    loss: str = "mse"
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
+class TrainSpec:
+    """The ``train:`` section: how ``blueprint train`` fits the model.
+
+    Attributes:
+        epochs: Number of epochs.
+        seed: Seed of every random generator (weights, shuffling, dropout, generated data).
+        steps_per_epoch: Batches per epoch (None: the whole training set).
+        monitor: The metric that picks the best checkpoint (``val_loss`` when
+            there is validation data, else ``loss``, when None).
+        deterministic: Make TensorFlow's ops deterministic, so that the same seed
+            on the same machine gives the same metrics.
+        callbacks: Callbacks, in order.
+        pretrain: Layer-wise pretraining before fitting, or None.
+        location: Where the section stands.
+    """
+
+    epochs: int = 10
+    seed: int = 0
+    steps_per_epoch: int | None = None
+    monitor: str | None = None
+    deterministic: bool = True
+    callbacks: tuple[CallbackSpec, ...] = ()
+    pretrain: PretrainSpec | None = None
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Blueprint:
     """A resolved, validated blueprint, ready for a builder.
 
@@ -203,7 +315,9 @@ class Blueprint:
         source: The file (or ``<string>``) it was loaded from.
         document: The composed document before resolution (for tools that
             re-resolve it, such as tuning); not used by builders.
-        sections: Other top-level sections, frozen (for later stages such as training).
+        data: The ``data:`` section, or None.
+        train: The ``train:`` section, or None.
+        sections: Other top-level sections, frozen (for later stages).
     """
 
     name: str
@@ -217,6 +331,8 @@ class Blueprint:
     params: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     source: str = "<string>"
     document: Any = field(default=None, compare=False, repr=False)
+    data: DataSpec | None = None
+    train: TrainSpec | None = None
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def node(self, name: str) -> Node:

@@ -1,0 +1,89 @@
+"""Components configured from YAML by keyword: data sources, callbacks.
+
+Such a component is a plain function registered by name with a decorator;
+its keyword parameters (types from annotations, ``typing.Literal`` choices,
+defaults) are what a blueprint may set, checked at load time without importing
+TensorFlow. The function receives a *context* object first (what the run
+knows: the blueprint, the run directory...), then its keyword arguments, and
+imports Keras or TensorFlow inside its body only.
+
+Example::
+
+    @register_callback("print_epoch")
+    def print_epoch(context, *, prefix: str = "epoch"):
+        import keras
+        return keras.callbacks.LambdaCallback(on_epoch_end=lambda e, logs: print(prefix, e))
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from .components import BlockParam, typed_params
+from .registry import Registry
+
+__all__ = ["FunctionEntry", "registrar"]
+
+
+@dataclass(frozen=True)
+class FunctionEntry:
+    """A registered component function.
+
+    Attributes:
+        name: The name blueprints use.
+        fn: ``fn(context, **params)``.
+        params: Its typed keyword parameters.
+        doc: First line of its docstring.
+    """
+
+    name: str
+    fn: Callable[..., Any]
+    params: Mapping[str, BlockParam] = field(default_factory=dict)
+    doc: str = ""
+
+
+def function_entry(func: Callable[..., Any], name: str) -> FunctionEntry:
+    """Builds a registry entry from ``func(context, *, params...)``.
+
+    Raises:
+        TypeError: The function does not take a context first.
+    """
+    params = list(inspect.signature(func).parameters.values())
+    positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+    if not params or params[0].kind not in positional:
+        raise TypeError(f"'{name}': the first parameter must take the context")
+    doc = (inspect.getdoc(func) or "").strip().splitlines()
+    params_ = typed_params(func, skip=(params[0].name,))
+    return FunctionEntry(name, func, params_, doc[0] if doc else "")
+
+
+def registrar(registry: Registry[FunctionEntry]) -> Callable[..., Any]:
+    """Returns the decorator that registers functions in ``registry``.
+
+    The decorator is used as ``@register``, ``@register("name")`` or
+    ``@register("name", aliases=("Other",))``; the name defaults to the
+    function's. A name registered twice raises
+    :class:`~keras_blueprints.DuplicateNameError`.
+    """
+
+    def register(
+        fn: Callable[..., Any] | str | None = None,
+        *,
+        name: str | None = None,
+        aliases: tuple[str, ...] = (),
+    ) -> Any:
+        if isinstance(fn, str):
+            fn, name = None, fn
+
+        def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
+            entry_name = name or func.__name__
+            registry.register(entry_name, function_entry(func, entry_name), aliases=aliases)
+            return func
+
+        return decorate(fn) if fn is not None else decorate
+
+    register.__doc__ = f"Registers a {registry.kind} function (see :func:`registrar`)."
+    return register

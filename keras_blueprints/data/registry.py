@@ -1,0 +1,60 @@
+"""The registry of data sources (``digits``, ``npz``, ``csv``...) a blueprint's ``data:`` names.
+
+A source is a function ``fn(context, *, **params)`` registered with
+:func:`register_source`; its typed keyword parameters are what ``data:`` may
+set, checked at load time. Modules defining built-in sources import NumPy and
+TensorFlow inside their functions only: validation must stay light.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..configurable import FunctionEntry, registrar
+from ..registry import Registry
+
+if TYPE_CHECKING:
+    from ..schema import Blueprint
+
+__all__ = ["SOURCES", "SourceContext", "register_source"]
+
+
+@dataclass(frozen=True)
+class SourceContext:
+    """What a data source knows when it is called.
+
+    Attributes:
+        blueprint: The resolved blueprint (its inputs and outputs say what to produce).
+        base_dir: Directory that relative paths are relative to (the blueprint file's).
+        seed: The run's seed (for generated data and shuffled splits).
+        split: The split asked for: ``"train"``, ``"validation"`` or ``"test"``.
+    """
+
+    blueprint: Blueprint
+    base_dir: Path
+    seed: int = 0
+    split: str = "train"
+
+
+def _populate(_: Registry[FunctionEntry]) -> None:
+    from .. import components
+
+    package = importlib.import_module(f"{__package__}.sources")
+    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_"):
+            importlib.import_module(f"{package.__name__}.{info.name}")
+    components.load_plugins()
+
+
+SOURCES: Registry[FunctionEntry] = Registry(
+    "data source",
+    "Register one from Python with @keras_blueprints.data.register_source, or from a plugin"
+    " package (entry points 'keras_blueprints.plugins').",
+    populate=_populate,
+)
+
+register_source = registrar(SOURCES)

@@ -1,0 +1,86 @@
+"""Writing files so that no reader ever sees a half-written one.
+
+Every file a run, a callback or an export leaves behind is written to a
+temporary file in the same directory and moved into place with
+:func:`os.replace`, which is atomic on POSIX and Windows: a run killed at any
+moment leaves either the previous complete file or the new complete one.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+
+
+@contextlib.contextmanager
+def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]:
+    """Yields a temporary path beside ``target``; on success it replaces ``target``.
+
+    Use it for writers that want a file name (``model.save``, ``figure.savefig``).
+    On an exception the temporary file is removed and ``target`` is untouched.
+
+    Args:
+        target: The final path.
+        suffix: Suffix of the temporary file (default: the target's, which
+            writers such as ``model.save`` need to pick their format).
+
+    Yields:
+        The temporary path to write.
+    """
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(
+        prefix=f".{target.name}.",
+        suffix=target.suffix if suffix is None else suffix,
+        dir=target.parent,
+    )
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, target)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            tmp_path.unlink()
+
+
+def _write(target: str | Path, write: Callable[[Path], None]) -> Path:
+    with atomic_path(target) as tmp:
+        write(tmp)
+    return Path(target)
+
+
+def atomic_write_bytes(target: str | Path, data: bytes) -> Path:
+    """Writes ``data`` to ``target`` atomically; returns the path."""
+    return _write(target, lambda p: p.write_bytes(data))
+
+
+def atomic_write_text(target: str | Path, text: str) -> Path:
+    """Writes ``text`` (UTF-8) to ``target`` atomically; returns the path."""
+    return _write(target, lambda p: p.write_text(text, encoding="utf-8"))
+
+
+def atomic_write_json(target: str | Path, data: Any) -> Path:
+    """Writes ``data`` as indented JSON to ``target`` atomically; returns the path.
+
+    NumPy scalars and arrays are written as numbers and lists; non-finite
+    floats as ``NaN``/``Infinity`` (Python's JSON dialect).
+    """
+    return atomic_write_text(target, json.dumps(data, indent=2, default=_jsonable) + "\n")
+
+
+def _jsonable(value: Any) -> Any:
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    if hasattr(value, "item"):
+        return value.item()
+    if isinstance(value, Path):
+        return str(value)
+    raise TypeError(f"cannot write {type(value).__name__} as JSON")

@@ -1,0 +1,1 @@
+"""Fitting a blueprint: the run directory, resuming, pretraining, schedules."""
