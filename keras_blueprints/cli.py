@@ -25,7 +25,10 @@ EXIT_OK = 0
 EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: distinct from diff's 1 and errors' 2
 EXIT_BLUEPRINT = 2
 
-COMMAND_MODULES = ("validate", "summary", "plot", "resolve", "diff", "schema", "zoo", "blocks")
+COMMAND_MODULES = (
+    "validate", "summary", "plot", "resolve", "diff", "schema", "zoo", "blocks",
+    "train", "evaluate", "predict",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)

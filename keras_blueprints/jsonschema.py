@@ -34,9 +34,13 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from . import __version__, zoo
+from .callbacks.registry import CALLBACKS
 from .catalog import OBJECT_DEFAULT, ParamInfo, keras_version
 from .components import BLOCKS, LAYERS, BlockEntry, BlockParam, LayerEntry
+from .configurable import FunctionEntry
+from .data.registry import SOURCES
 from .document import CONTROL_KEYS
+from .registry import Registry
 from .resolve import COMPILE_EXTRA, DTYPES, NAME_RE, REF_RE, TOP_LEVEL_KEYS
 from .valuetypes import TYPE_NAMES
 
@@ -126,7 +130,22 @@ def blueprint_schema() -> dict[str, Any]:
         "blockParameter": _block_parameter(),
         "typeName": _type_name(),
         "compile": _compile(),
+        "source": _named_choice(
+            SOURCES,
+            "source",
+            "A data source: a built-in name, a file name"
+            " (.npz, .npy, .csv, a folder/ of images) or {NAME: {arguments}}.",
+        ),
+        "callback": _named_choice(
+            CALLBACKS, "callback", "A callback: NAME or {NAME: {arguments}}."
+        ),
     }
+    for name in SOURCES.names():
+        entry = SOURCES.get(name)
+        defs[f"source.{name}"] = _function(entry, "Data source")
+    for name in CALLBACKS.names():
+        entry = CALLBACKS.get(name)
+        defs[f"callback.{name}"] = _function(entry, "Callback")
     for name, entry in layers.items():
         defs[f"layer.{name}"] = _layer(entry)
     for name, entry in blocks.items():
@@ -234,6 +253,8 @@ def _sections() -> dict[str, Any]:
             "description": "Reusable sub-graphs, used in the graph like layers.",
         },
         "compile": {"$ref": "#/$defs/compile"},
+        "data": _data_section(),
+        "train": _train_section(),
         "models": {
             "type": "object",
             "propertyNames": {"pattern": NAME_RE.pattern, "not": {"const": "model"}},
@@ -269,6 +290,87 @@ def _sections() -> dict[str, Any]:
     }
     # A section the resolver learns later is accepted (untyped) until described here.
     return {key: known.get(key, {}) for key in (*TOP_LEVEL_KEYS, *COMPOSE_KEYS)}
+
+
+def _data_section() -> dict[str, Any]:
+    split = {
+        "anyOf": [
+            {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+            {"$ref": "#/$defs/source"},
+        ]
+    }
+    return {
+        "description": "Where training, validation and test examples come from, and how they"
+        " are batched (blueprint train).",
+        "anyOf": [
+            {"type": "string", "description": "A data source alone, e.g.  data: digits"},
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "source": {"$ref": "#/$defs/source"},
+                    "validation": {
+                        **split,
+                        "description": "A fraction of the training data"
+                        " held out, or a separate source.",
+                    },
+                    "test": {**split, "description": "A fraction held out, or a source."},
+                    "batch_size": _typed({"type": "integer", "minimum": 1}, "Default: 32."),
+                    "shuffle": _typed(
+                        {"type": ["integer", "boolean"], "minimum": 0},
+                        "Shuffle buffer size (0 or false: off). Default: 1024.",
+                    ),
+                    "cache": _typed({"type": "boolean"}, "Default: true."),
+                    "label_noise": _typed(
+                        {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
+                        "Share of training labels flipped. Default: 0.",
+                    ),
+                },
+            },
+        ],
+    }
+
+
+def _train_section() -> dict[str, Any]:
+    count = {"type": "integer", "minimum": 1}
+    return {
+        "type": "object",
+        "description": "How blueprint train fits the model.",
+        "additionalProperties": False,
+        "properties": {
+            "epochs": _typed(count, "Default: 10."),
+            "seed": _typed({"type": "integer", "minimum": 0}, "Default: 0."),
+            "steps_per_epoch": _typed({**count, "type": ["integer", "null"]}),
+            "monitor": {
+                "type": ["string", "null"],
+                "description": "Metric picking the best"
+                " checkpoint (default val_loss, or loss without validation).",
+            },
+            "deterministic": _typed({"type": "boolean"}, "Default: true."),
+            "callbacks": {"type": "array", "items": {"$ref": "#/$defs/callback"}},
+            "pretrain": {
+                "type": "object",
+                "required": ["pairs"],
+                "additionalProperties": False,
+                "description": "Greedy layer-wise pretraining of a stacked autoencoder.",
+                "properties": {
+                    "pairs": {
+                        "type": "array",
+                        "minItems": 1,
+                        "items": {
+                            "type": "array",
+                            "minItems": 2,
+                            "maxItems": 2,
+                            "items": {"type": "string"},
+                        },
+                    },
+                    "epochs": _typed(count, "Default: 5."),
+                    "noise": _typed({"type": "number", "minimum": 0}, "Default: 0."),
+                    "loss": {"type": "string", "description": "Default: mse."},
+                },
+            },
+        },
+    }
 
 
 def _shape() -> dict[str, Any]:
@@ -441,12 +543,41 @@ def _by_default(default: Any) -> dict[str, Any]:
     return {}
 
 
-def _python_block(entry: BlockEntry) -> dict[str, Any]:
+def _named_choice(registry: Registry, kind: str, description: str) -> dict[str, Any]:
+    names = registry.names()
+    return {
+        "description": description,
+        "anyOf": [
+            {"type": "string"},
+            {
+                "type": "object",
+                "minProperties": 1,
+                "maxProperties": 1,
+                "propertyNames": {"enum": registry.names(include_aliases=True)},
+                "allOf": [
+                    {
+                        "if": {"required": [n]},
+                        "then": {"properties": {n: {"$ref": f"#/$defs/{kind}.{n}"}}},
+                    }
+                    for n in names
+                ],
+            },
+        ],
+    }
+
+
+def _function(entry: FunctionEntry, what: str) -> dict[str, Any]:
+    return _python_block(entry, f"{what} {entry.name}.")
+
+
+def _python_block(
+    entry: BlockEntry | FunctionEntry, default_doc: str | None = None
+) -> dict[str, Any]:
     params = {name: _block_param(p) for name, p in entry.params.items()}
     required = [p.name for p in entry.params.values() if p.required]
     schema: dict[str, Any] = {
         "type": "object" if required else ["object", "null"],
-        "description": entry.doc or f"Python block {entry.name}.",
+        "description": entry.doc or default_doc or f"Python block {entry.name}.",
         "properties": params,
         "additionalProperties": False,
     }

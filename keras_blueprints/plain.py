@@ -12,7 +12,7 @@ from typing import Any
 
 import yaml
 
-from .schema import Blueprint, NestedLayer, Node, Ref, thaw
+from .schema import Blueprint, DataSpec, NestedLayer, Node, Ref, SourceSpec, TrainSpec, thaw
 
 __all__ = ["dump", "to_plain"]
 
@@ -91,7 +91,52 @@ def to_plain(blueprint: Blueprint) -> dict[str, Any]:
             }
             for sub in blueprint.models
         }
+    if blueprint.data is not None:
+        data["data"] = _data(blueprint.data)
+    if blueprint.train is not None:
+        data["train"] = _train(blueprint.train)
     return data
+
+
+def _source(spec: SourceSpec | float | None) -> Any:
+    if isinstance(spec, SourceSpec):
+        return {spec.kind: _value(spec.args)}
+    return spec
+
+
+def _data(spec: DataSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key in ("source", "validation", "test"):
+        value = getattr(spec, key)
+        if value is not None:
+            out[key] = _source(value)
+    out.update(
+        batch_size=spec.batch_size,
+        shuffle=spec.shuffle,
+        cache=spec.cache,
+        label_noise=spec.label_noise,
+    )
+    return out
+
+
+def _train(spec: TrainSpec) -> dict[str, Any]:
+    out: dict[str, Any] = {"epochs": spec.epochs, "seed": spec.seed}
+    if spec.steps_per_epoch is not None:
+        out["steps_per_epoch"] = spec.steps_per_epoch
+    if spec.monitor is not None:
+        out["monitor"] = spec.monitor
+    out["deterministic"] = spec.deterministic
+    if spec.callbacks:
+        out["callbacks"] = [{c.name: _value(c.args)} for c in spec.callbacks]
+    if spec.pretrain is not None:
+        pre = spec.pretrain
+        out["pretrain"] = {
+            "pairs": [list(p) for p in pre.pairs],
+            "epochs": pre.epochs,
+            "noise": pre.noise,
+            "loss": pre.loss,
+        }
+    return out
 
 
 class _Dumper(yaml.SafeDumper):

@@ -29,6 +29,7 @@ from ..expressions import ExpressionError, has_expression, names_used
 from ..schema import Blueprint, NestedLayer, Ref, freeze
 from ..source import Document
 from ..valuetypes import ValueType
+from .arguments import check_arguments
 from .graph import (
     POISONED,
     BlockDef,
@@ -41,6 +42,7 @@ from .graph import (
 )
 from .models import resolve_models
 from .sections import output_name, resolve_compile, resolve_inputs, resolve_params
+from .training import resolve_data, resolve_train
 from .values import NAME_RE, REF_RE, Where, check_safe, substitute_at
 
 __all__ = ["TOP_LEVEL_KEYS", "resolve"]
@@ -55,6 +57,8 @@ TOP_LEVEL_KEYS = (
     "blocks",
     "compile",
     "models",
+    "data",
+    "train",
 )
 """Sections of a composed blueprint (``extends``, ``imports`` and ``set`` are consumed earlier)."""
 
@@ -151,6 +155,11 @@ class _Resolver:
             inputs,
             self.errors,
         )
+        data_spec = self._guard(resolve_data, None, data.get("data"), self.root, self.env)
+        train_spec = self._guard(
+            resolve_train, None, data.get("train"), self.root, self.env, [n.name for n in nodes]
+        )
+        self.errors.raise_if_any()
         return Blueprint(
             name=name,
             description=description,
@@ -160,6 +169,8 @@ class _Resolver:
             output_names=tuple(output_name(r) for r in outputs),
             compile=compile_spec,
             models=models,
+            data=data_spec,
+            train=train_spec,
             params=freeze(self.env),
             source=self.doc.file,
             document=self.doc,
@@ -786,58 +797,9 @@ class _Resolver:
         self, block: str, params: Mapping[str, BlockParam], args: dict, tw: Where, context
     ) -> dict:
         """Checks a block's arguments, raising all their errors at once (no expansion)."""
-        out = {}
-        errors = ErrorCollector()
-        for key, value in args.items():
-            spec = params.get(key)
-            if spec is None:
-                errors.add(
-                    BlueprintError.unknown_name(
-                        f"a parameter of block '{block}'",
-                        key,
-                        list(params),
-                        (tw / key).key_loc,
-                        context=context,
-                    )
-                )
-                continue
-            if not spec.type.accepts(value):
-                errors.add(
-                    BlueprintError(
-                        f"parameter '{key}' of block '{block}' has the wrong type",
-                        (tw / key).loc,
-                        expected=f"a value of type {spec.type}",
-                        received=value,
-                        hint=self._origin(tw / key),
-                        context=context,
-                    )
-                )
-                continue
-            if spec.choices and value not in spec.choices:
-                hints = (did_you_mean(str(value), map(str, spec.choices)), self._origin(tw / key))
-                errors.add(
-                    BlueprintError(
-                        f"parameter '{key}' of block '{block}' is not one of its choices",
-                        (tw / key).loc,
-                        expected="one of: " + ", ".join(map(str, spec.choices)),
-                        received=value,
-                        hint=" ".join(h for h in hints if h) or None,
-                    )
-                )
-                continue
-            out[key] = value
-        missing = [p.name for p in params.values() if p.required and p.name not in args]
-        if missing:
-            errors.add(
-                BlueprintError(
-                    f"block '{block}' needs {', '.join(repr(m) for m in missing)}",
-                    tw.key_loc,
-                    expected="values for: " + ", ".join(missing),
-                    context=context,
-                )
-            )
-        errors.raise_if_any()
-        return {**{p.name: p.default for p in params.values() if not p.required}, **out}
+        return check_arguments(
+            f"block '{block}'", params, args, tw, context=context, origin=self._origin
+        )
 
     # -- layers ------------------------------------------------------------------------
     def _layer_args(self, entry: LayerEntry, args: dict, tw: Where, context) -> tuple[dict, dict]:

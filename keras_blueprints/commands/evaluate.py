@@ -1,0 +1,38 @@
+"""``blueprint evaluate RUN_DIR``: metrics of a trained run on its test data (or other data)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+from ..cli import EXIT_OK, add_overrides, command
+from .train import add_data_option, data_override, print_metrics
+
+
+@command("evaluate", "evaluate a trained run on its test data, or on --data")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Adds the command's arguments."""
+    parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory from blueprint train")
+    add_data_option(parser)
+    parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
+    add_overrides(parser)
+
+
+def needs_keras(args: argparse.Namespace) -> bool:
+    """Evaluating loads the model."""
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    """Evaluates and prints the metrics; returns the exit status."""
+    from ..training.run import evaluate
+
+    overrides = list(args.overrides)
+    if args.data:
+        overrides.append(data_override(args.data))
+    metrics = evaluate(args.run_dir, overrides)
+    if args.json:
+        print(json.dumps(metrics, indent=2))
+    else:
+        print_metrics(metrics)
+    return EXIT_OK

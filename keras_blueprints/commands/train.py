@@ -1,0 +1,127 @@
+"""``blueprint train FILE``: fit a blueprint on its data and write a run directory."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from ..cli import EXIT_OK, add_overrides, command
+
+__all__ = ["data_override", "print_metrics"]
+
+
+@command("train", "train a blueprint on its data; writes a resumable run directory")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Adds the command's arguments."""
+    parser.add_argument(
+        "file", metavar="FILE", nargs="?", help="blueprint file or zoo:NAME (not with --resume)"
+    )
+    add_data_option(parser)
+    parser.add_argument("--epochs", type=_positive, metavar="N", help="override train.epochs")
+    parser.add_argument(
+        "--batch-size", type=_positive, metavar="N", help="override data.batch_size"
+    )
+    parser.add_argument(
+        "--run-dir", metavar="DIR", help="where to write the run (default: runs/NAME-TIMESTAMP)"
+    )
+    parser.add_argument(
+        "--resume", metavar="DIR", help="continue an interrupted run from its last finished epoch"
+    )
+    parser.add_argument(
+        "--quiet", action="store_true", help="no progress bar (one line per epoch instead)"
+    )
+    add_overrides(parser)
+
+
+def add_data_option(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--data SOURCE`` (a built-in name, a file, a folder of images, or YAML)."""
+    parser.add_argument(
+        "--data",
+        metavar="SOURCE",
+        help="training data: a built-in set (digits, spirals, shapes, sequences), a .npz/.npy/"
+        ".csv file, a folder of class sub-folders, or YAML such as '{csv: {path: d.csv, "
+        "label: y}}'",
+    )
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a positive integer, received {text!r}"
+        ) from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {value}")
+    return value
+
+
+def data_override(value: str) -> str:
+    """Turns ``--data VALUE`` into the override ``data.source=...``.
+
+    Paths that exist are made absolute (the command line's paths are relative
+    to the current directory, a blueprint's to its file); a folder becomes an
+    ``images`` source.
+    """
+    path = Path(value)
+    if not value.lstrip().startswith("{") and path.exists():
+        absolute = str(path.resolve())
+        if path.is_dir():
+            return f"data.source={{images: {{directory: '{absolute}'}}}}"
+        return f"data.source='{absolute}'"
+    return f"data.source={value}"
+
+
+def needs_keras(args: argparse.Namespace) -> bool:
+    """Training always builds."""
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    """Trains, prints the final metrics and where the run is; returns the exit status."""
+    from ..errors import BlueprintError, Location
+    from ..training.run import resume, train
+
+    verbose = 2 if args.quiet else "auto"
+    if args.resume:
+        if args.file or args.data or args.epochs or args.batch_size or args.overrides:
+            raise BlueprintError(
+                "--resume continues a run exactly as it was started",
+                Location(args.resume),
+                expected="blueprint train --resume DIR (no FILE, --data, --epochs, --set...)",
+            )
+        result = resume(args.resume, verbose=verbose)
+    else:
+        if not args.file:
+            raise BlueprintError(
+                "which blueprint should be trained?",
+                Location("<command line>"),
+                expected="blueprint train FILE  or  blueprint train --resume DIR",
+            )
+        overrides = list(args.overrides)
+        if args.data:
+            overrides.append(data_override(args.data))
+        if args.epochs:
+            overrides.append(f"train.epochs={args.epochs}")
+        if args.batch_size:
+            overrides.append(f"data.batch_size={args.batch_size}")
+        result = train(args.file, overrides, run_dir=args.run_dir, verbose=verbose)
+    print_metrics(result.metrics)
+    print(f"run directory: {result.run_dir}")
+    return EXIT_OK
+
+
+def print_metrics(metrics: dict[str, dict[str, float]]) -> None:
+    """Prints metrics per split as a small table."""
+    names = list(dict.fromkeys(k for split in metrics.values() for k in split))
+    rows = [["", *names]]
+    for split, values in metrics.items():
+        rows.append([split, *(f"{values[n]:.4f}" if n in values else "" for n in names)])
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print(
+            "  ".join(
+                cell.rjust(w) if i else cell.ljust(w)
+                for i, (cell, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )

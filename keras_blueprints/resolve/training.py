@@ -1,0 +1,374 @@
+"""Resolving the training sections: ``data:`` and ``train:``.
+
+Data sources and callbacks are registered functions with typed keyword
+parameters (:mod:`keras_blueprints.configurable`); their names and arguments are
+checked here, at load time, without importing TensorFlow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from typing import Any
+
+from ..callbacks.registry import CALLBACKS
+from ..data.registry import SOURCES
+from ..errors import BlueprintError, ErrorCollector, Plain
+from ..registry import Registry
+from ..schema import CallbackSpec, DataSpec, PretrainSpec, SourceSpec, TrainSpec, freeze
+from ..valuetypes import ValueType
+from .arguments import check_arguments
+from .values import Where, check_safe, substitute_at
+
+__all__ = ["DATA_KEYS", "FILE_SUFFIXES", "TRAIN_KEYS", "resolve_data", "resolve_train"]
+
+DATA_KEYS = ("source", "validation", "test", "batch_size", "shuffle", "cache", "label_noise")
+TRAIN_KEYS = (
+    "epochs", "seed", "steps_per_epoch", "monitor", "deterministic", "callbacks", "pretrain",
+)  # fmt: skip
+PRETRAIN_KEYS = ("pairs", "epochs", "noise", "loss")
+
+FILE_SUFFIXES = {".npz": ("npz", "path"), ".npy": ("npy", "x"), ".csv": ("csv", "path")}
+"""A source written as a file name: suffix -> (source, the argument the name fills)."""
+
+
+def resolve_data(raw: Any, root: Where, env: Mapping[str, Any]) -> DataSpec | None:
+    """Reads ``data:``.
+
+    Args:
+        raw: The section (None when absent).
+        root: The document's root.
+        env: Parameter values.
+
+    Returns:
+        The data specification, or None.
+
+    Raises:
+        BlueprintError: Unknown keys or sources, bad arguments or values (all together).
+    """
+    if raw is None:
+        return None
+    w = root / "data"
+    if isinstance(raw, str):  # data: digits  (a source alone)
+        raw = {"source": raw}
+        w_source = w
+    else:
+        w_source = w / "source"
+    if not isinstance(raw, dict):
+        raise BlueprintError(
+            "'data' must be a mapping (or a source name)",
+            w.loc,
+            received=Plain(f"a {ValueType.name_of(raw)}"),
+            hint="For example:  data: {source: digits, validation: 0.1, batch_size: 64}",
+        )
+    raw = substitute_at(raw, env, w)
+    check_safe(raw, w)
+    errors = ErrorCollector()
+    for key in raw:
+        if key not in DATA_KEYS:
+            errors.add(
+                BlueprintError.unknown_name("a data setting", key, DATA_KEYS, (w / key).key_loc)
+            )
+    values: dict[str, Any] = {}
+
+    def guard(key: str, fn, *args) -> None:
+        try:
+            values[key] = fn(*args)
+        except BlueprintError as err:
+            errors.add(err)
+
+    if raw.get("source") is not None:
+        guard("source", resolve_source, raw["source"], w_source)
+    for key in ("validation", "test"):
+        if raw.get(key) is not None:
+            guard(key, _split, key, raw[key], w / key)
+    for key, default in (("batch_size", 32), ("shuffle", 1024)):
+        if key in raw:
+            guard(key, _count, key, raw[key], w / key, key == "shuffle")
+        else:
+            values[key] = default
+    if "cache" in raw:
+        guard("cache", _flag, "cache", raw["cache"], w / "cache")
+    if "label_noise" in raw:
+        guard("label_noise", _fraction, "label_noise", raw["label_noise"], w / "label_noise", True)
+    errors.raise_if_any()
+    return DataSpec(
+        source=values.get("source"),
+        validation=values.get("validation"),
+        test=values.get("test"),
+        batch_size=values["batch_size"],
+        shuffle=values["shuffle"],
+        cache=values.get("cache", True),
+        label_noise=values.get("label_noise", 0.0),
+        location=w.loc,
+    )
+
+
+def resolve_source(value: Any, w: Where) -> SourceSpec:
+    """Reads a data source: ``name``, ``{name: {args}}`` or a file name (``train.npz``).
+
+    Args:
+        value: The YAML value (substituted).
+        w: Where it stands.
+
+    Returns:
+        The source, its arguments checked and defaults filled.
+
+    Raises:
+        BlueprintError: Unknown source, bad arguments.
+    """
+    if isinstance(value, str) and value not in SOURCES:
+        for suffix, (kind, arg) in FILE_SUFFIXES.items():
+            if value.lower().endswith(suffix):
+                value = {kind: {arg: value}}
+                break
+        else:
+            if value.endswith("/"):
+                value = {"images": {"directory": value}}
+    kind, args, aw = _named(value, w, "a data source", "digits  or  {npz: {path: train.npz}}")
+    entry = SOURCES.lookup(kind, (w / kind).key_loc if isinstance(value, dict) else w.loc)
+    checked = check_arguments(f"data source '{kind}'", entry.params, args, aw)
+    return SourceSpec(SOURCES.canonical(kind) or kind, freeze(checked), w.loc)
+
+
+def _split(key: str, value: Any, w: Where) -> SourceSpec | float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return _fraction(key, value, w, False)
+    return resolve_source(value, w)
+
+
+def _fraction(key: str, value: Any, w: Where, zero_ok: bool) -> float:
+    ok = isinstance(value, int | float) and not isinstance(value, bool)
+    if not ok or not (0 <= value < 1) or (value == 0 and not zero_ok):
+        raise BlueprintError(
+            f"'{key}' must be a fraction" + (" or a data source" if not zero_ok else ""),
+            w.loc,
+            expected="a number in [0, 1)" if zero_ok else "a number in (0, 1), or a source",
+            received=value,
+        )
+    return float(value)
+
+
+def _count(key: str, value: Any, w: Where, zero_ok: bool = False) -> int:
+    if value is False and zero_ok:
+        return 0
+    ok = isinstance(value, int) and not isinstance(value, bool) and value >= (0 if zero_ok else 1)
+    if not ok:
+        raise BlueprintError(
+            f"'{key}' must be a {'non-negative' if zero_ok else 'positive'} integer",
+            w.loc,
+            received=value,
+        )
+    return value
+
+
+def _flag(key: str, value: Any, w: Where) -> bool:
+    if not isinstance(value, bool):
+        raise BlueprintError(f"'{key}' must be true or false", w.loc, received=value)
+    return value
+
+
+def _named(value: Any, w: Where, what: str, example: str) -> tuple[str, dict, Where]:
+    """Reads ``name`` or ``{name: {args}}``; returns the name, arguments and their place."""
+    if isinstance(value, str):
+        return value, {}, w
+    if isinstance(value, dict) and len(value) == 1:
+        ((name, args),) = value.items()
+        if args is None:
+            args = {}
+        if isinstance(name, str) and isinstance(args, dict):
+            return name, args, w / name
+        if isinstance(name, str):
+            raise BlueprintError(
+                f"the arguments of {what} '{name}' must be a mapping",
+                (w / name).loc,
+                received=args,
+                hint=f"For example:  {example}",
+            )
+    raise BlueprintError(
+        f"{what} is a name or a one-key mapping of name to arguments",
+        w.loc,
+        expected=f"e.g.  {example}",
+        received=value,
+    )
+
+
+def resolve_train(
+    raw: Any, root: Where, env: Mapping[str, Any], node_names: Collection[str]
+) -> TrainSpec | None:
+    """Reads ``train:``.
+
+    Args:
+        raw: The section (None when absent).
+        root: The document's root.
+        env: Parameter values.
+        node_names: The graph's node names (``pretrain.pairs`` refers to them).
+
+    Returns:
+        The training specification, or None.
+
+    Raises:
+        BlueprintError: Unknown keys or callbacks, bad arguments or values (all together).
+    """
+    if raw is None:
+        return None
+    w = root / "train"
+    if not isinstance(raw, dict):
+        raise BlueprintError(
+            "'train' must be a mapping",
+            w.loc,
+            received=Plain(f"a {ValueType.name_of(raw)}"),
+            hint="For example:  train: {epochs: 10, seed: 0}",
+        )
+    raw = substitute_at(raw, env, w)
+    check_safe(raw, w)
+    errors = ErrorCollector()
+    for key in raw:
+        if key not in TRAIN_KEYS:
+            errors.add(
+                BlueprintError.unknown_name("a train setting", key, TRAIN_KEYS, (w / key).key_loc)
+            )
+    values: dict[str, Any] = {}
+
+    def guard(key: str, fn, *args) -> None:
+        try:
+            values[key] = fn(*args)
+        except BlueprintError as err:
+            errors.add(err)
+
+    if "epochs" in raw:
+        guard("epochs", _count, "epochs", raw["epochs"], w / "epochs")
+    if "seed" in raw:
+        guard("seed", _count, "seed", raw["seed"], w / "seed", True)
+    if raw.get("steps_per_epoch") is not None:
+        guard(
+            "steps_per_epoch",
+            _count,
+            "steps_per_epoch",
+            raw["steps_per_epoch"],
+            w / "steps_per_epoch",
+        )
+    if raw.get("monitor") is not None:
+        guard("monitor", _monitor, raw["monitor"], w / "monitor")
+    if "deterministic" in raw:
+        guard("deterministic", _flag, "deterministic", raw["deterministic"], w / "deterministic")
+    if raw.get("callbacks") is not None:
+        guard("callbacks", resolve_callbacks, raw["callbacks"], w / "callbacks")
+    if raw.get("pretrain") is not None:
+        guard("pretrain", _pretrain, raw["pretrain"], w / "pretrain", node_names)
+    errors.raise_if_any()
+    return TrainSpec(
+        epochs=values.get("epochs", 10),
+        seed=values.get("seed", 0),
+        steps_per_epoch=values.get("steps_per_epoch"),
+        monitor=values.get("monitor"),
+        deterministic=values.get("deterministic", True),
+        callbacks=values.get("callbacks", ()),
+        pretrain=values.get("pretrain"),
+        location=w.loc,
+    )
+
+
+def _monitor(value: Any, w: Where) -> str:
+    if not isinstance(value, str) or not value:
+        raise BlueprintError(
+            "'monitor' names a logged metric", w.loc, expected="e.g.  val_loss", received=value
+        )
+    return value
+
+
+def resolve_callbacks(value: Any, w: Where) -> tuple[CallbackSpec, ...]:
+    """Reads ``train.callbacks``: a list of names or ``{name: {args}}``.
+
+    Raises:
+        BlueprintError: Unknown callbacks or bad arguments (all together).
+    """
+    if not isinstance(value, list):
+        raise BlueprintError(
+            "'callbacks' must be a list",
+            w.loc,
+            received=Plain(f"a {ValueType.name_of(value)}"),
+            hint="For example:  callbacks: [learning_curves, {early_stopping: {patience: 3}}]",
+        )
+    return _entries(CALLBACKS, "a callback", value, w, "early_stopping: {patience: 3}")
+
+
+def _entries(
+    registry: Registry, what: str, items: list, w: Where, example: str
+) -> tuple[CallbackSpec, ...]:
+    errors = ErrorCollector()
+    out = []
+    seen: dict[str, int] = {}
+    for i, item in enumerate(items):
+        iw = w / i
+        try:
+            name, args, aw = _named(item, iw, what, example)
+            key_loc = (iw / name).key_loc if isinstance(item, dict) else iw.loc
+            entry = registry.lookup(name, key_loc)
+            canonical = registry.canonical(name) or name
+            if canonical in seen:
+                raise BlueprintError(
+                    f"callback '{canonical}' is listed twice",
+                    key_loc,
+                    hint=f"The first one is item {seen[canonical] + 1}; keep one.",
+                )
+            seen[canonical] = i
+            owner = f"{registry.kind} '{canonical}'"
+            checked = check_arguments(owner, entry.params, args, aw)
+            out.append(CallbackSpec(canonical, freeze(checked), key_loc))
+        except BlueprintError as err:
+            errors.add(err)
+    errors.raise_if_any()
+    return tuple(out)
+
+
+def _pretrain(value: Any, w: Where, node_names: Collection[str]) -> PretrainSpec:
+    if not isinstance(value, dict):
+        raise BlueprintError(
+            "'pretrain' must be a mapping",
+            w.loc,
+            received=value,
+            hint="For example:  pretrain: {pairs: [[enc1, dec1], [enc2, dec2]], epochs: 5}",
+        )
+    for key in value:
+        if key not in PRETRAIN_KEYS:
+            raise BlueprintError.unknown_name(
+                "a pretrain setting", key, PRETRAIN_KEYS, (w / key).key_loc
+            )
+    pairs = value.get("pairs")
+    pw = w / "pairs"
+    if not isinstance(pairs, list) or not pairs:
+        raise BlueprintError(
+            "'pretrain' needs 'pairs': (encoder layer, decoder layer) node names, outermost first",
+            pw.loc if "pairs" in value else w.loc,
+            expected="e.g.  pairs: [[enc1, dec1], [enc2, dec2]]",
+            received=pairs if "pairs" in value else Plain("no pairs"),
+        )
+    out = []
+    for i, pair in enumerate(pairs):
+        if not (
+            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
+        ):
+            raise BlueprintError(
+                "each pretraining pair is [encoder layer, decoder layer]",
+                (pw / i).loc,
+                received=pair,
+            )
+        for j, name in enumerate(pair):
+            if name not in node_names:
+                raise BlueprintError.unknown_name(
+                    "a node of the graph", name, node_names, (pw / i / j).loc
+                )
+        out.append((pair[0], pair[1]))
+    epochs = _count("epochs", value.get("epochs", 5), w / "epochs")
+    noise = value.get("noise", 0.0)
+    if not isinstance(noise, int | float) or isinstance(noise, bool) or noise < 0:
+        raise BlueprintError(
+            "'noise' is a standard deviation",
+            (w / "noise").loc,
+            expected="a number >= 0",
+            received=noise,
+        )
+    loss = value.get("loss", "mse")
+    if not isinstance(loss, str):
+        raise BlueprintError("'loss' names a Keras loss", (w / "loss").loc, received=loss)
+    return PretrainSpec(tuple(out), epochs, float(noise), loss, w.loc)

@@ -1,0 +1,140 @@
+"""Predicting with a trained model from files: ``blueprint predict``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import BlueprintError, Location
+from ..files import atomic_path
+from .rundir import MODEL_FILE
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["load_model_from", "predict_file", "read_inputs"]
+
+
+def load_model_from(path: str | Path) -> keras.Model:
+    """Loads the model of a run directory or a ``.keras`` file.
+
+    Raises:
+        BlueprintError: Nothing loadable at ``path``.
+    """
+    from .run import load_trained
+
+    path = Path(path)
+    file = path / MODEL_FILE if path.is_dir() else path
+    if not file.is_file() or file.suffix != ".keras":
+        raise BlueprintError(
+            f"no trained model at '{path}'",
+            Location(str(path)),
+            expected=f"a run directory holding {MODEL_FILE}, or a .keras file",
+            received="no such file or directory" if not path.exists() else str(file.name),
+        )
+    return load_trained(file)
+
+
+def read_inputs(path: str | Path, model: keras.Model) -> dict[str, Any]:
+    """Reads a model's inputs from ``.npy`` (one input) or ``.npz`` (one array per input).
+
+    Raises:
+        BlueprintError: A missing or unreadable file, missing inputs, wrong shapes.
+    """
+    import numpy as np
+
+    path = Path(path)
+    names = [t.name.split(":")[0] for t in model.inputs]
+    names = [layer.name for layer in _input_layers(model)] or names
+    if not path.is_file():
+        raise BlueprintError(
+            f"input file '{path}' does not exist", Location(str(path)), expected=".npy or .npz"
+        )
+    try:
+        loaded = np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise BlueprintError(
+            f"cannot read '{path}' as NumPy data: {exc}", Location(str(path))
+        ) from exc
+    if isinstance(loaded, np.ndarray):
+        if len(names) != 1:
+            raise BlueprintError(
+                f"the model has {len(names)} inputs; a .npy file holds one array",
+                Location(str(path)),
+                expected=".npz with arrays named " + ", ".join(names),
+            )
+        arrays = {names[0]: loaded}
+    else:
+        with loaded:
+            arrays = {k: loaded[k] for k in loaded.files}
+        missing = [n for n in names if n not in arrays]
+        if missing:
+            from ..errors import did_you_mean
+
+            raise BlueprintError(
+                f"'{path}' has no array for input '{missing[0]}'",
+                Location(str(path)),
+                expected="arrays named " + ", ".join(names),
+                received="arrays named " + ", ".join(arrays) if arrays else "no arrays",
+                hint=did_you_mean(missing[0], arrays) or None,
+            )
+    for tensor, name in zip(model.inputs, names, strict=True):
+        expected = tuple(tensor.shape)
+        got = arrays[name].shape
+        fits = len(got) == len(expected) and all(
+            e is None or e == g for e, g in zip(expected, got, strict=True)
+        )
+        if not fits:
+            raise BlueprintError(
+                f"the array for input '{name}' has the wrong shape",
+                Location(str(path)),
+                expected=str(expected).replace("None", "N"),
+                received=str(tuple(got)),
+            )
+    return {n: arrays[n] for n in names}
+
+
+def _input_layers(model) -> list:
+    return [layer for layer in model.layers if type(layer).__name__ == "InputLayer"]
+
+
+def predict_file(
+    model_path: str | Path, input_path: str | Path, output_path: str | Path, *, batch_size: int = 32
+) -> dict[str, tuple[int, ...]]:
+    """Runs a trained model on inputs from a file and writes its outputs.
+
+    Args:
+        model_path: A run directory or ``.keras`` file.
+        input_path: ``.npy`` or ``.npz``.
+        output_path: ``.npy`` (one output) or ``.npz`` (outputs by name); written atomically.
+        batch_size: Prediction batch size.
+
+    Returns:
+        The shape of each output, by name.
+
+    Raises:
+        BlueprintError: Bad files or shapes, an output suffix that does not fit the outputs.
+    """
+    import numpy as np
+
+    model = load_model_from(model_path)
+    inputs = read_inputs(input_path, model)
+    out_names = list(model.output_names)
+    output_path = Path(output_path)
+    if output_path.suffix not in (".npy", ".npz") or (
+        output_path.suffix == ".npy" and len(out_names) > 1
+    ):
+        raise BlueprintError(
+            f"cannot write the outputs to '{output_path}'",
+            Location(str(output_path)),
+            expected=".npz" if len(out_names) > 1 else ".npy or .npz",
+        )
+    result = model.predict(inputs, batch_size=batch_size, verbose=0)
+    results = result if isinstance(result, list | tuple) else [result]
+    outputs = {n: np.asarray(r) for n, r in zip(out_names, results, strict=True)}
+    with atomic_path(output_path) as tmp:
+        if output_path.suffix == ".npy":
+            np.save(tmp, next(iter(outputs.values())))
+        else:
+            np.savez(tmp, **outputs)
+    return {n: tuple(a.shape) for n, a in outputs.items()}

@@ -1,0 +1,435 @@
+"""Training a blueprint into a run directory: :func:`train`, :func:`resume`, :func:`evaluate`.
+
+A run is reproducible and resumable:
+
+* every random generator is seeded from ``train.seed`` and, by default,
+  TensorFlow's ops are made deterministic, so the same seed on the same
+  machine gives the same metrics;
+* at the end of every epoch the history, the last and best checkpoints and
+  Keras' ``BackupAndRestore`` state are written (atomically), so a killed run
+  continues from its last finished epoch with :func:`resume`
+  (``blueprint train --resume DIR``);
+* at the end the directory holds the trained ``model.keras``, ``metrics.json``
+  and the plots, and ``run.json`` says ``"status": "completed"``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import platform
+import time
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..api import Overrides, load
+from ..errors import BlueprintError, Location
+from ..files import atomic_path
+from ..plain import dump
+from ..schema import Blueprint, CallbackSpec, DataSpec, TrainSpec
+from .rundir import (
+    BACKUP_DIR,
+    BLUEPRINT_FILE,
+    CHECKPOINT_DIR,
+    MODEL_FILE,
+    RunDir,
+    default_run_dir,
+)
+
+if TYPE_CHECKING:
+    import keras
+
+__all__ = ["RunResult", "evaluate", "resume", "train"]
+
+DEFAULT_CALLBACKS = ("learning_curves",)
+"""Callbacks every run gets unless the blueprint lists them itself."""
+
+_MAXIMIZED = ("acc", "auc", "precision", "recall", "f1", "iou", "dice")
+
+
+@dataclass(frozen=True)
+class RunResult:
+    """What a finished run returns.
+
+    Attributes:
+        run_dir: The run directory.
+        model: The trained model.
+        history: Loss and metrics per epoch (the whole run, across resumptions).
+        metrics: Final metrics: ``{"train": {...}, "validation": {...}, "test": {...}}``.
+    """
+
+    run_dir: Path
+    model: keras.Model
+    history: dict[str, list[float]]
+    metrics: dict[str, dict[str, float]]
+
+
+def train(
+    blueprint: str | Path | Blueprint,
+    overrides: Overrides = (),
+    *,
+    run_dir: str | Path | None = None,
+    epochs: int | None = None,
+    batch_size: int | None = None,
+    verbose: int | str = "auto",
+    extra_callbacks: Iterable[keras.callbacks.Callback] = (),
+) -> RunResult:
+    """Trains a blueprint on its ``data:`` as its ``train:`` section says.
+
+    Args:
+        blueprint: A blueprint, or anything :func:`keras_blueprints.load` accepts.
+        overrides: Overrides applied before loading (``"data.source=digits"``...).
+        run_dir: Where to write the run (default ``runs/NAME-TIMESTAMP``); must be
+            new or empty.
+        epochs: Overrides ``train.epochs``.
+        batch_size: Overrides ``data.batch_size``.
+        verbose: Keras' ``fit`` verbosity (``"auto"`` shows the progress bar).
+        extra_callbacks: Further Keras callbacks (from Python), run after the blueprint's.
+
+    Returns:
+        The run's result.
+
+    Raises:
+        BlueprintError: A problem in the blueprint or its data (before training starts).
+    """
+    if isinstance(blueprint, Blueprint) and not overrides:
+        bp = blueprint
+    else:
+        bp = load(blueprint, overrides)
+    spec = bp.train or TrainSpec()
+    base_dir = Path(bp.source).resolve().parent if Path(bp.source).is_file() else Path.cwd()
+    run = RunDir(run_dir if run_dir is not None else default_run_dir(bp.name))
+    run.create()
+    run.write_blueprint(dump(bp))
+    info = {
+        "status": "running",
+        "blueprint": bp.source,
+        "overrides": [o if isinstance(o, str) else f"{o[0]}={o[1]!r}" for o in overrides],
+        "base_dir": str(base_dir),
+        "seed": spec.seed,
+        "epochs": epochs or spec.epochs,
+        "batch_size": batch_size or (bp.data.batch_size if bp.data else 32),
+        "epochs_done": 0,
+        "started": _now(),
+        "versions": _versions(),
+    }
+    run.write_run(info)
+    return _fit(bp, run, info, verbose=verbose, extra_callbacks=extra_callbacks)
+
+
+def resume(
+    run_dir: str | Path,
+    *,
+    verbose: int | str = "auto",
+    extra_callbacks: Iterable[keras.callbacks.Callback] = (),
+) -> RunResult:
+    """Continues an interrupted run from its last finished epoch.
+
+    The model is rebuilt from the run's own ``blueprint.yaml``; weights,
+    optimizer state and the epoch counter come back from ``BackupAndRestore``'s
+    state, and the history from ``history.json``.
+
+    Args:
+        run_dir: A run directory written by :func:`train`.
+        verbose: Keras' ``fit`` verbosity.
+        extra_callbacks: Further Keras callbacks.
+
+    Returns:
+        The run's result.
+
+    Raises:
+        BlueprintError: Not a run directory, or a run that is already complete.
+    """
+    run = RunDir(run_dir)
+    info = run.read_run()
+    if info.get("status") == "completed":
+        raise BlueprintError(
+            f"run '{run.path}' is already complete ({info.get('epochs_done')} epochs)",
+            Location(str(run.path)),
+            hint="Start a new run to train longer, e.g. blueprint train "
+            f"{run.path / BLUEPRINT_FILE} --epochs N.",
+        )
+    bp = load(run.path / BLUEPRINT_FILE)
+    info["status"] = "running"
+    info.setdefault("resumed", []).append({"at": _now(), "from_epoch": run.backup_epoch()})
+    run.write_run(info)
+    return _fit(bp, run, info, verbose=verbose, extra_callbacks=extra_callbacks)
+
+
+def _fit(
+    bp: Blueprint,
+    run: RunDir,
+    info: dict[str, Any],
+    *,
+    verbose: int | str,
+    extra_callbacks: Iterable[keras.callbacks.Callback],
+) -> RunResult:
+    import keras
+
+    from ..builders.model import build_models
+    from ..data import make_datasets
+
+    spec = bp.train or TrainSpec()
+    if bp.compile is None:
+        raise BlueprintError(
+            "training needs a 'compile:' section (optimizer, loss, metrics)",
+            Location(bp.source, 1, 1),
+            hint="For example:  compile: {optimizer: adam, loss: sparse_categorical_crossentropy,"
+            " metrics: [accuracy]}",
+        )
+    seed_everything(spec.seed, deterministic=spec.deterministic)
+    keras.backend.clear_session()
+    models = build_models(bp, compile=True)
+    model = models["model"]
+    datasets = make_datasets(
+        bp,
+        bp.data or DataSpec(),
+        base_dir=Path(info["base_dir"]),
+        seed=spec.seed,
+        batch_size=info["batch_size"],
+        model=model,
+    )
+    done = run.backup_epoch()
+    history = {k: v[:done] for k, v in run.read_history().items()}
+    if spec.pretrain is not None and done == 0:
+        from .pretrain import pretrain_layerwise
+
+        pretrain_layerwise(model, spec.pretrain, datasets.train, verbose=_quiet(verbose))
+    monitor = spec.monitor or ("val_loss" if datasets.validation is not None else "loss")
+    callbacks = [
+        _Recorder(run, info, history),
+        _Checkpoints(run, info, monitor),
+        keras.callbacks.BackupAndRestore(str(run / BACKUP_DIR)),
+        *_blueprint_callbacks(bp, spec, run, datasets, models, history),
+        *extra_callbacks,
+    ]
+    model.fit(
+        datasets.train,
+        validation_data=datasets.validation,
+        epochs=info["epochs"],
+        steps_per_epoch=spec.steps_per_epoch,
+        callbacks=callbacks,
+        verbose=verbose,
+    )
+    with atomic_path(run / MODEL_FILE) as tmp:
+        model.save(tmp)
+    metrics = {"train": _evaluate(model, datasets.train)}
+    for split in ("validation", "test"):
+        ds = getattr(datasets, split)
+        if ds is not None:
+            metrics[split] = _evaluate(model, ds)
+    run.write_metrics(metrics)
+    backup = run / BACKUP_DIR
+    if backup.is_dir() and not any(backup.iterdir()):
+        backup.rmdir()
+    info.update(status="completed", finished=_now())
+    run.write_run(info)
+    return RunResult(run.path, model, run.read_history(), metrics)
+
+
+def evaluate(
+    run_dir: str | Path,
+    overrides: Overrides = (),
+    *,
+    verbose: int | str = 0,
+) -> dict[str, dict[str, float]]:
+    """Evaluates a run's trained model on its data (or on other data, by overrides).
+
+    Args:
+        run_dir: A completed run directory.
+        overrides: Overrides of the run's blueprint (``"data.source=..."``).
+        verbose: Keras' verbosity.
+
+    Returns:
+        Metrics per split: ``{"test": {...}, ...}``; the test split when the data has
+        one, else every split it has.
+
+    Raises:
+        BlueprintError: Not a completed run, or data that does not fit the model.
+    """
+    import keras
+
+    from ..data import make_datasets
+
+    run = RunDir(run_dir)
+    info = run.read_run()
+    model_file = run / MODEL_FILE
+    if not model_file.is_file():
+        raise BlueprintError(
+            f"run '{run.path}' has no trained model yet",
+            Location(str(run.path)),
+            expected=f"{MODEL_FILE} (written when training completes)",
+            hint=f"Finish the run first: blueprint train --resume {run.path}",
+        )
+    bp = load(run.path / BLUEPRINT_FILE, overrides)
+    spec = bp.train or TrainSpec()
+    keras.utils.set_random_seed(spec.seed)
+    model = load_trained(model_file)
+    datasets = make_datasets(
+        bp,
+        bp.data or DataSpec(),
+        base_dir=Path(info.get("base_dir", ".")),
+        seed=spec.seed,
+        batch_size=info.get("batch_size"),
+        model=model,
+    )
+    splits = {s: getattr(datasets, s) for s in ("test", "validation")}
+    chosen = {"test": splits["test"]} if splits["test"] is not None else {}
+    if not chosen:
+        chosen = {k: v for k, v in {**splits, "train": datasets.train}.items() if v is not None}
+    return {name: _evaluate(model, ds, verbose) for name, ds in chosen.items()}
+
+
+def load_trained(path: str | Path) -> keras.Model:
+    """Loads a ``.keras`` model written by a run (custom layers and schedules included)."""
+    import keras
+
+    _import_builtin_layers()
+    return keras.saving.load_model(path)
+
+
+def _import_builtin_layers() -> None:
+    import importlib
+
+    from ..layers import discover
+
+    for source in discover():
+        importlib.import_module(source.module)
+    importlib.import_module("keras_blueprints.training.schedules")
+
+
+def seed_everything(seed: int, *, deterministic: bool = True) -> None:
+    """Seeds Python, NumPy and TensorFlow; optionally makes TensorFlow's ops deterministic.
+
+    Determinism is process-wide (``tf.config.experimental.enable_op_determinism``)
+    and stays on: a training process trains one run.
+
+    Args:
+        seed: The seed.
+        deterministic: Also make ops deterministic (same seed, same machine, same metrics).
+    """
+    import keras
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(seed)
+    if deterministic:
+        tf.config.experimental.enable_op_determinism()
+
+
+def _blueprint_callbacks(bp, spec: TrainSpec, run: RunDir, datasets, models, history) -> list:
+    from ..callbacks.registry import CALLBACKS, CallbackContext
+
+    context = CallbackContext(
+        blueprint=bp,
+        run_dir=run.path,
+        datasets=datasets,
+        seed=spec.seed,
+        models={k: v for k, v in models.items() if k != "model"},
+    )
+    listed = {c.name for c in spec.callbacks}
+    specs = list(spec.callbacks) + [
+        CallbackSpec(name) for name in DEFAULT_CALLBACKS if name in CALLBACKS and name not in listed
+    ]
+    out = []
+    for cb in specs:
+        entry = CALLBACKS.lookup(cb.name, cb.location)
+        args = {**{p.name: p.default for p in entry.params.values() if not p.required}}
+        args.update({k: _thaw(v) for k, v in cb.args.items()})
+        callback = entry.fn(context, **args)
+        if history and hasattr(callback, "history_before"):
+            callback.history_before = {k: list(v) for k, v in history.items()}
+        out.append(callback)
+    return out
+
+
+def _thaw(value: Any) -> Any:
+    from ..schema import thaw
+
+    return thaw(value)
+
+
+def _evaluate(model, dataset, verbose: int | str = 0) -> dict[str, float]:
+    result = model.evaluate(dataset, verbose=verbose, return_dict=True)
+    return {k: float(v) for k, v in result.items()}
+
+
+def _quiet(verbose: int | str) -> int:
+    return 0 if verbose == 0 else 2
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {
+        "keras_blueprints": __version__,
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "python": platform.python_version(),
+    }
+
+
+def _is_better(monitor: str, value: float, best: float | None) -> bool:
+    if best is None:
+        return True
+    if any(word in monitor for word in _MAXIMIZED):
+        return value > best
+    return value < best
+
+
+def _callback_base():
+    import keras
+
+    return keras.callbacks.Callback
+
+
+class _Recorder(_callback_base()):  # type: ignore[misc]
+    """Writes history.json/csv and the epoch counter at the end of every epoch."""
+
+    def __init__(self, run: RunDir, info: dict[str, Any], history: Mapping[str, list]) -> None:
+        super().__init__()
+        self.run = run
+        self.info = info
+        self.history = {k: list(v) for k, v in history.items()}
+        self.started = time.monotonic()
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        for key, value in (logs or {}).items():
+            series = self.history.setdefault(key, [])
+            series.extend([math.nan] * (epoch - len(series)))
+            series.append(float(value))
+        self.run.write_history(self.history)
+        self.info["epochs_done"] = epoch + 1
+        self.run.write_run(self.info)
+
+
+class _Checkpoints(_callback_base()):  # type: ignore[misc]
+    """Saves ``checkpoints/last.keras`` every epoch and ``best.keras`` when the monitor improves."""
+
+    def __init__(self, run: RunDir, info: dict[str, Any], monitor: str) -> None:
+        super().__init__()
+        self.run = run
+        self.info = info
+        self.monitor = monitor
+        best = info.get("best") or {}
+        self.best = best.get("value") if best.get("monitor") == monitor else None
+
+    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
+        folder = self.run / CHECKPOINT_DIR
+        with atomic_path(folder / "last.keras") as tmp:
+            self.model.save(tmp)
+        value = (logs or {}).get(self.monitor)
+        if value is None or not math.isfinite(float(value)):
+            return
+        if _is_better(self.monitor, float(value), self.best):
+            self.best = float(value)
+            with atomic_path(folder / "best.keras") as tmp:
+                self.model.save(tmp)
+            self.info["best"] = {"monitor": self.monitor, "value": self.best, "epoch": epoch + 1}

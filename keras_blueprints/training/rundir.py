@@ -1,0 +1,159 @@
+"""The run directory: what ``blueprint train`` leaves behind, and how it is read back.
+
+::
+
+    RUN_DIR/
+      blueprint.yaml     the fully resolved blueprint (plain YAML that rebuilds the model)
+      run.json           how the run was started, its status and progress
+      history.json       loss and metrics per epoch (also history.csv)
+      metrics.json       final train / validation / test metrics
+      model.keras        the trained model
+      checkpoints/       best.keras (by the monitored metric) and last.keras
+      backup/            BackupAndRestore's state while a run is unfinished
+      plots/             learning curves and monitor plots
+
+Every file is written atomically (:mod:`keras_blueprints.files`), so a run
+killed at any moment leaves complete files only; ``blueprint train --resume``
+continues from the last finished epoch.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import json
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from ..errors import BlueprintError, Location
+from ..files import atomic_write_json, atomic_write_text
+
+__all__ = [
+    "BACKUP_DIR",
+    "BLUEPRINT_FILE",
+    "CHECKPOINT_DIR",
+    "HISTORY_CSV",
+    "HISTORY_JSON",
+    "METRICS_FILE",
+    "MODEL_FILE",
+    "PLOTS_DIR",
+    "RUN_FILE",
+    "RunDir",
+    "default_run_dir",
+]
+
+BLUEPRINT_FILE = "blueprint.yaml"
+RUN_FILE = "run.json"
+HISTORY_JSON = "history.json"
+HISTORY_CSV = "history.csv"
+METRICS_FILE = "metrics.json"
+MODEL_FILE = "model.keras"
+CHECKPOINT_DIR = "checkpoints"
+BACKUP_DIR = "backup"
+PLOTS_DIR = "plots"
+
+
+def default_run_dir(name: str, root: str | Path = "runs") -> Path:
+    """A fresh directory name ``runs/NAME-YYYYmmdd-HHMMSS`` (suffixed if taken)."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    base = Path(root) / f"{name}-{stamp}"
+    path, n = base, 1
+    while path.exists():
+        n += 1
+        path = base.with_name(f"{base.name}-{n}")
+    return path
+
+
+class RunDir:
+    """Reads and writes the files of one run directory.
+
+    Args:
+        path: The directory.
+    """
+
+    def __init__(self, path: str | Path) -> None:
+        self.path = Path(path)
+
+    def __truediv__(self, name: str) -> Path:
+        return self.path / name
+
+    # -- creating and opening -------------------------------------------------------------
+    def create(self) -> None:
+        """Creates the directory for a new run; refuses one that already holds files.
+
+        Raises:
+            BlueprintError: The directory exists and is not empty (nothing is overwritten).
+        """
+        if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
+            raise BlueprintError(
+                f"run directory '{self.path}' already exists and is not empty",
+                Location(str(self.path)),
+                hint="Choose another --run-dir, or continue that run with --resume.",
+            )
+        self.path.mkdir(parents=True, exist_ok=True)
+
+    def read_run(self) -> dict[str, Any]:
+        """Reads ``run.json`` of an existing run.
+
+        Raises:
+            BlueprintError: The directory is not a run directory, or its run.json is damaged.
+        """
+        file = self.path / RUN_FILE
+        if not file.is_file():
+            raise BlueprintError(
+                f"'{self.path}' is not a run directory",
+                Location(str(self.path)),
+                expected=f"a directory written by 'blueprint train' (with {RUN_FILE})",
+                received="no such directory" if not self.path.exists() else "no run.json in it",
+            )
+        try:
+            data = json.loads(file.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            raise BlueprintError(f"cannot read {file}: {exc}", Location(str(file))) from exc
+        if not isinstance(data, dict):
+            raise BlueprintError(f"{file} is damaged", Location(str(file)))
+        return data
+
+    # -- files ----------------------------------------------------------------------------
+    def write_run(self, data: Mapping[str, Any]) -> None:
+        """Writes ``run.json``."""
+        atomic_write_json(self.path / RUN_FILE, dict(data))
+
+    def write_blueprint(self, text: str) -> None:
+        """Writes the resolved blueprint."""
+        atomic_write_text(self.path / BLUEPRINT_FILE, text)
+
+    def read_history(self) -> dict[str, list[float]]:
+        """The history written so far (empty when there is none)."""
+        file = self.path / HISTORY_JSON
+        if not file.is_file():
+            return {}
+        return {k: list(v) for k, v in json.loads(file.read_text(encoding="utf-8")).items()}
+
+    def write_history(self, history: Mapping[str, Sequence[float]]) -> None:
+        """Writes ``history.json`` and ``history.csv`` (one row per epoch)."""
+        atomic_write_json(self.path / HISTORY_JSON, {k: list(v) for k, v in history.items()})
+        keys = list(history)
+        rows = max((len(v) for v in history.values()), default=0)
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\n")
+        writer.writerow(["epoch", *keys])
+        for i in range(rows):
+            writer.writerow(
+                [i + 1, *(repr(history[k][i]) if i < len(history[k]) else "" for k in keys)]
+            )
+        atomic_write_text(self.path / HISTORY_CSV, out.getvalue())
+
+    def write_metrics(self, metrics: Mapping[str, Any]) -> None:
+        """Writes ``metrics.json``."""
+        atomic_write_json(self.path / METRICS_FILE, dict(metrics))
+
+    def backup_epoch(self) -> int:
+        """Epochs completed according to BackupAndRestore's state (0 when none)."""
+        meta = self.path / BACKUP_DIR / "training_metadata.json"
+        try:
+            return int(json.loads(meta.read_text(encoding="utf-8"))["epoch"])
+        except (OSError, ValueError, KeyError, TypeError):
+            return 0
