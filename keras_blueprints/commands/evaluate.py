@@ -9,6 +9,12 @@ from ..cli import EXIT_OK, add_overrides, command
 from .train import add_data_option, data_override, print_metrics
 
 
+def _yaml(text: str):
+    import yaml
+
+    return yaml.safe_load(text)
+
+
 @command("evaluate", "evaluate a trained run on its test data, or on --data")
 def configure(parser: argparse.ArgumentParser) -> None:
     """Adds the command's arguments."""
@@ -27,10 +33,8 @@ def run(args: argparse.Namespace) -> int:
     """Evaluates and prints the metrics; returns the exit status."""
     from ..training.run import evaluate
 
-    overrides = list(args.overrides)
-    if args.data:
-        overrides.append(data_override(args.data))
-    metrics = evaluate(args.run_dir, overrides)
+    data = data_override(args.data).split("=", 1)[1] if args.data else None
+    metrics = evaluate(args.run_dir, args.overrides, data=_yaml(data) if data else None)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

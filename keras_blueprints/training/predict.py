@@ -44,8 +44,7 @@ def read_inputs(path: str | Path, model: keras.Model) -> dict[str, Any]:
     import numpy as np
 
     path = Path(path)
-    names = [t.name.split(":")[0] for t in model.inputs]
-    names = [layer.name for layer in _input_layers(model)] or names
+    names = [t.name for t in model.inputs]
     if not path.is_file():
         raise BlueprintError(
             f"input file '{path}' does not exist", Location(str(path)), expected=".npy or .npz"
@@ -94,10 +93,6 @@ def read_inputs(path: str | Path, model: keras.Model) -> dict[str, Any]:
     return {n: arrays[n] for n in names}
 
 
-def _input_layers(model) -> list:
-    return [layer for layer in model.layers if type(layer).__name__ == "InputLayer"]
-
-
 def predict_file(
     model_path: str | Path, input_path: str | Path, output_path: str | Path, *, batch_size: int = 32
 ) -> dict[str, tuple[int, ...]]:
@@ -129,7 +124,9 @@ def predict_file(
             Location(str(output_path)),
             expected=".npz" if len(out_names) > 1 else ".npy or .npz",
         )
-    result = model.predict(inputs, batch_size=batch_size, verbose=0)
+    arrays = list(inputs.values())  # in the model's input order
+    feed = arrays[0] if len(arrays) == 1 else arrays
+    result = model.predict(feed, batch_size=batch_size, verbose=0)
     results = result if isinstance(result, list | tuple) else [result]
     outputs = {n: np.asarray(r) for n, r in zip(out_names, results, strict=True)}
     with atomic_path(output_path) as tmp:

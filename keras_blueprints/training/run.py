@@ -213,6 +213,7 @@ def _fit(
         steps_per_epoch=spec.steps_per_epoch,
         callbacks=callbacks,
         verbose=verbose,
+        shuffle=False,  # the tf.data pipeline shuffles (seeded)
     )
     with atomic_path(run / MODEL_FILE) as tmp:
         model.save(tmp)
@@ -234,18 +235,22 @@ def evaluate(
     run_dir: str | Path,
     overrides: Overrides = (),
     *,
+    data: str | None = None,
     verbose: int | str = 0,
 ) -> dict[str, dict[str, float]]:
-    """Evaluates a run's trained model on its data (or on other data, by overrides).
+    """Evaluates a run's trained model on its test data, or on other data.
 
     Args:
         run_dir: A completed run directory.
-        overrides: Overrides of the run's blueprint (``"data.source=..."``).
+        overrides: Overrides of the run's blueprint.
+        data: Other data, as ``data.source`` takes it (a built-in name, a file,
+            ``{npz: {path: ...}}``): its test split when it has one (built-in sets),
+            else all of it, reported as ``"data"``.
         verbose: Keras' verbosity.
 
     Returns:
-        Metrics per split: ``{"test": {...}, ...}``; the test split when the data has
-        one, else every split it has.
+        Metrics per split: ``{"test": {...}}`` when the data has a test split; else
+        every split there is (``"data"`` for all of other data).
 
     Raises:
         BlueprintError: Not a completed run, or data that does not fit the model.
@@ -264,6 +269,9 @@ def evaluate(
             expected=f"{MODEL_FILE} (written when training completes)",
             hint=f"Finish the run first: blueprint train --resume {run.path}",
         )
+    overrides = list(overrides)
+    if data is not None:
+        overrides += [("data.source", data), ("data.validation", None), ("data.test", None)]
     bp = load(run.path / BLUEPRINT_FILE, overrides)
     spec = bp.train or TrainSpec()
     keras.utils.set_random_seed(spec.seed)
@@ -278,6 +286,8 @@ def evaluate(
     )
     splits = {s: getattr(datasets, s) for s in ("test", "validation")}
     chosen = {"test": splits["test"]} if splits["test"] is not None else {}
+    if not chosen and data is not None:
+        chosen = {"data": datasets.train}
     if not chosen:
         chosen = {k: v for k, v in {**splits, "train": datasets.train}.items() if v is not None}
     return {name: _evaluate(model, ds, verbose) for name, ds in chosen.items()}
