@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -19,7 +20,7 @@ def _blocks(lang: str) -> list[str]:
 
 def test_readme_opens_with_the_two_commands():
     commands = _blocks("bash")[:2]
-    assert commands[0].strip() == "pip install -e . && blueprint summary zoo:lenet5"
+    assert commands[0].strip() == "pip install -e . && blueprint train zoo:mlp"
     assert commands[1].strip() == 'pip install -e ".[test]" && python -m pytest -q'
     ci = (README.parent / ".ci" / "run").read_text()
     assert "python -m pytest -q\n" in ci
@@ -46,3 +47,13 @@ def test_readme_error_message_is_what_users_see(tmp_path):
     assert shown.splitlines()[0] == expected[0]
     head, _, tail = expected[1].partition("...")
     assert shown.splitlines()[1].startswith(head) and shown.splitlines()[1].endswith(tail.strip())
+
+
+@pytest.mark.slow
+def test_the_main_job_reaches_its_accuracy(tmp_path):
+    """`blueprint train zoo:mlp` as the README runs it: at least 0.97 test accuracy."""
+    from keras_blueprints.cli import main
+
+    assert main(["train", "zoo:mlp", "--run-dir", str(tmp_path / "run"), "--quiet"]) == 0
+    metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert metrics["test"]["accuracy"] >= 0.97

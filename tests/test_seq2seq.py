@@ -402,43 +402,45 @@ def test_greedy_decode_refuses_mismatched_models():
 
 
 def test_trained_seq2seq_lstm_reverses_sequences(clean_session):
-    """200 sequences of 5 symbols out of 6: greedy decoding reverses unseen ones.
+    """300 sequences of 5 symbols out of 6 (the ``sequences`` data source): greedy decoding
+    reverses the 100 unseen ones of its test split.
 
     Chance is 1/6 (0.17) per token; after 20 epochs (a few seconds on a CPU)
-    greedy decoding gets about 0.9 of the tokens of 100 unseen sequences right.
+    greedy decoding gets about 0.9 of the tokens of the unseen sequences right.
     """
-    symbols, length, start, end = 6, 5, 6, 7
+    from pathlib import Path
+
+    from keras_blueprints.data import SOURCES, SourceContext
+
+    symbols, length = 6, 5
     vocabulary = symbols + 2
-    eye = np.eye(vocabulary, dtype="float32")
-    rng = np.random.default_rng(0)
-
-    def pairs(n):
-        source = rng.integers(0, symbols, (n, length))
-        target = source[:, ::-1]
-        shifted = np.concatenate([np.full((n, 1), start), target], axis=1)  # teacher forcing
-        labels = np.concatenate([target, np.full((n, 1), end)], axis=1)
-        return source, shifted, labels
-
+    start, end = vocabulary - 2, vocabulary - 1  # the source's token conventions
     keras.utils.set_random_seed(0)
-    models = kb.build_models(
+    bp = kb.load(
         "zoo:seq2seq_lstm",
         [
             f"params.vocabulary={vocabulary}",
+            f"params.length={length}",
             "params.units=32",
             "compile.optimizer.adam.learning_rate=0.01",
         ],
     )
-    source, shifted, labels = pairs(200)
-    models["model"].fit([eye[source], eye[shifted]], labels, epochs=20, batch_size=16, verbose=0)
-    test_source, _, test_labels = pairs(100)
+    models = kb.build_models(bp)
+    source = SOURCES.get("sequences").fn
+    args = {"task": "reverse", "count": 300, "test_fraction": 1 / 3}
+    train = source(SourceContext(bp, Path("."), 0, "train"), **args)
+    test = source(SourceContext(bp, Path("."), 0, "test"), **args)
+    assert (len(train), len(test)) == (200, 100)
+    inputs = [train.x["source"], train.x["target"]]
+    models["model"].fit(inputs, train.y, epochs=20, batch_size=16, verbose=0)
     decoded = greedy_decode(
         models["encoder"],
         models["decoder_step"],
-        eye[test_source],
+        test.x["source"],
         start_token=start,
         end_token=end,
         max_length=length + 1,
     )
-    accuracy = (decoded[:, :length] == test_labels[:, :length]).mean()
+    accuracy = (decoded[:, :length] == test.y[:, :length]).mean()
     assert accuracy > 0.7, f"token accuracy {accuracy:.3f} (chance: 0.17)"
     assert (decoded[:, length] == end).mean() > 0.9  # it learned where to stop

@@ -76,17 +76,17 @@ def test_defaults_and_the_short_forms():
     assert load("train: {}\n").train.epochs == 10
 
 
-@pytest.mark.parametrize(
-    ("name", "kind", "arg"),
-    [("train.npz", "npz", "path"), ("x.npy", "npy", "x"), ("t.csv", "csv", "path")],
-)
-def test_a_file_name_is_a_file_source(name, kind, arg):
-    overrides = ["data.source.csv.label=y"] if kind == "csv" else []
-    bp = load(f"data: {{source: {name}}}\n") if kind != "csv" else load(
-        f"data: {{source: {{csv: {{path: {name}, label: y}}}}}}\n", overrides[:0]
-    )
+@pytest.mark.parametrize(("name", "kind"), [("train.npz", "npz"), ("t.csv", "csv")])
+def test_a_file_name_is_a_file_source(name, kind):
+    bp = load(f"data: {{source: {name}}}\n")
     assert bp.data.source.kind == kind
-    assert bp.data.source.args[arg] == name
+    assert bp.data.source.args["path"] == name
+
+
+def test_a_npy_file_alone_lacks_its_labels():
+    (err,) = errors_of("data: {source: x.npy}\n")
+    assert err.message == "data source 'npy' needs 'y'"
+    assert (err.location.line, err.location.col) == (5, 16)
 
 
 def test_params_reach_the_training_sections():
@@ -112,14 +112,14 @@ def test_every_error_is_reported_together_at_its_position():
     found = {(e.location.line, e.location.col): e for e in errs}
     assert found[(5, 16)].message == "'digts' is not a known data source"
     assert found[(5, 16)].hint.startswith("Did you mean 'digits'?")
-    assert found[(5, 34)].message == "'validation' must be a fraction or a data source"
-    assert found[(5, 49)].message == "'batch_size' must be a positive integer"
-    assert found[(5, 52)].message == "'shufle' is not a data setting"
+    assert found[(5, 35)].message == "'validation' must be a fraction or a data source"
+    assert found[(5, 50)].message == "'batch_size' must be a positive integer"
+    assert found[(5, 53)].message == "'shufle' is not a data setting"
     assert found[(7, 11)].message == "'epochs' must be a positive integer"
     assert found[(8, 15)].message == "'lerning_curves' is not a known callback"
     assert found[(8, 15)].hint.startswith("Did you mean 'learning_curves'?")
     assert found[(8, 49)].message == "'patiense' is not a parameter of callback 'early_stopping'"
-    assert found[(9, 30)].message == "'dec' is not a node of the graph"
+    assert found[(9, 31)].message == "'dec' is not a node of the graph"
     assert len(errs) == 8
 
 

@@ -206,8 +206,10 @@ def _fit(
         *_blueprint_callbacks(bp, spec, run, datasets, models, history),
         *extra_callbacks,
     ]
+    # With a fixed number of steps an epoch is not a pass over the data: repeat it.
+    train_data = datasets.train.repeat() if spec.steps_per_epoch else datasets.train
     model.fit(
-        datasets.train,
+        train_data,
         validation_data=datasets.validation,
         epochs=info["epochs"],
         steps_per_epoch=spec.steps_per_epoch,
@@ -348,9 +350,14 @@ def _blueprint_callbacks(bp, spec: TrainSpec, run: RunDir, datasets, models, his
         entry = CALLBACKS.lookup(cb.name, cb.location)
         args = {**{p.name: p.default for p in entry.params.values() if not p.required}}
         args.update({k: _thaw(v) for k, v in cb.args.items()})
-        callback = entry.fn(context, **args)
-        if history and hasattr(callback, "history_before"):
-            callback.history_before = {k: list(v) for k, v in history.items()}
+        try:
+            callback = entry.fn(context, **args)
+        except (TypeError, ValueError) as exc:
+            raise BlueprintError(
+                f"callback '{cb.name}' could not be set up: {exc}", cb.location
+            ) from exc
+        if history and hasattr(callback, "initial_history"):
+            callback.initial_history = {k: list(v) for k, v in history.items()}
         out.append(callback)
     return out
 

@@ -1,0 +1,354 @@
+"""File sources: ``npz``, ``npy``, ``csv``, ``images`` (a folder of class folders), ``tfrecord``.
+
+A file holds one set of examples: a file source returns it for the ``train``
+split and None for the others; hold out a fraction (``validation: 0.1``) or
+name another file (``test: {npz: {path: test.npz}}``) in ``data:``. Relative
+paths are relative to the blueprint's folder.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any, Literal
+
+from ...errors import BlueprintError, Location, Plain
+from ..examples import Examples
+from ..registry import SourceContext, register_source
+
+
+def _names(keys: Any, wanted: list[str], fallback: str, what: str, source: str, path) -> Any:
+    """Maps blueprint names to array keys: explicit, by name, or the one ``fallback`` key."""
+    available = sorted(keys)
+    if isinstance(wanted, dict):
+        mapping = dict(wanted)
+    elif all(name in available for name in wanted):
+        mapping = {name: name for name in wanted}
+    elif fallback in available and len(wanted) == 1:
+        mapping = {wanted[0]: fallback}
+    else:
+        return None
+    for name, key in mapping.items():
+        if key not in available:
+            raise BlueprintError(
+                f"{source} file has no array '{key}' for {what} '{name}'",
+                expected=f"one of: {', '.join(available)}",
+                received=Plain(str(path)),
+            )
+    return mapping
+
+
+@register_source("npz")
+def npz(
+    context: SourceContext,
+    *,
+    path: str,
+    x: str | dict | None = None,
+    y: str | dict | None = None,
+) -> Examples | None:
+    """Arrays from a NumPy ``.npz`` archive (``np.savez``), one per input and per output.
+
+    Args:
+        context: The blueprint and the split asked.
+        path: The ``.npz`` file.
+        x: The array key of the (single) input, or a mapping input name -> key.
+            Default: keys named after the blueprint's inputs, else ``x``.
+        y: The same for the targets. Default: keys named after the outputs, else
+            ``y``; none (unlabelled examples) when neither is there.
+
+    Returns:
+        The examples for ``train``; None for other splits.
+    """
+    if context.split != "train":
+        return None
+    import numpy as np
+
+    from ._util import resolve_path
+
+    file = resolve_path(context, path, "npz")
+    bp = context.blueprint
+    with np.load(file, allow_pickle=False) as archive:
+        keys = list(archive.keys())
+        x_map = _names(keys, _wanted(x, [i.name for i in bp.inputs]), "x", "input", "npz", file)
+        if x_map is None:
+            raise BlueprintError(
+                "npz file has no arrays named after the blueprint's inputs",
+                expected=f"arrays {', '.join(i.name for i in bp.inputs)} (or 'x' for one input)",
+                received=Plain(f"{file} holding {', '.join(sorted(keys))}"),
+                hint="name the arrays with x: {input: key}",
+            )
+        outputs = list(bp.output_names)
+        y_map = _names(keys, _wanted(y, outputs), "y", "output", "npz", file)
+        if y is not None and y_map is None:
+            raise BlueprintError(f"npz file has no array '{y}'", received=Plain(str(file)))
+        xs = {name: archive[key] for name, key in x_map.items()}
+        ys = None if y_map is None else {name: archive[key] for name, key in y_map.items()}
+    if ys is not None and len(ys) == 1:
+        ys = next(iter(ys.values()))
+    return _from_arrays(xs, ys, file)
+
+
+def _wanted(given: str | dict | None, names: list[str]) -> Any:
+    if isinstance(given, str):
+        return {names[0]: given} if len(names) == 1 else [given]
+    return given if given is not None else names
+
+
+def _from_arrays(x: dict, y: Any, file) -> Examples:
+    try:
+        return Examples.from_arrays(x, y)
+    except ValueError as err:
+        raise BlueprintError(
+            "the arrays of a data file hold different numbers of examples",
+            expected="the same first dimension in every array",
+            received=Plain(f"{file}: {str(err).split('Received: ')[-1]}"),
+        ) from None
+
+
+@register_source("npy")
+def npy(context: SourceContext, *, x: str, y: str) -> Examples | None:
+    """Two NumPy ``.npy`` files (``np.save``): the inputs of a one-input blueprint and the targets.
+
+    Args:
+        context: The blueprint and the split asked.
+        x: The inputs' ``.npy`` file.
+        y: The targets' ``.npy`` file.
+
+    Returns:
+        The examples for ``train``; None for other splits.
+    """
+    if context.split != "train":
+        return None
+    import numpy as np
+
+    from ._util import resolve_path, single_input
+
+    spec = single_input(context, "npy")
+    x_file, y_file = resolve_path(context, x, "npy"), resolve_path(context, y, "npy")
+    xs = {spec.name: np.load(x_file, allow_pickle=False)}
+    return _from_arrays(xs, np.load(y_file, allow_pickle=False), x_file)
+
+
+@register_source("csv")
+def csv(
+    context: SourceContext,
+    *,
+    path: str,
+    label: str | list = "label",
+    features: list | None = None,
+    delimiter: str = ",",
+) -> Examples | None:
+    """A CSV table of numbers with a header row: feature columns and label column(s).
+
+    Read with Python's ``csv`` module: every cell must be a number. Labels
+    that are all whole numbers become integer class ids (int32); features are
+    float32 and feed the blueprint's single input as a vector.
+
+    Args:
+        context: The blueprint and the split asked.
+        path: The CSV file.
+        label: The label column, or a list of them (several targets side by side).
+        features: The feature columns, in order (default: every column but the labels).
+        delimiter: The cell separator.
+
+    Returns:
+        The examples for ``train``; None for other splits.
+
+    Raises:
+        BlueprintError: A missing column, or a cell that is not a number
+            (located at its row and column in the CSV file).
+    """
+    if context.split != "train":
+        return None
+    import csv as csv_module
+
+    import numpy as np
+
+    from ._util import resolve_path, single_input
+
+    spec = single_input(context, "csv")
+    file = resolve_path(context, path, "csv")
+    with open(file, newline="", encoding="utf-8") as handle:
+        lines = handle.read().splitlines()
+    rows = list(csv_module.reader(lines, delimiter=delimiter))
+    if not rows:
+        raise BlueprintError("the CSV file is empty", Location(str(file)), expected="a header row")
+    header = [h.strip() for h in rows[0]]
+    labels = [label] if isinstance(label, str) else list(label)
+    columns = list(features) if features is not None else [h for h in header if h not in labels]
+    for name in [*labels, *columns]:
+        if name not in header:
+            raise BlueprintError.unknown_name(
+                f"a column of {file.name}", str(name), header, Location(str(file), 1, 1)
+            )
+    index = {name: header.index(name) for name in header}
+    values = np.empty((len(rows) - 1, len(header)), "float64")
+    wanted = [index[c] for c in [*columns, *labels]]
+    for r, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise BlueprintError(
+                f"row {r} of the CSV file has {len(row)} cells",
+                Location(str(file), r, 1),
+                expected=f"{len(header)} cells, as in the header",
+                received=Plain(delimiter.join(row)),
+            )
+        for c in wanted:
+            try:
+                values[r - 2, c] = float(row[c])
+            except ValueError:
+                raise BlueprintError(
+                    f"cell of column '{header[c]}' is not a number",
+                    Location(str(file), r, _column(lines[r - 1], row, c, delimiter)),
+                    expected="numbers only (encode categories as integers)",
+                    received=row[c],
+                ) from None
+    x = values[:, [index[c] for c in columns]].astype("float32")
+    y = values[:, [index[c] for c in labels]]
+    y = y.astype("int32") if np.all(y == np.round(y)) else y.astype("float32")
+    return Examples.from_arrays({spec.name: x}, y[:, 0] if len(labels) == 1 else y)
+
+
+def _column(line: str, row: list[str], index: int, delimiter: str) -> int:
+    """1-based character column of cell ``index`` (exact when no cell is quoted)."""
+    if '"' in line:
+        return 1
+    return sum(len(cell) + len(delimiter) for cell in row[:index]) + 1
+
+
+@register_source("images")
+def images(
+    context: SourceContext,
+    *,
+    directory: str,
+    image_size: int | list | None = None,
+    color_mode: Literal["auto", "grayscale", "rgb", "rgba"] = "auto",
+    scale: float = 1 / 255,
+    interpolation: str = "bilinear",
+) -> Examples | None:
+    """A folder with one sub-folder of images per class (``cats/``, ``dogs/``), decoded lazily.
+
+    Read by ``keras.utils.image_dataset_from_directory``: the classes are the
+    sub-folders in alphabetical order, labels their indices (int32). Images
+    are resized to the blueprint input's height and width, decoded with as
+    many channels as it has, and multiplied by ``scale``.
+
+    Args:
+        context: The blueprint and the split asked.
+        directory: The folder of class folders.
+        image_size: Height and width (an int for square images); default the input's.
+        color_mode: ``grayscale``, ``rgb``, ``rgba``, or ``auto`` (from the input's channels).
+        scale: Pixel values are multiplied by it (1/255 maps 0..255 to [0, 1]).
+        interpolation: The resizing method.
+
+    Returns:
+        The examples (an unbatched dataset) for ``train``; None for other splits.
+    """
+    if context.split != "train":
+        return None
+    from ._util import resolve_path, single_input
+
+    spec = single_input(context, "images")
+    folder = resolve_path(context, directory, "images", what="folder")
+    if len(spec.shape) != 3:
+        raise BlueprintError(
+            f"source 'images' feeds an image input, but '{spec.name}' has shape {list(spec.shape)}",
+            expected="an input [height, width, channels]",
+            received=Plain(str(list(spec.shape))),
+        )
+    if image_size is None:
+        size = (spec.shape[0] or 256, spec.shape[1] or 256)
+    elif isinstance(image_size, int):
+        size = (image_size, image_size)
+    else:
+        size = tuple(image_size)
+    if color_mode == "auto":
+        color_mode = {1: "grayscale", 3: "rgb", 4: "rgba"}.get(spec.shape[2] or 3, "rgb")
+    import keras
+
+    dataset = keras.utils.image_dataset_from_directory(
+        folder,
+        labels="inferred",
+        label_mode="int",
+        color_mode=color_mode,
+        batch_size=None,
+        image_size=size,
+        shuffle=False,
+        interpolation=interpolation,
+        verbose=False,
+    )
+    name = spec.name
+    dataset = dataset.map(lambda image, label: ({name: image * scale}, label))
+    return Examples.from_dataset(dataset)
+
+
+@register_source("tfrecord")
+def tfrecord(
+    context: SourceContext,
+    *,
+    files: str | list,
+    features: dict,
+    label: str = "label",
+    compression: Literal["", "GZIP", "ZLIB"] = "",
+) -> Examples | None:
+    """TFRecord files of ``tf.train.Example`` records with fixed-length features.
+
+    Args:
+        context: The blueprint and the split asked.
+        files: A path, a glob pattern (``shards/*.tfrecord``) or a list of them.
+        features: Feature name -> ``{shape: [...], dtype: float32|int64|string}``
+            (a ``tf.io.FixedLenFeature`` each). Features named after the
+            blueprint's inputs feed them; ``label`` is the target.
+        label: The feature holding the target.
+        compression: ``""``, ``GZIP`` or ``ZLIB``.
+
+    Returns:
+        The examples (an unbatched dataset) for ``train``; None for other splits.
+    """
+    if context.split != "train":
+        return None
+    import glob
+
+    import tensorflow as tf
+
+    from ._util import resolve_path
+
+    patterns = [files] if isinstance(files, str) else list(files)
+    paths: list[str] = []
+    for pattern in patterns:
+        if any(ch in pattern for ch in "*?["):
+            full = str(resolve_path(context, ".", "tfrecord", what="folder") / pattern)
+            found = sorted(glob.glob(full))
+            if not found:
+                raise BlueprintError(
+                    "no file matches the pattern of source 'tfrecord'",
+                    expected="at least one TFRecord file",
+                    received=Plain(full),
+                )
+            paths += found
+        else:
+            paths.append(str(resolve_path(context, pattern, "tfrecord")))
+    spec = {}
+    for name, feature in features.items():
+        if not isinstance(feature, Mapping):
+            raise BlueprintError(
+                f"feature '{name}' of source 'tfrecord' is not a mapping",
+                expected="{shape: [...], dtype: float32 | int64 | string}",
+                received=feature,
+            )
+        spec[name] = tf.io.FixedLenFeature(
+            list(feature.get("shape", [])), tf.dtypes.as_dtype(feature.get("dtype", "float32"))
+        )
+    inputs = [i.name for i in context.blueprint.inputs]
+    missing = [n for n in [*inputs, label] if n not in spec]
+    if missing:
+        raise BlueprintError(
+            f"source 'tfrecord' declares no feature '{missing[0]}'",
+            expected="a feature per blueprint input, named after it, and the label feature",
+            received=Plain(", ".join(sorted(spec))),
+        )
+
+    def parse(record):
+        parsed = tf.io.parse_single_example(record, spec)
+        return {n: parsed[n] for n in inputs}, parsed[label]
+
+    dataset = tf.data.TFRecordDataset(paths, compression_type=compression or None).map(parse)
+    return Examples.from_dataset(dataset)

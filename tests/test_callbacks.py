@@ -1,0 +1,158 @@
+"""The callback registry and the standard Keras callbacks (paths in the run directory)."""
+
+from __future__ import annotations
+
+import inspect
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from keras_blueprints.callbacks import CALLBACKS, CallbackContext, TrainingWarning
+from keras_blueprints.components import MISSING
+
+keras = pytest.importorskip("keras")
+
+STANDARD = {
+    "early_stopping": "EarlyStopping",
+    "model_checkpoint": "ModelCheckpoint",
+    "reduce_lr_on_plateau": "ReduceLROnPlateau",
+    "tensorboard": "TensorBoard",
+    "csv_logger": "CSVLogger",
+    "backup_and_restore": "BackupAndRestore",
+    "terminate_on_nan": "TerminateOnNaN",
+}
+
+# Deliberate differences from Keras' defaults: the files go in the run directory,
+# and a checkpoint keeps the best model.
+OUR_DEFAULTS = {
+    ("model_checkpoint", "filepath"): "best.keras",
+    ("model_checkpoint", "save_best_only"): True,
+    ("csv_logger", "filename"): "training_log.csv",
+    ("backup_and_restore", "backup_dir"): "backup",
+}
+
+
+def make(name: str, run_dir: Path, datasets=None, **args):
+    entry = CALLBACKS.get(name)
+    return entry.fn(CallbackContext(blueprint=None, run_dir=run_dir, datasets=datasets), **args)
+
+
+def test_registering_callbacks_imports_nothing_heavy():
+    code = (
+        "import sys\n"
+        "from keras_blueprints.callbacks.registry import CALLBACKS\n"
+        "names = CALLBACKS.names()\n"
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'numpy', 'matplotlib') "
+        "if m in sys.modules)\n"
+        "print(len(names), heavy)\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert out.stdout.split(maxsplit=1)[1].strip() == "[]"
+    assert int(out.stdout.split()[0]) >= 11
+
+
+def test_builtin_callbacks_are_registered_documented_and_aliased():
+    names = set(CALLBACKS.names())
+    assert {*STANDARD, "learning_curves", "gradient_flow", "dead_units", "teacher_forcing"} <= names
+    for name in names:
+        assert CALLBACKS.get(name).doc, f"callback '{name}' has no docstring"
+    for snake, camel in STANDARD.items():
+        assert CALLBACKS.get(camel) is CALLBACKS.get(snake)
+
+
+def test_parameters_are_typed_for_load_time_checks():
+    params = CALLBACKS.get("early_stopping").params
+    assert params["mode"].choices == ("auto", "min", "max")
+    assert str(params["patience"].type) == "int"
+    assert str(params["baseline"].type) == "float | null"
+    assert params["patience"].type.accepts(3) and not params["patience"].type.accepts("3")
+    flow = CALLBACKS.get("gradient_flow").params
+    assert (flow["every"].default, str(flow["tensorboard"].type)) == (50, "bool")
+    assert CALLBACKS.get("teacher_forcing").params["schedule"].choices == (
+        "linear",
+        "exponential",
+        "inverse_sigmoid",
+    )
+
+
+@pytest.mark.parametrize("name", sorted(STANDARD))
+def test_standard_factory_mirrors_the_keras_signature(name):
+    theirs = {
+        p.name: p
+        for p in inspect.signature(getattr(keras.callbacks, STANDARD[name])).parameters.values()
+        if p.kind not in (p.VAR_KEYWORD, p.VAR_POSITIONAL)
+    }
+    ours = CALLBACKS.get(name).params
+    assert list(ours) == list(theirs)  # same names, same order
+    for param, info in ours.items():
+        expected = OUR_DEFAULTS.get((name, param), theirs[param].default)
+        assert expected is not inspect.Parameter.empty, f"{name}.{param} needs our default"
+        assert info.default is not MISSING
+        assert info.default == expected and type(info.default) is type(expected), (name, param)
+
+
+def test_relative_paths_resolve_under_the_run_directory(tmp_path):
+    run = tmp_path / "run"
+    assert make("model_checkpoint", run).filepath == str(run / "checkpoints" / "best.keras")
+    assert make("tensorboard", run).log_dir == str(run / "logs")
+    assert make("backup_and_restore", run).backup_dir == str(run / "backup")
+    assert make("csv_logger", run, filename="log/h.csv").filename == str(run / "log" / "h.csv")
+    elsewhere = tmp_path / "elsewhere" / "m.keras"
+    assert make("model_checkpoint", run, filepath=str(elsewhere)).filepath == str(elsewhere)
+
+
+def test_standard_factories_pass_their_arguments(tmp_path):
+    stop = make("early_stopping", tmp_path, monitor="loss", patience=4, mode="min")
+    assert (stop.monitor, stop.patience, stop.mode) == ("loss", 4, "min")
+    plateau = make("reduce_lr_on_plateau", tmp_path, factor=0.5, min_lr=1e-5)
+    assert (plateau.factor, plateau.min_lr) == (0.5, 1e-5)
+    board = make("tensorboard", tmp_path, profile_batch=[2, 4], update_freq=10)
+    assert (board.update_freq, board._start_batch, board._stop_batch) == (10, 2, 4)
+    assert make("terminate_on_nan", tmp_path, raise_error=True).raise_error is True
+
+
+def _tiny_model():
+    keras.utils.set_random_seed(0)
+    inputs = keras.Input((4,), name="x")
+    outputs = keras.layers.Dense(2, activation="softmax", name="out")(inputs)
+    model = keras.Model(inputs, outputs)
+    model.compile(keras.optimizers.SGD(0.5), "sparse_categorical_crossentropy")
+    return model
+
+
+def test_model_checkpoint_writes_the_best_model_atomically(tmp_path, clean_session):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((32, 4)).astype("float32")
+    y = (x[:, 0] > 0).astype("int64")
+    model = _tiny_model()
+    best = make("model_checkpoint", tmp_path, monitor="loss")
+    every = make("model_checkpoint", tmp_path, filepath="e{epoch}.weights.h5",
+                 save_best_only=False, save_weights_only=True)  # fmt: skip
+    logger = make("csv_logger", tmp_path)
+    history = model.fit(x, y, epochs=3, batch_size=8, verbose=0, callbacks=[best, every, logger])
+    folder = tmp_path / "checkpoints"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "best.keras",
+        "e1.weights.h5",
+        "e2.weights.h5",
+        "e3.weights.h5",
+    ]  # no temporary file left behind
+    losses = history.history["loss"]
+    assert losses[-1] < losses[0]  # the loss fell, so the best model is the last one
+    loaded = keras.models.load_model(folder / "best.keras")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
+    rows = (tmp_path / "training_log.csv").read_text().splitlines()
+    assert rows[0] == "epoch,loss,val_loss" and len(rows) == 4  # Keras adds val_ columns
+    assert float(rows[3].split(",")[1]) == pytest.approx(losses[-1], rel=1e-5)
+
+
+def test_training_warning_is_a_user_warning():
+    assert issubclass(TrainingWarning, UserWarning)
+    import keras_blueprints.callbacks as package
+
+    assert "TrainingWarning" in package.__all__
