@@ -17,15 +17,17 @@ Example::
 
 from __future__ import annotations
 
+import importlib
 import inspect
-from collections.abc import Callable, Mapping
+import pkgutil
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from .components import BlockParam, typed_params
 from .registry import Registry
 
-__all__ = ["FunctionEntry", "registrar"]
+__all__ = ["FunctionEntry", "import_modules", "registrar"]
 
 
 @dataclass(frozen=True)
@@ -87,3 +89,19 @@ def registrar(registry: Registry[FunctionEntry]) -> Callable[..., Any]:
 
     register.__doc__ = f"Registers a {registry.kind} function (see :func:`registrar`)."
     return register
+
+
+def import_modules(package: str, skip: Collection[str] = ()) -> None:
+    """Imports every public module of ``package`` (each registers its components), then plugins.
+
+    Args:
+        package: The package's dotted name.
+        skip: Module names not to import.
+    """
+    from .components import load_plugins
+
+    pkg = importlib.import_module(package)
+    for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):
+        if not info.name.startswith("_") and info.name not in skip:
+            importlib.import_module(f"{package}.{info.name}")
+    load_plugins()

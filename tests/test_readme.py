@@ -57,3 +57,9 @@ def test_the_main_job_reaches_its_accuracy(tmp_path):
     assert main(["train", "zoo:mlp", "--run-dir", str(tmp_path / "run"), "--quiet"]) == 0
     metrics = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert metrics["test"]["accuracy"] >= 0.97
+
+
+def test_readme_lists_every_zoo_blueprint():
+    text = README.read_text()
+    missing = [name for name in kb.zoo.names() if f"`{name}`" not in text]
+    assert missing == []

@@ -222,3 +222,20 @@ def test_predict_refuses_wrong_shapes(finished, tmp_path, capsys):
     err = capsys.readouterr().err
     assert "the array for input 'point' has the wrong shape" in err
     assert not (tmp_path / "o.npy").exists()
+
+
+def test_cli_data_paths_are_relative_to_the_current_directory(
+    blueprint_file, tmp_path, monkeypatch, capsys
+):
+    rng = np.random.default_rng(4)
+    np.savez(tmp_path / "mine.npz", point=rng.normal(size=(40, 2)).astype("float32"),
+             probabilities=rng.integers(0, 2, size=40))  # fmt: skip
+    monkeypatch.chdir(tmp_path)  # the blueprint lives elsewhere
+    for i, data in enumerate(["mine.npz", "{npz: {path: mine.npz}}"]):
+        run_dir = tmp_path / f"run{i}"
+        argv = ["train", str(blueprint_file), "--data", data, "--epochs", "1", "--quiet"]
+        assert main([*argv, "--run-dir", str(run_dir)]) == 0, capsys.readouterr().err
+        source = kb.load(run_dir / "blueprint.yaml").data.source
+        assert source.kind == "npz" and source.args["path"] == str(tmp_path / "mine.npz")
+        info = json.loads((run_dir / "run.json").read_text())
+        assert info["overrides"][-2].startswith("data.source=")

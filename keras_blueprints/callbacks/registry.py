@@ -9,13 +9,11 @@ inside the factories only (validation must not import TensorFlow); the
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..configurable import FunctionEntry, registrar
+from ..configurable import FunctionEntry, import_modules, registrar
 from ..registry import Registry
 
 if TYPE_CHECKING:
@@ -45,17 +43,8 @@ class CallbackContext:
     models: dict[str, Any] = field(default_factory=dict)
 
 
-_MODULES_SKIPPED = ("registry",)
-
-
 def _populate(_: Registry[FunctionEntry]) -> None:
-    from .. import components
-
-    package = importlib.import_module(__package__)
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_") and info.name not in _MODULES_SKIPPED:
-            importlib.import_module(f"{package.__name__}.{info.name}")
-    components.load_plugins()
+    import_modules(__package__, skip=("registry",))
 
 
 CALLBACKS: Registry[FunctionEntry] = Registry(

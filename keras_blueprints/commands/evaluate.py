@@ -9,12 +9,6 @@ from ..cli import EXIT_OK, add_overrides, command
 from .train import add_data_option, data_override, print_metrics
 
 
-def _yaml(text: str):
-    import yaml
-
-    return yaml.safe_load(text)
-
-
 @command("evaluate", "evaluate a trained run on its test data, or on --data")
 def configure(parser: argparse.ArgumentParser) -> None:
     """Adds the command's arguments."""
@@ -33,8 +27,8 @@ def run(args: argparse.Namespace) -> int:
     """Evaluates and prints the metrics; returns the exit status."""
     from ..training.run import evaluate
 
-    data = data_override(args.data).split("=", 1)[1] if args.data else None
-    metrics = evaluate(args.run_dir, args.overrides, data=_yaml(data) if data else None)
+    data = data_override(args.data)[1] if args.data else None
+    metrics = evaluate(args.run_dir, args.overrides, data=data)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

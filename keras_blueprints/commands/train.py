@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import Any
+
+import yaml
 
 from ..cli import EXIT_OK, add_overrides, command
 
@@ -56,20 +59,33 @@ def _positive(text: str) -> int:
     return value
 
 
-def data_override(value: str) -> str:
-    """Turns ``--data VALUE`` into the override ``data.source=...``.
+def data_override(value: str) -> tuple[str, Any]:
+    """Turns ``--data VALUE`` into the override ``("data.source", source)``.
 
-    Paths that exist are made absolute (the command line's paths are relative
-    to the current directory, a blueprint's to its file); a folder becomes an
-    ``images`` source.
+    Paths are made absolute when they exist, inside a YAML mapping too: the
+    command line's paths are relative to the current directory, a blueprint's
+    to its file. A folder becomes an ``images`` source.
     """
     path = Path(value)
-    if not value.lstrip().startswith("{") and path.exists():
-        absolute = str(path.resolve())
+    if path.exists():
         if path.is_dir():
-            return f"data.source={{images: {{directory: '{absolute}'}}}}"
-        return f"data.source='{absolute}'"
-    return f"data.source={value}"
+            return ("data.source", {"images": {"directory": str(path.resolve())}})
+        return ("data.source", str(path.resolve()))
+    try:
+        parsed = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return ("data.source", value)  # the resolver reports what is wrong with it
+    return ("data.source", _absolute_paths(parsed))
+
+
+def _absolute_paths(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {k: _absolute_paths(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_absolute_paths(v) for v in value]
+    if isinstance(value, str) and value and Path(value).exists():
+        return str(Path(value).resolve())
+    return value
 
 
 def needs_keras(args: argparse.Namespace) -> bool:

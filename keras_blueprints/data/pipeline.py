@@ -58,6 +58,18 @@ class Datasets:
     sizes: dict[str, int | None] = field(default_factory=dict)
     _plain: dict[str, Any] = field(default_factory=dict, repr=False)
 
+    def unshuffled(self, split: str = "train") -> Any:
+        """A split batched in its stored order, without label noise: for evaluation.
+
+        Args:
+            split: ``"train"``, ``"validation"`` or ``"test"``.
+
+        Returns:
+            The batched dataset, or None when the split is absent.
+        """
+        plain = self._plain.get(split)
+        return None if plain is None else plain.batch(self.batch_size)
+
     def sample(self, split: str = "validation", count: int | None = None) -> tuple[dict, Any]:
         """A fixed batch as NumPy, for monitors (gradient flow, dead units).
 

@@ -8,13 +8,11 @@ TensorFlow inside their functions only: validation must stay light.
 
 from __future__ import annotations
 
-import importlib
-import pkgutil
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..configurable import FunctionEntry, registrar
+from ..configurable import FunctionEntry, import_modules, registrar
 from ..registry import Registry
 
 if TYPE_CHECKING:
@@ -41,13 +39,7 @@ class SourceContext:
 
 
 def _populate(_: Registry[FunctionEntry]) -> None:
-    from .. import components
-
-    package = importlib.import_module(f"{__package__}.sources")
-    for info in sorted(pkgutil.iter_modules(package.__path__), key=lambda m: m.name):
-        if not info.name.startswith("_"):
-            importlib.import_module(f"{package.__name__}.{info.name}")
-    components.load_plugins()
+    import_modules(f"{__package__}.sources")
 
 
 SOURCES: Registry[FunctionEntry] = Registry(

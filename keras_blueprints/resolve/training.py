@@ -7,7 +7,7 @@ checked here, at load time, without importing TensorFlow.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
 from ..callbacks.registry import CALLBACKS
@@ -60,37 +60,24 @@ def resolve_data(raw: Any, root: Where, env: Mapping[str, Any]) -> DataSpec | No
             received=Plain(f"a {ValueType.name_of(raw)}"),
             hint="For example:  data: {source: digits, validation: 0.1, batch_size: 64}",
         )
-    raw = substitute_at(raw, env, w)
-    check_safe(raw, w)
-    errors = ErrorCollector()
-    for key in raw:
-        if key not in DATA_KEYS:
-            errors.add(
-                BlueprintError.unknown_name("a data setting", key, DATA_KEYS, (w / key).key_loc)
-            )
-    values: dict[str, Any] = {}
-
-    def guard(key: str, fn, *args) -> None:
-        try:
-            values[key] = fn(*args)
-        except BlueprintError as err:
-            errors.add(err)
-
+    section = _Section(substitute_at(raw, env, w), w, DATA_KEYS, "a data setting")
+    raw, values = section.raw, section.values
     if raw.get("source") is not None:
-        guard("source", resolve_source, raw["source"], w_source)
+        section.read("source", resolve_source, raw["source"], w_source)
     for key in ("validation", "test"):
         if raw.get(key) is not None:
-            guard(key, _split, key, raw[key], w / key)
-    for key, default in (("batch_size", 32), ("shuffle", 1024)):
+            section.read(key, _split, key, raw[key], w / key)
+    values.update(batch_size=32, shuffle=1024)
+    for key in ("batch_size", "shuffle"):
         if key in raw:
-            guard(key, _count, key, raw[key], w / key, key == "shuffle")
-        else:
-            values[key] = default
+            section.read(key, _count, key, raw[key], w / key, key == "shuffle")
     if "cache" in raw:
-        guard("cache", _flag, "cache", raw["cache"], w / "cache")
+        section.read("cache", _flag, "cache", raw["cache"], w / "cache")
     if "label_noise" in raw:
-        guard("label_noise", _fraction, "label_noise", raw["label_noise"], w / "label_noise", True)
-    errors.raise_if_any()
+        section.read(
+            "label_noise", _fraction, "label_noise", raw["label_noise"], w / "label_noise", True
+        )
+    section.errors.raise_if_any()
     return DataSpec(
         source=values.get("source"),
         validation=values.get("validation"),
@@ -101,6 +88,29 @@ def resolve_data(raw: Any, root: Where, env: Mapping[str, Any]) -> DataSpec | No
         label_noise=values.get("label_noise", 0.0),
         location=w.loc,
     )
+
+
+class _Section:
+    """A section's mapping, read key by key with every error collected.
+
+    Unknown keys are reported on creation; :meth:`read` stores a value or
+    collects its error, so that all of a section's problems are told at once.
+    """
+
+    def __init__(self, raw: dict, w: Where, keys: tuple[str, ...], what: str) -> None:
+        check_safe(raw, w)
+        self.raw = raw
+        self.values: dict[str, Any] = {}
+        self.errors = ErrorCollector()
+        for key in raw:
+            if key not in keys:
+                self.errors.add(BlueprintError.unknown_name(what, key, keys, (w / key).key_loc))
+
+    def read(self, key: str, fn: Callable[..., Any], *args: Any) -> None:
+        try:
+            self.values[key] = fn(*args)
+        except BlueprintError as err:
+            self.errors.add(err)
 
 
 def resolve_source(value: Any, w: Where) -> SourceSpec:
@@ -219,28 +229,14 @@ def resolve_train(
             received=Plain(f"a {ValueType.name_of(raw)}"),
             hint="For example:  train: {epochs: 10, seed: 0}",
         )
-    raw = substitute_at(raw, env, w)
-    check_safe(raw, w)
-    errors = ErrorCollector()
-    for key in raw:
-        if key not in TRAIN_KEYS:
-            errors.add(
-                BlueprintError.unknown_name("a train setting", key, TRAIN_KEYS, (w / key).key_loc)
-            )
-    values: dict[str, Any] = {}
-
-    def guard(key: str, fn, *args) -> None:
-        try:
-            values[key] = fn(*args)
-        except BlueprintError as err:
-            errors.add(err)
-
+    section = _Section(substitute_at(raw, env, w), w, TRAIN_KEYS, "a train setting")
+    raw, values, read = section.raw, section.values, section.read
     if "epochs" in raw:
-        guard("epochs", _count, "epochs", raw["epochs"], w / "epochs")
+        read("epochs", _count, "epochs", raw["epochs"], w / "epochs")
     if "seed" in raw:
-        guard("seed", _count, "seed", raw["seed"], w / "seed", True)
+        read("seed", _count, "seed", raw["seed"], w / "seed", True)
     if raw.get("steps_per_epoch") is not None:
-        guard(
+        read(
             "steps_per_epoch",
             _count,
             "steps_per_epoch",
@@ -248,14 +244,14 @@ def resolve_train(
             w / "steps_per_epoch",
         )
     if raw.get("monitor") is not None:
-        guard("monitor", _monitor, raw["monitor"], w / "monitor")
+        read("monitor", _monitor, raw["monitor"], w / "monitor")
     if "deterministic" in raw:
-        guard("deterministic", _flag, "deterministic", raw["deterministic"], w / "deterministic")
+        read("deterministic", _flag, "deterministic", raw["deterministic"], w / "deterministic")
     if raw.get("callbacks") is not None:
-        guard("callbacks", resolve_callbacks, raw["callbacks"], w / "callbacks")
+        read("callbacks", resolve_callbacks, raw["callbacks"], w / "callbacks")
     if raw.get("pretrain") is not None:
-        guard("pretrain", _pretrain, raw["pretrain"], w / "pretrain", node_names)
-    errors.raise_if_any()
+        read("pretrain", _pretrain, raw["pretrain"], w / "pretrain", node_names)
+    section.errors.raise_if_any()
     return TrainSpec(
         epochs=values.get("epochs", 10),
         seed=values.get("seed", 0),

@@ -16,6 +16,7 @@ A run is reproducible and resumable:
 from __future__ import annotations
 
 import datetime as dt
+import json
 import math
 import platform
 import time
@@ -27,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..api import Overrides, load
 from ..errors import BlueprintError, Location
-from ..files import atomic_path
+from ..files import atomic_path, atomic_write_json
 from ..plain import dump
 from ..schema import Blueprint, CallbackSpec, DataSpec, TrainSpec
 from .rundir import (
@@ -35,6 +36,7 @@ from .rundir import (
     BLUEPRINT_FILE,
     CHECKPOINT_DIR,
     MODEL_FILE,
+    PRETRAIN_FILE,
     RunDir,
     default_run_dir,
 )
@@ -107,7 +109,7 @@ def train(
     info = {
         "status": "running",
         "blueprint": bp.source,
-        "overrides": [o if isinstance(o, str) else f"{o[0]}={o[1]!r}" for o in overrides],
+        "overrides": [o if isinstance(o, str) else f"{o[0]}={json.dumps(o[1])}" for o in overrides],
         "base_dir": str(base_dir),
         "seed": spec.seed,
         "epochs": epochs or spec.epochs,
@@ -197,7 +199,8 @@ def _fit(
     if spec.pretrain is not None and done == 0:
         from .pretrain import pretrain_layerwise
 
-        pretrain_layerwise(model, spec.pretrain, datasets.train, verbose=_quiet(verbose))
+        pairs = pretrain_layerwise(model, spec.pretrain, datasets.train, verbose=_quiet(verbose))
+        atomic_write_json(run / PRETRAIN_FILE, pairs)
     monitor = spec.monitor or ("val_loss" if datasets.validation is not None else "loss")
     callbacks = [
         _Recorder(run, info, history),
@@ -219,7 +222,8 @@ def _fit(
     )
     with atomic_path(run / MODEL_FILE) as tmp:
         model.save(tmp)
-    metrics = {"train": _evaluate(model, datasets.train)}
+    # Final training metrics on the training examples as they are (not shuffled, no label noise).
+    metrics = {"train": _evaluate(model, datasets.unshuffled("train"))}
     for split in ("validation", "test"):
         ds = getattr(datasets, split)
         if ds is not None:

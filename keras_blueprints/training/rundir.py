@@ -7,6 +7,7 @@
       run.json           how the run was started, its status and progress
       history.json       loss and metrics per epoch (also history.csv)
       metrics.json       final train / validation / test metrics
+      pretrain.json      per-pair losses of layer-wise pretraining (when train.pretrain is set)
       model.keras        the trained model
       checkpoints/       best.keras (by the monitored metric) and last.keras
       backup/            BackupAndRestore's state while a run is unfinished
@@ -39,6 +40,7 @@ __all__ = [
     "METRICS_FILE",
     "MODEL_FILE",
     "PLOTS_DIR",
+    "PRETRAIN_FILE",
     "RUN_FILE",
     "RunDir",
     "default_run_dir",
@@ -50,6 +52,7 @@ HISTORY_JSON = "history.json"
 HISTORY_CSV = "history.csv"
 METRICS_FILE = "metrics.json"
 MODEL_FILE = "model.keras"
+PRETRAIN_FILE = "pretrain.json"
 CHECKPOINT_DIR = "checkpoints"
 BACKUP_DIR = "backup"
 PLOTS_DIR = "plots"
