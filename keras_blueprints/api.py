@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 from .document import apply_overrides, load_document
 from .resolve import resolve
 from .schema import Blueprint
+from .spaces import SpaceProvider
 
 if TYPE_CHECKING:
     import keras
@@ -19,7 +20,12 @@ __all__ = ["build", "build_models", "load"]
 Overrides = Iterable[str | tuple[str, Any]]
 
 
-def load(source: str | Path | Blueprint, overrides: Overrides = ()) -> Blueprint:
+def load(
+    source: str | Path | Blueprint,
+    overrides: Overrides = (),
+    *,
+    provider: SpaceProvider | None = None,
+) -> Blueprint:
     """Loads, composes, resolves and validates a blueprint without importing TensorFlow.
 
     Args:
@@ -27,6 +33,8 @@ def load(source: str | Path | Blueprint, overrides: Overrides = ()) -> Blueprint
             with ``overrides``.
         overrides: ``"key.path=value"`` strings (the value is YAML) or
             ``(key_path, value)`` pairs, e.g. ``["params.width=32"]``.
+        provider: Chooses the values of the blueprint's search spaces (default:
+            each space's default; a search passes one backed by keras-tuner).
 
     Returns:
         The typed, frozen blueprint.
@@ -39,7 +47,7 @@ def load(source: str | Path | Blueprint, overrides: Overrides = ()) -> Blueprint
         apply_overrides(doc, overrides)
     else:
         doc = load_document(source, overrides)
-    return resolve(doc)
+    return resolve(doc, provider)
 
 
 def build(

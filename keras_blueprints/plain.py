@@ -95,6 +95,13 @@ def to_plain(blueprint: Blueprint) -> dict[str, Any]:
         data["data"] = _data(blueprint.data)
     if blueprint.train is not None:
         data["train"] = _train(blueprint.train)
+    if blueprint.tune is not None:
+        spec = blueprint.tune
+        data["tune"] = {
+            key: getattr(spec, key)
+            for key in spec.__dataclass_fields__
+            if key != "location" and getattr(spec, key) is not None
+        }
     return data
 
 

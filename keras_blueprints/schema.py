@@ -27,6 +27,7 @@ __all__ = [
     "SourceSpec",
     "SubModel",
     "TrainSpec",
+    "TuneSpec",
     "freeze",
     "thaw",
 ]
@@ -299,6 +300,37 @@ class TrainSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class TuneSpec:
+    """The ``tune:`` section: how ``blueprint tune`` searches the blueprint's spaces.
+
+    Attributes:
+        tuner: ``random``, ``grid``, ``bayesian`` or ``hyperband``.
+        objective: The logged metric to optimise (``val_loss``, ``val_accuracy``...).
+        direction: ``min`` or ``max`` (from the metric's name when not given).
+        max_trials: Trials at most (random, grid, bayesian).
+        executions_per_trial: Models trained per trial (their objective is averaged).
+        epochs: Epochs per trial (random, grid, bayesian).
+        max_epochs: Hyperband's largest number of epochs for one model.
+        factor: Hyperband's reduction factor.
+        patience: Early stopping inside a trial (epochs without improvement), or None.
+        seed: The search's seed.
+        location: Where the section stands.
+    """
+
+    tuner: str = "random"
+    objective: str = "val_loss"
+    direction: str = "min"
+    max_trials: int = 10
+    executions_per_trial: int = 1
+    epochs: int | None = None
+    max_epochs: int = 10
+    factor: int = 3
+    patience: int | None = None
+    seed: int = 0
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Blueprint:
     """A resolved, validated blueprint, ready for a builder.
 
@@ -317,6 +349,7 @@ class Blueprint:
             re-resolve it, such as tuning); not used by builders.
         data: The ``data:`` section, or None.
         train: The ``train:`` section, or None.
+        tune: The ``tune:`` section, or None.
         sections: Other top-level sections, frozen (for later stages).
     """
 
@@ -333,6 +366,7 @@ class Blueprint:
     document: Any = field(default=None, compare=False, repr=False)
     data: DataSpec | None = None
     train: TrainSpec | None = None
+    tune: TuneSpec | None = None
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def node(self, name: str) -> Node:

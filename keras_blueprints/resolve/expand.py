@@ -11,6 +11,7 @@ and reported together. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -28,8 +29,17 @@ from ..errors import BlueprintError, ErrorCollector, Location, Plain, closest, d
 from ..expressions import ExpressionError, has_expression, names_used
 from ..schema import Blueprint, NestedLayer, Ref, freeze
 from ..source import Document
+from ..spaces import (
+    Condition,
+    DefaultProvider,
+    SpaceProvider,
+    condition,
+    node_scope,
+    using_provider,
+)
 from ..valuetypes import ValueType
 from .arguments import check_arguments
+from .conditions import conditions_of
 from .graph import (
     POISONED,
     BlockDef,
@@ -42,7 +52,7 @@ from .graph import (
 )
 from .models import resolve_models
 from .sections import output_name, resolve_compile, resolve_inputs, resolve_params
-from .training import resolve_data, resolve_train
+from .training import resolve_data, resolve_train, resolve_tune
 from .values import NAME_RE, REF_RE, Where, check_safe, substitute_at
 
 __all__ = ["TOP_LEVEL_KEYS", "resolve"]
@@ -59,6 +69,7 @@ TOP_LEVEL_KEYS = (
     "models",
     "data",
     "train",
+    "tune",
 )
 """Sections of a composed blueprint (``extends``, ``imports`` and ``set`` are consumed earlier)."""
 
@@ -66,11 +77,12 @@ MAX_REPEAT = 10_000
 MAX_NODES = 100_000
 
 
-def resolve(doc: ComposedDocument) -> Blueprint:
+def resolve(doc: ComposedDocument, provider: SpaceProvider | None = None) -> Blueprint:
     """Resolves a composed document into a :class:`Blueprint`.
 
     Args:
         doc: The document after extends and overrides.
+        provider: Chooses the values of search spaces (default: each space's default).
 
     Returns:
         The blueprint.
@@ -78,7 +90,8 @@ def resolve(doc: ComposedDocument) -> Blueprint:
     Raises:
         BlueprintError: Every independent problem found, together.
     """
-    return _Resolver(doc).run()
+    with using_provider(provider if provider is not None else DefaultProvider()):
+        return _Resolver(doc).run()
 
 
 class _Resolver:
@@ -159,6 +172,7 @@ class _Resolver:
         train_spec = self._guard(
             resolve_train, None, data.get("train"), self.root, self.env, [n.name for n in nodes]
         )
+        tune_spec = self._guard(resolve_tune, None, data.get("tune"), self.root, self.env)
         self.errors.raise_if_any()
         return Blueprint(
             name=name,
@@ -171,6 +185,7 @@ class _Resolver:
             models=models,
             data=data_spec,
             train=train_spec,
+            tune=tune_spec,
             params=freeze(self.env),
             source=self.doc.file,
             document=self.doc,
@@ -336,6 +351,7 @@ class _Resolver:
                 received=item if not isinstance(item, list) else Plain("a list"),
                 hint="For example:  - Dense: {units: 64}",
             )
+        conditions: list[Condition] = []
         if "when" in item:
             cond = substitute_at(item["when"], env, w / "when")
             if not isinstance(cond, bool):
@@ -344,6 +360,7 @@ class _Resolver:
                 )
             if not cond:
                 return previous
+            conditions += conditions_of(item["when"], env, w / "when", lambda v: v is True)
         count = 1
         if "repeat" in item:
             count = substitute_at(item["repeat"], env, w / "repeat")
@@ -367,12 +384,23 @@ class _Resolver:
             raise BlueprintError(
                 "'as' names the index of a 'repeat'", (w / "as").key_loc, hint="Add 'repeat: N'."
             )
-        for index in range(count):
-            local = {**env, var: index} if "repeat" in item else env
-            if "graph" in item:
-                previous = self._group(item, w, local, scope, previous)
-            else:
-                previous = self._node(item, w, local, scope, previous)
+        with contextlib.ExitStack() as stack:
+            for c in conditions:
+                stack.enter_context(condition(c))
+            for index in range(count):
+                local = {**env, var: index} if "repeat" in item else env
+                more = (
+                    conditions_of(item["repeat"], env, w / "repeat", lambda n, i=index: n > i)
+                    if "repeat" in item
+                    else []
+                )
+                with contextlib.ExitStack() as inner:
+                    for c in more:
+                        inner.enter_context(condition(c))
+                    if "graph" in item:
+                        previous = self._group(item, w, local, scope, previous)
+                    else:
+                        previous = self._node(item, w, local, scope, previous)
         return previous
 
     def _group(
@@ -458,8 +486,10 @@ class _Resolver:
                 received=args_raw,
                 hint=f"For example:  - {type_name}: {{...}}",
             )
-        args = substitute_at(args_raw, env, tw)
         explicit = substitute_at(item["name"], env, w / "name") if "name" in item else None
+        scope_name = scope.prefix + explicit if isinstance(explicit, str) else None
+        with node_scope(scope_name, tw.path) if scope_name else contextlib.nullcontext():
+            args = substitute_at(args_raw, env, tw)
         if "name" in args and isinstance(args.get("name"), str):
             if explicit is not None and explicit != args["name"]:
                 raise BlueprintError(

@@ -14,12 +14,36 @@ from ..callbacks.registry import CALLBACKS
 from ..data.registry import SOURCES
 from ..errors import BlueprintError, ErrorCollector, Plain
 from ..registry import Registry
-from ..schema import CallbackSpec, DataSpec, PretrainSpec, SourceSpec, TrainSpec, freeze
+from ..schema import (
+    CallbackSpec,
+    DataSpec,
+    PretrainSpec,
+    SourceSpec,
+    TrainSpec,
+    TuneSpec,
+    freeze,
+)
 from ..valuetypes import ValueType
 from .arguments import check_arguments
 from .values import Where, check_safe, substitute_at
 
-__all__ = ["DATA_KEYS", "FILE_SUFFIXES", "TRAIN_KEYS", "resolve_data", "resolve_train"]
+__all__ = [
+    "DATA_KEYS",
+    "FILE_SUFFIXES",
+    "TRAIN_KEYS",
+    "TUNERS",
+    "TUNE_KEYS",
+    "resolve_data",
+    "resolve_train",
+    "resolve_tune",
+]  # fmt: skip
+
+TUNERS = ("random", "grid", "bayesian", "hyperband")
+TUNE_KEYS = (
+    "tuner", "objective", "direction", "max_trials", "executions_per_trial", "epochs",
+    "max_epochs", "factor", "patience", "seed",
+)  # fmt: skip
+_MAXIMIZED = ("acc", "auc", "precision", "recall", "f1", "iou", "dice")
 
 DATA_KEYS = ("source", "validation", "test", "batch_size", "shuffle", "cache", "label_noise")
 TRAIN_KEYS = (
@@ -368,3 +392,74 @@ def _pretrain(value: Any, w: Where, node_names: Collection[str]) -> PretrainSpec
     if not isinstance(loss, str):
         raise BlueprintError("'loss' names a Keras loss", (w / "loss").loc, received=loss)
     return PretrainSpec(tuple(out), epochs, float(noise), loss, w.loc)
+
+
+def default_direction(metric: str) -> str:
+    """``max`` for metrics whose name says accuracy, AUC, precision... else ``min``."""
+    return "max" if any(word in metric for word in _MAXIMIZED) else "min"
+
+
+def resolve_tune(raw: Any, root: Where, env: Mapping[str, Any]) -> TuneSpec | None:
+    """Reads ``tune:``.
+
+    Args:
+        raw: The section (None when absent).
+        root: The document's root.
+        env: Parameter values.
+
+    Returns:
+        The search specification, or None.
+
+    Raises:
+        BlueprintError: Unknown keys or tuners, bad values (all together).
+    """
+    if raw is None:
+        return None
+    w = root / "tune"
+    if not isinstance(raw, dict):
+        raise BlueprintError(
+            "'tune' must be a mapping",
+            w.loc,
+            received=Plain(f"a {ValueType.name_of(raw)}"),
+            hint="For example:  tune: {tuner: bayesian, objective: val_accuracy, max_trials: 20}",
+        )
+    section = _Section(substitute_at(raw, env, w), w, TUNE_KEYS, "a tune setting")
+    raw, values, read = section.raw, section.values, section.read
+    if "tuner" in raw:
+        read("tuner", _one_of, "tuner", raw["tuner"], TUNERS, w / "tuner")
+    if "objective" in raw:
+        read("objective", _monitor, raw["objective"], w / "objective")
+    if "direction" in raw:
+        read("direction", _one_of, "direction", raw["direction"], ("min", "max"), w / "direction")
+    for key in ("max_trials", "executions_per_trial", "epochs", "max_epochs", "patience"):
+        if raw.get(key) is not None:
+            read(key, _count, key, raw[key], w / key)
+    if "factor" in raw:
+        read("factor", _count, "factor", raw["factor"], w / "factor")
+        if values.get("factor") == 1:
+            section.errors.add(
+                BlueprintError("Hyperband's 'factor' must be at least 2", (w / "factor").loc)
+            )
+    if "seed" in raw:
+        read("seed", _count, "seed", raw["seed"], w / "seed", True)
+    section.errors.raise_if_any()
+    objective = values.get("objective", "val_loss")
+    return TuneSpec(
+        tuner=values.get("tuner", "random"),
+        objective=objective,
+        direction=values.get("direction", default_direction(objective)),
+        max_trials=values.get("max_trials", 10),
+        executions_per_trial=values.get("executions_per_trial", 1),
+        epochs=values.get("epochs"),
+        max_epochs=values.get("max_epochs", 10),
+        factor=values.get("factor", 3),
+        patience=values.get("patience"),
+        seed=values.get("seed", 0),
+        location=w.loc,
+    )
+
+
+def _one_of(key: str, value: Any, choices: tuple[str, ...], w: Where) -> str:
+    if value not in choices:
+        raise BlueprintError.unknown_name(f"a {key}", str(value), choices, w.loc)
+    return value

@@ -10,8 +10,20 @@ from typing import Any
 from ..errors import BlueprintError, Location
 from ..expressions import ExpressionError, has_expression, names_used, substitute
 from ..source import Document, Path_
+from ..spaces import (
+    Space,
+    active_provider,
+    current_conditions,
+    is_space,
+    parse_space,
+    record_param,
+    scoped_name,
+)
 
-__all__ = ["NAME_RE", "REF_RE", "Where", "check_safe", "names_in", "substitute_at"]
+__all__ = [
+    "NAME_RE", "REF_RE", "Where", "check_safe", "names_in", "read_space", "space_value",
+    "substitute_at",
+]  # fmt: skip
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)(?:\.([A-Za-z0-9_\-]+))?$")
@@ -73,10 +85,27 @@ def substitute_at(value: Any, env: Mapping[str, Any], where: Where) -> Any:
                 hint=exc.hint,
             ) from None
     if isinstance(value, dict):
+        if is_space(value):
+            return space_value(value, env, where)
         return {k: substitute_at(v, env, where / k) for k, v in value.items()}
     if isinstance(value, list):
         return [substitute_at(v, env, where / i) for i, v in enumerate(value)]
     return value
+
+
+def read_space(value: dict, env: Mapping[str, Any], where: Where) -> tuple[Space, str]:
+    """Reads a search space written at ``where`` (its own ``${}`` evaluated) and its name."""
+    own = {k: substitute_at(v, env, where / k) for k, v in value.items()}
+    space = parse_space(own, where)
+    return space, space.name or scoped_name(where.path)
+
+
+def space_value(value: dict, env: Mapping[str, Any], where: Where) -> Any:
+    """The value the active provider chooses for the search space at ``where``."""
+    space, name = read_space(value, env, where)
+    if len(where.path) == 2 and where.path[0] == "params":
+        record_param(str(where.path[1]), name, space)
+    return active_provider().value(space, name, current_conditions())
 
 
 def names_in(value: Any, where: Where) -> set[str]:
