@@ -42,6 +42,8 @@ from .data.registry import SOURCES
 from .document import CONTROL_KEYS
 from .registry import Registry
 from .resolve import COMPILE_EXTRA, DTYPES, NAME_RE, REF_RE, TOP_LEVEL_KEYS
+from .resolve.training import TUNERS
+from .spaces import SAMPLINGS
 from .valuetypes import TYPE_NAMES
 
 __all__ = ["DRAFT", "blueprint_schema"]
@@ -49,6 +51,7 @@ __all__ = ["DRAFT", "blueprint_schema"]
 DRAFT = "https://json-schema.org/draft/2020-12/schema"
 
 EXPRESSION = {"$ref": "#/$defs/expression"}
+SPACE = {"$ref": "#/$defs/searchSpace"}
 COMPOSE_KEYS = ("extends", "imports", "set")
 """Sections consumed while composing, before resolution."""
 
@@ -130,6 +133,7 @@ def blueprint_schema() -> dict[str, Any]:
         "blockParameter": _block_parameter(),
         "typeName": _type_name(),
         "compile": _compile(),
+        "searchSpace": _search_space(),
         "source": _named_choice(
             SOURCES,
             "source",
@@ -168,7 +172,7 @@ def blueprint_schema() -> dict[str, Any]:
 
 def _typed(schema: Mapping[str, Any], description: str | None = None) -> dict[str, Any]:
     """``schema`` or a ``${...}`` expression."""
-    out: dict[str, Any] = {"anyOf": [dict(schema), EXPRESSION]}
+    out: dict[str, Any] = {"anyOf": [dict(schema), EXPRESSION, SPACE]}
     if description:
         out["description"] = description
     return out
@@ -255,6 +259,7 @@ def _sections() -> dict[str, Any]:
         "compile": {"$ref": "#/$defs/compile"},
         "data": _data_section(),
         "train": _train_section(),
+        "tune": _tune_section(),
         "models": {
             "type": "object",
             "propertyNames": {"pattern": NAME_RE.pattern, "not": {"const": "model"}},
@@ -290,6 +295,58 @@ def _sections() -> dict[str, Any]:
     }
     # A section the resolver learns later is accepted (untyped) until described here.
     return {key: known.get(key, {}) for key in (*TOP_LEVEL_KEYS, *COMPOSE_KEYS)}
+
+
+def _search_space() -> dict[str, Any]:
+    bounds = {"type": "array", "items": {"type": "number"}, "minItems": 2, "maxItems": 2}
+    options = {
+        "name": {"type": "string", "description": "One hyperparameter for every place so named."},
+        "default": {"description": "The value used when nothing is searched."},
+        "step": {"type": "number", "exclusiveMinimum": 0},
+        "sampling": {"enum": list(SAMPLINGS)},
+        "doc": {"type": "string"},
+    }
+    kinds = {
+        "choice": {"type": "array", "minItems": 1},
+        "int": bounds,
+        "float": bounds,
+        "boolean": {"type": ["boolean", "null"]},
+        "fixed": {},
+    }
+    return {
+        "description": "A search space in place of a value (blueprint tune): {choice: [...]},"
+        " {int: [min, max]}, {float: [min, max], sampling: log}, {boolean: false}, {fixed: v}.",
+        "oneOf": [
+            {
+                "type": "object",
+                "required": [kind],
+                "properties": {kind: schema, **options},
+                "additionalProperties": False,
+            }
+            for kind, schema in kinds.items()
+        ],
+    }
+
+
+def _tune_section() -> dict[str, Any]:
+    count = {"type": "integer", "minimum": 1}
+    return {
+        "type": "object",
+        "description": "How blueprint tune searches the blueprint's search spaces.",
+        "additionalProperties": False,
+        "properties": {
+            "tuner": {"enum": list(TUNERS), "description": 'Default: "random".'},
+            "objective": {"type": "string", "description": 'A logged metric. Default: "val_loss".'},
+            "direction": {"enum": ["min", "max"], "description": "Default: from the metric."},
+            "max_trials": _typed(count, "Default: 10."),
+            "executions_per_trial": _typed(count, "Default: 1."),
+            "epochs": _typed(count, "Epochs per trial (default: train.epochs)."),
+            "max_epochs": _typed(count, "Hyperband. Default: 10."),
+            "factor": _typed({"type": "integer", "minimum": 2}, "Hyperband. Default: 3."),
+            "patience": _typed(count, "Early stopping inside a trial."),
+            "seed": _typed({"type": "integer", "minimum": 0}, "Default: 0."),
+        },
+    }
 
 
 def _data_section() -> dict[str, Any]:

@@ -181,7 +181,11 @@ def test_layer_arguments_match_the_catalog(schema):
     assert conv["padding"]["default"] == "valid"
     assert conv["strides"]["description"] == "Default: [1, 1]."
     assert conv["filters"]["description"] == "Required."
-    assert conv["use_bias"]["anyOf"] == [{"type": "boolean"}, {"$ref": "#/$defs/expression"}]
+    assert conv["use_bias"]["anyOf"] == [
+        {"type": "boolean"},
+        {"$ref": "#/$defs/expression"},
+        {"$ref": "#/$defs/searchSpace"},
+    ]
 
 
 def test_python_blocks_are_in_the_schema():
