@@ -109,7 +109,7 @@ class Space:
             return list(range(int(self.low), int(self.high) + 1, int(step)))
         if self.step is not None:
             count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
-            return [self.low + i * self.step for i in range(count)]
+            return [round(self.low + i * self.step, 12) for i in range(count)]
         return None
 
     def size(self) -> int | None:

@@ -1,0 +1,108 @@
+"""``blueprint space FILE``: the blueprint's search space as a table, with its size."""
+
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Any
+
+from ..cli import EXIT_OK, add_overrides, command
+
+__all__ = ["explore"]
+
+MAX_VALUES_EXPLORED = 64
+"""A hyperparameter with more values is not explored value by value for hidden spaces."""
+
+
+@command("space", "print a blueprint's search space (hyperparameters, domains, conditions, size)")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Adds the command's arguments."""
+    parser.add_argument("file", metavar="FILE", help="blueprint file or zoo:NAME")
+    add_overrides(parser)
+
+
+def explore(source: Any, overrides: Any = ()) -> dict[str, tuple[Any, tuple]]:
+    """Finds every search space of a blueprint, including those behind other choices.
+
+    Resolves once with every default, then again with each value of each finite
+    hyperparameter (the others at their defaults), until no new space appears:
+    spaces inside ``when:`` branches or deeper ``repeat:`` iterations show up.
+
+    Args:
+        source: What :func:`keras_blueprints.load` accepts.
+        overrides: Overrides.
+
+    Returns:
+        ``{name: (space, conditions)}`` in the order first met.
+
+    Raises:
+        BlueprintError: A problem in the blueprint or one of its spaces.
+    """
+    from ..api import load
+    from ..errors import BlueprintError
+    from ..spaces import DefaultProvider, ValuesProvider
+
+    first = DefaultProvider()
+    load(source, overrides, provider=first)
+    seen = dict(first.seen)
+    tried: set[tuple[str, str]] = set()
+    changed = True
+    while changed:
+        changed = False
+        for name, (space, _) in list(seen.items()):
+            domain = space.domain()
+            if domain is None or len(domain) > MAX_VALUES_EXPLORED:
+                continue
+            for value in domain:
+                key = (name, repr(value))
+                if key in tried or value == space.default:
+                    continue
+                tried.add(key)
+                provider = ValuesProvider({name: value})
+                try:
+                    load(source, overrides, provider=provider)
+                except BlueprintError:
+                    continue  # that value does not resolve: the search will record it as failed
+                for other, entry in provider.seen.items():
+                    if other not in seen:
+                        seen[other] = entry
+                        changed = True
+    return seen
+
+
+def needs_keras(args: argparse.Namespace) -> bool:
+    """Reading a search space never builds: no TensorFlow."""
+    return False
+
+
+def _condition_text(conditions: tuple) -> str:
+    return " and ".join(
+        f"{c.parent} in {{{', '.join(map(str, c.values))}}}"
+        if len(c.values) > 1
+        else f"{c.parent} = {c.values[0]}"
+        for c in conditions
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Prints the table and the size; returns the exit status."""
+    spaces = explore(args.file, args.overrides)
+    if not spaces:
+        print(f"{args.file}: no search spaces")
+        return EXIT_OK
+    rows = [("hyperparameter", "values", "default", "active when", "where")]
+    for name, (space, conditions) in spaces.items():
+        rows.append(
+            (name, space.describe(), str(space.default), _condition_text(conditions) or "always",
+             str(space.location))
+        )  # fmt: skip
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    sizes = [space.size() for space, _ in spaces.values()]
+    if any(s is None for s in sizes):
+        size = "infinite (continuous ranges)"
+    else:
+        size = f"at most {math.prod(sizes):,} combinations"
+    print(f"{len(spaces)} hyperparameters; {size}")
+    return EXIT_OK
