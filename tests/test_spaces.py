@@ -175,3 +175,36 @@ def test_space_size_of_a_finite_space(tmp_path, capsys):
     (tmp_path / "f.yaml").write_text(text)
     assert main(["space", str(tmp_path / "f.yaml")]) == 0
     assert capsys.readouterr().out.splitlines()[-1] == "2 hyperparameters; at most 9 combinations"
+
+
+def test_choosing_the_block_type_is_a_choice_and_when(clean_session):
+    text = textwrap.dedent(
+        """\
+        params:
+          body: {choice: [residual, dense]}
+        inputs: {image: [8, 8, 8]}
+        graph:
+          - name: res
+            when: ${body == 'residual'}
+            basic_block: {filters: 8}
+          - name: dense
+            when: ${body == 'dense'}
+            dense_block: {num_layers: {int: [1, 3]}, growth_rate: 4}
+          - name: pool
+            GlobalAveragePooling2D: {}
+        """
+    )
+    models = {}
+    for body in ("residual", "dense"):
+        provider = ValuesProvider({"body": body, "dense/num_layers": 2})
+        bp = kb.load(text, provider=provider)
+        models[body] = kb.build(bp)
+        conditions = {name: c for name, (_, c) in provider.seen.items()}
+        if body == "dense":
+            assert conditions["dense/num_layers"] == (Condition("body", ("dense",)),)
+        else:
+            assert "dense/num_layers" not in conditions
+    # Residual: two 3x3 convolutions 8 -> 8 with batch norm, 2 * (576 + 8 + 32) = 1,232.
+    # Dense: 8 channels plus 2 layers of growth 4 = 16 channels after pooling.
+    assert models["residual"].count_params() == 1232
+    assert models["dense"].output.shape == (None, 16)
