@@ -1,5 +1,14 @@
-"""Hyperparameter search over a blueprint's search spaces (keras-tuner).
+"""Hyperparameter search over a blueprint's search spaces, on keras-tuner's engine.
 
-The search-space syntax and the ``blueprint tune`` command arrive with the
-tuning stage; every trial will build through :func:`keras_blueprints.build`.
+* :func:`tune` / :func:`resume_search` (:mod:`.search`): the search and its run directory;
+* :class:`HyperParametersProvider` (:mod:`.provider`): spaces as keras-tuner hyperparameters;
+* :mod:`.engine`: the hypermodel (every trial builds through ``blueprint build``'s
+  builder) and keras-tuner's tuners; imported only when a search runs.
+
+Importing this package does not import TensorFlow.
 """
+
+from .provider import HyperParametersProvider
+from .search import TuneResult, resume_search, tune
+
+__all__ = ["HyperParametersProvider", "TuneResult", "resume_search", "tune"]

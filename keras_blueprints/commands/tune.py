@@ -1,0 +1,132 @@
+"""``blueprint tune FILE``: search a blueprint's spaces; writes a resumable search directory."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..cli import EXIT_OK, add_overrides, command
+from .train import _positive, add_data_option, data_override
+
+__all__: list[str] = []
+
+
+@command("tune", "search a blueprint's hyperparameters; writes a resumable search directory")
+def configure(parser: argparse.ArgumentParser) -> None:
+    """Adds the command's arguments."""
+    parser.add_argument(
+        "file", metavar="FILE", nargs="?", help="blueprint file or zoo:NAME (not with --resume)"
+    )
+    parser.add_argument(
+        "--tuner",
+        choices=("random", "grid", "bayesian", "hyperband"),
+        help="override tune.tuner",
+    )
+    parser.add_argument(
+        "--max-trials", type=_positive, metavar="N", help="override tune.max_trials"
+    )
+    parser.add_argument(
+        "--epochs", type=_positive, metavar="N", help="epochs per trial (Hyperband: max epochs)"
+    )
+    parser.add_argument(
+        "--run-dir", metavar="DIR", help="where to write the search (default: runs/NAME-tune-...)"
+    )
+    add_data_option(parser)
+    add_overrides(parser)
+    parser.add_argument(
+        "--resume", metavar="DIR", help="continue an interrupted search; finished trials are kept"
+    )
+    parser.add_argument(
+        "--chief", metavar="HOST:PORT", help="distributed search: the oracle's address"
+    )
+    parser.add_argument(
+        "--worker", metavar="ID", help="distributed search: run trials as worker ID (with --chief)"
+    )
+    parser.add_argument("--quiet", action="store_true", help="print the final table only")
+
+
+def needs_keras(args: argparse.Namespace) -> bool:
+    """A search always builds."""
+    return True
+
+
+def run(args: argparse.Namespace) -> int:
+    """Runs the search (or a chief or worker of a distributed one); returns the exit status."""
+    from ..errors import BlueprintError, Location
+    from ..tuning import resume_search, tune
+
+    verbose = 0 if args.quiet else 1
+    if args.worker is not None and args.chief is None:
+        raise BlueprintError(
+            "a worker needs the chief's address",
+            Location("<command line>"),
+            expected="blueprint tune FILE --worker ID --chief HOST:PORT",
+        )
+    if args.chief is not None and not (args.run_dir or args.resume):
+        raise BlueprintError(
+            "the chief and its workers share one search directory",
+            Location("<command line>"),
+            expected="--run-dir DIR, the same for the chief and every worker",
+        )
+    if args.resume:
+        if args.file or args.data or args.overrides or args.tuner or args.max_trials or args.epochs:
+            raise BlueprintError(
+                "--resume continues a search exactly as it was started",
+                Location(args.resume),
+                expected="blueprint tune --resume DIR (no FILE, --data, --set, --tuner...)",
+            )
+
+        def search():
+            return resume_search(args.resume, verbose=verbose)
+
+    else:
+        if not args.file:
+            raise BlueprintError(
+                "which blueprint should be searched?",
+                Location("<command line>"),
+                expected="blueprint tune FILE  or  blueprint tune --resume DIR",
+            )
+        overrides = list(args.overrides)
+        if args.data:
+            overrides.append(data_override(args.data))
+        distributed = args.chief is not None
+
+        def search():
+            return tune(
+                args.file,
+                overrides,
+                run_dir=args.run_dir,
+                resume=distributed,  # chief and workers share one search directory
+                tuner=args.tuner,
+                max_trials=args.max_trials,
+                epochs=args.epochs,
+                verbose=verbose,
+            )
+
+    if args.chief is not None:
+        from ..tuning import distributed
+
+        if args.worker is not None:
+            result = distributed.run_worker(args.worker, args.chief, search)
+        else:
+            result = distributed.run_chief(args.chief, search)
+    else:
+        result = search()
+    if result is not None:
+        if args.quiet:  # the search printed its table unless quiet
+            from ..tuning.results import format_table
+
+            print(format_table(result.trials))
+        _print_result(result)
+    return EXIT_OK
+
+
+def _print_result(result) -> None:
+    from .train import print_metrics
+
+    print(f"best trial: {result.best_trial}  objective: {result.best_objective:.4f}")
+    for name, value in result.best_values.items():
+        print(f"  {name} = {value}")
+    if result.metrics:
+        print_metrics(result.metrics)
+    print(f"search directory: {result.run_dir}")
+    print(f"best blueprint: {result.run_dir / 'best.yaml'}")
