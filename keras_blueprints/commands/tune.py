@@ -41,11 +41,31 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--worker", metavar="ID", help="distributed search: run trials as worker ID (with --chief)"
     )
+    parser.add_argument(
+        "--threads",
+        type=int,
+        metavar="N",
+        help="TensorFlow threads for this process (pin each worker of a distributed search)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, metavar="S", help="chief: give up after S seconds (exit 75)"
+    )
+    parser.add_argument(
+        "--connect-timeout",
+        type=float,
+        default=30.0,
+        metavar="S",
+        help="worker: how long to wait for the chief to answer (default 30)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print the final table only")
 
 
 def needs_keras(args: argparse.Namespace) -> bool:
-    """A search always builds."""
+    """A search always builds. Threads are pinned here, before TensorFlow's runtime starts."""
+    if args.threads is not None:
+        from ..tuning.distributed import pin_threads
+
+        pin_threads(args.threads)
     return True
 
 
@@ -102,13 +122,22 @@ def run(args: argparse.Namespace) -> int:
                 verbose=verbose,
             )
 
+    status = EXIT_OK
     if args.chief is not None:
         from ..tuning import distributed
 
+        results: list = []
+
+        def collect() -> None:
+            results.append(search())
+
         if args.worker is not None:
-            result = distributed.run_worker(args.worker, args.chief, search)
+            status = distributed.run_worker(
+                args.worker, args.chief, collect, connect_timeout=args.connect_timeout
+            )
         else:
-            result = distributed.run_chief(args.chief, search)
+            status = distributed.run_chief(args.chief, collect, timeout=args.timeout)
+        result = results[0] if results else None
     else:
         result = search()
     if result is not None:
@@ -117,7 +146,7 @@ def run(args: argparse.Namespace) -> int:
 
             print(format_table(result.trials))
         _print_result(result)
-    return EXIT_OK
+    return status
 
 
 def _print_result(result) -> None:
