@@ -42,7 +42,7 @@ from .data.registry import SOURCES
 from .document import CONTROL_KEYS
 from .registry import Registry
 from .resolve import COMPILE_EXTRA, DTYPES, NAME_RE, REF_RE, TOP_LEVEL_KEYS
-from .resolve.training import TUNERS
+from .resolve.training import STRATEGIES, TUNERS
 from .spaces import SAMPLINGS
 from .valuetypes import TYPE_NAMES
 
@@ -260,6 +260,7 @@ def _sections() -> dict[str, Any]:
         "data": _data_section(),
         "train": _train_section(),
         "tune": _tune_section(),
+        "runtime": _runtime_section(),
         "models": {
             "type": "object",
             "propertyNames": {"pattern": NAME_RE.pattern, "not": {"const": "model"}},
@@ -346,6 +347,35 @@ def _tune_section() -> dict[str, Any]:
             "patience": _typed(count, "Early stopping inside a trial."),
             "seed": _typed({"type": "integer", "minimum": 0}, "Default: 0."),
         },
+    }
+
+
+def _runtime_section() -> dict[str, Any]:
+    strategy = {"enum": list(STRATEGIES), "description": 'Default: "default".'}
+    return {
+        "description": "Where the model runs: a tf.distribute strategy, mixed precision, XLA.",
+        "anyOf": [
+            strategy,
+            {
+                "type": "object",
+                "additionalProperties": False,
+                "properties": {
+                    "strategy": strategy,
+                    "devices": {
+                        "anyOf": [
+                            {"type": "string"},
+                            {"type": "array", "items": {"type": "string"}, "minItems": 1},
+                        ],
+                        "description": 'one_device or mirrored: e.g. ["/gpu:0", "/gpu:1"].',
+                    },
+                    "tpu": {"type": "string", "description": "The TPU resolver's address."},
+                    "virtual_cpus": _typed({"type": "integer", "minimum": 1}),
+                    "scale_batch_size": _typed({"type": "boolean"}, "Default: false."),
+                    "mixed_precision": _typed({"type": "boolean"}, "Default: false."),
+                    "jit_compile": {"enum": [True, False, "auto"], "description": "XLA."},
+                },
+            },
+        ],
     }
 
 

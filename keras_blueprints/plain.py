@@ -95,13 +95,14 @@ def to_plain(blueprint: Blueprint) -> dict[str, Any]:
         data["data"] = _data(blueprint.data)
     if blueprint.train is not None:
         data["train"] = _train(blueprint.train)
-    if blueprint.tune is not None:
-        spec = blueprint.tune
-        data["tune"] = {
-            key: getattr(spec, key)
-            for key in spec.__dataclass_fields__
-            if key != "location" and getattr(spec, key) is not None
-        }
+    for key in ("tune", "runtime"):
+        spec = getattr(blueprint, key)
+        if spec is not None:
+            data[key] = {
+                field: _value(getattr(spec, field))
+                for field in spec.__dataclass_fields__
+                if field != "location" and getattr(spec, field) not in (None, ())
+            }
     return data
 
 

@@ -24,6 +24,7 @@ __all__ = [
     "Node",
     "PretrainSpec",
     "Ref",
+    "RuntimeSpec",
     "SourceSpec",
     "SubModel",
     "TrainSpec",
@@ -331,6 +332,35 @@ class TuneSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class RuntimeSpec:
+    """The ``runtime:`` section: where and how the model runs (``tf.distribute``, precision, XLA).
+
+    Attributes:
+        strategy: ``default``, ``one_device``, ``mirrored``, ``multi_worker`` or ``tpu``.
+        devices: Devices for ``one_device`` (one) or ``mirrored`` (several), e.g.
+            ``["/gpu:0", "/gpu:1"]``; empty for the strategy's own choice.
+        tpu: The TPU resolver's address (``tpu`` strategy), or None for the default.
+        virtual_cpus: Split the CPU into this many logical devices before TensorFlow
+            starts (to run ``mirrored`` on one CPU, e.g. in tests); None to leave it.
+        scale_batch_size: Multiply the batch size by the number of replicas (the
+            per-replica batch stays ``data.batch_size``).
+        mixed_precision: Compute in float16 (GPU) or bfloat16 (TPU, CPU) with float32
+            variables; the outputs stay float32.
+        jit_compile: ``true``, ``false`` or ``auto`` (XLA, Keras' choice).
+        location: Where the section stands.
+    """
+
+    strategy: str = "default"
+    devices: tuple[str, ...] = ()
+    tpu: str | None = None
+    virtual_cpus: int | None = None
+    scale_batch_size: bool = False
+    mixed_precision: bool = False
+    jit_compile: bool | str = "auto"
+    location: Location = field(default=Location("<unknown>"), compare=False)
+
+
+@dataclass(frozen=True, slots=True)
 class Blueprint:
     """A resolved, validated blueprint, ready for a builder.
 
@@ -350,6 +380,7 @@ class Blueprint:
         data: The ``data:`` section, or None.
         train: The ``train:`` section, or None.
         tune: The ``tune:`` section, or None.
+        runtime: The ``runtime:`` section, or None.
         sections: Other top-level sections, frozen (for later stages).
     """
 
@@ -367,6 +398,7 @@ class Blueprint:
     data: DataSpec | None = None
     train: TrainSpec | None = None
     tune: TuneSpec | None = None
+    runtime: RuntimeSpec | None = None
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
 
     def node(self, name: str) -> Node:

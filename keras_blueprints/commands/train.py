@@ -10,7 +10,7 @@ import yaml
 
 from ..cli import EXIT_OK, add_overrides, command
 
-__all__ = ["data_override", "print_metrics"]
+__all__ = ["add_runtime_options", "data_override", "print_metrics", "runtime_overrides"]
 
 
 @command("train", "train a blueprint on its data; writes a resumable run directory")
@@ -30,10 +30,43 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--resume", metavar="DIR", help="continue an interrupted run from its last finished epoch"
     )
+    add_runtime_options(parser)
     parser.add_argument(
         "--quiet", action="store_true", help="no progress bar (one line per epoch instead)"
     )
     add_overrides(parser)
+
+
+def add_runtime_options(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--strategy``, ``--mixed-precision``, ``--jit-compile`` (the ``runtime:`` section)."""
+    parser.add_argument(
+        "--strategy",
+        choices=("default", "one_device", "mirrored", "multi_worker", "tpu"),
+        help="override runtime.strategy (tf.distribute)",
+    )
+    parser.add_argument(
+        "--mixed-precision",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="override runtime.mixed_precision",
+    )
+    parser.add_argument(
+        "--jit-compile",
+        choices=("true", "false", "auto"),
+        help="override runtime.jit_compile (XLA)",
+    )
+
+
+def runtime_overrides(args: argparse.Namespace) -> list[str]:
+    """The overrides the runtime options stand for."""
+    out = []
+    if getattr(args, "strategy", None):
+        out.append(f"runtime.strategy={args.strategy}")
+    if getattr(args, "mixed_precision", None) is not None:
+        out.append(f"runtime.mixed_precision={str(args.mixed_precision).lower()}")
+    if getattr(args, "jit_compile", None):
+        out.append(f"runtime.jit_compile={args.jit_compile}")
+    return out
 
 
 def add_data_option(parser: argparse.ArgumentParser) -> None:
@@ -100,7 +133,14 @@ def run(args: argparse.Namespace) -> int:
 
     verbose = 2 if args.quiet else "auto"
     if args.resume:
-        if args.file or args.data or args.epochs or args.batch_size or args.overrides:
+        if (
+            args.file
+            or args.data
+            or args.epochs
+            or args.batch_size
+            or args.overrides
+            or runtime_overrides(args)
+        ):
             raise BlueprintError(
                 "--resume continues a run exactly as it was started",
                 Location(args.resume),
@@ -121,6 +161,7 @@ def run(args: argparse.Namespace) -> int:
             overrides.append(f"train.epochs={args.epochs}")
         if args.batch_size:
             overrides.append(f"data.batch_size={args.batch_size}")
+        overrides += runtime_overrides(args)
         result = train(args.file, overrides, run_dir=args.run_dir, verbose=verbose)
     print_metrics(result.metrics)
     print(f"run directory: {result.run_dir}")

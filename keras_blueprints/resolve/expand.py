@@ -52,7 +52,7 @@ from .graph import (
 )
 from .models import resolve_models
 from .sections import output_name, resolve_compile, resolve_inputs, resolve_params
-from .training import resolve_data, resolve_train, resolve_tune
+from .training import resolve_data, resolve_runtime, resolve_train, resolve_tune
 from .values import NAME_RE, REF_RE, Where, check_safe, substitute_at
 
 __all__ = ["TOP_LEVEL_KEYS", "resolve"]
@@ -70,6 +70,7 @@ TOP_LEVEL_KEYS = (
     "data",
     "train",
     "tune",
+    "runtime",
 )
 """Sections of a composed blueprint (``extends``, ``imports`` and ``set`` are consumed earlier)."""
 
@@ -173,6 +174,7 @@ class _Resolver:
             resolve_train, None, data.get("train"), self.root, self.env, [n.name for n in nodes]
         )
         tune_spec = self._guard(resolve_tune, None, data.get("tune"), self.root, self.env)
+        runtime_spec = self._guard(resolve_runtime, None, data.get("runtime"), self.root, self.env)
         self.errors.raise_if_any()
         return Blueprint(
             name=name,
@@ -186,6 +188,7 @@ class _Resolver:
             data=data_spec,
             train=train_spec,
             tune=tune_spec,
+            runtime=runtime_spec,
             params=freeze(self.env),
             source=self.doc.file,
             document=self.doc,

@@ -18,6 +18,7 @@ from ..schema import (
     CallbackSpec,
     DataSpec,
     PretrainSpec,
+    RuntimeSpec,
     SourceSpec,
     TrainSpec,
     TuneSpec,
@@ -30,10 +31,13 @@ from .values import Where, check_safe, substitute_at
 __all__ = [
     "DATA_KEYS",
     "FILE_SUFFIXES",
+    "RUNTIME_KEYS",
+    "STRATEGIES",
     "TRAIN_KEYS",
     "TUNERS",
     "TUNE_KEYS",
     "resolve_data",
+    "resolve_runtime",
     "resolve_train",
     "resolve_tune",
 ]  # fmt: skip
@@ -463,3 +467,102 @@ def _one_of(key: str, value: Any, choices: tuple[str, ...], w: Where) -> str:
     if value not in choices:
         raise BlueprintError.unknown_name(f"a {key}", str(value), choices, w.loc)
     return value
+
+
+STRATEGIES = ("default", "one_device", "mirrored", "multi_worker", "tpu")
+RUNTIME_KEYS = (
+    "strategy", "devices", "tpu", "virtual_cpus", "scale_batch_size", "mixed_precision",
+    "jit_compile",
+)  # fmt: skip
+
+
+def resolve_runtime(raw: Any, root: Where, env: Mapping[str, Any]) -> RuntimeSpec | None:
+    """Reads ``runtime:``.
+
+    Args:
+        raw: The section (None when absent).
+        root: The document's root.
+        env: Parameter values.
+
+    Returns:
+        The runtime specification, or None.
+
+    Raises:
+        BlueprintError: Unknown keys or strategies, bad values (all together).
+    """
+    if raw is None:
+        return None
+    w = root / "runtime"
+    if isinstance(raw, str):  # runtime: mirrored
+        raw = {"strategy": raw}
+    if not isinstance(raw, dict):
+        raise BlueprintError(
+            "'runtime' must be a mapping (or a strategy name)",
+            w.loc,
+            received=Plain(f"a {ValueType.name_of(raw)}"),
+            hint="For example:  runtime: {strategy: mirrored, mixed_precision: true}",
+        )
+    section = _Section(substitute_at(raw, env, w), w, RUNTIME_KEYS, "a runtime setting")
+    raw, values, read = section.raw, section.values, section.read
+    if "strategy" in raw:
+        read("strategy", _one_of, "strategy", raw["strategy"], STRATEGIES, w / "strategy")
+    if raw.get("devices") is not None:
+        read("devices", _devices, raw["devices"], w / "devices")
+    if raw.get("tpu") is not None:
+        read("tpu", _monitor, raw["tpu"], w / "tpu")
+    if raw.get("virtual_cpus") is not None:
+        read("virtual_cpus", _count, "virtual_cpus", raw["virtual_cpus"], w / "virtual_cpus")
+    for key in ("scale_batch_size", "mixed_precision"):
+        if key in raw:
+            read(key, _flag, key, raw[key], w / key)
+    if "jit_compile" in raw:
+        read("jit_compile", _jit, raw["jit_compile"], w / "jit_compile")
+    section.errors.raise_if_any()
+    strategy = values.get("strategy", "default")
+    devices = values.get("devices", ())
+    if strategy == "one_device" and len(devices) > 1:
+        raise BlueprintError(
+            "the one_device strategy takes one device",
+            (w / "devices").loc,
+            received=list(devices),
+            hint="Use strategy: mirrored to train on several devices.",
+        )
+    if devices and strategy not in ("one_device", "mirrored"):
+        raise BlueprintError(
+            f"'devices' applies to the one_device and mirrored strategies, not to {strategy}",
+            (w / "devices").key_loc,
+        )
+    return RuntimeSpec(
+        strategy=strategy,
+        devices=devices,
+        tpu=values.get("tpu"),
+        virtual_cpus=values.get("virtual_cpus"),
+        scale_batch_size=values.get("scale_batch_size", False),
+        mixed_precision=values.get("mixed_precision", False),
+        jit_compile=values.get("jit_compile", "auto"),
+        location=w.loc,
+    )
+
+
+def _devices(value: Any, w: Where) -> tuple[str, ...]:
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not value or not all(isinstance(d, str) for d in value):
+        raise BlueprintError(
+            "'devices' lists device names",
+            w.loc,
+            expected='e.g.  ["/gpu:0", "/gpu:1"]',
+            received=value,
+        )
+    return tuple(value)
+
+
+def _jit(value: Any, w: Where) -> bool | str:
+    if isinstance(value, bool) or value == "auto":
+        return value
+    raise BlueprintError(
+        "'jit_compile' is true, false or auto",
+        w.loc,
+        expected="true, false or auto",
+        received=value,
+    )
