@@ -27,7 +27,7 @@ EXIT_BLUEPRINT = 2
 
 COMMAND_MODULES = (
     "validate", "summary", "plot", "resolve", "diff", "schema", "zoo", "blocks",
-    "train", "evaluate", "predict", "space", "tune",
+    "train", "evaluate", "predict", "export", "space", "tune",
 )  # fmt: skip
 
 

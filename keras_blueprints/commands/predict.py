@@ -1,4 +1,8 @@
-"""``blueprint predict RUN_DIR INPUT.npy -o OUT.npy``: run a trained model on a batch."""
+"""``blueprint predict MODEL INPUT.npy -o OUT.npy``: run a trained or exported model on a batch.
+
+``MODEL`` is a run directory, a ``.keras`` file, or a SavedModel directory
+written by ``blueprint export`` (served without the blueprint).
+"""
 
 from __future__ import annotations
 
@@ -7,10 +11,17 @@ import argparse
 from ..cli import EXIT_OK, command
 
 
-@command("predict", "run a trained model on inputs from a .npy/.npz file; writes .npy/.npz")
+@command(
+    "predict",
+    "run a trained model or a SavedModel on inputs from a .npy/.npz file; writes .npy/.npz",
+)
 def configure(parser: argparse.ArgumentParser) -> None:
     """Adds the command's arguments."""
-    parser.add_argument("model", metavar="RUN_DIR", help="a run directory (or a .keras file)")
+    parser.add_argument(
+        "model",
+        metavar="MODEL",
+        help="a run directory, a .keras file, or a SavedModel directory (from blueprint export)",
+    )
     parser.add_argument(
         "input",
         metavar="INPUT",
@@ -18,6 +29,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help=".npy or .npz")
     parser.add_argument("--batch-size", type=int, default=32, metavar="N")
+    parser.add_argument(
+        "--signature",
+        metavar="NAME",
+        help="the SavedModel signature to call (default serving_default; e.g. encoder, decode)",
+    )
 
 
 def needs_keras(args: argparse.Namespace) -> bool:
@@ -29,7 +45,13 @@ def run(args: argparse.Namespace) -> int:
     """Predicts and writes the outputs; returns the exit status."""
     from ..training.predict import predict_file
 
-    shapes = predict_file(args.model, args.input, args.output, batch_size=args.batch_size)
+    shapes = predict_file(
+        args.model,
+        args.input,
+        args.output,
+        batch_size=args.batch_size,
+        signature=args.signature,
+    )
     for name, shape in shapes.items():
         print(f"{name}: {shape}")
     print(f"wrote {args.output}")

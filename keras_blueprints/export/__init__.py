@@ -1,1 +1,24 @@
-"""Exporting trained models for serving: SavedModel (verified), .keras, TFLite."""
+"""Exporting trained models for serving: SavedModel (verified), .keras, TFLite.
+
+:func:`export_model` writes a verified export (``blueprint export``);
+:class:`SavedModelRunner` serves a batch from a SavedModel without the
+blueprint (``blueprint predict SAVED_MODEL``). TensorFlow is imported inside
+the functions, so importing this package stays light.
+"""
+
+from __future__ import annotations
+
+from .core import DEFAULT_TOLERANCE, EXPORT_FILE, FORMATS, ExportResult, export_model
+from .serving import DEFAULT_SIGNATURE, SavedModelRunner, is_saved_model, load_saved_model
+
+__all__ = [
+    "DEFAULT_SIGNATURE",
+    "DEFAULT_TOLERANCE",
+    "EXPORT_FILE",
+    "FORMATS",
+    "ExportResult",
+    "SavedModelRunner",
+    "export_model",
+    "is_saved_model",
+    "load_saved_model",
+]

@@ -1,7 +1,13 @@
-"""Predicting with a trained model from files: ``blueprint predict``."""
+"""Predicting with a trained model from files: ``blueprint predict``.
+
+The model is a run directory, a ``.keras`` file, or a SavedModel directory
+written by ``blueprint export`` (served through its ``serving_default``
+signature, or another one, without the blueprint and without Keras).
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +17,8 @@ from .rundir import MODEL_FILE
 
 if TYPE_CHECKING:
     import keras
+
+    from ..export.signatures import TensorInfo
 
 __all__ = ["load_model_from", "predict_file", "read_inputs"]
 
@@ -29,14 +37,22 @@ def load_model_from(path: str | Path) -> keras.Model:
         raise BlueprintError(
             f"no trained model at '{path}'",
             Location(str(path)),
-            expected=f"a run directory holding {MODEL_FILE}, or a .keras file",
+            expected=f"a run directory holding {MODEL_FILE}, a .keras file, or a SavedModel "
+            "directory (saved_model.pb, from 'blueprint export')",
             received="no such file or directory" if not path.exists() else str(file.name),
         )
     return load_trained(file)
 
 
-def read_inputs(path: str | Path, model: keras.Model) -> dict[str, Any]:
+def read_inputs(path: str | Path, model: keras.Model | Sequence[TensorInfo]) -> dict[str, Any]:
     """Reads a model's inputs from ``.npy`` (one input) or ``.npz`` (one array per input).
+
+    Args:
+        path: The file.
+        model: A Keras model, or the inputs of a SavedModel signature.
+
+    Returns:
+        One array per input name, in the model's input order.
 
     Raises:
         BlueprintError: A missing or unreadable file, missing inputs, wrong shapes.
@@ -44,7 +60,8 @@ def read_inputs(path: str | Path, model: keras.Model) -> dict[str, Any]:
     import numpy as np
 
     path = Path(path)
-    names = [t.name for t in model.inputs]
+    specs = list(model.inputs) if hasattr(model, "inputs") else list(model)
+    names = [t.name for t in specs]
     if not path.is_file():
         raise BlueprintError(
             f"input file '{path}' does not exist", Location(str(path)), expected=".npy or .npz"
@@ -77,7 +94,7 @@ def read_inputs(path: str | Path, model: keras.Model) -> dict[str, Any]:
                 received="arrays named " + ", ".join(arrays) if arrays else "no arrays",
                 hint=did_you_mean(missing[0], arrays) or None,
             )
-    for tensor, name in zip(model.inputs, names, strict=True):
+    for tensor, name in zip(specs, names, strict=True):
         expected = tuple(tensor.shape)
         got = arrays[name].shape
         fits = len(got) == len(expected) and all(
@@ -94,27 +111,60 @@ def read_inputs(path: str | Path, model: keras.Model) -> dict[str, Any]:
 
 
 def predict_file(
-    model_path: str | Path, input_path: str | Path, output_path: str | Path, *, batch_size: int = 32
+    model_path: str | Path,
+    input_path: str | Path,
+    output_path: str | Path,
+    *,
+    batch_size: int = 32,
+    signature: str | None = None,
 ) -> dict[str, tuple[int, ...]]:
     """Runs a trained model on inputs from a file and writes its outputs.
 
     Args:
-        model_path: A run directory or ``.keras`` file.
+        model_path: A run directory, a ``.keras`` file, or a SavedModel directory.
         input_path: ``.npy`` or ``.npz``.
         output_path: ``.npy`` (one output) or ``.npz`` (outputs by name); written atomically.
         batch_size: Prediction batch size.
+        signature: The SavedModel signature to call (default ``serving_default``);
+            only for a SavedModel.
 
     Returns:
         The shape of each output, by name.
 
     Raises:
-        BlueprintError: Bad files or shapes, an output suffix that does not fit the outputs.
+        BlueprintError: Bad files or shapes, an output suffix that does not fit the outputs,
+            a signature given for a Keras model.
     """
     import numpy as np
 
-    model = load_model_from(model_path)
-    inputs = read_inputs(input_path, model)
-    out_names = list(model.output_names)
+    from ..export.serving import DEFAULT_SIGNATURE, SavedModelRunner, is_saved_model
+
+    if is_saved_model(model_path):
+        runner = SavedModelRunner(model_path, signature or DEFAULT_SIGNATURE)
+        inputs = read_inputs(input_path, runner.inputs)
+        out_names = runner.output_names
+
+        def run() -> dict[str, Any]:
+            return runner(inputs, batch_size=batch_size)
+    else:
+        if signature is not None:
+            raise BlueprintError(
+                "--signature names a signature of a SavedModel",
+                Location(str(model_path)),
+                received="a Keras model (run directory or .keras file)",
+                hint="Export it first: blueprint export RUN_DIR --out DIR",
+            )
+        model = load_model_from(model_path)
+        inputs = read_inputs(input_path, model)
+        out_names = list(model.output_names)
+
+        def run() -> dict[str, Any]:
+            arrays = list(inputs.values())  # in the model's input order
+            feed = arrays[0] if len(arrays) == 1 else arrays
+            result = model.predict(feed, batch_size=batch_size, verbose=0)
+            results = result if isinstance(result, list | tuple) else [result]
+            return {n: np.asarray(r) for n, r in zip(out_names, results, strict=True)}
+
     output_path = Path(output_path)
     if output_path.suffix not in (".npy", ".npz") or (
         output_path.suffix == ".npy" and len(out_names) > 1
@@ -124,11 +174,7 @@ def predict_file(
             Location(str(output_path)),
             expected=".npz" if len(out_names) > 1 else ".npy or .npz",
         )
-    arrays = list(inputs.values())  # in the model's input order
-    feed = arrays[0] if len(arrays) == 1 else arrays
-    result = model.predict(feed, batch_size=batch_size, verbose=0)
-    results = result if isinstance(result, list | tuple) else [result]
-    outputs = {n: np.asarray(r) for n, r in zip(out_names, results, strict=True)}
+    outputs = run()
     with atomic_path(output_path) as tmp:
         if output_path.suffix == ".npy":
             np.save(tmp, next(iter(outputs.values())))

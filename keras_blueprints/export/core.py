@@ -1,0 +1,628 @@
+"""``blueprint export``: a trained model as a verified SavedModel, ``.keras`` file or TFLite model.
+
+Every export is verified before it is declared done. The export is written to
+a temporary directory beside ``--out``, reloaded the way a server loads it
+(``tf.saved_model.load``, ``keras.saving.load_model`` or the TFLite
+interpreter) and run on a sample batch (from the run's own data when there is
+a run directory, else random data of the inputs' shapes); its outputs are
+compared with the trained Keras model's. The largest absolute difference is
+printed and written to ``export.json`` with the signatures, the blueprint's
+hash, the format, the tolerance and the versions. Only then is the temporary
+directory renamed to ``--out`` (replacing an old one only with ``overwrite``):
+a failed export leaves nothing at ``--out`` and removes nothing the user had.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import hashlib
+import os
+import platform
+import shutil
+import tempfile
+import warnings
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import __version__
+from ..errors import BlueprintError, Location
+from ..files import atomic_write_json
+from ..training.rundir import BLUEPRINT_FILE, MODEL_FILE, RUN_FILE
+from .signatures import (
+    DecodeSpec,
+    Endpoint,
+    decode_function,
+    describe_signatures,
+    endpoint_for,
+    sub_model_output_names,
+    write_saved_model,
+)
+
+if TYPE_CHECKING:
+    import keras
+
+    from ..schema import Blueprint
+
+__all__ = [
+    "DEFAULT_TOLERANCE",
+    "EXPORT_FILE",
+    "FORMATS",
+    "ExportResult",
+    "export_model",
+]
+
+FORMATS = ("saved_model", "keras", "tflite")
+EXPORT_FILE = "export.json"
+TFLITE_FILE = "model.tflite"
+DEFAULT_TOLERANCE = {"saved_model": 1e-4, "keras": 1e-6, "tflite": 1e-3}
+"""Largest absolute difference accepted per format: the same graph reloaded (SavedModel:
+TensorFlow may fuse ops differently from eager Keras), the same file reloaded (.keras), other
+kernels (TFLite)."""
+
+DEFAULT_DECODE_LENGTH = 20
+RANDOM_TIME_STEPS = 8
+_LOCATION = Location("<command line>")
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    """What :func:`export_model` returns.
+
+    Attributes:
+        out: The export directory.
+        format: ``saved_model``, ``keras`` or ``tflite``.
+        max_abs_diff: Largest absolute difference from the Keras model, per signature.
+        record: The contents of ``export.json``.
+    """
+
+    out: Path
+    format: str
+    max_abs_diff: dict[str, float]
+    record: dict[str, Any] = field(repr=False)
+
+
+@dataclass
+class _Source:
+    """What is exported: the model file, and the run directory it came from (if any)."""
+
+    model_file: Path
+    run_dir: Path | None
+
+
+def export_model(
+    source: str | Path,
+    out: str | Path,
+    *,
+    format: str = "saved_model",
+    overwrite: bool = False,
+    tolerance: float | None = None,
+    samples: int = 32,
+    max_length: int | None = None,
+    start_token: int | None = None,
+    end_token: int | None = None,
+    report: Callable[[str], None] | None = None,
+) -> ExportResult:
+    """Exports a trained model and verifies the export against the Keras model.
+
+    Args:
+        source: A run directory (``model.keras`` and ``blueprint.yaml``) or a ``.keras`` file.
+        out: The export directory; must be missing or empty unless ``overwrite``.
+        format: ``saved_model`` (default), ``keras`` or ``tflite``.
+        overwrite: Replace a non-empty ``out``, only once the new export is verified.
+        tolerance: Largest accepted absolute difference (default per format,
+            :data:`DEFAULT_TOLERANCE`).
+        samples: Examples in the verification batch.
+        max_length: Tokens the ``decode`` signature of an encoder-decoder generates
+            (default: the target length in the run's data, else 20).
+        start_token: ``decode``'s start token (default: vocabulary - 2, the
+            convention of the ``sequences`` data source).
+        end_token: ``decode``'s end token (default: vocabulary - 1).
+        report: Called with each line of the verification report (e.g. ``print``).
+
+    Returns:
+        The result.
+
+    Raises:
+        BlueprintError: An unknown format, no trained model at ``source``, a
+            non-empty ``out`` without ``overwrite``, a conversion that fails, or a
+            verification above the tolerance (``out`` is then untouched).
+    """
+    import keras
+
+    if format not in FORMATS:
+        raise BlueprintError.unknown_name(
+            "an export format", str(format), FORMATS, _LOCATION, path=("--format",), ordered=True
+        )
+    if tolerance is None:
+        tolerance = DEFAULT_TOLERANCE[format]
+    if not tolerance >= 0:
+        raise BlueprintError(
+            "the tolerance must be a number >= 0", _LOCATION, received=f"tolerance={tolerance}"
+        )
+    if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
+        raise BlueprintError(
+            "the number of verification samples must be a positive integer",
+            _LOCATION,
+            received=f"samples={samples!r}",
+        )
+    say = report or (lambda line: None)
+    src = _resolve_source(Path(source))
+    out = Path(out)
+    _check_out(out, overwrite)
+
+    from ..training.run import load_trained
+
+    keras.backend.clear_session()
+    reference = load_trained(src.model_file)
+    bp = _load_blueprint(src)
+    x, sample_note = _sample(src, bp, reference, samples)
+    expected = _outputs(reference, x)
+
+    record: dict[str, Any] = {
+        "format": format,
+        "source": str(src.run_dir or src.model_file),
+        "model_file": str(src.model_file),
+        "blueprint": bp.name if bp is not None else reference.name,
+        "blueprint_sha256": _sha256(src.run_dir / BLUEPRINT_FILE) if src.run_dir else None,
+        "model_sha256": _sha256(src.model_file),
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "versions": _versions(),
+    }
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _staging(out) as tmp:
+        if format == "keras":
+            diffs, signatures = _export_keras(reference, x, expected, tmp)
+        elif format == "tflite":
+            diffs, signatures = _export_tflite(reference, x, expected, tmp, out)
+        else:
+            diffs, signatures, decode = _export_saved_model(
+                reference,
+                bp,
+                src,
+                x,
+                expected,
+                tmp,
+                samples=samples,
+                decode=(max_length, start_token, end_token),
+            )
+            if decode is not None:
+                record["decode"] = decode
+        worst = max(diffs.values())
+        record["signatures"] = signatures
+        record["verification"] = {
+            "sample": sample_note,
+            "examples": _rows(x),
+            "max_abs_diff": diffs,
+            "tolerance": tolerance,
+            "passed": worst <= tolerance,
+        }
+        for name, diff in diffs.items():
+            say(f"{name}: max |export - Keras| = {diff:.3g} (tolerance {tolerance:g})")
+        if not worst <= tolerance:
+            bad = [n for n, d in diffs.items() if not d <= tolerance]
+            raise BlueprintError(
+                f"the export does not reproduce the Keras model: verification failed for "
+                f"{', '.join(bad)}",
+                Location(str(out)),
+                expected=f"a largest absolute difference of at most {tolerance:g}",
+                received=f"{worst:.6g} on {sample_note}",
+                hint=f"Nothing was written to '{out}'. Run again with --debug, or raise "
+                "--tolerance if the difference is expected (mixed precision, TFLite kernels).",
+            )
+        atomic_write_json(tmp / EXPORT_FILE, record)
+        _install(tmp, out)
+    return ExportResult(out, format, diffs, record)
+
+
+# -- where from, where to ------------------------------------------------------------------
+
+
+def _resolve_source(path: Path) -> _Source:
+    if not path.exists():
+        raise BlueprintError(
+            f"no run directory or model at '{path}'",
+            Location(str(path)),
+            expected=f"a run directory (holding {MODEL_FILE}) or a .keras file",
+            received="no such file or directory",
+        )
+    if path.is_dir():
+        if (path / MODEL_FILE).is_file():
+            return _Source(path / MODEL_FILE, path if (path / BLUEPRINT_FILE).is_file() else None)
+        if (path / RUN_FILE).is_file():
+            raise BlueprintError(
+                f"run '{path}' has no trained model yet",
+                Location(str(path)),
+                expected=f"{MODEL_FILE} (written when training completes)",
+                hint=f"Finish the run first: blueprint train --resume {path}",
+            )
+        raise BlueprintError(
+            f"'{path}' is not a run directory",
+            Location(str(path)),
+            expected=f"a directory written by 'blueprint train' (with {MODEL_FILE}) or a .keras "
+            "file",
+            received=f"a directory without {MODEL_FILE}",
+        )
+    if path.suffix != ".keras":
+        raise BlueprintError(
+            f"cannot export '{path}'",
+            Location(str(path)),
+            expected="a run directory or a .keras file",
+            received=f"a {path.suffix or 'suffix-less'} file",
+        )
+    parent = path.parent
+    run_dir = parent if (parent / BLUEPRINT_FILE).is_file() else None
+    if run_dir is None and (parent.parent / BLUEPRINT_FILE).is_file():
+        run_dir = parent.parent  # RUN_DIR/checkpoints/best.keras
+    return _Source(path, run_dir)
+
+
+def _check_out(out: Path, overwrite: bool) -> None:
+    if out.exists() and not out.is_dir():
+        raise BlueprintError(
+            f"'{out}' is a file",
+            Location(str(out)),
+            expected="a new or empty directory for the export",
+        )
+    if out.is_dir() and any(out.iterdir()) and not overwrite:
+        raise BlueprintError(
+            f"'{out}' already exists and is not empty",
+            Location(str(out)),
+            hint="Choose another --out, or pass --overwrite to replace it (only once the new "
+            "export is verified).",
+        )
+
+
+@contextlib.contextmanager
+def _staging(out: Path) -> Iterator[Path]:
+    """A temporary directory beside ``out``; removed whatever happens."""
+    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
+    try:
+        yield tmp
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _install(tmp: Path, out: Path) -> None:
+    """Renames ``tmp`` to ``out``; an existing ``out`` is replaced, restored if that fails."""
+    if out.is_dir() and not any(out.iterdir()):
+        out.rmdir()
+    if not out.exists():
+        os.rename(tmp, out)
+        return
+    old = Path(tempfile.mkdtemp(prefix=f".{out.name}.old-", dir=out.parent))
+    old.rmdir()
+    os.rename(out, old)
+    try:
+        os.rename(tmp, out)
+    except OSError:
+        os.rename(old, out)
+        raise
+    shutil.rmtree(old, ignore_errors=True)
+
+
+def _load_blueprint(src: _Source) -> Blueprint | None:
+    if src.run_dir is None:
+        return None
+    from ..api import load
+
+    return load(src.run_dir / BLUEPRINT_FILE)
+
+
+# -- the sample batch ------------------------------------------------------------------------
+
+
+def _sample(
+    src: _Source, bp: Blueprint | None, model: keras.Model, count: int
+) -> tuple[dict[str, Any], str]:
+    """Inputs by name: the run's validation data when it can be read, else random data."""
+    if bp is not None and bp.data is not None and bp.data.source is not None:
+        import json
+
+        from ..data import make_datasets
+
+        try:
+            info = json.loads((src.run_dir / RUN_FILE).read_text(encoding="utf-8"))
+            seed = bp.train.seed if bp.train is not None else 0
+            datasets = make_datasets(
+                bp,
+                bp.data,
+                base_dir=Path(info.get("base_dir", src.run_dir)),
+                seed=seed,
+                batch_size=count,
+            )
+            split = "validation" if datasets.validation is not None else "train"
+            x, _ = datasets.sample(split, count)
+        except (BlueprintError, OSError, ValueError):
+            pass  # data moved or gone: random data still verifies the export
+        else:
+            names = [t.name for t in model.inputs]
+            x = x if isinstance(x, Mapping) else {names[0]: x}
+            return {n: x[n] for n in names}, f"{_rows(x)} {split} examples of the run's data"
+    specs = [(t.name, tuple(t.shape), str(t.dtype)) for t in model.inputs]
+    return random_inputs(specs, count, seed=0), f"{count} random examples"
+
+
+def random_inputs(
+    specs: list[tuple[str, tuple[int | None, ...], str]], count: int, *, seed: int = 0
+) -> dict[str, Any]:
+    """Random arrays for inputs given as ``(name, shape with batch, dtype)``.
+
+    Floats are standard normal, integers 0 or 1 (valid ids for any embedding), a
+    free non-batch dimension is 8 steps long.
+    """
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    out = {}
+    for name, shape, dtype in specs:
+        dims = (count, *(RANDOM_TIME_STEPS if d is None else int(d) for d in shape[1:]))
+        if "int" in dtype:
+            out[name] = rng.integers(0, 2, dims).astype(dtype)
+        elif dtype == "bool":
+            out[name] = rng.integers(0, 2, dims).astype(bool)
+        else:
+            out[name] = rng.normal(size=dims).astype(dtype if dtype != "bfloat16" else "float32")
+    return out
+
+
+def _rows(x: Mapping[str, Any]) -> int:
+    return len(next(iter(x.values())))
+
+
+def _outputs(model: keras.Model, x: Mapping[str, Any], names: list[str] | None = None) -> dict:
+    """A Keras model's outputs on named inputs, as NumPy arrays keyed by output name."""
+    import keras
+
+    arrays = [x[t.name] for t in model.inputs]
+    result = model(arrays[0] if len(arrays) == 1 else arrays, training=False)
+    results = list(result) if isinstance(result, list | tuple) else [result]
+    names = names or list(model.output_names)
+    return {n: keras.ops.convert_to_numpy(r) for n, r in zip(names, results, strict=True)}
+
+
+def max_abs_diff(expected: Mapping[str, Any], got: Mapping[str, Any]) -> float:
+    """Largest absolute difference over every output (infinite when names or shapes differ)."""
+    import numpy as np
+
+    if set(expected) != set(got):
+        return float("inf")
+    worst = 0.0
+    for name, want in expected.items():
+        have = np.asarray(got[name])
+        want = np.asarray(want)
+        if have.shape != want.shape:
+            return float("inf")
+        if want.size:
+            have64, want64 = have.astype("float64"), want.astype("float64")
+            both_nan = np.isnan(have64) & np.isnan(want64)
+            diff = np.where(both_nan, 0.0, np.abs(have64 - want64))
+            if np.isnan(diff).any():
+                return float("inf")
+            worst = max(worst, float(diff.max()))
+    return worst
+
+
+# -- the formats -----------------------------------------------------------------------------
+
+
+def _export_saved_model(
+    reference: keras.Model,
+    bp: Blueprint | None,
+    src: _Source,
+    x: dict[str, Any],
+    expected: dict[str, Any],
+    tmp: Path,
+    *,
+    samples: int,
+    decode: tuple[int | None, int | None, int | None],
+) -> tuple[dict[str, float], dict[str, Any], dict[str, Any] | None]:
+    from .serving import SavedModelRunner
+
+    subs = {s.name: s for s in (bp.models if bp is not None else ())}
+    if not subs:
+        main = reference
+        endpoints = [endpoint_for("serving_default", main)]
+        models = [main]
+        checks: dict[str, tuple[dict, dict]] = {"serving_default": (x, expected)}
+        decode_info = None
+    else:
+        endpoints, models, checks, decode_info = _inference_path(
+            reference, bp, src, x, expected, samples, decode
+        )
+    write_saved_model(str(tmp), models, endpoints)
+    diffs = {}
+    for name, (inputs, want) in checks.items():
+        runner = SavedModelRunner(tmp, name)
+        got = runner(inputs)
+        diffs[name] = max_abs_diff(want, got)
+    from .serving import load_saved_model
+
+    signatures = describe_signatures(load_saved_model(tmp).signatures)
+    return diffs, signatures, decode_info
+
+
+def _inference_path(
+    reference: keras.Model,
+    bp: Blueprint,
+    src: _Source,
+    x: dict[str, Any],
+    expected: dict[str, Any],
+    samples: int,
+    decode: tuple[int | None, int | None, int | None],
+) -> tuple[list[Endpoint], list[Any], dict[str, tuple[dict, dict]], dict[str, Any] | None]:
+    """Endpoints of the main model and every ``models:`` entry (+ ``decode`` for seq2seq).
+
+    The models are rebuilt from the run's blueprint (they share the main model's
+    layers) and given the trained weights; the main model is checked against the
+    trained model as loaded, each further model against its rebuilt Keras self.
+    """
+    from ..builders.model import build_models
+
+    built = build_models(bp, compile=False)
+    built["model"].load_weights(src.model_file)
+    main = built["model"]
+    endpoints = [endpoint_for("serving_default", main)]
+    checks: dict[str, tuple[dict, dict]] = {"serving_default": (x, expected)}
+    rows = _rows(x)
+    for sub in bp.models:
+        model = built[sub.name]
+        names = sub_model_output_names(sub)
+        endpoints.append(endpoint_for(sub.name, model, names))
+        specs, fed = [], {}
+        for (_, ref), tensor in zip(sub.inputs, model.inputs, strict=True):
+            if ref.index is None and ref.node in x:
+                fed[tensor.name] = x[ref.node]
+            else:
+                specs.append((tensor.name, tuple(tensor.shape), str(tensor.dtype)))
+        inputs = {**fed, **random_inputs(specs, rows, seed=1)}
+        checks[sub.name] = (inputs, _outputs(model, inputs, names))
+    decode_info = None
+    if "encoder" in built and "decoder_step" in built:
+        from ..builders.seq2seq import greedy_decode
+
+        encoder, step = built["encoder"], built["decoder_step"]
+        vocabulary = step.outputs[0].shape[-1]
+        max_length, start, end = decode
+        token_ref = dict(next(s for s in bp.models if s.name == "decoder_step").inputs)
+        token_source = token_ref.get(step.inputs[0].name)
+        if max_length is None:
+            fed = x.get(token_source.node) if token_source is not None else None
+            timed = fed is not None and fed.ndim >= 2 and fed.ndim == len(step.inputs[0].shape)
+            max_length = int(fed.shape[1]) if timed else DEFAULT_DECODE_LENGTH
+        spec = DecodeSpec(
+            max_length,
+            vocabulary - 2 if start is None else start,
+            vocabulary - 1 if end is None else end,
+        )
+        try:
+            endpoints.append(decode_function(encoder, step, spec))
+        except ValueError as exc:
+            raise BlueprintError(
+                f"cannot export the greedy 'decode' signature: {exc}", bp.location
+            ) from exc
+        source_name = encoder.inputs[0].name
+        if source_name in x:
+            source = {source_name: x[source_name]}
+        else:
+            specs = [(t.name, tuple(t.shape), str(t.dtype)) for t in encoder.inputs]
+            source = random_inputs(specs, rows, seed=2)
+        tokens = greedy_decode(
+            encoder,
+            step,
+            next(iter(source.values())),
+            start_token=spec.start_token,
+            end_token=spec.end_token,
+            max_length=spec.max_length,
+        )
+        checks["decode"] = (source, {"tokens": tokens})
+        decode_info = {
+            "max_length": spec.max_length,
+            "start_token": spec.start_token,
+            "end_token": spec.end_token,
+        }
+    return endpoints, list(built.values()), checks, decode_info
+
+
+def _export_keras(
+    reference: keras.Model, x: dict[str, Any], expected: dict[str, Any], tmp: Path
+) -> tuple[dict[str, float], dict[str, Any]]:
+    from ..training.run import load_trained
+
+    reference.save(tmp / MODEL_FILE)
+    reloaded = load_trained(tmp / MODEL_FILE)
+    got = _outputs(reloaded, x)
+    signature = endpoint_for("model", reloaded)
+    return {"model": max_abs_diff(expected, got)}, {
+        "model": {
+            "inputs": {i.name: i.to_json() for i in signature.inputs},
+            "outputs": {o.name: o.to_json() for o in signature.outputs},
+        }
+    }
+
+
+def _export_tflite(
+    reference: keras.Model, x: dict[str, Any], expected: dict[str, Any], tmp: Path, out: Path
+) -> tuple[dict[str, float], dict[str, Any]]:
+    import tensorflow as tf
+
+    saved = Path(tempfile.mkdtemp(prefix=f".{out.name}.saved-", dir=out.parent))
+    try:
+        write_saved_model(str(saved), [reference], [endpoint_for("serving_default", reference)])
+        converter = tf.lite.TFLiteConverter.from_saved_model(
+            str(saved), signature_keys=["serving_default"]
+        )
+        try:
+            flat = converter.convert()
+        except Exception as exc:  # the converter raises ConverterError and friends
+            first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            raise BlueprintError(
+                "the TFLite converter refused the model",
+                Location(str(out)),
+                received=first[:300],
+                hint="TFLite needs static shapes for recurrent layers: give every input a "
+                "fixed length (e.g. --set params.length=10 when training), or export a "
+                "SavedModel instead.",
+            ) from exc
+    finally:
+        shutil.rmtree(saved, ignore_errors=True)
+    (tmp / TFLITE_FILE).write_bytes(flat)
+    runner = _tflite_runner(tmp / TFLITE_FILE)
+    got = {k: v for k, v in runner(**{k: v for k, v in x.items()}).items()}
+    inputs = runner.get_input_details()
+    outputs = runner.get_output_details()
+    signatures = {
+        "serving_default": {
+            "inputs": {n: _tflite_json(d) for n, d in sorted(inputs.items())},
+            "outputs": {n: _tflite_json(d) for n, d in sorted(outputs.items())},
+        }
+    }
+    return {"serving_default": max_abs_diff(expected, got)}, signatures
+
+
+def _tflite_runner(path: Path) -> Any:
+    """The ``serving_default`` runner of a TFLite file (LiteRT when installed)."""
+    try:
+        from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]
+    except ImportError:
+        import tensorflow as tf
+
+        with warnings.catch_warnings():
+            # TF 2.21 still ships tf.lite.Interpreter, warning that LiteRT replaces it.
+            warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated")
+            interpreter = tf.lite.Interpreter(model_path=str(path))
+    else:
+        interpreter = Interpreter(model_path=str(path))
+    return interpreter.get_signature_runner("serving_default")
+
+
+def _tflite_json(detail: Mapping[str, Any]) -> dict[str, Any]:
+    import numpy as np
+
+    shape = [None if d < 0 else int(d) for d in detail["shape_signature"]]
+    return {"shape": shape, "dtype": np.dtype(detail["dtype"]).name}
+
+
+# -- small things ----------------------------------------------------------------------------
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _versions() -> dict[str, str]:
+    import keras
+    import tensorflow as tf
+
+    return {
+        "keras_blueprints": __version__,
+        "keras": keras.__version__,
+        "tensorflow": tf.__version__,
+        "python": platform.python_version(),
+    }
