@@ -1,7 +1,12 @@
 """The core builder: a resolved :class:`Blueprint` in, a functional ``keras.Model`` out.
 
-A pure function: no global state is read or changed (every layer gets an
-explicit name, so names do not depend on Keras' session counters). Errors that
+A pure function: no global state is changed and the only global setting read
+is Keras' dtype policy (every layer gets an explicit name, so names do not depend
+on Keras' session counters). Under a mixed policy (``runtime.mixed_precision``)
+the model's outputs are computed in float32: output nodes' layers are created
+with ``dtype="float32"``, and a block's output that is not float32 is cast by a
+float32 ``Activation("linear")`` layer named ``NODE_float32`` (softmax and losses
+in float16 or bfloat16 lose too much). Errors that
 Keras raises while constructing or calling a layer (bad argument values,
 incompatible shapes) are re-raised as :class:`BlueprintError` at the YAML node
 that caused them, with the input shapes the layer received.
@@ -134,15 +139,33 @@ def _build_graph(blueprint: Blueprint) -> tuple[dict[str, Any], dict[str, keras.
             sparse=spec.sparse,
             name=spec.name,
         )
+    outputs = _float32_outputs(blueprint)
     for node in blueprint.nodes:
-        tensors[node.name] = _build_node(node, tensors, layers)
+        tensors[node.name] = _build_node(node, tensors, layers, float32=node.name in outputs)
     return tensors, layers
 
 
+def _float32_outputs(blueprint: Blueprint) -> frozenset[str]:
+    """The output nodes to compute in float32: all of them under a mixed dtype policy."""
+    policy = keras.config.dtype_policy()
+    if policy.compute_dtype == policy.variable_dtype:
+        return frozenset()
+    return frozenset(ref.node for ref in blueprint.outputs)
+
+
 def _build_node(
-    node: Node, tensors: Mapping[str, Any], layers: dict[str, Any], reuse: bool = False
+    node: Node,
+    tensors: Mapping[str, Any],
+    layers: dict[str, Any],
+    reuse: bool = False,
+    float32: bool = False,
 ) -> Any:
-    """Calls one node on its inputs; with ``reuse``, calls the layer built before."""
+    """Calls one node on its inputs; with ``reuse``, calls the layer built before.
+
+    With ``float32`` (a model output under a mixed dtype policy) the node's layer
+    computes in float32, unless the blueprint gives it a ``dtype`` itself; a block's
+    output is cast to float32.
+    """
     args = [_tensor(ref, tensors) for ref in node.inputs]
     call_kwargs = {
         key: tuple(_tensor(r, tensors) for r in value)
@@ -155,15 +178,28 @@ def _build_node(
     if node.kind == "block":
         entry = BLOCKS.lookup(node.type, node.location)
         x = args if entry.many_inputs else args[0]
-        return _keras_step(
+        out = _keras_step(
             node, args, lambda: entry.fn(x, name=node.name, **thaw(node.args), **call_kwargs)
         )
+        return _cast_float32(out, node.name) if float32 else out
     if node.kind == "share" or reuse:
         layer = layers[node.share or node.name]
     else:
-        layer = _keras_step(node, None, lambda: _make_layer(node.type, thaw(node.args), node.name))
+        layer_args = thaw(node.args)
+        if float32:
+            layer_args.setdefault("dtype", "float32")
+        layer = _keras_step(node, None, lambda: _make_layer(node.type, layer_args, node.name))
         layers[node.name] = layer
-    return _keras_step(node, args, lambda: layer(x, **call_kwargs))
+    out = _keras_step(node, args, lambda: layer(x, **call_kwargs))
+    return _cast_float32(out, node.name) if float32 and node.kind == "share" else out
+
+
+def _cast_float32(tensor: Any, name: str) -> Any:
+    """Casts a floating output that is not float32 (a block's, under a mixed policy)."""
+    dtype = getattr(tensor, "dtype", None)
+    if dtype is None or dtype == "float32" or not keras.backend.is_float_dtype(dtype):
+        return tensor
+    return keras.layers.Activation("linear", dtype="float32", name=f"{name}_float32")(tensor)
 
 
 def _make_layer(type_name: str, args: dict[str, Any], name: str) -> keras.layers.Layer:

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from ..cli import EXIT_OK, add_overrides, command
-from .train import add_data_option, data_override, print_metrics
+from .train import add_data_option, configure_runtime, data_override, print_metrics
 
 
 @command("evaluate", "evaluate a trained run on its test data, or on --data")
@@ -19,7 +20,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def needs_keras(args: argparse.Namespace) -> bool:
-    """Evaluating loads the model."""
+    """Evaluating loads the model; the run's runtime is configured first."""
+    configure_runtime(Path(args.run_dir) / "blueprint.yaml", list(args.overrides))
     return True
 
 

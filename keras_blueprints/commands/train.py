@@ -122,8 +122,33 @@ def _absolute_paths(value: Any) -> Any:
 
 
 def needs_keras(args: argparse.Namespace) -> bool:
-    """Training always builds."""
+    """Training always builds; the runtime is configured first (before TensorFlow starts)."""
+    if args.resume:
+        configure_runtime(Path(args.resume) / "blueprint.yaml", [])
+    elif args.file:
+        configure_runtime(args.file, [*args.overrides, *runtime_overrides(args)])
     return True
+
+
+def configure_runtime(source: str | Path, overrides: list) -> None:
+    """Applies what the blueprint's ``runtime:`` must set before TensorFlow starts.
+
+    Virtual CPU devices and the multi-worker strategy can only be set up before
+    TensorFlow's runtime starts, and the command line starts it early (to mute
+    its start-up messages), so they are configured here, first.
+
+    Args:
+        source: The blueprint (a run directory's ``blueprint.yaml`` when resuming).
+        overrides: The command line's overrides.
+    """
+    from ..api import load
+    from ..runtime import configure
+
+    if isinstance(source, Path) and not source.is_file():
+        return  # not a run directory: the command says so itself
+    runtime = load(source, overrides).runtime
+    if runtime is not None:
+        configure(runtime)
 
 
 def run(args: argparse.Namespace) -> int:

@@ -11,6 +11,14 @@ A run is reproducible and resumable:
   (``blueprint train --resume DIR``);
 * at the end the directory holds the trained ``model.keras``, ``metrics.json``
   and the plots, and ``run.json`` says ``"status": "completed"``.
+
+The blueprint's ``runtime:`` section (:mod:`keras_blueprints.runtime`) says where
+the model trains: it is built and compiled inside the strategy's scope, with the
+dtype policy of ``mixed_precision`` (restored when the run ends), and the batch
+is scaled by the replicas with ``scale_batch_size``; ``run.json`` records the
+strategy, replicas, policy and global batch. In a multi-worker cluster only the
+chief writes the run directory: the other workers write to a temporary
+directory of their own, removed when they finish.
 """
 
 from __future__ import annotations
@@ -19,6 +27,8 @@ import datetime as dt
 import json
 import math
 import platform
+import shutil
+import tempfile
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,6 +40,7 @@ from ..api import Overrides, load
 from ..errors import BlueprintError, Location
 from ..files import atomic_path, atomic_write_json
 from ..plain import dump
+from ..runtime import activate, configure, fitting, is_chief, strategy_for, with_runtime_compile
 from ..schema import Blueprint, CallbackSpec, DataSpec, TrainSpec
 from .rundir import (
     BACKUP_DIR,
@@ -92,19 +103,53 @@ def train(
         extra_callbacks: Further Keras callbacks (from Python), run after the blueprint's.
 
     Returns:
-        The run's result.
+        The run's result. On a multi-worker cluster's non-chief worker, ``run_dir`` is
+        the chief's (this worker's own files were temporary and are gone).
 
     Raises:
-        BlueprintError: A problem in the blueprint or its data (before training starts).
+        BlueprintError: A problem in the blueprint, its runtime or its data (before
+            training starts).
     """
     if isinstance(blueprint, Blueprint) and not overrides:
         bp = blueprint
     else:
         bp = load(blueprint, overrides)
-    spec = bp.train or TrainSpec()
+    configure(bp.runtime)  # before any TensorFlow op: virtual CPUs, the worker cluster
+    strategy_for(bp.runtime)  # a bad runtime fails here, before the run directory exists
     base_dir = Path(bp.source).resolve().parent if Path(bp.source).is_file() else Path.cwd()
-    run = RunDir(run_dir if run_dir is not None else default_run_dir(bp.name))
+    requested = Path(run_dir if run_dir is not None else default_run_dir(bp.name))
+    if not is_chief(bp.runtime):  # the chief writes the run; this worker, a scratch copy
+        scratch = Path(tempfile.mkdtemp(prefix=f".{bp.name}-worker-"))
+        try:
+            result = _train_in(
+                bp,
+                RunDir(scratch),
+                overrides,
+                base_dir,
+                epochs,
+                batch_size,
+                verbose,
+                extra_callbacks,
+            )
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
+        return RunResult(requested, result.model, result.history, result.metrics)
+    run = RunDir(requested)
     run.create()
+    return _train_in(bp, run, overrides, base_dir, epochs, batch_size, verbose, extra_callbacks)
+
+
+def _train_in(
+    bp: Blueprint,
+    run: RunDir,
+    overrides: Overrides,
+    base_dir: Path,
+    epochs: int | None,
+    batch_size: int | None,
+    verbose: int | str,
+    extra_callbacks: Iterable[keras.callbacks.Callback],
+) -> RunResult:
+    spec = bp.train or TrainSpec()
     run.write_blueprint(dump(bp))
     info = {
         "status": "running",
@@ -147,6 +192,13 @@ def resume(
     """
     run = RunDir(run_dir)
     info = run.read_run()
+    if (info.get("runtime") or {}).get("strategy") == "multi_worker":
+        raise BlueprintError(
+            f"run '{run.path}' was trained by a multi-worker cluster; it cannot be resumed",
+            Location(str(run.path)),
+            hint="Only the chief kept its files; start the cluster again with a new run "
+            "directory (or resume on one machine with --set runtime.strategy=default).",
+        )
     if info.get("status") == "completed":
         raise BlueprintError(
             f"run '{run.path}' is already complete ({info.get('epochs_done')} epochs)",
@@ -155,6 +207,7 @@ def resume(
             f"{run.path / BLUEPRINT_FILE} --epochs N.",
         )
     bp = load(run.path / BLUEPRINT_FILE)
+    configure(bp.runtime)
     info["status"] = "running"
     info.setdefault("resumed", []).append({"at": _now(), "from_epoch": run.backup_epoch()})
     run.write_run(info)
@@ -172,7 +225,6 @@ def _fit(
     import keras
 
     from ..builders.model import build_models
-    from ..data import make_datasets
 
     spec = bp.train or TrainSpec()
     if bp.compile is None:
@@ -183,15 +235,45 @@ def _fit(
             " metrics: [accuracy]}",
         )
     seed_everything(spec.seed, deterministic=spec.deterministic)
-    keras.backend.clear_session()
-    models = build_models(bp, compile=True)
+    keras.backend.clear_session()  # before activate: it resets Keras' dtype policy too
+    with activate(bp.runtime) as runtime:
+        info["runtime"] = runtime.record(info["batch_size"])
+        models = build_models(with_runtime_compile(bp), compile=True)
+        model = models["model"]
+        with fitting(runtime, model):
+            return _fit_built(
+                bp,
+                run,
+                info,
+                models,
+                runtime.global_batch_size(info["batch_size"]),
+                verbose=verbose,
+                extra_callbacks=extra_callbacks,
+            )
+
+
+def _fit_built(
+    bp: Blueprint,
+    run: RunDir,
+    info: dict[str, Any],
+    models: dict[str, keras.Model],
+    global_batch: int,
+    *,
+    verbose: int | str,
+    extra_callbacks: Iterable[keras.callbacks.Callback],
+) -> RunResult:
+    import keras
+
+    from ..data import make_datasets
+
+    spec = bp.train or TrainSpec()
     model = models["model"]
     datasets = make_datasets(
         bp,
         bp.data or DataSpec(),
         base_dir=Path(info["base_dir"]),
         seed=spec.seed,
-        batch_size=info["batch_size"],
+        batch_size=global_batch,
         model=model,
     )
     done = run.backup_epoch()
@@ -279,24 +361,28 @@ def evaluate(
     if data is not None:
         overrides += [("data.source", data), ("data.validation", None), ("data.test", None)]
     bp = load(run.path / BLUEPRINT_FILE, overrides)
+    configure(bp.runtime)
     spec = bp.train or TrainSpec()
     keras.utils.set_random_seed(spec.seed)
-    model = load_trained(model_file)
-    datasets = make_datasets(
-        bp,
-        bp.data or DataSpec(),
-        base_dir=Path(info.get("base_dir", ".")),
-        seed=spec.seed,
-        batch_size=info.get("batch_size"),
-        model=model,
-    )
-    splits = {s: getattr(datasets, s) for s in ("test", "validation")}
-    chosen = {"test": splits["test"]} if splits["test"] is not None else {}
-    if not chosen and data is not None:
-        chosen = {"data": datasets.train}
-    if not chosen:
-        chosen = {k: v for k, v in {**splits, "train": datasets.train}.items() if v is not None}
-    return {name: _evaluate(model, ds, verbose) for name, ds in chosen.items()}
+    with activate(bp.runtime) as runtime:
+        model = load_trained(model_file)
+        batch_size = info.get("batch_size")
+        datasets = make_datasets(
+            bp,
+            bp.data or DataSpec(),
+            base_dir=Path(info.get("base_dir", ".")),
+            seed=spec.seed,
+            batch_size=runtime.global_batch_size(batch_size) if batch_size else batch_size,
+            model=model,
+        )
+        splits = {s: getattr(datasets, s) for s in ("test", "validation")}
+        chosen = {"test": splits["test"]} if splits["test"] is not None else {}
+        if not chosen and data is not None:
+            chosen = {"data": datasets.train}
+        if not chosen:
+            chosen = {k: v for k, v in {**splits, "train": datasets.train}.items() if v is not None}
+        with fitting(runtime, model):
+            return {name: _evaluate(model, ds, verbose) for name, ds in chosen.items()}
 
 
 def load_trained(path: str | Path) -> keras.Model:
