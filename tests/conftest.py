@@ -59,3 +59,29 @@ def run_cli_isolated(argv: list[str]) -> tuple[int, list[str], str]:
         raise AssertionError(f"the CLI run crashed:\n{result.stderr}")
     status, heavy = json.loads(report)
     return status, heavy, "\n".join(out)
+
+
+def spiral_mlp(*, points: int = 60, epochs: int = 3, extra: str = "") -> str:
+    """A small trainable blueprint: an MLP on the built-in spirals (with data and train sections).
+
+    Args:
+        points: Points per spiral arm.
+        epochs: ``train.epochs``.
+        extra: YAML appended (another section, e.g. ``runtime:``).
+    """
+    return (
+        "name: spiral_mlp\n"
+        "inputs: {point: [2]}\n"
+        "graph:\n"
+        "  - {name: hidden, Dense: {units: 16, activation: relu}}\n"
+        "  - {name: probabilities, Dense: {units: 2, activation: softmax}}\n"
+        "compile:\n"
+        "  optimizer: {adam: {learning_rate: 0.02}}\n"
+        "  loss: sparse_categorical_crossentropy\n"
+        "  metrics: [accuracy]\n"
+        "data:\n"
+        f"  source: {{spirals: {{points_per_class: {points}}}}}\n"
+        "  validation: 0.2\n"
+        "  batch_size: 16\n"
+        f"train: {{epochs: {epochs}, seed: 1}}\n" + extra
+    )

@@ -16,25 +16,9 @@ from keras_blueprints.cli import main
 from keras_blueprints.errors import BlueprintError
 from keras_blueprints.schema import RuntimeSpec
 from keras_blueprints.training.run import load_trained, train
+from tests.conftest import spiral_mlp
 
-SPIRALS = textwrap.dedent(
-    """\
-    name: spiral_mlp
-    inputs: {point: [2]}
-    graph:
-      - {name: hidden, Dense: {units: 16, activation: relu}}
-      - {name: probabilities, Dense: {units: 2, activation: softmax}}
-    compile:
-      optimizer: {adam: {learning_rate: 0.02}}
-      loss: sparse_categorical_crossentropy
-      metrics: [accuracy]
-    data:
-      source: {spirals: {points_per_class: 60}}
-      validation: 0.2
-      batch_size: 16
-    train: {epochs: 2, seed: 1}
-    """
-)
+SPIRALS = spiral_mlp(points=60, epochs=2)
 
 # A block output: under a mixed policy it is cast to float32 by NODE_float32.
 BLOCK_OUTPUT = textwrap.dedent(

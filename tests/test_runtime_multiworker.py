@@ -10,25 +10,9 @@ import sys
 import textwrap
 from pathlib import Path
 
-BLUEPRINT = textwrap.dedent(
-    """\
-    name: spiral_mlp
-    inputs: {point: [2]}
-    graph:
-      - {name: hidden, Dense: {units: 16, activation: relu}}
-      - {name: probabilities, Dense: {units: 2, activation: softmax}}
-    compile:
-      optimizer: {adam: {learning_rate: 0.02}}
-      loss: sparse_categorical_crossentropy
-      metrics: [accuracy]
-    data:
-      source: {spirals: {points_per_class: 50}}
-      validation: 0.2
-      batch_size: 16
-    train: {epochs: 2, seed: 1}
-    runtime: {strategy: multi_worker}
-    """
-)
+from tests.conftest import spiral_mlp
+
+BLUEPRINT = spiral_mlp(points=50, epochs=2, extra="runtime: {strategy: multi_worker}\n")
 
 WORKER = textwrap.dedent(
     """\

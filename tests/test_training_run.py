@@ -15,25 +15,9 @@ import keras_blueprints as kb
 from keras_blueprints.cli import main
 from keras_blueprints.errors import BlueprintError
 from keras_blueprints.training.run import evaluate, load_trained, resume, train
+from tests.conftest import spiral_mlp
 
-SPIRALS = textwrap.dedent(
-    """\
-    name: spiral_mlp
-    inputs: {point: [2]}
-    graph:
-      - {name: hidden, Dense: {units: 16, activation: relu}}
-      - {name: probabilities, Dense: {units: 2, activation: softmax}}
-    compile:
-      optimizer: {adam: {learning_rate: 0.02}}
-      loss: sparse_categorical_crossentropy
-      metrics: [accuracy]
-    data:
-      source: {spirals: {points_per_class: 60}}
-      validation: 0.2
-      batch_size: 16
-    train: {epochs: 3, seed: 1}
-    """
-)
+SPIRALS = spiral_mlp(points=60, epochs=3)
 
 
 @pytest.fixture(scope="module")

@@ -81,14 +81,14 @@ def resolve_data(raw: Any, root: Where, env: Mapping[str, Any]) -> DataSpec | No
         w_source = w
     else:
         w_source = w / "source"
-    if not isinstance(raw, dict):
-        raise BlueprintError(
-            "'data' must be a mapping (or a source name)",
-            w.loc,
-            received=Plain(f"a {ValueType.name_of(raw)}"),
-            hint="For example:  data: {source: digits, validation: 0.1, batch_size: 64}",
-        )
-    section = _Section(substitute_at(raw, env, w), w, DATA_KEYS, "a data setting")
+    section = _Section(
+        raw,
+        w,
+        env,
+        DATA_KEYS,
+        example="{source: digits, validation: 0.1, batch_size: 64}",
+        alternative="a source name",
+    )
     raw, values = section.raw, section.values
     if raw.get("source") is not None:
         section.read("source", resolve_source, raw["source"], w_source)
@@ -125,14 +125,34 @@ class _Section:
     collects its error, so that all of a section's problems are told at once.
     """
 
-    def __init__(self, raw: dict, w: Where, keys: tuple[str, ...], what: str) -> None:
+    def __init__(
+        self,
+        raw: Any,
+        w: Where,
+        env: Mapping[str, Any],
+        keys: tuple[str, ...],
+        *,
+        example: str,
+        alternative: str | None = None,
+    ) -> None:
+        name = w.path[-1]
+        if not isinstance(raw, dict):
+            raise BlueprintError(
+                f"'{name}' must be a mapping" + (f" (or {alternative})" if alternative else ""),
+                w.loc,
+                received=Plain(f"a {ValueType.name_of(raw)}"),
+                hint=f"For example:  {name}: {example}",
+            )
+        raw = substitute_at(raw, env, w)
         check_safe(raw, w)
         self.raw = raw
         self.values: dict[str, Any] = {}
         self.errors = ErrorCollector()
         for key in raw:
             if key not in keys:
-                self.errors.add(BlueprintError.unknown_name(what, key, keys, (w / key).key_loc))
+                self.errors.add(
+                    BlueprintError.unknown_name(f"a {name} setting", key, keys, (w / key).key_loc)
+                )
 
     def read(self, key: str, fn: Callable[..., Any], *args: Any) -> None:
         try:
@@ -250,14 +270,7 @@ def resolve_train(
     if raw is None:
         return None
     w = root / "train"
-    if not isinstance(raw, dict):
-        raise BlueprintError(
-            "'train' must be a mapping",
-            w.loc,
-            received=Plain(f"a {ValueType.name_of(raw)}"),
-            hint="For example:  train: {epochs: 10, seed: 0}",
-        )
-    section = _Section(substitute_at(raw, env, w), w, TRAIN_KEYS, "a train setting")
+    section = _Section(raw, w, env, TRAIN_KEYS, example="{epochs: 10, seed: 0}")
     raw, values, read = section.raw, section.values, section.read
     if "epochs" in raw:
         read("epochs", _count, "epochs", raw["epochs"], w / "epochs")
@@ -420,14 +433,9 @@ def resolve_tune(raw: Any, root: Where, env: Mapping[str, Any]) -> TuneSpec | No
     if raw is None:
         return None
     w = root / "tune"
-    if not isinstance(raw, dict):
-        raise BlueprintError(
-            "'tune' must be a mapping",
-            w.loc,
-            received=Plain(f"a {ValueType.name_of(raw)}"),
-            hint="For example:  tune: {tuner: bayesian, objective: val_accuracy, max_trials: 20}",
-        )
-    section = _Section(substitute_at(raw, env, w), w, TUNE_KEYS, "a tune setting")
+    section = _Section(
+        raw, w, env, TUNE_KEYS, example="{tuner: bayesian, objective: val_accuracy, max_trials: 20}"
+    )
     raw, values, read = section.raw, section.values, section.read
     if "tuner" in raw:
         read("tuner", _one_of, "tuner", raw["tuner"], TUNERS, w / "tuner")
@@ -495,14 +503,14 @@ def resolve_runtime(raw: Any, root: Where, env: Mapping[str, Any]) -> RuntimeSpe
     w = root / "runtime"
     if isinstance(raw, str):  # runtime: mirrored
         raw = {"strategy": raw}
-    if not isinstance(raw, dict):
-        raise BlueprintError(
-            "'runtime' must be a mapping (or a strategy name)",
-            w.loc,
-            received=Plain(f"a {ValueType.name_of(raw)}"),
-            hint="For example:  runtime: {strategy: mirrored, mixed_precision: true}",
-        )
-    section = _Section(substitute_at(raw, env, w), w, RUNTIME_KEYS, "a runtime setting")
+    section = _Section(
+        raw,
+        w,
+        env,
+        RUNTIME_KEYS,
+        example="{strategy: mirrored, mixed_precision: true}",
+        alternative="a strategy name",
+    )
     raw, values, read = section.raw, section.values, section.read
     if "strategy" in raw:
         read("strategy", _one_of, "strategy", raw["strategy"], STRATEGIES, w / "strategy")
