@@ -88,7 +88,8 @@ def _parser() -> argparse.ArgumentParser:
         importlib.import_module(f"keras_blueprints.commands.{module}")
     parser = argparse.ArgumentParser(
         prog="blueprint",
-        description="Declarative Keras architectures: validate, build, inspect YAML blueprints.",
+        description="Declarative Keras architectures: validate, build, train, tune and export YAML"
+        " blueprints.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
     from . import __version__
