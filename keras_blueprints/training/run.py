@@ -40,8 +40,9 @@ from ..api import Overrides, load
 from ..errors import BlueprintError, Location
 from ..files import atomic_path, atomic_write_json
 from ..plain import dump
+from ..resolve.training import default_direction
 from ..runtime import activate, configure, fitting, is_chief, strategy_for, with_runtime_compile
-from ..schema import Blueprint, CallbackSpec, DataSpec, TrainSpec
+from ..schema import Blueprint, CallbackSpec, DataSpec, TrainSpec, thaw
 from .rundir import (
     BACKUP_DIR,
     BLUEPRINT_FILE,
@@ -59,8 +60,6 @@ __all__ = ["RunResult", "evaluate", "resume", "train"]
 
 DEFAULT_CALLBACKS = ("learning_curves",)
 """Callbacks every run gets unless the blueprint lists them itself."""
-
-_MAXIMIZED = ("acc", "auc", "precision", "recall", "f1", "iou", "dice")
 
 
 @dataclass(frozen=True)
@@ -439,7 +438,7 @@ def _blueprint_callbacks(bp, spec: TrainSpec, run: RunDir, datasets, models, his
     for cb in specs:
         entry = CALLBACKS.lookup(cb.name, cb.location)
         args = {**{p.name: p.default for p in entry.params.values() if not p.required}}
-        args.update({k: _thaw(v) for k, v in cb.args.items()})
+        args.update(thaw(cb.args))
         try:
             callback = entry.fn(context, **args)
         except (TypeError, ValueError) as exc:
@@ -450,12 +449,6 @@ def _blueprint_callbacks(bp, spec: TrainSpec, run: RunDir, datasets, models, his
             callback.initial_history = {k: list(v) for k, v in history.items()}
         out.append(callback)
     return out
-
-
-def _thaw(value: Any) -> Any:
-    from ..schema import thaw
-
-    return thaw(value)
 
 
 def _evaluate(model, dataset, verbose: int | str = 0) -> dict[str, float]:
@@ -486,9 +479,7 @@ def _versions() -> dict[str, str]:
 def _is_better(monitor: str, value: float, best: float | None) -> bool:
     if best is None:
         return True
-    if any(word in monitor for word in _MAXIMIZED):
-        return value > best
-    return value < best
+    return value > best if default_direction(monitor) == "max" else value < best
 
 
 def _callback_base():
