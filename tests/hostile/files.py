@@ -1,0 +1,16 @@
+"""Hostile cases: a blueprint that reads or writes where it has no business."""
+
+from __future__ import annotations
+
+from . import case, make_fifo
+
+case(
+    "extends-fifo",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={"bp.yaml": "extends: pipe.yaml\n"},
+    setup=make_fifo("pipe.yaml"),
+    where=r"bp\.yaml:1:\d+",
+    seconds=30,
+)
