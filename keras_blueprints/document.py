@@ -218,7 +218,7 @@ def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
                 raise BlueprintError("circular 'extends'", loc, received=Plain(chain))
             if len(stack) >= MAX_EXTENDS_DEPTH:
                 raise BlueprintError("'extends' chain too deep", loc)
-            text, display = read_source(target)
+            text, display = read_source(target, loc)
             base = _compose(
                 parse(text, display, target), (*stack, *([doc.path] if doc.path else []))
             )
@@ -259,7 +259,7 @@ def _imports(result: ComposedDocument, doc: Document, here: Path | None, stack) 
         target = resolve_reference(ref, here, loc).resolve()
         if target in stack or target == doc.path:
             raise BlueprintError("circular 'imports'", loc, received=ref)
-        text, display = read_source(target)
+        text, display = read_source(target, loc)
         other = _compose(parse(text, display, target), (*stack, *([doc.path] if doc.path else [])))
         blocks = other.data.get("blocks") or {}
         if not isinstance(blocks, dict) or not blocks:

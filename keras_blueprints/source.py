@@ -152,52 +152,48 @@ class Document:
         return self.sources.value(tuple(path), Location(self.file))
 
 
-def read_source(path: str | os.PathLike[str]) -> tuple[str, str]:
-    """Reads a blueprint file, refusing huge and non-UTF-8 files.
+def read_source(path: str | os.PathLike[str], where: Location | None = None) -> tuple[str, str]:
+    """Reads a blueprint file, refusing huge, special (FIFO, device) and non-UTF-8 files.
+
+    The size limit is applied before and while reading (a device reports a size
+    of 0): at most ``MAX_BYTES + 1`` bytes are ever read, and a FIFO is opened
+    without blocking and refused.
 
     Args:
         path: The file to read.
+        where: Where the file was named (an ``extends:`` value), for errors; default
+            the file itself.
 
     Returns:
         ``(text, display_name)``.
 
     Raises:
-        BlueprintError: The file is missing, too large, unreadable or not UTF-8.
+        BlueprintError: The file is missing, too large, special, unreadable or not UTF-8.
     """
+    from .paths import read_bounded
+
     display = os.fspath(path)
-    where = Location(display)
-    p = Path(path)
+    where = where or Location(display)
+    if isinstance(path, str) and "\0" in path:
+        raise BlueprintError("not a valid file path", where, received=display)
     try:
-        size = p.stat().st_size
-    except FileNotFoundError:
+        raw = read_bounded(Path(path), where, MAX_BYTES, what="the blueprint file")
+    except BlueprintError as err:
+        renamed = {
+            "the blueprint file does not exist": "file not found",
+            "the blueprint file is a folder": "is a directory, not a blueprint file",
+            "the blueprint file is too large": "file too large for a blueprint",
+        }.get(err.message)
+        if renamed is None:
+            raise
+        missing = renamed == "file not found"
         raise BlueprintError(
-            "file not found", where, hint="Check the path, or use zoo:NAME for a zoo blueprint."
+            renamed,
+            where,
+            expected=None if missing else err.expected,
+            received=None if missing else err.received,
+            hint="Check the path, or use zoo:NAME for a zoo blueprint." if missing else None,
         ) from None
-    except OSError as exc:
-        raise BlueprintError(f"cannot read the file: {exc.strerror}", where) from None
-    except ValueError:  # a NUL character in the path
-        raise BlueprintError("not a valid file path", where, received=display) from None
-    if p.is_dir():
-        raise BlueprintError("is a directory, not a blueprint file", where)
-    if size > MAX_BYTES:
-        raise BlueprintError(
-            "file too large for a blueprint",
-            where,
-            expected=f"at most {MAX_BYTES} bytes",
-            received=Plain(f"{size} bytes"),
-        )
-    try:
-        with p.open("rb") as stream:  # bounded: devices and pipes report a size of 0
-            raw = stream.read(MAX_BYTES + 1)
-    except OSError as exc:
-        raise BlueprintError(f"cannot read the file: {exc.strerror}", where) from None
-    if len(raw) > MAX_BYTES:
-        raise BlueprintError(
-            "file too large for a blueprint",
-            where,
-            expected=f"at most {MAX_BYTES} bytes",
-            received=Plain(f"more than {MAX_BYTES} bytes"),
-        )
     return decode(raw, display), display
 
 

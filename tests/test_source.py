@@ -7,6 +7,7 @@ Positions are 1-based, as editors show them. Each snippet is written with
 from __future__ import annotations
 
 import codecs
+import os
 import subprocess
 import sys
 import textwrap
@@ -545,15 +546,34 @@ def test_file_too_large_is_refused_before_reading(tmp_path, monkeypatch):
 
 
 @pytest.mark.skipif(not Path("/dev/zero").exists(), reason="needs /dev/zero")
-def test_endless_device_is_read_only_up_to_the_limit(monkeypatch):
-    # Devices and pipes report a size of 0: the read itself must stop.
-    monkeypatch.setattr(source, "MAX_BYTES", 1000)
+def test_endless_device_is_refused_before_reading():
+    # Devices and pipes report a size of 0 and may never end: only regular files are read,
+    # and the refusal points at the 'extends' value that named the device.
     with pytest.raises(BlueprintError) as info:
         kb.load("name: x\nextends: /dev/zero\n")
     err = info.value
-    assert err.location == Location("/dev/zero")
-    assert err.message == "file too large for a blueprint"
-    assert err.received == "more than 1000 bytes"
+    assert (err.location.file, err.location.line, err.location.col) == ("<string>", 2, 10)
+    assert "not a regular file" in err.message
+
+
+def test_endless_read_stops_at_the_limit(tmp_path, monkeypatch):
+    # A regular file that grows past its stat() size is still read only up to the limit.
+    path = tmp_path / "big.yaml"
+    path.write_text("name: big\n" + "# padding\n" * 20)
+    from keras_blueprints import paths
+
+    real_fstat = paths.os.fstat
+
+    def small_fstat(fd):
+        st = real_fstat(fd)
+        return os.stat_result((st.st_mode, *st[1:6], 0, *st[7:]))
+
+    monkeypatch.setattr(paths.os, "fstat", small_fstat)
+    monkeypatch.setattr(source, "MAX_BYTES", 100)
+    with pytest.raises(BlueprintError) as info:
+        read_source(path)
+    assert info.value.message == "file too large for a blueprint"
+    assert info.value.received == "more than 100 bytes"
 
 
 def test_text_too_large_is_refused(monkeypatch):
