@@ -39,19 +39,40 @@ class FunctionEntry:
         fn: ``fn(context, **params)``.
         params: Its typed keyword parameters.
         doc: First line of its docstring.
+        reads: Parameters that name files or folders the component reads (a string or
+            a list of them), held to :func:`keras_blueprints.paths.check_read_path`.
+        writes: Parameters that name paths the component writes, held inside the run
+            directory (:func:`keras_blueprints.paths.check_write_path`).
     """
 
     name: str
     fn: Callable[..., Any]
     params: Mapping[str, BlockParam] = field(default_factory=dict)
     doc: str = ""
+    reads: tuple[str, ...] = ()
+    writes: tuple[str, ...] = ()
 
 
-def function_entry(func: Callable[..., Any], name: str) -> FunctionEntry:
+def function_entry(
+    func: Callable[..., Any],
+    name: str,
+    reads: tuple[str, ...] = (),
+    writes: tuple[str, ...] = (),
+) -> FunctionEntry:
     """Builds a registry entry from ``func(context, *, params...)``.
 
+    Args:
+        func: The function.
+        name: The name blueprints use.
+        reads: Its parameters that name files it reads.
+        writes: Its parameters that name paths it writes.
+
+    Returns:
+        The entry.
+
     Raises:
-        TypeError: The function does not take a context first.
+        TypeError: The function does not take a context first, or ``reads``/``writes``
+            name a parameter it does not have.
     """
     params = list(inspect.signature(func).parameters.values())
     positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
@@ -59,7 +80,10 @@ def function_entry(func: Callable[..., Any], name: str) -> FunctionEntry:
         raise TypeError(f"'{name}': the first parameter must take the context")
     doc = (inspect.getdoc(func) or "").strip().splitlines()
     params_ = typed_params(func, skip=(params[0].name,))
-    return FunctionEntry(name, func, params_, doc[0] if doc else "")
+    unknown = [p for p in (*reads, *writes) if p not in params_]
+    if unknown:
+        raise TypeError(f"'{name}': reads/writes name unknown parameters {unknown}")
+    return FunctionEntry(name, func, params_, doc[0] if doc else "", tuple(reads), tuple(writes))
 
 
 def registrar(registry: Registry[FunctionEntry]) -> Callable[..., Any]:
@@ -76,13 +100,16 @@ def registrar(registry: Registry[FunctionEntry]) -> Callable[..., Any]:
         *,
         name: str | None = None,
         aliases: tuple[str, ...] = (),
+        reads: tuple[str, ...] = (),
+        writes: tuple[str, ...] = (),
     ) -> Any:
         if isinstance(fn, str):
             fn, name = None, fn
 
         def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
             entry_name = name or func.__name__
-            registry.register(entry_name, function_entry(func, entry_name), aliases=aliases)
+            entry = function_entry(func, entry_name, reads, writes)
+            registry.register(entry_name, entry, aliases=aliases)
             return func
 
         return decorate(fn) if fn is not None else decorate

@@ -10,8 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import keras_blueprints as kb
 from keras_blueprints.callbacks import CALLBACKS, CallbackContext, TrainingWarning
 from keras_blueprints.components import MISSING
+from keras_blueprints.errors import BlueprintError
 
 keras = pytest.importorskip("keras")
 
@@ -102,8 +104,42 @@ def test_relative_paths_resolve_under_the_run_directory(tmp_path):
     assert make("tensorboard", run).log_dir == str(run / "logs")
     assert make("backup_and_restore", run).backup_dir == str(run / "backup")
     assert make("csv_logger", run, filename="log/h.csv").filename == str(run / "log" / "h.csv")
-    elsewhere = tmp_path / "elsewhere" / "m.keras"
-    assert make("model_checkpoint", run, filepath=str(elsewhere)).filepath == str(elsewhere)
+
+
+@pytest.mark.parametrize(
+    ("name", "param"),
+    [
+        ("model_checkpoint", "filepath"),
+        ("tensorboard", "log_dir"),
+        ("csv_logger", "filename"),
+        ("backup_and_restore", "backup_dir"),
+        ("learning_curves", "filename"),
+    ],
+)
+@pytest.mark.parametrize("where", ["../../outside", "{abs}", "~/x", "a/../../../b"])
+def test_written_paths_outside_the_run_are_refused_at_load(tmp_path, name, param, where):
+    where = where.replace("{abs}", str(tmp_path / "outside"))
+    text = (
+        "inputs: {x: [2]}\ngraph: [{Dense: {units: 1}}]\n"
+        f"train:\n  callbacks:\n    - {name}: {{{param}: '{where}'}}\n"
+    )
+    with pytest.raises(BlueprintError) as info:
+        kb.load(text)
+    assert (info.value.location.line, info.value.location.col) == (5, len(name) + len(param) + 12)
+    assert "inside the run directory" in info.value.message
+
+
+def test_callback_paths_through_a_symbolic_link_out_of_the_run_are_refused(tmp_path):
+    run, outside = tmp_path / "run", tmp_path / "outside"
+    run.mkdir()
+    outside.mkdir()
+    (run / "logs").symlink_to(outside)
+    with pytest.raises(BlueprintError) as info:
+        make("csv_logger", run, filename="logs/h.csv")
+    assert info.value.location.file == str(run / "logs" / "h.csv")
+    with pytest.raises(BlueprintError):
+        make("backup_and_restore", run, backup_dir="logs")
+    assert list(outside.iterdir()) == []
 
 
 def test_standard_factories_pass_their_arguments(tmp_path):

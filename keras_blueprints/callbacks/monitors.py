@@ -26,7 +26,7 @@ def _sample(context: CallbackContext, callback: str, split: str, count: int | No
     return context.datasets.sample(split, count)
 
 
-@register_callback("learning_curves", aliases=("LearningCurves",))
+@register_callback("learning_curves", aliases=("LearningCurves",), writes=("filename",))
 def learning_curves(
     context: CallbackContext, *, every: int = 1, filename: str = "learning_curves.png"
 ) -> Any:

@@ -11,7 +11,10 @@ express, and except the paths, which default to places in the run directory:
 * ``csv_logger``: ``filename`` under ``run_dir`` (default ``training_log.csv``);
 * ``backup_and_restore``: ``backup_dir`` default ``run_dir/backup``.
 
-A relative path is resolved under those directories; an absolute path is kept.
+A path is relative to those directories and must stay inside the run
+directory: an absolute or ``~`` path, or one climbing out with ``..``, is
+refused when the blueprint loads, and a symbolic link leading out when the run
+starts (:mod:`keras_blueprints.paths`).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
+from ..paths import inside
 from .registry import CallbackContext, register_callback
 
 __all__ = [
@@ -36,21 +40,24 @@ Mode = Literal["auto", "min", "max"]
 
 
 def run_path(context: CallbackContext, path: str | None, folder: str = "") -> Path:
-    """Resolves a path a callback writes to: absolute paths are kept, others go in the run.
+    """Resolves a path a callback writes to: inside the run directory, always.
 
     Args:
         context: The callback context (its ``run_dir``).
-        path: The path as written in the blueprint; None or empty means ``folder`` itself.
+        path: The path as written in the blueprint, relative to ``folder``; None or
+            empty means ``folder`` itself.
         folder: The folder of the run directory relative paths are relative to.
 
     Returns:
-        The absolute (or run-relative) path.
+        The resolved path, inside the run directory.
+
+    Raises:
+        BlueprintError: The path leads out of the run directory (absolute, ``~``,
+            ``..``, or through a symbolic link).
     """
     base = Path(context.run_dir) / folder if folder else Path(context.run_dir)
-    if not path:
-        return base
-    given = Path(path).expanduser()
-    return given if given.is_absolute() else base / given
+    joined = base / path if path else base
+    return inside(joined, Path(context.run_dir), f"the path {path or folder!r} of a callback")
 
 
 @register_callback("early_stopping", aliases=("EarlyStopping",))
@@ -101,7 +108,7 @@ def early_stopping(
     )
 
 
-@register_callback("model_checkpoint", aliases=("ModelCheckpoint",))
+@register_callback("model_checkpoint", aliases=("ModelCheckpoint",), writes=("filepath",))
 def model_checkpoint(
     context: CallbackContext,
     *,
@@ -124,7 +131,7 @@ def model_checkpoint(
 
     Args:
         context: The callback context.
-        filepath: Relative to ``run_dir/checkpoints`` unless absolute.
+        filepath: Relative to ``run_dir/checkpoints``, inside the run directory.
         monitor: The quantity that decides the best model.
         verbose: 1 prints a message at each save.
         save_best_only: Keep only the best model so far (Keras' default is
@@ -198,7 +205,7 @@ def reduce_lr_on_plateau(
     )
 
 
-@register_callback("tensorboard", aliases=("TensorBoard",))
+@register_callback("tensorboard", aliases=("TensorBoard",), writes=("log_dir",))
 def tensorboard(
     context: CallbackContext,
     *,
@@ -219,7 +226,7 @@ def tensorboard(
 
     Args:
         context: The callback context.
-        log_dir: Relative to the run directory unless absolute.
+        log_dir: Relative to the run directory, inside it.
         histogram_freq: Epochs between weight histograms (0: none).
         write_graph: Write the model graph.
         write_images: Write weights as images.
@@ -247,7 +254,7 @@ def tensorboard(
     )
 
 
-@register_callback("csv_logger", aliases=("CSVLogger",))
+@register_callback("csv_logger", aliases=("CSVLogger",), writes=("filename",))
 def csv_logger(
     context: CallbackContext,
     *,
@@ -259,7 +266,7 @@ def csv_logger(
 
     Args:
         context: The callback context.
-        filename: Relative to the run directory unless absolute.
+        filename: Relative to the run directory, inside it.
         separator: The field separator.
         append: Append to an existing file (when resuming) instead of overwriting it.
 
@@ -273,7 +280,7 @@ def csv_logger(
     return keras.callbacks.CSVLogger(str(path), separator=separator, append=append)
 
 
-@register_callback("backup_and_restore", aliases=("BackupAndRestore",))
+@register_callback("backup_and_restore", aliases=("BackupAndRestore",), writes=("backup_dir",))
 def backup_and_restore(
     context: CallbackContext,
     *,
@@ -286,7 +293,7 @@ def backup_and_restore(
 
     Args:
         context: The callback context.
-        backup_dir: Relative to the run directory unless absolute.
+        backup_dir: Relative to the run directory, inside it.
         save_freq: ``epoch``, or a number of batches.
         double_checkpoint: Keep the previous backup too (a crash while writing
             one then still leaves a good one).

@@ -13,6 +13,7 @@ from typing import Any
 from ..callbacks.registry import CALLBACKS
 from ..data.registry import SOURCES
 from ..errors import BlueprintError, ErrorCollector, Plain
+from ..paths import check_write_path
 from ..registry import Registry
 from ..schema import (
     CallbackSpec,
@@ -351,6 +352,9 @@ def _entries(
             seen[canonical] = i
             owner = f"{registry.kind} '{canonical}'"
             checked = check_arguments(owner, entry.params, args, aw)
+            for param in getattr(entry, "writes", ()):
+                if param in args:
+                    check_write_path(args[param], (aw / param).loc, f"'{param}' of {owner}")
             out.append(CallbackSpec(canonical, freeze(checked), key_loc))
         except BlueprintError as err:
             errors.add(err)

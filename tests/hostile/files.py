@@ -35,3 +35,24 @@ case(
     where=r"bp\.yaml:2:10",
     seconds=30,
 )
+
+# Callbacks write only inside the run directory: every path-valued argument, refused at
+# load time (validate --no-build), located at the value.
+_MODEL = "inputs: {x: [2]}\ngraph: [{Dense: {units: 1}}]\ntrain:\n  callbacks:\n"
+for _id, _callback in [
+    ("callback-backup-dir-up", "backup_and_restore: {backup_dir: ../outside/keep}"),
+    ("callback-csv-absolute", "csv_logger: {filename: '{outside}/secret.txt'}"),
+    ("callback-csv-home", "csv_logger: {filename: ~/.bashrc}"),
+    ("callback-checkpoint-up", "model_checkpoint: {filepath: ../../m.keras}"),
+    ("callback-tensorboard-absolute", "tensorboard: {log_dir: /tmp/logs}"),
+    ("callback-curves-up", "learning_curves: {filename: ../../../curves.png}"),
+]:
+    case(
+        _id,
+        "validate",
+        "--no-build",
+        "bp.yaml",
+        files={"bp.yaml": _MODEL + f"    - {_callback}\n"},
+        where=rf"bp\.yaml:5:{7 + _callback.index(': ', _callback.index('{')) + 2}",
+        seconds=30,
+    )
