@@ -4,6 +4,12 @@ Every file a run, a callback or an export leaves behind is written to a
 temporary file in the same directory and moved into place with
 :func:`os.replace`, which is atomic on POSIX and Windows: a run killed at any
 moment leaves either the previous complete file or the new complete one.
+
+Temporary files and folders are made by :mod:`tempfile`, which gives them
+modes 0600 and 0700; once moved into place they are given the modes any other
+tool would create (``0o666 & ~umask``, ``0o777 & ~umask``), so a run's files
+and an export can be read by whoever the user's umask lets read them (a
+serving container running as another user, say).
 """
 
 from __future__ import annotations
@@ -16,7 +22,44 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-__all__ = ["atomic_path", "atomic_write_bytes", "atomic_write_json", "atomic_write_text"]
+__all__ = [
+    "atomic_path",
+    "atomic_write_bytes",
+    "atomic_write_json",
+    "atomic_write_text",
+    "current_umask",
+    "temporary_dir",
+]
+
+
+def current_umask() -> int:
+    """The process's umask, read without changing it where the system allows.
+
+    Linux reports it in ``/proc/self/status``; elsewhere it is read by setting it
+    and restoring it at once.
+    """
+    with contextlib.suppress(OSError, ValueError), open("/proc/self/status", "rb") as status:
+        for line in status:
+            if line.startswith(b"Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def temporary_dir(parent: str | Path, prefix: str) -> Path:
+    """Makes a new folder in ``parent`` with the mode ``0o777 & ~umask`` (not 0700).
+
+    Args:
+        parent: Where to make it (beside its final place, for an atomic rename).
+        prefix: The start of its name.
+
+    Returns:
+        The folder.
+    """
+    path = Path(tempfile.mkdtemp(prefix=prefix, dir=parent))
+    os.chmod(path, 0o777 & ~current_umask())
+    return path
 
 
 @contextlib.contextmanager
@@ -45,6 +88,8 @@ def atomic_path(target: str | Path, suffix: str | None = None) -> Iterator[Path]
     tmp_path = Path(tmp)
     try:
         yield tmp_path
+        if tmp_path.is_file():  # mkstemp's 0600, for a file every other tool makes 0666 & ~umask
+            os.chmod(tmp_path, 0o666 & ~current_umask())
         os.replace(tmp_path, target)
     finally:
         with contextlib.suppress(FileNotFoundError):

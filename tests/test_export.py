@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
+import stat
 import subprocess
 import textwrap
 from pathlib import Path
@@ -229,6 +231,42 @@ def test_overwrite_replaces_only_when_asked(mlp_run, tmp_path, capsys):
     assert main(["export", str(mlp_run), "--out", str(out), "--overwrite"]) == 0
     assert not (out / "old.txt").exists() and is_saved_model(out)
     assert not _leftovers(tmp_path)
+
+
+def _tree(root: Path) -> dict[str, tuple[int, int]]:
+    return {
+        str(p.relative_to(root)): (p.stat().st_size, p.stat().st_mtime_ns) for p in root.rglob("*")
+    }
+
+
+@pytest.mark.parametrize("where", ["same", "inside", "parent"])
+def test_out_overlapping_the_source_run_is_refused(mlp_run, where, capsys):
+    before = _tree(mlp_run)
+    out = {"same": mlp_run, "inside": mlp_run / "export", "parent": mlp_run.parent}[where]
+    assert main(["export", str(mlp_run), "--out", str(out), "--overwrite"]) == 2
+    errors = [line for line in capsys.readouterr().err.splitlines() if ": error: " in line]
+    assert len(errors) == 1 and errors[0].startswith(f"{out}: error: ")
+    assert _tree(mlp_run) == before
+
+
+def test_out_overlapping_the_source_through_a_link_is_refused(mlp_run, tmp_path):
+    link = tmp_path / "link"
+    link.symlink_to(mlp_run)
+    before = _tree(mlp_run)
+    assert main(["export", str(mlp_run / "model.keras"), "--out", str(link), "--overwrite"]) == 2
+    assert _tree(mlp_run) == before
+
+
+def test_export_files_get_the_users_umask(mlp_run, tmp_path):
+    out = tmp_path / "exports" / "1"
+    saved = os.umask(0o027)
+    try:
+        assert main(["export", str(mlp_run), "--out", str(out), "--format", "keras"]) == 0
+    finally:
+        os.umask(saved)
+    modes = {p: stat.S_IMODE(p.stat().st_mode) for p in [out, *out.rglob("*")]}
+    assert modes[out] == 0o750
+    assert all(m == (0o750 if p.is_dir() else 0o640) for p, m in modes.items()), modes
 
 
 def test_max_abs_diff_sees_shapes_names_and_nans():

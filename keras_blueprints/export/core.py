@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import __version__
-from ..errors import BlueprintError, Location
-from ..files import atomic_write_json
+from ..errors import BlueprintError, Location, Plain
+from ..files import atomic_write_json, temporary_dir
 from ..training.rundir import BLUEPRINT_FILE, MODEL_FILE, RUN_FILE
 from .signatures import (
     DecodeSpec,
@@ -151,6 +151,7 @@ def export_model(
     say = report or (lambda line: None)
     src = _resolve_source(Path(source))
     out = Path(out)
+    _check_apart(src, out)
     _check_out(out, overwrite)
 
     from ..training.run import load_trained
@@ -259,6 +260,26 @@ def _resolve_source(path: Path) -> _Source:
     return _Source(path, run_dir)
 
 
+def _check_apart(src: _Source, out: Path) -> None:
+    """Refuses an ``out`` that is, contains or lies inside what it exports from.
+
+    Installing the export replaces ``out`` whole (with ``--overwrite``): the run's
+    model, history and checkpoints would go with it. Paths are compared resolved,
+    symbolic links followed.
+    """
+    source = Path(os.path.realpath(src.run_dir or src.model_file))
+    target = Path(os.path.realpath(out))
+    if target == source or target.is_relative_to(source) or source.is_relative_to(target):
+        raise BlueprintError(
+            "the export directory overlaps the run it exports from",
+            Location(str(out)),
+            expected="an --out outside the source run (and not containing it)",
+            received=Plain(f"--out {target}, source {source}"),
+            hint="Export next to the run, e.g. --out exports/NAME/1; an export replaces its"
+            " --out whole",
+        )
+
+
 def _check_out(out: Path, overwrite: bool) -> None:
     if out.exists() and not out.is_dir():
         raise BlueprintError(
@@ -278,7 +299,7 @@ def _check_out(out: Path, overwrite: bool) -> None:
 @contextlib.contextmanager
 def _staging(out: Path) -> Iterator[Path]:
     """A temporary directory beside ``out``; removed whatever happens."""
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.export-", dir=out.parent))
+    tmp = temporary_dir(out.parent, f".{out.name}.export-")  # becomes the export: umask's mode
     try:
         yield tmp
     finally:
