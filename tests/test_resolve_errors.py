@@ -375,6 +375,51 @@ def test_unsafe_serialized_objects_are_refused():
     assert where(err) == (5, 36)
 
 
+@pytest.mark.parametrize(
+    "module", ["keras.config", "keras", "keras.src.utils", "kerasevil", "keras.saving"]
+)
+def test_serialized_objects_name_only_the_modules_keras_serializes(module):
+    err = error_of(
+        f"""
+        inputs: {{x: [4]}}
+        graph:
+          - Dense:
+              units: 2
+              kernel_initializer: {{module: {module}, class_name: set_floatx, config: {{}}}}
+        """
+    )
+    assert "module" in err.message
+    assert where(err) == (5, 36)
+
+
+def test_serialized_objects_in_compile_name_only_allowed_modules():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph: [{Dense: {units: 2}}]
+        compile:
+          metrics: [{module: keras.config, class_name: enable_unsafe_deserialization, config: {}}]
+        """
+    )
+    assert "keras.config" in err.message
+    assert where(err) == (4, 22)
+
+
+def test_serialized_objects_from_keras_public_modules_load():
+    bp = kb.load(
+        textwrap.dedent(
+            """
+            inputs: {x: [4]}
+            graph:
+              - Dense:
+                  units: 2
+                  kernel_initializer: {module: keras.initializers, class_name: HeNormal, config: {}}
+            """
+        )
+    )
+    assert bp.nodes[0].args["kernel_initializer"]["module"] == "keras.initializers"
+
+
 def test_share_must_name_a_layer_node():
     err = error_of(
         """

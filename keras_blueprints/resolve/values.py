@@ -29,6 +29,28 @@ NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
 REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)(?:\.([A-Za-z0-9_\-]+))?$")
 UNSAFE_CLASS_NAMES = ("Lambda", "function", "__lambda__", "__typespec__")
 
+SERIALIZED_MODULES = (
+    "keras.layers",
+    "keras.initializers",
+    "keras.regularizers",
+    "keras.constraints",
+    "keras.activations",
+    "keras.losses",
+    "keras.metrics",
+    "keras.optimizers",
+    "keras.optimizers.schedules",
+    "keras.dtype_policies",
+)
+"""The ``module:`` a serialized object (``{module, class_name, config}``) may name: the
+public Keras modules of layers, initializers, regularizers, constraints, activations,
+losses, metrics, optimizers (and their schedules) and dtype policies. Keras imports
+the module and calls the class it finds there: ``{module: keras.config, class_name:
+set_floatx}`` would change global state, so a module merely starting with ``keras``
+is not enough."""
+
+_KERAS_ROOT_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "QuantizedDTypePolicy")
+"""Classes Keras serializes with ``module: keras`` (a layer's ``dtype`` policy)."""
+
 
 @dataclass
 class Where:
@@ -124,14 +146,24 @@ def names_in(value: Any, where: Where) -> set[str]:
     return set()
 
 
+def _allowed_module(module: object, class_name: object) -> bool:
+    if module in SERIALIZED_MODULES:
+        return True
+    return module == "keras" and class_name in _KERAS_ROOT_CLASSES
+
+
 def check_safe(value: Any, w: Where) -> None:
     """Refuses serialized-object configs that could make Keras import or run code."""
     if isinstance(value, dict):
         module = value.get("module")
-        if isinstance(module, str) and not module.startswith("keras"):
+        if "module" in value and not _allowed_module(module, value.get("class_name")):
+            outside = not (isinstance(module, str) and module.split(".")[0] == "keras")
             raise BlueprintError(
-                "a 'module' outside Keras is not allowed in a blueprint",
+                "a 'module' outside Keras is not allowed in a blueprint"
+                if outside
+                else f"module '{module}' is not one a blueprint may name",
                 (w / "module").loc,
+                expected=f"one of: {', '.join(SERIALIZED_MODULES)}",
                 received=module,
                 hint="Blueprints cannot import code; register custom objects from Python.",
             )

@@ -56,3 +56,19 @@ for _id, _callback in [
         where=rf"bp\.yaml:5:{7 + _callback.index(': ', _callback.index('{')) + 2}",
         seconds=30,
     )
+
+# A serialized object names only the Keras modules Keras serializes layers, losses...
+# from: keras.config's functions change global state (set_floatx, unsafe deserialization).
+case(
+    "serialized-module-keras-config",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={
+        "bp.yaml": "inputs: {x: [2]}\ngraph:\n  - Dense:\n      units: 1\n"
+        "      kernel_initializer: {module: keras.config, class_name: set_floatx,"
+        " config: {}}\n"
+    },
+    where=r"bp\.yaml:5:\d+",
+    seconds=30,
+)
