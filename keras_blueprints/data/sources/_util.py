@@ -5,6 +5,7 @@ Imported inside source functions only (it imports NumPy).
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -110,6 +111,20 @@ def resolve_path(context: SourceContext, path: str, source: str, what: str = "fi
             f"the {what} of source '{source}' does not exist",
             expected=f"an existing {what} (relative paths are relative to the blueprint's folder)",
             received=Plain(str(resolved)),
+        )
+    mode = resolved.stat().st_mode
+    if what == "folder" and not stat.S_ISDIR(mode):
+        raise BlueprintError(
+            f"the folder of source '{source}' is not a folder",
+            expected="a folder",
+            received=Plain(str(resolved)),
+        )
+    if what != "folder" and not stat.S_ISREG(mode):
+        kind = "a folder" if stat.S_ISDIR(mode) else "a pipe, device or socket"
+        raise BlueprintError(
+            f"the file of source '{source}' is not a regular file",
+            expected="a file",
+            received=Plain(f"{resolved}: {kind}"),
         )
     return resolved
 

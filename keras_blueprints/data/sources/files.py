@@ -8,7 +8,10 @@ paths are relative to the blueprint's folder.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+import zipfile
+from collections.abc import Iterator, Mapping
+from pathlib import Path
 from typing import Any, Literal
 
 from ...errors import BlueprintError, Location, Plain
@@ -60,13 +63,12 @@ def npz(
     """
     if context.split != "train":
         return None
-    import numpy as np
 
     from ._util import resolve_path
 
     file = resolve_path(context, path, "npz")
     bp = context.blueprint
-    with np.load(file, allow_pickle=False) as archive:
+    with _numpy_file(file, "npz") as archive:
         keys = list(archive.keys())
         x_map = _names(keys, _wanted(x, [i.name for i in bp.inputs]), "x", "input", "npz", file)
         if x_map is None:
@@ -85,6 +87,45 @@ def npz(
     if ys is not None and len(ys) == 1:
         ys = next(iter(ys.values()))
     return _from_arrays(xs, ys, file)
+
+
+@contextlib.contextmanager
+def _numpy_file(file: Path, kind: str) -> Iterator[Any]:
+    """``np.load`` of a ``.npz`` (the open archive) or ``.npy`` (the array), refusing others.
+
+    Raises:
+        BlueprintError: The file is not a NumPy file of that kind (or holds pickled objects).
+    """
+    import numpy as np
+
+    try:
+        loaded = np.load(file, allow_pickle=False)
+    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
+        raise _not_numpy(file, kind) from exc
+    if kind == "npz" and not isinstance(loaded, np.lib.npyio.NpzFile):
+        raise _not_numpy(file, kind)
+    if kind == "npy" and isinstance(loaded, np.lib.npyio.NpzFile):
+        loaded.close()
+        raise _not_numpy(file, kind)
+    if kind == "npy":
+        yield loaded
+        return
+    with loaded:
+        try:
+            yield loaded
+        except BlueprintError:
+            raise
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:  # a damaged member
+            raise _not_numpy(file, kind) from exc
+
+
+def _not_numpy(file: Path, kind: str) -> BlueprintError:
+    what = "a NumPy .npz archive (np.savez)" if kind == "npz" else "a NumPy .npy array (np.save)"
+    return BlueprintError(
+        f"the file of source '{kind}' is not {what[2:]}",
+        expected=what + ", without pickled objects",
+        received=Plain(str(file)),
+    )
 
 
 def _wanted(given: str | dict | None, names: list[str]) -> Any:
@@ -118,14 +159,12 @@ def npy(context: SourceContext, *, x: str, y: str) -> Examples | None:
     """
     if context.split != "train":
         return None
-    import numpy as np
-
     from ._util import resolve_path, single_input
 
     spec = single_input(context, "npy")
     x_file, y_file = resolve_path(context, x, "npy"), resolve_path(context, y, "npy")
-    xs = {spec.name: np.load(x_file, allow_pickle=False)}
-    return _from_arrays(xs, np.load(y_file, allow_pickle=False), x_file)
+    with _numpy_file(x_file, "npy") as x_array, _numpy_file(y_file, "npy") as y_array:
+        return _from_arrays({spec.name: x_array}, y_array, x_file)
 
 
 @register_source("csv")
@@ -167,18 +206,29 @@ def csv(
 
     spec = single_input(context, "csv")
     file = resolve_path(context, path, "csv")
-    with open(file, newline="", encoding="utf-8") as handle:
-        lines = handle.read().splitlines()
-    rows = list(csv_module.reader(lines, delimiter=delimiter))
+    lines = _text_lines(file)
+    try:
+        rows = list(csv_module.reader(lines, delimiter=delimiter))
+    except csv_module.Error as exc:  # a NUL byte, a bad delimiter
+        raise BlueprintError(
+            "the CSV file cannot be read as a table",
+            Location(str(file)),
+            expected=f"comma-separated text with cells split by {delimiter!r}",
+            received=Plain(str(exc).split(":")[0]),
+        ) from None
     if not rows:
         raise BlueprintError("the CSV file is empty", Location(str(file)), expected="a header row")
+    # Messages name columns (by what the blueprint wrote) and rows, never the file's
+    # content: a blueprint naming a file that is not a table must not print it.
     header = [h.strip() for h in rows[0]]
     labels = [label] if isinstance(label, str) else list(label)
     columns = list(features) if features is not None else [h for h in header if h not in labels]
     for name in [*labels, *columns]:
         if name not in header:
-            raise BlueprintError.unknown_name(
-                f"a column of {file.name}", str(name), header, Location(str(file), 1, 1)
+            raise BlueprintError(
+                f"'{name}' is not a column of {file.name}",
+                Location(str(file), 1, 1),
+                expected=f"a name from the header row (line 1, {len(header)} columns)",
             )
     index = {name: header.index(name) for name in header}
     values = np.empty((len(rows) - 1, len(header)), "float64")
@@ -189,7 +239,6 @@ def csv(
                 f"row {r} of the CSV file has {len(row)} cells",
                 Location(str(file), r, 1),
                 expected=f"{len(header)} cells, as in the header",
-                received=Plain(delimiter.join(row)),
             )
         for c in wanted:
             try:
@@ -199,12 +248,41 @@ def csv(
                     f"cell of column '{header[c]}' is not a number",
                     Location(str(file), r, _column(lines[r - 1], row, c, delimiter)),
                     expected="numbers only (encode categories as integers)",
-                    received=row[c],
                 ) from None
     x = values[:, [index[c] for c in columns]].astype("float32")
     y = values[:, [index[c] for c in labels]]
     y = y.astype("int32") if np.all(y == np.round(y)) else y.astype("float32")
     return Examples.from_arrays({spec.name: x}, y[:, 0] if len(labels) == 1 else y)
+
+
+MAX_TABLE_BYTES = 1 << 30
+"""Largest CSV file read (1 GiB): it is read whole into memory."""
+
+
+def _text_lines(file: Path) -> list[str]:
+    """The lines of a UTF-8 text file (bounded, regular files only), located if not text."""
+    from ...paths import read_bounded
+
+    raw = read_bounded(file, Location(str(file)), MAX_TABLE_BYTES, what="the CSV file")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise BlueprintError(
+            "the CSV file is not UTF-8 text",
+            Location(str(file), line, 1),
+            expected="a text table of numbers",
+            received=Plain(f"a byte 0x{raw[exc.start]:02x} on line {line}"),
+        ) from None
+    if "\0" in text:
+        line = text[: text.index("\0")].count("\n") + 1
+        raise BlueprintError(
+            "the CSV file is not text",
+            Location(str(file), line, 1),
+            expected="a text table of numbers",
+            received=Plain(f"a NUL byte on line {line}"),
+        )
+    return text.splitlines()
 
 
 def _column(line: str, row: list[str], index: int, delimiter: str) -> int:
