@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .document import apply_overrides, load_document
+from .paths import ReadRoots
 from .resolve import resolve
 from .schema import Blueprint
 from .spaces import SpaceProvider
@@ -25,6 +26,8 @@ def load(
     overrides: Overrides = (),
     *,
     provider: SpaceProvider | None = None,
+    allow_read: Iterable[str | Path] = (),
+    base_dir: str | Path | None = None,
 ) -> Blueprint:
     """Loads, composes, resolves and validates a blueprint without importing TensorFlow.
 
@@ -35,6 +38,10 @@ def load(
             ``(key_path, value)`` pairs, e.g. ``["params.width=32"]``.
         provider: Chooses the values of the blueprint's search spaces (default:
             each space's default; a search passes one backed by keras-tuner).
+        allow_read: Folders the blueprint's own data and vocabulary paths may lie below,
+            besides its folder and the current directory (``--allow-read``).
+        base_dir: The folder its relative paths start from (default: the blueprint
+            file's; a run's stored blueprint passes the original one).
 
     Returns:
         The typed, frozen blueprint.
@@ -47,7 +54,7 @@ def load(
         apply_overrides(doc, overrides)
     else:
         doc = load_document(source, overrides)
-    return resolve(doc, provider)
+    return resolve(doc, provider, reads=ReadRoots.of(doc.path, allow_read, base=base_dir))
 
 
 def build(

@@ -72,7 +72,11 @@ def command(
 
 
 def add_overrides(parser: argparse.ArgumentParser) -> None:
-    """Adds ``--set KEY=VALUE`` (repeatable) to a subcommand."""
+    """Adds ``--set KEY=VALUE`` and ``--allow-read DIR`` (both repeatable) to a subcommand.
+
+    Every command that loads a blueprint takes both: the overrides, and the folders
+    its own data and vocabulary paths may be read below (:func:`add_allow_read`).
+    """
     parser.add_argument(
         "--set",
         dest="overrides",
@@ -80,6 +84,20 @@ def add_overrides(parser: argparse.ArgumentParser) -> None:
         default=[],
         metavar="KEY=VALUE",
         help="override a value, e.g. --set params.width=32 --set graph.stem.filters=48",
+    )
+    add_allow_read(parser)
+
+
+def add_allow_read(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--allow-read DIR`` (repeatable): a folder a blueprint's paths may read below."""
+    parser.add_argument(
+        "--allow-read",
+        dest="allow_read",
+        action="append",
+        default=[],
+        metavar="DIR",
+        help="let the blueprint read data and vocabulary files below DIR (by default only"
+        " below its own folder and the current directory)",
     )
 
 

@@ -55,19 +55,29 @@ class ReadRoots:
 
     @classmethod
     def of(
-        cls, blueprint_file: Path | None, allowed: Iterable[str | os.PathLike] = ()
+        cls,
+        blueprint_file: Path | None,
+        allowed: Iterable[str | os.PathLike] = (),
+        base: str | os.PathLike | None = None,
     ) -> ReadRoots:
         """The roots for a blueprint file (None: text) and the user's allowed folders.
 
         Args:
             blueprint_file: The blueprint's path, or None for YAML text.
             allowed: Folders the user allowed (``--allow-read``).
+            base: Where relative paths start, when not the blueprint's folder (a run's
+                stored blueprint: the folder of the blueprint it was trained from).
 
         Returns:
             The roots.
         """
         cwd = Path.cwd()
-        base = Path(blueprint_file).resolve().parent if blueprint_file is not None else cwd
+        if base is not None:
+            base = Path(base).resolve()
+        elif blueprint_file is not None:
+            base = Path(blueprint_file).resolve().parent
+        else:
+            base = cwd
         roots = [base, cwd, *(Path(a).expanduser() for a in allowed)]
         resolved = tuple(dict.fromkeys(Path(os.path.realpath(r)) for r in roots))
         return cls(base, resolved)
@@ -83,7 +93,9 @@ def from_command_line(loc: Location) -> bool:
     return loc.line <= 0
 
 
-def check_read_path(text: str, roots: ReadRoots, loc: Location, what: str) -> Path:
+def check_read_path(
+    text: str, roots: ReadRoots, loc: Location, what: str, max_bytes: int | None = None
+) -> Path:
     """Refuses a path a blueprint names for reading that lies outside the allowed folders.
 
     Args:
@@ -91,6 +103,7 @@ def check_read_path(text: str, roots: ReadRoots, loc: Location, what: str) -> Pa
         roots: The allowed folders.
         loc: Where the path stands in the YAML (or on the command line).
         what: What the path is, for the message (``"the file of source 'npz'"``).
+        max_bytes: The largest file accepted, if the reader reads it whole.
 
     Returns:
         The path, resolved.
@@ -112,16 +125,26 @@ def check_read_path(text: str, roots: ReadRoots, loc: Location, what: str) -> Pa
             loc,
             received=text,
             hint="A blueprint reads only below its own folder or the current directory;"
-            " pass the file on the command line (--data) or allow its folder with"
+            " give the file on the command line (--data, --set) or allow its folder with"
             " --allow-read DIR",
         )
     try:
-        mode = real.stat().st_mode
+        info = real.stat()
     except OSError:
         return real  # a missing file is reported by its reader
-    if not (stat.S_ISREG(mode) or stat.S_ISDIR(mode)):
+    if not (stat.S_ISREG(info.st_mode) or stat.S_ISDIR(info.st_mode)):
         raise BlueprintError(
-            f"{what} is not a regular file", loc, received=text, expected="a file or a folder"
+            f"{what} is not a regular file (a pipe, device or socket)",
+            loc,
+            received=text,
+            expected="a file or a folder",
+        )
+    if max_bytes is not None and info.st_size > max_bytes:
+        raise BlueprintError(
+            f"{what} is too large",
+            loc,
+            expected=f"at most {max_bytes} bytes",
+            received=Plain(f"{info.st_size} bytes"),
         )
     return real
 

@@ -110,6 +110,8 @@ def test_hostile_input_is_refused_cleanly(tmp_path, item: Case):
     assert done.returncode == item.exit, output
     assert "Traceback" not in output, output
     assert "internal error" not in output, output
+    for text in item.hidden:
+        assert text not in output, f"the output shows {text!r}: {output}"
     if item.exit == 2:
         errors = [line for line in done.stderr.splitlines() if ": error: " in line]
         assert len(errors) == 1, done.stderr

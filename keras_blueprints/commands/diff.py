@@ -48,8 +48,8 @@ def run(args: argparse.Namespace) -> int:
     b_file = args.b if args.b is not None else args.a
     a_overrides = [*args.overrides, *args.overrides_a]
     b_overrides = [*args.overrides, *args.overrides_b]
-    a = load(args.a, a_overrides)
-    b = load(b_file, b_overrides)
+    a = load(args.a, a_overrides, allow_read=args.allow_read)
+    b = load(b_file, b_overrides, allow_read=args.allow_read)
     diff = diff_blueprints(a, b)
     if diff.identical:
         return EXIT_OK

@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def needs_keras(args: argparse.Namespace) -> bool:
     """Evaluating loads the model; the run's runtime is configured first."""
-    configure_runtime(Path(args.run_dir) / "blueprint.yaml", list(args.overrides))
+    configure_runtime(Path(args.run_dir) / "blueprint.yaml", list(args.overrides), args.allow_read)
     return True
 
 
@@ -30,7 +30,7 @@ def run(args: argparse.Namespace) -> int:
     from ..training.run import evaluate
 
     data = data_override(args.data)[1] if args.data else None
-    metrics = evaluate(args.run_dir, args.overrides, data=data)
+    metrics = evaluate(args.run_dir, args.overrides, data=data, allow_read=args.allow_read)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

@@ -91,7 +91,7 @@ def run(args: argparse.Namespace) -> int:
                     f"Graphviz's 'dot' program is not on PATH, so '{output.name}' cannot be "
                     f"rendered; {INSTALL_HINT}, or write a .dot file instead."
                 )
-    bp = load(args.file, args.overrides)
+    bp = load(args.file, args.overrides, allow_read=args.allow_read)
     shapes = None if args.no_shapes else _shapes(bp)
     text = to_dot(bp, shapes)
     if output is None:

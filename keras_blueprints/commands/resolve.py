@@ -22,7 +22,7 @@ def run(args: argparse.Namespace) -> int:
     from ..api import load
     from ..plain import dump
 
-    bp = load(args.file, args.overrides)
+    bp = load(args.file, args.overrides, allow_read=args.allow_read)
     if args.why is None:
         sys.stdout.write(dump(bp))
         return EXIT_OK

@@ -21,7 +21,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_overrides(parser)
 
 
-def explore(source: Any, overrides: Any = ()) -> dict[str, tuple[Any, tuple]]:
+def explore(source: Any, overrides: Any = (), allow_read: Any = ()) -> dict[str, tuple[Any, tuple]]:
     """Finds every search space of a blueprint, including those behind other choices.
 
     Resolves once with every default, then again with each value of each finite
@@ -31,6 +31,7 @@ def explore(source: Any, overrides: Any = ()) -> dict[str, tuple[Any, tuple]]:
     Args:
         source: What :func:`keras_blueprints.load` accepts.
         overrides: Overrides.
+        allow_read: Folders its data paths may be read below (``--allow-read``).
 
     Returns:
         ``{name: (space, conditions)}`` in the order first met.
@@ -43,7 +44,7 @@ def explore(source: Any, overrides: Any = ()) -> dict[str, tuple[Any, tuple]]:
     from ..spaces import DefaultProvider, ValuesProvider
 
     first = DefaultProvider()
-    load(source, overrides, provider=first)
+    load(source, overrides, provider=first, allow_read=allow_read)
     seen = dict(first.seen)
     tried: set[tuple[str, str]] = set()
     changed = True
@@ -60,7 +61,7 @@ def explore(source: Any, overrides: Any = ()) -> dict[str, tuple[Any, tuple]]:
                 tried.add(key)
                 provider = ValuesProvider({name: value})
                 try:
-                    load(source, overrides, provider=provider)
+                    load(source, overrides, provider=provider, allow_read=allow_read)
                 except BlueprintError:
                     continue  # that value does not resolve: the search will record it as failed
                 for other, entry in provider.seen.items():
@@ -86,7 +87,7 @@ def _condition_text(conditions: tuple) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Prints the table and the size; returns the exit status."""
-    spaces = explore(args.file, args.overrides)
+    spaces = explore(args.file, args.overrides, args.allow_read)
     if not spaces:
         print(f"{args.file}: no search spaces")
         return EXIT_OK

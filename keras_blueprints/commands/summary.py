@@ -75,8 +75,8 @@ def needs_keras(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Builds the blueprint and prints its summary."""
-    from ..api import build
+    from ..api import build, load
 
-    model = build(args.file, args.overrides, compile=False)
+    model = build(load(args.file, args.overrides, allow_read=args.allow_read), compile=False)
     print(summarize(model))
     return EXIT_OK

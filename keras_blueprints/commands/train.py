@@ -124,13 +124,13 @@ def _absolute_paths(value: Any) -> Any:
 def needs_keras(args: argparse.Namespace) -> bool:
     """Training always builds; the runtime is configured first (before TensorFlow starts)."""
     if args.resume:
-        configure_runtime(Path(args.resume) / "blueprint.yaml", [])
+        configure_runtime(Path(args.resume) / "blueprint.yaml", [], args.allow_read)
     elif args.file:
-        configure_runtime(args.file, [*args.overrides, *runtime_overrides(args)])
+        configure_runtime(args.file, [*args.overrides, *runtime_overrides(args)], args.allow_read)
     return True
 
 
-def configure_runtime(source: str | Path, overrides: list) -> None:
+def configure_runtime(source: str | Path, overrides: list, allow_read: list | None = None) -> None:
     """Applies what the blueprint's ``runtime:`` must set before TensorFlow starts.
 
     Virtual CPU devices and the multi-worker strategy can only be set up before
@@ -140,13 +140,19 @@ def configure_runtime(source: str | Path, overrides: list) -> None:
     Args:
         source: The blueprint (a run directory's ``blueprint.yaml`` when resuming).
         overrides: The command line's overrides.
+        allow_read: The folders ``--allow-read`` allows.
     """
     from ..api import load
     from ..runtime import configure
 
     if isinstance(source, Path) and not source.is_file():
         return  # not a run directory: the command says so itself
-    runtime = load(source, overrides).runtime
+    if isinstance(source, Path) and source.name == "blueprint.yaml":  # a run's own blueprint
+        from ..training.run import load_run_blueprint
+
+        runtime = load_run_blueprint(source.parent, overrides, allow_read or ()).runtime
+    else:
+        runtime = load(source, overrides, allow_read=allow_read or ()).runtime
     if runtime is not None:
         configure(runtime)
 
@@ -187,7 +193,13 @@ def run(args: argparse.Namespace) -> int:
         if args.batch_size:
             overrides.append(f"data.batch_size={args.batch_size}")
         overrides += runtime_overrides(args)
-        result = train(args.file, overrides, run_dir=args.run_dir, verbose=verbose)
+        result = train(
+            args.file,
+            overrides,
+            run_dir=args.run_dir,
+            verbose=verbose,
+            allow_read=args.allow_read,
+        )
     print_metrics(result.metrics)
     print(f"run directory: {result.run_dir}")
     return EXIT_OK

@@ -120,6 +120,7 @@ def run(args: argparse.Namespace) -> int:
                 max_trials=args.max_trials,
                 epochs=args.epochs,
                 verbose=verbose,
+                allow_read=args.allow_read,
             )
 
     status = EXIT_OK

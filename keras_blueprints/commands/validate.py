@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     failed = 0
     for file in args.files:
         try:
-            bp = load(file, args.overrides)
+            bp = load(file, args.overrides, allow_read=args.allow_read)
             detail = f"{len(bp.nodes)} nodes"
             if not args.no_build:
                 from ..builders.model import build_model

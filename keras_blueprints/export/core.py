@@ -327,9 +327,9 @@ def _install(tmp: Path, out: Path) -> None:
 def _load_blueprint(src: _Source) -> Blueprint | None:
     if src.run_dir is None:
         return None
-    from ..api import load
+    from ..training.run import load_run_blueprint
 
-    return load(src.run_dir / BLUEPRINT_FILE)
+    return load_run_blueprint(src.run_dir)
 
 
 # -- the sample batch ------------------------------------------------------------------------

@@ -27,6 +27,7 @@ from ..components import (
 from ..document import CONTROL_KEYS, ComposedDocument
 from ..errors import BlueprintError, ErrorCollector, Location, Plain, closest, did_you_mean
 from ..expressions import ExpressionError, has_expression, names_used
+from ..paths import ReadRoots, check_read_path
 from ..schema import Blueprint, NestedLayer, Ref, freeze
 from ..source import Document
 from ..spaces import (
@@ -74,16 +75,34 @@ TOP_LEVEL_KEYS = (
 )
 """Sections of a composed blueprint (``extends``, ``imports`` and ``set`` are consumed earlier)."""
 
+FILE_ARGUMENTS = {
+    "StringLookup": ("vocabulary",),
+    "IntegerLookup": ("vocabulary",),
+    "TextVectorization": ("vocabulary",),
+}
+"""Keras layer arguments that Keras reads as a file path when given a string: the file is
+read when the model is built and stored inside the saved model, so it is held to the
+blueprint's read rule (:mod:`keras_blueprints.paths`)."""
+
+MAX_VOCABULARY_BYTES = 256 * 1024 * 1024
+"""Largest vocabulary file a layer may name (256 MiB; Keras reads it whole)."""
+
 MAX_REPEAT = 10_000
 MAX_NODES = 100_000
 
 
-def resolve(doc: ComposedDocument, provider: SpaceProvider | None = None) -> Blueprint:
+def resolve(
+    doc: ComposedDocument,
+    provider: SpaceProvider | None = None,
+    reads: ReadRoots | None = None,
+) -> Blueprint:
     """Resolves a composed document into a :class:`Blueprint`.
 
     Args:
         doc: The document after extends and overrides.
         provider: Chooses the values of search spaces (default: each space's default).
+        reads: The folders the blueprint's data and vocabulary paths may be read below
+            (default: its own folder and the current directory).
 
     Returns:
         The blueprint.
@@ -92,12 +111,13 @@ def resolve(doc: ComposedDocument, provider: SpaceProvider | None = None) -> Blu
         BlueprintError: Every independent problem found, together.
     """
     with using_provider(provider if provider is not None else DefaultProvider()):
-        return _Resolver(doc).run()
+        return _Resolver(doc, reads or ReadRoots.of(doc.path)).run()
 
 
 class _Resolver:
-    def __init__(self, doc: ComposedDocument) -> None:
+    def __init__(self, doc: ComposedDocument, reads: ReadRoots) -> None:
         self.doc = doc
+        self.reads = reads
         self.errors = ErrorCollector()
         self.env: dict[str, Any] = {}
         self.blocks: dict[str, BlockDef] = {}
@@ -169,7 +189,9 @@ class _Resolver:
             inputs,
             self.errors,
         )
-        data_spec = self._guard(resolve_data, None, data.get("data"), self.root, self.env)
+        data_spec = self._guard(
+            resolve_data, None, data.get("data"), self.root, self.env, self.reads
+        )
         train_spec = self._guard(
             resolve_train, None, data.get("train"), self.root, self.env, [n.name for n in nodes]
         )
@@ -866,6 +888,14 @@ class _Resolver:
                     value = [self._nested_layer(v, aw / i, context) for i, v in enumerate(value)]
                 else:
                     check_safe(value, aw)
+                    if key in FILE_ARGUMENTS.get(entry.name, ()) and isinstance(value, str):
+                        check_read_path(
+                            value,
+                            self.reads,
+                            aw.loc,
+                            f"the file of {entry.name}'s '{key}'",
+                            max_bytes=MAX_VOCABULARY_BYTES,
+                        )
             except BlueprintError as err:
                 self.errors.add(err)
                 continue

@@ -13,7 +13,7 @@ from typing import Any
 from ..callbacks.registry import CALLBACKS
 from ..data.registry import SOURCES
 from ..errors import BlueprintError, ErrorCollector, Plain
-from ..paths import check_write_path
+from ..paths import ReadRoots, check_read_path, check_write_path
 from ..registry import Registry
 from ..schema import (
     CallbackSpec,
@@ -60,13 +60,17 @@ FILE_SUFFIXES = {".npz": ("npz", "path"), ".npy": ("npy", "x"), ".csv": ("csv", 
 """A source written as a file name: suffix -> (source, the argument the name fills)."""
 
 
-def resolve_data(raw: Any, root: Where, env: Mapping[str, Any]) -> DataSpec | None:
+def resolve_data(
+    raw: Any, root: Where, env: Mapping[str, Any], reads: ReadRoots | None = None
+) -> DataSpec | None:
     """Reads ``data:``.
 
     Args:
         raw: The section (None when absent).
         root: The document's root.
         env: Parameter values.
+        reads: The folders the sources' files may be read below (default: the
+            blueprint's folder and the current directory).
 
     Returns:
         The data specification, or None.
@@ -76,6 +80,7 @@ def resolve_data(raw: Any, root: Where, env: Mapping[str, Any]) -> DataSpec | No
     """
     if raw is None:
         return None
+    reads = reads or ReadRoots.of(root.doc.path)
     w = root / "data"
     if isinstance(raw, str):  # data: digits  (a source alone)
         raw = {"source": raw}
@@ -92,10 +97,10 @@ def resolve_data(raw: Any, root: Where, env: Mapping[str, Any]) -> DataSpec | No
     )
     raw, values = section.raw, section.values
     if raw.get("source") is not None:
-        section.read("source", resolve_source, raw["source"], w_source)
+        section.read("source", resolve_source, raw["source"], w_source, reads)
     for key in ("validation", "test"):
         if raw.get(key) is not None:
-            section.read(key, _split, key, raw[key], w / key)
+            section.read(key, _split, key, raw[key], w / key, reads)
     values.update(batch_size=32, shuffle=1024)
     for key in ("batch_size", "shuffle"):
         if key in raw:
@@ -162,12 +167,18 @@ class _Section:
             self.errors.add(err)
 
 
-def resolve_source(value: Any, w: Where) -> SourceSpec:
+def resolve_source(value: Any, w: Where, reads: ReadRoots | None = None) -> SourceSpec:
     """Reads a data source: ``name``, ``{name: {args}}`` or a file name (``train.npz``).
+
+    The arguments the source declares it reads (``reads=`` when registered) are held
+    to :func:`keras_blueprints.paths.check_read_path`: below the blueprint's folder,
+    the current directory or an allowed folder, unless the command line gave them.
 
     Args:
         value: The YAML value (substituted).
         w: Where it stands.
+        reads: The folders its files may be read below (default: the blueprint's
+            folder and the current directory).
 
     Returns:
         The source, its arguments checked and defaults filled.
@@ -186,13 +197,26 @@ def resolve_source(value: Any, w: Where) -> SourceSpec:
     kind, args, aw = _named(value, w, "a data source", "digits  or  {npz: {path: train.npz}}")
     entry = SOURCES.lookup(kind, (w / kind).key_loc if isinstance(value, dict) else w.loc)
     checked = check_arguments(f"data source '{kind}'", entry.params, args, aw)
-    return SourceSpec(SOURCES.canonical(kind) or kind, freeze(checked), w.loc)
+    canonical = SOURCES.canonical(kind) or kind
+    reads = reads or ReadRoots.of(w.doc.path)
+    for param in getattr(entry, "reads", ()):
+        if param not in args:
+            continue
+        pw = aw / param  # data: train.npz  stands for {npz: {path: ...}}: located at the name
+        given = [(pw, args[param])]
+        if isinstance(args[param], list):
+            given = [(pw / i, item) for i, item in enumerate(args[param])]
+        for where, item in given:
+            if isinstance(item, str):
+                what = f"the '{param}' of data source '{canonical}'"
+                check_read_path(item, reads, where.loc, what)
+    return SourceSpec(canonical, freeze(checked), w.loc)
 
 
-def _split(key: str, value: Any, w: Where) -> SourceSpec | float:
+def _split(key: str, value: Any, w: Where, reads: ReadRoots | None = None) -> SourceSpec | float:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return _fraction(key, value, w, False)
-    return resolve_source(value, w)
+    return resolve_source(value, w, reads)
 
 
 def _fraction(key: str, value: Any, w: Where, zero_ok: bool) -> float:

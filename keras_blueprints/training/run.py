@@ -49,6 +49,7 @@ from .rundir import (
     CHECKPOINT_DIR,
     MODEL_FILE,
     PRETRAIN_FILE,
+    RUN_FILE,
     RunDir,
     default_run_dir,
 )
@@ -56,7 +57,7 @@ from .rundir import (
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["RunResult", "evaluate", "resume", "train"]
+__all__ = ["RunResult", "evaluate", "load_run_blueprint", "resume", "train"]
 
 DEFAULT_CALLBACKS = ("learning_curves",)
 """Callbacks every run gets unless the blueprint lists them itself."""
@@ -88,6 +89,7 @@ def train(
     batch_size: int | None = None,
     verbose: int | str = "auto",
     extra_callbacks: Iterable[keras.callbacks.Callback] = (),
+    allow_read: Iterable[str | Path] = (),
 ) -> RunResult:
     """Trains a blueprint on its ``data:`` as its ``train:`` section says.
 
@@ -100,6 +102,8 @@ def train(
         batch_size: Overrides ``data.batch_size``.
         verbose: Keras' ``fit`` verbosity (``"auto"`` shows the progress bar).
         extra_callbacks: Further Keras callbacks (from Python), run after the blueprint's.
+        allow_read: Folders the blueprint's data paths may be read below, besides its
+            own folder and the current directory (kept in ``run.json`` for resuming).
 
     Returns:
         The run's result. On a multi-worker cluster's non-chief worker, ``run_dir`` is
@@ -112,7 +116,7 @@ def train(
     if isinstance(blueprint, Blueprint) and not overrides:
         bp = blueprint
     else:
-        bp = load(blueprint, overrides)
+        bp = load(blueprint, overrides, allow_read=allow_read)
     configure(bp.runtime)  # before any TensorFlow op: virtual CPUs, the worker cluster
     strategy_for(bp.runtime)  # a bad runtime fails here, before the run directory exists
     base_dir = Path(bp.source).resolve().parent if Path(bp.source).is_file() else Path.cwd()
@@ -129,13 +133,16 @@ def train(
                 batch_size,
                 verbose,
                 extra_callbacks,
+                allow_read,
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
         return RunResult(requested, result.model, result.history, result.metrics)
     run = RunDir(requested)
     run.create()
-    return _train_in(bp, run, overrides, base_dir, epochs, batch_size, verbose, extra_callbacks)
+    return _train_in(
+        bp, run, overrides, base_dir, epochs, batch_size, verbose, extra_callbacks, allow_read
+    )
 
 
 def _train_in(
@@ -147,6 +154,7 @@ def _train_in(
     batch_size: int | None,
     verbose: int | str,
     extra_callbacks: Iterable[keras.callbacks.Callback],
+    allow_read: Iterable[str | Path] = (),
 ) -> RunResult:
     spec = bp.train or TrainSpec()
     run.write_blueprint(dump(bp))
@@ -155,6 +163,7 @@ def _train_in(
         "blueprint": bp.source,
         "overrides": [o if isinstance(o, str) else f"{o[0]}={json.dumps(o[1])}" for o in overrides],
         "base_dir": str(base_dir),
+        "allow_read": [str(Path(p).expanduser().resolve()) for p in allow_read],
         "seed": spec.seed,
         "epochs": epochs or spec.epochs,
         "batch_size": batch_size or (bp.data.batch_size if bp.data else 32),
@@ -205,7 +214,7 @@ def resume(
             hint="Start a new run to train longer, e.g. blueprint train "
             f"{run.path / BLUEPRINT_FILE} --epochs N.",
         )
-    bp = load(run.path / BLUEPRINT_FILE)
+    bp = load_run_blueprint(run.path)
     configure(bp.runtime)
     info["status"] = "running"
     info.setdefault("resumed", []).append({"at": _now(), "from_epoch": run.backup_epoch()})
@@ -324,6 +333,7 @@ def evaluate(
     *,
     data: str | None = None,
     verbose: int | str = 0,
+    allow_read: Iterable[str | Path] = (),
 ) -> dict[str, dict[str, float]]:
     """Evaluates a run's trained model on its test data, or on other data.
 
@@ -334,6 +344,7 @@ def evaluate(
             ``{npz: {path: ...}}``): its test split when it has one (built-in sets),
             else all of it, reported as ``"data"``.
         verbose: Keras' verbosity.
+        allow_read: Further folders the blueprint's data paths may be read below.
 
     Returns:
         Metrics per split: ``{"test": {...}}`` when the data has a test split; else
@@ -359,7 +370,7 @@ def evaluate(
     overrides = list(overrides)
     if data is not None:
         overrides += [("data.source", data), ("data.validation", None), ("data.test", None)]
-    bp = load(run.path / BLUEPRINT_FILE, overrides)
+    bp = load_run_blueprint(run.path, overrides, allow_read)
     configure(bp.runtime)
     spec = bp.train or TrainSpec()
     keras.utils.set_random_seed(spec.seed)
@@ -382,6 +393,36 @@ def evaluate(
             chosen = {k: v for k, v in {**splits, "train": datasets.train}.items() if v is not None}
         with fitting(runtime, model):
             return {name: _evaluate(model, ds, verbose) for name, ds in chosen.items()}
+
+
+def load_run_blueprint(
+    run_dir: str | Path, overrides: Overrides = (), allow_read: Iterable[str | Path] = ()
+) -> Blueprint:
+    """Loads a run's own ``blueprint.yaml`` as it was trained: paths from its first folder.
+
+    The stored blueprint's relative data paths start from the folder of the blueprint
+    the run was trained from, and the folders allowed then are allowed again
+    (``base_dir`` and ``allow_read`` in ``run.json``).
+
+    Args:
+        run_dir: The run directory.
+        overrides: Overrides of the blueprint.
+        allow_read: Further folders its paths may be read below.
+
+    Returns:
+        The blueprint.
+
+    Raises:
+        BlueprintError: Not a run directory, or a problem in the blueprint.
+    """
+    run = RunDir(Path(run_dir))
+    info = run.read_run() if (run.path / RUN_FILE).is_file() else {}
+    return load(
+        run.path / BLUEPRINT_FILE,
+        overrides,
+        allow_read=[*info.get("allow_read", ()), *allow_read],
+        base_dir=info.get("base_dir"),
+    )
 
 
 def load_trained(path: str | Path) -> keras.Model:

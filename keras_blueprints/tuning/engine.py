@@ -62,6 +62,8 @@ class BlueprintHyperModel(kt.HyperModel):
         overrides: Overrides applied before resolving it.
         tune: The search's ``tune:`` section.
         base_dir: Where the data's relative paths start.
+        allow_read: Folders the blueprint's data paths may be read below, besides its
+            own folder and the current directory (``--allow-read``).
         verbose: Keras' ``fit`` verbosity inside trials.
         extra_callbacks: Further Keras callbacks for every trial's ``fit``.
 
@@ -79,6 +81,7 @@ class BlueprintHyperModel(kt.HyperModel):
         *,
         tune: TuneSpec,
         base_dir: Path,
+        allow_read: Iterable[str | Path] = (),
         verbose: int | str = 0,
         extra_callbacks: Iterable[keras.callbacks.Callback] = (),
     ) -> None:
@@ -87,6 +90,7 @@ class BlueprintHyperModel(kt.HyperModel):
         self.overrides = list(overrides)
         self.tune = tune
         self.base_dir = base_dir
+        self.allow_read = tuple(str(p) for p in allow_read)
         self.verbose = verbose
         self.extra_callbacks = list(extra_callbacks)
         self.spaces: dict[str, Space] = {}
@@ -104,7 +108,7 @@ class BlueprintHyperModel(kt.HyperModel):
         """
         provider = HyperParametersProvider(hp)
         try:
-            bp = load(self.source, self.overrides, provider=provider)
+            bp = load(self.source, self.overrides, provider=provider, allow_read=self.allow_read)
         finally:
             self.spaces.update({name: space for name, (space, _) in provider.spaces.items()})
         return bp, provider

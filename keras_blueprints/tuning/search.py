@@ -103,6 +103,7 @@ def tune(
     epochs: int | None = None,
     verbose: int = 1,
     extra_callbacks: Iterable[keras.callbacks.Callback] = (),
+    allow_read: Iterable[str | Path] = (),
 ) -> TuneResult | None:
     """Searches the blueprint's spaces as its ``tune:`` section says.
 
@@ -119,6 +120,8 @@ def tune(
         verbose: 0 silent; 1 keras-tuner's report of each trial and the final
             table; 2 also one line per epoch.
         extra_callbacks: Further Keras callbacks for every trial (from Python).
+        allow_read: Folders the blueprint's data paths may be read below, besides its
+            own folder and the current directory (kept for resuming).
 
     Returns:
         The result; None in a distributed worker (the chief gathers the results).
@@ -128,12 +131,13 @@ def tune(
             or a search in which no trial finished.
     """
     overrides = list(overrides)
+    allow_read = [str(Path(p).expanduser().resolve()) for p in allow_read]
     if tuner is not None:
         overrides.append(("tune.tuner", tuner))
     if max_trials is not None:
         overrides.append(("tune.max_trials", max_trials))
     if epochs is not None:
-        kind = tuner or (load(source, overrides).tune or TuneSpec()).tuner
+        kind = tuner or (load(source, overrides, allow_read=allow_read).tune or TuneSpec()).tuner
         overrides.append(("tune.max_epochs" if kind == "hyperband" else "tune.epochs", epochs))
     stored = _encode_overrides(overrides)
     if resume and run_dir is not None and (Path(run_dir) / SEARCH_FILE).is_file():
@@ -147,7 +151,7 @@ def tune(
                 hint=f"Continue it as it was started: blueprint tune --resume {run_dir}",
             )
         return resume_search(run_dir, verbose=verbose, extra_callbacks=extra_callbacks)
-    bp = load(source, overrides)
+    bp = load(source, overrides, allow_read=allow_read)
     _preflight(bp)
     run = RunDir(run_dir if run_dir is not None else default_run_dir(f"{bp.name}-tune"))
     run.create()
@@ -166,6 +170,7 @@ def tune(
         "source": stored_source,
         "overrides": stored,
         "base_dir": str(base_dir),
+        "allow_read": allow_read,
         "started": _now(),
     }
     atomic_write_json(run / SEARCH_FILE, state)
@@ -219,7 +224,8 @@ def _search(
     from .engine import BlueprintHyperModel, SearchStopped, make_tuner, tracebacks
 
     source, overrides = state["source"], _decode_overrides(state["overrides"])
-    bp = load(source, overrides)
+    allow_read = state.get("allow_read", ())
+    bp = load(source, overrides, allow_read=allow_read)
     _preflight(bp)
     spec = bp.tune or TuneSpec()
     hypermodel = BlueprintHyperModel(
@@ -227,6 +233,7 @@ def _search(
         overrides,
         tune=spec,
         base_dir=Path(state["base_dir"]),
+        allow_read=allow_read,
         verbose=2 if verbose >= 2 else 0,
         extra_callbacks=extra_callbacks,
     )
@@ -294,7 +301,12 @@ class _Report:
 
         provider = HyperParametersProvider(hp.copy())
         with contextlib.suppress(BlueprintError):
-            load(self.hypermodel.source, self.hypermodel.overrides, provider=provider)
+            load(
+                self.hypermodel.source,
+                self.hypermodel.overrides,
+                provider=provider,
+                allow_read=self.hypermodel.allow_read,
+            )
         self.hypermodel.spaces.update({n: s for n, (s, _) in provider.spaces.items()})
         return dict(provider.chosen)
 
@@ -335,12 +347,14 @@ def _finish(tuner, report: _Report, *, verbose: int) -> TuneResult:
     (best_trial,) = tuner.oracle.get_best_trials(1)
     best = next(r for r in rows if r.trial == best_trial.trial_id)
     hm = report.hypermodel
-    blueprint = load(hm.source, hm.overrides, provider=ValuesProvider(best.values))
+    blueprint = load(
+        hm.source, hm.overrides, provider=ValuesProvider(best.values), allow_read=hm.allow_read
+    )
     atomic_write_text(run / BEST_YAML, dump(blueprint))
     # The best model: built from best.yaml (so the file is checked to rebuild the very
     # architecture), with the weights keras-tuner kept from the trial's best epoch.
     keras.backend.clear_session()
-    rebuilt = load(run / BEST_YAML)
+    rebuilt = load(run / BEST_YAML, allow_read=hm.allow_read, base_dir=hm.base_dir)
     model = build_model(rebuilt, compile=True)
     model.optimizer.build(model.trainable_variables)  # the checkpoint holds its state too
     model.load_weights(Path(tuner.get_trial_dir(best_trial.trial_id)) / CHECKPOINT)

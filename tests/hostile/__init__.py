@@ -52,6 +52,8 @@ class Case:
         tensorflow: The command imports TensorFlow (no address-space limit then:
             TensorFlow reserves far more virtual memory than it uses).
         writable: Folders under ``work/`` the command may write (its run directory).
+        hidden: Text that must not appear in the output (a file's content the command
+            must not echo).
     """
 
     id: str
@@ -64,6 +66,7 @@ class Case:
     memory_mb: int = 500
     tensorflow: bool = False
     writable: tuple[str, ...] = ("runs",)
+    hidden: tuple[str, ...] = ()
 
 
 CASES: list[Case] = []

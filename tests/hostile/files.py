@@ -72,3 +72,86 @@ case(
     where=r"bp\.yaml:5:\d+",
     seconds=30,
 )
+
+# A blueprint reads only below its folder or the current directory (--allow-read DIR
+# lets it read elsewhere; tests/test_paths.py covers that), and only regular files.
+_TEXT = "inputs: {x: {shape: [1], dtype: string}}\ngraph:\n  - StringLookup:\n"
+case(
+    "vocabulary-outside",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={"bp.yaml": _TEXT + "      vocabulary: /etc/passwd\n"},
+    where=r"bp\.yaml:4:19",
+    seconds=30,
+)
+case(
+    "vocabulary-outside-up",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={"bp.yaml": _TEXT + "      vocabulary: ../outside/secret.txt\n"},
+    where=r"bp\.yaml:4:19",
+    seconds=30,
+)
+_MLP = "inputs: {x: [2]}\ngraph: [{Dense: {units: 1}}]\n"
+for _id, _data in [
+    ("data-npz-outside", "data: '{outside}/keep/data.npz'\n"),
+    ("data-csv-outside", "data: {source: {csv: {path: /etc/passwd, delimiter: ':'}}}\n"),
+    ("data-csv-outside-up", "data: {source: {csv: {path: ../outside/keep/data.txt}}}\n"),
+    ("data-test-split-outside", "data: {source: digits, test: {npz: {path: ~/t.npz}}}\n"),
+    ("data-dev-zero", "data: {source: {csv: {path: /dev/zero}}}\n"),
+]:
+    case(
+        _id,
+        "validate",
+        "--no-build",
+        "bp.yaml",
+        files={"bp.yaml": _MLP + _data},
+        where=r"bp\.yaml:3:\d+",
+        seconds=30,
+    )
+case(
+    "data-fifo",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={"bp.yaml": _MLP + "data: {source: {csv: {path: pipe.csv}}}\n"},
+    setup=make_fifo("pipe.csv"),
+    where=r"bp\.yaml:3:\d+",
+    seconds=30,
+)
+case(
+    "data-fifo-command-line",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    "--set",
+    "data.source={csv: {path: pipe.csv}}",
+    files={"bp.yaml": _MLP},
+    setup=make_fifo("pipe.csv"),
+    seconds=30,
+)
+
+# A data file that is not a table: the error names rows and columns, never the content.
+case(
+    "csv-error-echoes-no-content",
+    "train",
+    "bp.yaml",
+    "--epochs",
+    "1",
+    "--run-dir",
+    "runs/r",
+    files={
+        "bp.yaml": _MLP
+        + "compile: {optimizer: adam, loss: mse}\n"
+        + "data: {source: {csv: {path: users.csv, delimiter: ':'}}}\n",
+        "users.csv": "root:x:0:0:root:/root:/bin/bash\nsecret:x:1:1:TOPSECRET:/home/s:/bin/sh\n",
+        "runs/.keep": "",  # the runs folder exists, as after any earlier run
+    },
+    where=r".*users\.csv:1:1",
+    hidden=("TOPSECRET", "/bin/bash", "/home/s"),
+    seconds=120,
+    memory_mb=2000,
+    tensorflow=True,
+)

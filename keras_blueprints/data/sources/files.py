@@ -40,7 +40,7 @@ def _names(keys: Any, wanted: list[str], fallback: str, what: str, source: str, 
     return mapping
 
 
-@register_source("npz")
+@register_source("npz", reads=("path",))
 def npz(
     context: SourceContext,
     *,
@@ -145,7 +145,7 @@ def _from_arrays(x: dict, y: Any, file) -> Examples:
         ) from None
 
 
-@register_source("npy")
+@register_source("npy", reads=("x", "y"))
 def npy(context: SourceContext, *, x: str, y: str) -> Examples | None:
     """Two NumPy ``.npy`` files (``np.save``): the inputs of a one-input blueprint and the targets.
 
@@ -167,7 +167,7 @@ def npy(context: SourceContext, *, x: str, y: str) -> Examples | None:
         return _from_arrays({spec.name: x_array}, y_array, x_file)
 
 
-@register_source("csv")
+@register_source("csv", reads=("path",))
 def csv(
     context: SourceContext,
     *,
@@ -292,7 +292,7 @@ def _column(line: str, row: list[str], index: int, delimiter: str) -> int:
     return sum(len(cell) + len(delimiter) for cell in row[:index]) + 1
 
 
-@register_source("images")
+@register_source("images", reads=("directory",))
 def images(
     context: SourceContext,
     *,
@@ -358,7 +358,7 @@ def images(
     return Examples.from_dataset(dataset)
 
 
-@register_source("tfrecord")
+@register_source("tfrecord", reads=("files",))
 def tfrecord(
     context: SourceContext,
     *,
