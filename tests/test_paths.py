@@ -150,3 +150,17 @@ def test_read_bounded_refuses_fifos_without_blocking(tmp_path):
     os.mkfifo(tmp_path / "pipe")  # nothing ever writes it: a blocking open would hang
     with pytest.raises(BlueprintError, match="not a regular file"):
         read_bounded(tmp_path / "pipe", Location("bp.yaml", 1, 1), 100)
+
+
+@pytest.mark.parametrize("name", ["../../outside/x", "/tmp/x", "a\\\\b", "..", "''"])
+def test_a_blueprint_name_cannot_lead_its_run_directory_elsewhere(name):
+    with pytest.raises(BlueprintError) as info:
+        kb.load(f"name: {name}\n" + MLP)
+    assert (info.value.location.line, info.value.location.col) == (1, 7)
+
+
+def test_default_run_dirs_stay_under_their_root(tmp_path):
+    from keras_blueprints.training.rundir import default_run_dir
+
+    made = default_run_dir("../../x/y", root=tmp_path)
+    assert made.parent == tmp_path

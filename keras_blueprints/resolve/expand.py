@@ -141,6 +141,8 @@ class _Resolver:
                     )
                 )
         name = self._string(data.get("name", _default_name(self.doc)), self.root / "name")
+        if "name" in data:
+            self._guard(_check_run_name, None, name, self.root / "name")
         description = self._string(data.get("description", ""), self.root / "description")
         self.env = self._guard(resolve_params, {}, self.root) or {}
         self._guard(self._blocks)
@@ -964,6 +966,18 @@ class _Resolver:
             )
         self.errors.raise_if_any()
         return out
+
+
+def _check_run_name(name: str, where: Where) -> None:
+    """Refuses a blueprint name that would lead a run directory (``runs/NAME-...``) elsewhere."""
+    if any(ch in name for ch in "/\\\0") or name in ("", ".", ".."):
+        raise BlueprintError(
+            "a blueprint's name cannot hold a path",
+            where.loc,
+            expected="a plain name without '/' or '\\' (it names the run directories)",
+            received=name,
+            hint="Choose where a run goes with --run-dir",
+        )
 
 
 def _default_name(doc: Document) -> str:

@@ -61,7 +61,8 @@ PLOTS_DIR = "plots"
 def default_run_dir(name: str, root: str | Path = "runs") -> Path:
     """A fresh directory name ``runs/NAME-YYYYmmdd-HHMMSS`` (suffixed if taken)."""
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
-    base = Path(root) / f"{name}-{stamp}"
+    plain = name.replace("/", "_").replace("\\", "_").replace("\0", "_")  # stays under root
+    base = Path(root) / f"{plain}-{stamp}"
     path, n = base, 1
     while path.exists():
         n += 1

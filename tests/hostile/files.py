@@ -155,3 +155,14 @@ case(
     memory_mb=2000,
     tensorflow=True,
 )
+
+# The blueprint's name makes the default run directory (runs/NAME-STAMP).
+case(
+    "name-leads-run-dir-out",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={"bp.yaml": "name: ../../outside/run\n" + _MLP},
+    where=r"bp\.yaml:1:7",
+    seconds=30,
+)
