@@ -27,6 +27,7 @@ from typing import Any
 import yaml
 
 from .errors import BlueprintError, Location, Plain
+from .paths import read_bounded
 
 __all__ = ["MAX_BYTES", "MAX_NODES", "Document", "Path_", "SourceMap", "parse", "read_source"]
 
@@ -170,8 +171,6 @@ def read_source(path: str | os.PathLike[str], where: Location | None = None) -> 
     Raises:
         BlueprintError: The file is missing, too large, special, unreadable or not UTF-8.
     """
-    from .paths import read_bounded
-
     display = os.fspath(path)
     where = where or Location(display)
     if isinstance(path, str) and "\0" in path:
