@@ -164,3 +164,13 @@ def test_default_run_dirs_stay_under_their_root(tmp_path):
 
     made = default_run_dir("../../x/y", root=tmp_path)
     assert made.parent == tmp_path
+
+
+def test_data_given_on_the_command_line_must_still_be_a_regular_file(world):
+    from keras_blueprints.commands.train import data_override
+
+    project, _ = world
+    os.mkfifo(project / "pipe.csv")  # --data pipe.csv: the user's path, but it would block
+    bp = _write(project, MLP)
+    with pytest.raises(BlueprintError, match="not a regular file"):
+        kb.load(bp, [data_override("pipe.csv")])
