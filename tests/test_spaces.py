@@ -149,6 +149,26 @@ def test_domains_and_sizes():
     assert Space("boolean").size() == 2
 
 
+def test_a_huge_range_is_counted_without_being_listed():
+    wide = Space("int", low=1, high=10**12)
+    assert wide.size() == 10**12
+    assert wide.domain(limit=1000) is None  # refused before a list of 1e12 is built
+    assert Space("int", low=1, high=9, step=4).domain(limit=3) == [1, 5, 9]
+    assert Space("float", low=0.0, high=1e300, step=1e-300).size() == 2**62
+    assert Space("float", low=0.0, high=1e300, step=1e-300).domain(limit=10) is None
+
+
+def test_a_huge_repeat_range_resolves_without_enumerating(tmp_path, capsys):
+    from keras_blueprints.cli import main
+
+    text = "params: {depth: {int: [1, 1000000000000]}}\ninputs: {x: [4]}\ngraph:\n"
+    text += "  - repeat: ${depth}\n    graph:\n      - Dense: {units: 4}\n"
+    (tmp_path / "r.yaml").write_text(text)
+    assert main(["validate", "--no-build", str(tmp_path / "r.yaml")]) == 0
+    assert main(["space", str(tmp_path / "r.yaml")]) == 0
+    assert "at most 1,000,000,000,000 combinations" in capsys.readouterr().out
+
+
 def test_space_command_lists_hidden_spaces_with_conditions(tmp_path):
     from tests.conftest import run_cli_isolated
 

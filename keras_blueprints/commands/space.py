@@ -50,8 +50,8 @@ def explore(source: Any, overrides: Any = ()) -> dict[str, tuple[Any, tuple]]:
     while changed:
         changed = False
         for name, (space, _) in list(seen.items()):
-            domain = space.domain()
-            if domain is None or len(domain) > MAX_VALUES_EXPLORED:
+            domain = space.domain(MAX_VALUES_EXPLORED)
+            if domain is None:
                 continue
             for value in domain:
                 key = (name, repr(value))
