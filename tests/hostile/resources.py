@@ -41,3 +41,21 @@ case(
     exit=0,
     seconds=20,
 )
+
+# Diamonds of extends and imports: six files of a few bytes name the file below them
+# ten times each, 10**5 paths to the bottom. Each file used to be read and composed
+# once per path (minutes); now once per load.
+_DIAMOND = {"f0.yaml": "inputs: {x: [4]}\nblocks:\n  b0:\n    graph: [Dense: {units: 2}]\n"}
+for _i in range(1, 6):
+    _below = ", ".join([f"f{_i - 1}.yaml"] * 10)
+    _DIAMOND[f"f{_i}.yaml"] = f"extends: [{_below}]\nimports: [{_below}]\n"
+_DIAMOND["bp.yaml"] = "extends: f5.yaml\ngraph:\n  - b0: {}\n  - Dnese: {units: 2}\n"
+case(
+    "extends-imports-diamond",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files=_DIAMOND,
+    where=r"bp\.yaml:4:\d+",
+    seconds=20,
+)
