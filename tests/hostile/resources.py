@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from . import case
 
+_TINY = "inputs: {x: [4]}\ngraph:\n  - Dense: {units: 4}\n"
+"""A valid rest of a blueprint, after whatever a case puts first."""
+
 case(
     "deep-flow-nesting",
     "validate",
@@ -58,4 +61,32 @@ case(
     files=_DIAMOND,
     where=r"bp\.yaml:4:\d+",
     seconds=20,
+)
+
+# A '<<' merge of 60k keys: each merged key used to copy its locations by scanning the
+# whole source map (N**2), and every parameter's dependencies were intersected with a
+# fresh set of all parameters.
+_MERGE_KEYS = "".join(f"  k{i}: {i}\n" for i in range(60_000))
+case(
+    "merge-key-60k",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={"bp.yaml": f"base: &b\n{_MERGE_KEYS}params:\n  <<: *b\n" + _TINY},
+    where=r"bp\.yaml:1:1",
+    seconds=30,
+)
+
+# A 'set:' of 25k dotted keys over 25k parameters: each one dropped and grafted
+# locations by scanning the whole source map.
+_PARAMS = "".join(f"  p{i}: {i}\n" for i in range(25_000))
+_SETS = "".join(f"  params.p{i}: {i + 1}\n" for i in range(25_000))
+case(
+    "set-25k-keys",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={"bp.yaml": f"params:\n{_PARAMS}{_TINY}set:\n{_SETS}  params.nope: 1\n"},
+    where=r"bp\.yaml:50006:3",
+    seconds=30,
 )
