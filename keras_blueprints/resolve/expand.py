@@ -103,6 +103,7 @@ class _Resolver:
         self.blocks: dict[str, BlockDef] = {}
         self.pending: list[PendingNode] = []
         self.taken: dict[str, Location] = {}
+        self.suffixes: dict[str, int] = {}  # automatic name -> last suffix given
         self.expanding: list[str] = []  # YAML blocks being expanded (to refuse recursion)
         self.root = Where(doc, ())
 
@@ -628,10 +629,15 @@ class _Resolver:
                 )
         else:
             base = scope.prefix + snake_case(type_name)
-            full, n = base, 0
+            # The first free suffix only grows (names are never given back): start from the
+            # last one found, or naming 100k nodes of one type probes 10**10 names.
+            full, n = base, self.suffixes.get(base, 0)
+            if n:
+                full = f"{base}_{n}"
             while full in self.taken:
                 n += 1
                 full = f"{base}_{n}"
+            self.suffixes[base] = n
             local = full[len(scope.prefix) :]
         self.taken[full] = w.loc
         scope.names[local] = Ref(full, location=w.loc)

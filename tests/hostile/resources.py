@@ -90,3 +90,20 @@ case(
     where=r"bp\.yaml:50006:3",
     seconds=30,
 )
+
+# The largest graph allowed (MAX_NODES): automatic names used to be found by probing
+# dense_1, dense_2, ... from the start for every node, and the build order intersected
+# each node's inputs with a fresh set of every node (both N**2: minutes).
+case(
+    "repeat-99990-nodes",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={
+        "bp.yaml": "inputs: {x: [4]}\ngraph:\n  - repeat: 9999\n    graph:\n"
+        "      - repeat: 10\n        graph:\n          - Dense: {units: 4}\n"
+        "outputs: nowhere\n"
+    },
+    where=r"bp\.yaml:8:\d+",
+    seconds=40,
+)
