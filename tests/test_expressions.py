@@ -317,6 +317,12 @@ ERRORS = [
     ("${'a' * 10**9}", 6, "result would be 1000000000 long"),
     ("${[0] * 10001}", 6, "result would be 10001 long"),
     ("${long + long}", 7, "result would be 12000 long"),
+    # nested lists count every element: the rows are one shared list, but whatever
+    # copies, compares or prints the result walks all of them
+    ("${[[0] * 100] * 101}", 14, "result would be 10100 long"),
+    ("${[[[0] * 100] * 100] * 100}", 22, "result would be 1000000 long"),
+    ("${[[0] * 5000, [1] * 5001]}", 2, "result would be 10001 long"),
+    ("${[['ab' * 2500] * 2] * 3}", 22, "result would be 30000 long"),
 ]
 
 

@@ -107,3 +107,18 @@ case(
     where=r"bp\.yaml:8:\d+",
     seconds=40,
 )
+
+# 148 bytes of nested lists: each level's outer list is short, but the value holds
+# 10**12 elements that later steps (freezing, copying, comparing) walked for hours.
+case(
+    "expression-nested-lists",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={
+        "bp.yaml": 'params:\n  a: "${[1]*10000}"\n  b: "${[a]*10000}"\n  c: "${[b]*10000}"\n'
+        + _TINY
+    },
+    where=r"bp\.yaml:3:\d+",
+    seconds=20,
+)
