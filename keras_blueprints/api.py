@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .document import apply_overrides, load_document
+from .limits import Limits
 from .resolve import resolve
 from .schema import Blueprint
 from .spaces import SpaceProvider
@@ -25,6 +26,7 @@ def load(
     overrides: Overrides = (),
     *,
     provider: SpaceProvider | None = None,
+    limits: Limits | None = None,
 ) -> Blueprint:
     """Loads, composes, resolves and validates a blueprint without importing TensorFlow.
 
@@ -35,6 +37,9 @@ def load(
             ``(key_path, value)`` pairs, e.g. ``["params.width=32"]``.
         provider: Chooses the values of the blueprint's search spaces (default:
             each space's default; a search passes one backed by keras-tuner).
+        limits: The parameter and data budgets (default: ``Limits.from_environment()``:
+            1e9 parameters and 1e9 data elements unless ``$BLUEPRINT_MAX_PARAMS`` or
+            ``$BLUEPRINT_MAX_DATA`` say otherwise).
 
     Returns:
         The typed, frozen blueprint.
@@ -47,7 +52,7 @@ def load(
         apply_overrides(doc, overrides)
     else:
         doc = load_document(source, overrides)
-    return resolve(doc, provider)
+    return resolve(doc, provider, limits)
 
 
 def build(

@@ -21,6 +21,8 @@ import keras
 
 from ..components import BLOCKS, LAYERS
 from ..errors import BlueprintError, Plain
+from ..limits import Limits
+from ..resolve.budget import layer_params, too_many_params
 from ..schema import Blueprint, NestedLayer, Node, Ref, thaw
 from .compile import compile_model
 
@@ -140,9 +142,35 @@ def _build_graph(blueprint: Blueprint) -> tuple[dict[str, Any], dict[str, keras.
             name=spec.name,
         )
     outputs = _float32_outputs(blueprint)
+    limit = (blueprint.limits or Limits.from_environment()).max_params
+    total = 0
     for node in blueprint.nodes:
+        if node.kind == "layer":  # before Keras allocates the layer's weights
+            total += _check_params(node, tensors, total, limit)
         tensors[node.name] = _build_node(node, tensors, layers, float32=node.name in outputs)
     return tensors, layers
+
+
+def _check_params(node: Node, tensors: Mapping[str, Any], total: int, limit: int) -> int:
+    """The parameters a layer node will create, from its real input shapes.
+
+    The second line of defence behind the count made at load: here every shape is
+    known (a block's output included), and nothing is allocated yet.
+
+    Raises:
+        BlueprintError: The layer takes the model past ``limit`` parameters.
+    """
+    shapes = []
+    for ref in node.inputs:
+        try:
+            shape = getattr(_tensor(ref, tensors), "shape", None)
+        except BlueprintError:
+            shape = None
+        shapes.append(tuple(shape)[1:] if shape is not None else None)
+    count, arg = layer_params(node.type, node.args, shapes)
+    if total + count > limit:
+        raise too_many_params(node, count, total + count, shapes, arg, limit)
+    return count
 
 
 def _float32_outputs(blueprint: Blueprint) -> frozenset[str]:

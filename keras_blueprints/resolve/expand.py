@@ -27,6 +27,7 @@ from ..components import (
 from ..document import CONTROL_KEYS, ComposedDocument
 from ..errors import BlueprintError, ErrorCollector, Location, Plain, closest, did_you_mean
 from ..expressions import ExpressionError, has_expression, names_used
+from ..limits import Limits
 from ..schema import Blueprint, NestedLayer, Ref, freeze
 from ..source import Document
 from ..spaces import (
@@ -39,6 +40,7 @@ from ..spaces import (
 )
 from ..valuetypes import ValueType
 from .arguments import check_arguments
+from .budget import check_data, check_inputs, check_params
 from .conditions import conditions_of
 from .graph import (
     POISONED,
@@ -78,12 +80,15 @@ MAX_REPEAT = 10_000
 MAX_NODES = 100_000
 
 
-def resolve(doc: ComposedDocument, provider: SpaceProvider | None = None) -> Blueprint:
+def resolve(
+    doc: ComposedDocument, provider: SpaceProvider | None = None, limits: Limits | None = None
+) -> Blueprint:
     """Resolves a composed document into a :class:`Blueprint`.
 
     Args:
         doc: The document after extends and overrides.
         provider: Chooses the values of search spaces (default: each space's default).
+        limits: The parameter and data budgets (default: ``Limits.from_environment()``).
 
     Returns:
         The blueprint.
@@ -92,12 +97,13 @@ def resolve(doc: ComposedDocument, provider: SpaceProvider | None = None) -> Blu
         BlueprintError: Every independent problem found, together.
     """
     with using_provider(provider if provider is not None else DefaultProvider()):
-        return _Resolver(doc).run()
+        return _Resolver(doc, limits or Limits.from_environment()).run()
 
 
 class _Resolver:
-    def __init__(self, doc: ComposedDocument) -> None:
+    def __init__(self, doc: ComposedDocument, limits: Limits) -> None:
         self.doc = doc
+        self.limits = limits
         self.errors = ErrorCollector()
         self.env: dict[str, Any] = {}
         self.blocks: dict[str, BlockDef] = {}
@@ -161,6 +167,8 @@ class _Resolver:
         self.errors.raise_if_any()
         nodes = check_graph(self.pending, inputs, outputs, self.errors)
         self.errors.raise_if_any()
+        check_inputs(inputs, self.limits)
+        check_params(nodes, inputs, self.limits)  # before anything is built
         models = resolve_models(
             data.get("models"),
             self.root,
@@ -171,6 +179,8 @@ class _Resolver:
             self.errors,
         )
         data_spec = self._guard(resolve_data, None, data.get("data"), self.root, self.env)
+        if data_spec is not None:
+            self._guard(check_data, None, data_spec, inputs, self.root, self.limits)
         train_spec = self._guard(
             resolve_train, None, data.get("train"), self.root, self.env, [n.name for n in nodes]
         )
@@ -193,6 +203,7 @@ class _Resolver:
             params=freeze(self.env),
             source=self.doc.file,
             document=self.doc,
+            limits=self.limits,
         )
 
     def _guard(self, fn, default=None, *args):

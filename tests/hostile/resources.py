@@ -122,3 +122,71 @@ case(
     where=r"bp\.yaml:3:\d+",
     seconds=20,
 )
+
+# The parameter budget (--max-params, default 1e9), counted at load from the resolved
+# graph: each of these used to allocate its weights (12.8 GB for the first) or fail
+# with exit 70 and no location.
+for _id, _input, _layer, _col in (
+    ("params-dense-50m-after-64", "[64]", "Dense: {units: 50000000}", 20),
+    ("params-dense-1e12", "[4]", "Dense: {units: 1000000000000}", 20),
+    ("params-embedding-1e10", "[8]", "Embedding: {input_dim: 10000000000, output_dim: 4}", 28),
+    ("params-conv2d-1e9-filters", "[8, 8, 1]", "Conv2D: {filters: 1000000000, kernel_size: 3}", 23),
+):
+    case(
+        _id,
+        "validate",
+        "--no-build",
+        "bp.yaml",
+        files={"bp.yaml": f"inputs: {{x: {_input}}}\ngraph:\n  - {_layer}\n"},
+        where=rf"bp\.yaml:3:{_col}",
+        seconds=20,
+    )
+
+# The builder checks again with the real shapes, before Keras allocates: the block's
+# output is unknown at load, the Dense after it would allocate 12.8 GB.
+case(
+    "params-after-a-block-at-build",
+    "validate",
+    "bp.yaml",
+    files={
+        "bp.yaml": "inputs: {x: [64]}\ngraph:\n  - dense_stack: {units: 64}\n"
+        "  - Dense: {units: 50000000}\n"
+    },
+    where=r"bp\.yaml:4:20",
+    tensorflow=True,
+    memory_mb=3000,
+    seconds=120,
+)
+
+# Data held at once (--max-data, default 1e9 elements): generated data sets, one
+# example, the shuffle buffer (1e12 made TensorFlow crash with a segfault and left
+# the run marked running), all refused at load.
+_DATA_GRAPH = "graph:\n  - Flatten\n  - Dense: {units: 2}\n"
+for _id, _input, _data, _line in (
+    ("data-spirals-1e10", "[2]", "{source: {spirals: {points_per_class: 10000000000}}}", 5),
+    ("data-shapes-1e9", "[32, 32, 1]", "{source: {shapes: {count: 1000000000}}}", 5),
+    ("data-digits-50000x50000", "[50000, 50000]", "digits", 1),
+    ("data-shuffle-1e12", "[64]", "{source: digits, shuffle: 1000000000000}", 5),
+):
+    case(
+        _id,
+        "validate",
+        "--no-build",
+        "bp.yaml",
+        files={"bp.yaml": f"inputs: {{x: {_input}}}\n{_DATA_GRAPH}data: {_data}\n"},
+        where=rf"bp\.yaml:{_line}:\d+",
+        seconds=20,
+    )
+case(
+    "data-shuffle-1e12-train",
+    "train",
+    "bp.yaml",
+    files={
+        "bp.yaml": f"inputs: {{x: [64]}}\n{_DATA_GRAPH}"
+        "data: {source: digits, shuffle: 1000000000000}\n"
+    },
+    where=r"bp\.yaml:5:\d+",
+    tensorflow=True,
+    memory_mb=3000,
+    seconds=120,
+)
