@@ -20,11 +20,13 @@ Only the standard library is imported: validation uses this without TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from keras_blueprints.errors import did_you_mean
@@ -35,6 +37,29 @@ MAX_LENGTH = 1000  # characters between the braces of one expression
 MAX_DEPTH = 50  # nested sub-expressions (parentheses, operands, arguments)
 MAX_INT = 2**63  # largest magnitude of an integer
 MAX_SIZE = 10_000  # most elements (nested ones and characters included) a value may hold
+MAX_TOTAL = 10_000_000  # most elements all the expressions of one load may build together
+
+_BUILT: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "keras_blueprints_expression_budget", default=None
+)
+
+
+@contextlib.contextmanager
+def total_budget(limit: int = MAX_TOTAL) -> Iterator[None]:
+    """Bounds what every expression evaluated inside the block builds, together.
+
+    One value is bounded by :data:`MAX_SIZE`, but a 1 MB blueprint holds 40,000
+    expressions, each of which may build that much: a load (resolution) counts the
+    lists and strings all of them build and stops past ``limit`` elements.
+
+    Args:
+        limit: Most elements (nested ones and characters included) built in all.
+    """
+    token = _BUILT.set([0, limit])
+    try:
+        yield
+    finally:
+        _BUILT.reset(token)
 
 
 class ExpressionError(Exception):
@@ -461,6 +486,16 @@ def _check_size(size: int, pos: int) -> None:
             pos,
             expected=f"at most {MAX_SIZE} (nested lists and characters included)",
         )
+    built = _BUILT.get()
+    if built is not None:
+        built[0] += size
+        if built[0] > built[1]:
+            raise ExpressionError(
+                f"the expressions of this blueprint build more than {built[1]:,} elements in all",
+                pos,
+                expected=f"at most {built[1]:,} elements built by all expressions together",
+                hint="Build large lists once, in a parameter, and refer to it.",
+            )
 
 
 def _weight(value: Any) -> int:

@@ -26,7 +26,7 @@ from ..components import (
 )
 from ..document import CONTROL_KEYS, ComposedDocument
 from ..errors import BlueprintError, ErrorCollector, Location, Plain, closest, did_you_mean
-from ..expressions import ExpressionError, has_expression, names_used
+from ..expressions import ExpressionError, has_expression, names_used, total_budget
 from ..limits import Limits
 from ..schema import Blueprint, NestedLayer, Ref, freeze
 from ..source import Document
@@ -96,7 +96,10 @@ def resolve(
     Raises:
         BlueprintError: Every independent problem found, together.
     """
-    with using_provider(provider if provider is not None else DefaultProvider()):
+    with (
+        using_provider(provider if provider is not None else DefaultProvider()),
+        total_budget(),
+    ):
         return _Resolver(doc, limits or Limits.from_environment()).run()
 
 

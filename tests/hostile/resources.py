@@ -190,3 +190,19 @@ case(
     memory_mb=3000,
     seconds=120,
 )
+
+# One value is bounded (MAX_SIZE), but 1 MB holds 40,000 expressions that each build
+# that much: 3 GB and a MemoryError (exit 70) before the total was bounded too.
+case(
+    "expressions-total-40k",
+    "validate",
+    "--no-build",
+    "bp.yaml",
+    files={
+        "bp.yaml": "params:\n"
+        + "".join(f'  p{i}: "${{[0]*10000}}"\n' for i in range(40_000))
+        + _TINY
+    },
+    where=r"bp\.yaml:1001:\d+",
+    seconds=20,
+)
