@@ -122,3 +122,30 @@ def test_the_builder_checks_again_with_the_real_shapes(clean_session):
     assert "on input shape [64]" in str(info.value.received)
     raised = kb.load(text, limits=Limits(max_params=4_000_000_000))
     assert raised.limits.max_params == 4_000_000_000  # the builder holds to the load's limits
+
+
+def test_a_block_is_counted_before_its_weights_are_allocated(clean_session):
+    from keras_blueprints.builders.model import build_model
+
+    text = "inputs: {x: [64]}\ngraph:\n  - name: big\n    dense_stack: {units: 50000000}\n"
+    with pytest.raises(BlueprintError) as info:
+        build_model(kb.load(text), compile=False)  # 12.8 GB if it were allocated
+    assert info.value.location.line == 3 and "3,250,000,000" in info.value.message
+    assert info.value.message.startswith("block 'big' (dense_stack)")
+    wrapped = "inputs: {x: [5, 64]}\ngraph:\n  - Bidirectional: {layer: {LSTM: {units: 20000}}}\n"
+    with pytest.raises(BlueprintError) as info:
+        build_model(kb.load(wrapped), compile=False)
+    assert info.value.location.line == 3
+
+
+def test_blocks_and_wrappers_within_the_budget_build_with_their_weights(clean_session):
+    from keras_blueprints.builders.model import build_model
+
+    text = (
+        "inputs: {x: [5, 8]}\ngraph:\n  - Bidirectional: {layer: {LSTM: {units: 4}}}\n"
+        "  - dense_stack: {units: [6, 3]}\n"
+    )
+    model = build_model(kb.load(text), compile=False)
+    # 2 * 4 * 4 * (8 + 4 + 1) + (8 * 6 + 6) + (6 * 3 + 3)
+    assert model.count_params() == 416 + 54 + 21
+    assert all(w.numpy().shape == tuple(w.shape) for w in model.weights)  # initialised

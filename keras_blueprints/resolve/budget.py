@@ -349,11 +349,12 @@ def too_many_params(
     """The error for a layer that takes the model past its parameter budget."""
     location = node.arg_locations.get(arg, node.location) if arg else node.location
     shown = ", ".join(str(list(s)) if s is not None else "unknown" for s in shapes)
+    kind = "block" if node.kind == "block" else "layer"
     return BlueprintError(
-        f"layer '{node.name}' ({node.type}) would bring the model to {total:,} parameters",
+        f"{kind} '{node.name}' ({node.type}) would bring the model to {total:,} parameters",
         location,
         expected=f"at most {limit:,} parameters",
-        received=Plain(f"{count:,} in this layer, on input shape {shown or 'unknown'}"),
+        received=Plain(f"{count:,} in this {kind}, on input shape {shown or 'unknown'}"),
         hint=Limits().how_to_raise("max_params"),
         context=node.context,
     )

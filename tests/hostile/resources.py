@@ -158,6 +158,19 @@ case(
     seconds=120,
 )
 
+# A Python block (or a wrapper such as Bidirectional) has no formula: its layers are
+# created in a stateless scope, counted, and given memory only within the budget.
+case(
+    "params-inside-a-block-at-build",
+    "validate",
+    "bp.yaml",
+    files={"bp.yaml": "inputs: {x: [64]}\ngraph:\n  - dense_stack: {units: 50000000}\n"},
+    where=r"bp\.yaml:3:\d+",
+    tensorflow=True,
+    memory_mb=3000,
+    seconds=120,
+)
+
 # Data held at once (--max-data, default 1e9 elements): generated data sets, one
 # example, the shuffle buffer (1e12 made TensorFlow crash with a segfault and left
 # the run marked running), all refused at load.
