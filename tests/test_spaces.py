@@ -228,3 +228,22 @@ def test_choosing_the_block_type_is_a_choice_and_when(clean_session):
     # Dense: 8 channels plus 2 layers of growth 4 = 16 channels after pooling.
     assert models["residual"].count_params() == 1232
     assert models["dense"].output.shape == (None, 16)
+
+
+def test_exploring_many_spaces_stops_at_a_bounded_number_of_loads(tmp_path, capsys, monkeypatch):
+    import keras_blueprints.api as api
+    from keras_blueprints.cli import main
+    from keras_blueprints.commands import space
+
+    params = "".join(f"  p{i}: {{int: [1, 64]}}\n" for i in range(50))  # 3,150 values
+    (tmp_path / "m.yaml").write_text(
+        f"params:\n{params}inputs: {{x: [4]}}\ngraph: [Dense: {{units: 2}}]\n"
+    )
+    loads = []
+    real = api.load
+    monkeypatch.setattr(api, "load", lambda *a, **k: loads.append(1) or real(*a, **k))
+    assert main(["space", str(tmp_path / "m.yaml")]) == 0
+    assert len(loads) <= space.MAX_LOADS + 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2] == "50 hyperparameters; at most about 10**90 combinations"
+    assert out[-1].startswith(f"(explored the first {space.MAX_LOADS} values")

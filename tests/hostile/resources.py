@@ -219,3 +219,17 @@ case(
     where=r"bp\.yaml:1001:\d+",
     seconds=20,
 )
+
+# 'blueprint space' re-resolves the blueprint with each value of each hyperparameter to
+# find hidden spaces: 200 spaces of 64 values made 12,800 loads (minutes); now at most
+# MAX_LOADS, and the table says the exploration stopped.
+case(
+    "space-exploration-200x64",
+    "space",
+    "bp.yaml",
+    files={
+        "bp.yaml": "params:\n" + "".join(f"  p{i}: {{int: [1, 64]}}\n" for i in range(200)) + _TINY
+    },
+    exit=0,
+    seconds=20,
+)
