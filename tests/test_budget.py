@@ -149,3 +149,33 @@ def test_blocks_and_wrappers_within_the_budget_build_with_their_weights(clean_se
     # 2 * 4 * 4 * (8 + 4 + 1) + (8 * 6 + 6) + (6 * 3 + 3)
     assert model.count_params() == 416 + 54 + 21
     assert all(w.numpy().shape == tuple(w.shape) for w in model.weights)  # initialised
+
+
+def test_inferred_window_shapes_match_keras():
+    import itertools
+
+    import keras
+
+    from keras_blueprints.resolve.budget import _windowed
+
+    layers = (
+        (2, "conv", keras.layers.Conv2D),
+        (2, "transpose", keras.layers.Conv2DTranspose),
+        (1, "conv", keras.layers.Conv1D),
+        (2, "pool", keras.layers.MaxPooling2D),
+        (2, "depthwise", keras.layers.DepthwiseConv2D),
+    )
+    checked = 0
+    for (rank, kind, cls), n, k, s, padding in itertools.product(
+        layers, (5, 8), (1, 2, 3), (1, 2, 3), ("valid", "same")
+    ):
+        if kind == "pool":
+            args = {"pool_size": k, "strides": s, "padding": padding}
+        else:
+            args = {"kernel_size": k, "strides": s, "padding": padding}
+            args.update({"filters": 4} if kind != "depthwise" else {})
+        shape = (n,) * rank + (3,)
+        real = tuple(cls(**args).compute_output_shape((None, *shape))[1:])
+        assert _windowed(rank, kind)(args, [shape]) == real, (kind, args, shape)
+        checked += 1
+    assert checked == 5 * 2 * 3 * 3 * 2

@@ -183,8 +183,8 @@ _MERGE = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"}
 def _spatial_out(n, k, s, d, padding, transpose):
     if n is None:
         return None
-    if transpose:
-        return n * s + (max(k - s, 0) if padding == "valid" else 0)
+    if transpose:  # as Keras computes it (without output_padding)
+        return n * s + (max(d * (k - 1) + 1 - s, 0) if padding == "valid" else 0)
     if padding == "same":
         return -(-n // s)
     span = d * (k - 1) + 1
