@@ -48,6 +48,8 @@ def test_the_budget_is_raised_by_limits_or_the_environment(monkeypatch):
         ("Conv2DTranspose: {filters: 100000000, kernel_size: 5}", 32),
         ("SeparableConv1D: {filters: 1000000000, kernel_size: 3}", 32),
         ("LSTM: {units: 100000}", 19),
+        ("Bidirectional: {layer: {LSTM: {units: 20000}}}", 28),
+        ("TimeDistributed: {layer: {Dense: {units: 1000000000000}}}", 30),
     ],
 )
 def test_each_kind_of_layer_is_counted_whatever_comes_before(layer, column):

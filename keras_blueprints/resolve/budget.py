@@ -132,7 +132,29 @@ def _norm(per_channel: int) -> Callable[..., Count]:
     return count
 
 
+def _nested(args: Mapping[str, Any]) -> Any:
+    inner = args.get("layer")
+    return inner if hasattr(inner, "type") and hasattr(inner, "args") else None
+
+
+def _bidirectional(args, shapes) -> Count:
+    inner = _nested(args)
+    if inner is None:
+        return 0, None
+    count, _ = layer_params(inner.type, inner.args, shapes)
+    return 2 * count, "layer"  # forward and backward copies
+
+
+def _time_distributed(args, shapes) -> Count:
+    inner, shape = _nested(args), shapes[0] if shapes else None
+    if inner is None:
+        return 0, None
+    return layer_params(inner.type, inner.args, [shape[1:] if shape else None])[0], "layer"
+
+
 _PARAMS: dict[str, Callable[..., Count]] = {
+    "Bidirectional": _bidirectional,
+    "TimeDistributed": _time_distributed,
     "Dense": _dense,
     "Embedding": _embedding,
     "SimpleRNN": _rnn(1),
@@ -286,7 +308,19 @@ def _reshape(args, shapes) -> Shape:
     return tuple(target)
 
 
+def _bidirectional_shape(args, shapes) -> Shape:
+    inner = _nested(args)
+    if inner is None or inner.type not in ("LSTM", "GRU", "SimpleRNN"):
+        return None
+    out = _recurrent(inner.args, shapes)
+    merge = args.get("merge_mode", "concat")
+    if out is None or merge not in ("concat", "sum", "mul", "ave"):
+        return None
+    return (*out[:-1], 2 * out[-1]) if merge == "concat" else out
+
+
 _SHAPES: dict[str, Callable[[Mapping[str, Any], list[Shape]], Shape]] = {
+    "Bidirectional": _bidirectional_shape,
     "Dense": _last("units"),
     "Embedding": _embedded,
     "Flatten": _flatten,
