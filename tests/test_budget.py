@@ -181,3 +181,17 @@ def test_inferred_window_shapes_match_keras():
         assert _windowed(rank, kind)(args, [shape]) == real, (kind, args, shape)
         checked += 1
     assert checked == 5 * 2 * 3 * 3 * 2
+
+
+@pytest.mark.parametrize("name", ["resnet18", "seq2seq_gru_bidirectional"])
+def test_the_builder_counts_every_parameter_of_blocks_and_wrappers(name, clean_session):
+    import keras
+
+    from keras_blueprints.builders.model import build_model
+
+    golden = json.loads((GOLDEN / f"{name}.json").read_text())["params"]
+    with pytest.raises(BlueprintError):  # one parameter short: the count is exact
+        build_model(kb.load(f"zoo:{name}", limits=Limits(max_params=golden - 1)), compile=False)
+    keras.backend.clear_session()
+    model = build_model(kb.load(f"zoo:{name}", limits=Limits(max_params=golden)), compile=False)
+    assert model.count_params() == golden

@@ -188,10 +188,16 @@ def _build_counted(
         BlueprintError: The node takes the model past ``limit`` parameters.
     """
     ins = [_tensor(ref, tensors) for ref in node.inputs]
+    extra = [
+        _tensor(r, tensors)
+        for value in node.call_inputs.values()
+        for r in (value if isinstance(value, tuple) else (value,))
+    ]  # a mask or a state fed by keyword is an input of the span too
+    span = ins + [t for t in extra if all(t is not i for i in ins)]
     with keras.StatelessScope(initialize_variables=False):
         out = build()
         try:
-            count = keras.Model(ins if len(ins) != 1 else ins[0], out).count_params()
+            count = keras.Model(span if len(span) != 1 else span[0], out).count_params()
         except Exception:  # the output does not span from the inputs alone: not counted
             count = 0
     if total + count > limit:
