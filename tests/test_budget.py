@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,7 @@ import pytest
 import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints.errors import BlueprintError, Location
-from keras_blueprints.limits import DEFAULT_MAX_PARAMS, Limits
+from keras_blueprints.limits import DEFAULT_MAX_PARAMS, ENV, Limits
 from keras_blueprints.resolve.budget import check_params
 
 GOLDEN = Path(__file__).parent / "golden"
@@ -102,13 +103,22 @@ def test_an_input_larger_than_the_data_budget_is_refused_at_its_shape():
     assert err.location.line == 1 and "2,500,000,000 elements" in err.message
 
 
-def test_the_command_line_flags_raise_the_limits(tmp_path, capsys):
+def test_the_command_line_flags_raise_the_limits(tmp_path, capsys, monkeypatch):
     from keras_blueprints.cli import main
+
+    for variable in ENV.values():
+        monkeypatch.delenv(variable, raising=False)
 
     (tmp_path / "b.yaml").write_text("inputs: {x: [64]}\ngraph:\n  - Dense: {units: 50000000}\n")
     assert main(["validate", "--no-build", str(tmp_path / "b.yaml")]) == 2
     assert main(["validate", "--no-build", "--max-params", "4e9", str(tmp_path / "b.yaml")]) == 0
     assert "b.yaml:3:20: error:" in capsys.readouterr().err
+    (tmp_path / "d.yaml").write_text(
+        "inputs: {x: [64]}\ngraph: [Dense: {units: 2}]\ndata: digits\n"
+    )
+    assert main(["validate", "--no-build", "--max-data", "1000", str(tmp_path / "d.yaml")]) == 2
+    assert "d.yaml:3:7: error: data source 'digits'" in capsys.readouterr().err
+    assert not any(v in os.environ for v in ENV.values())  # the flags leave no trace
 
 
 def test_the_builder_checks_again_with_the_real_shapes(clean_session):
