@@ -15,6 +15,7 @@ from . import zoo
 from .api import build, build_models, load
 from .components import register_block, register_layer
 from .errors import BlueprintError, BlueprintErrors, Location
+from .limits import Limits
 from .registry import DuplicateNameError
 from .schema import Blueprint
 
@@ -23,6 +24,7 @@ __all__ = [
     "BlueprintError",
     "BlueprintErrors",
     "DuplicateNameError",
+    "Limits",
     "Location",
     "__version__",
     "build",

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .document import apply_overrides, load_document
 from .paths import ReadRoots
+from .limits import Limits
 from .resolve import resolve
 from .schema import Blueprint
 from .spaces import SpaceProvider
@@ -28,6 +29,7 @@ def load(
     provider: SpaceProvider | None = None,
     allow_read: Iterable[str | Path] = (),
     base_dir: str | Path | None = None,
+    limits: Limits | None = None,
 ) -> Blueprint:
     """Loads, composes, resolves and validates a blueprint without importing TensorFlow.
 
@@ -42,6 +44,9 @@ def load(
             besides its folder and the current directory (``--allow-read``).
         base_dir: The folder its relative paths start from (default: the blueprint
             file's; a run's stored blueprint passes the original one).
+        limits: The parameter and data budgets (default: ``Limits.from_environment()``:
+            1e9 parameters and 1e9 data elements unless ``$BLUEPRINT_MAX_PARAMS`` or
+            ``$BLUEPRINT_MAX_DATA`` say otherwise).
 
     Returns:
         The typed, frozen blueprint.
@@ -54,7 +59,12 @@ def load(
         apply_overrides(doc, overrides)
     else:
         doc = load_document(source, overrides)
-    return resolve(doc, provider, reads=ReadRoots.of(doc.path, allow_read, base=base_dir))
+    return resolve(
+        doc,
+        provider,
+        reads=ReadRoots.of(doc.path, allow_read, base=base_dir),
+        limits=limits,
+    )
 
 
 def build(

@@ -10,10 +10,11 @@ never at import time, so ``blueprint validate --no-build`` stays light.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from .errors import BlueprintError
@@ -101,6 +102,64 @@ def add_allow_read(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def _count(text: str) -> int:
+    """A positive integer, also written ``1e9`` or ``2_000_000_000``."""
+    try:
+        value = float(text) if "e" in text.lower() else int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}") from None
+    if value != int(value) or value <= 0:
+        raise argparse.ArgumentTypeError(f"not a positive integer: {text!r}")
+    return int(value)
+
+
+def add_limits(parser: argparse.ArgumentParser) -> None:
+    """Adds ``--max-params`` and ``--max-data`` (see :mod:`keras_blueprints.limits`)."""
+    from .limits import DEFAULT_MAX_DATA, DEFAULT_MAX_PARAMS, ENV
+
+    parser.add_argument(
+        "--max-params",
+        type=_count,
+        default=None,
+        metavar="N",
+        help=f"most parameters a model may have (default {DEFAULT_MAX_PARAMS:.0e}, or"
+        f" ${ENV['max_params']})",
+    )
+    parser.add_argument(
+        "--max-data",
+        type=_count,
+        default=None,
+        metavar="N",
+        help="most elements of data held at once: an example, a generated data set, the"
+        f" shuffle buffer, a batch (default {DEFAULT_MAX_DATA:.0e}, or ${ENV['max_data']})",
+    )
+
+
+@contextlib.contextmanager
+def _limits_from(args: argparse.Namespace) -> Iterator[None]:
+    """Sets the limits' environment variables from the flags while a command runs.
+
+    The environment (not a global of this process) carries them, so the processes a
+    command starts (distributed tuning workers) are held to the same limits.
+    """
+    from .limits import ENV
+
+    saved = {}
+    for field_name, variable in ENV.items():
+        value = getattr(args, field_name, None)
+        if value is not None:
+            saved[variable] = os.environ.get(variable)
+            os.environ[variable] = str(value)
+    try:
+        yield
+    finally:
+        for variable, value in saved.items():
+            if value is None:
+                os.environ.pop(variable, None)
+            else:
+                os.environ[variable] = value
+
+
 def _parser() -> argparse.ArgumentParser:
     for module in COMMAND_MODULES:
         importlib.import_module(f"keras_blueprints.commands.{module}")
@@ -121,6 +180,7 @@ def _parser() -> argparse.ArgumentParser:
         p.add_argument(
             "--debug", action="store_true", default=argparse.SUPPRESS, help="show tracebacks"
         )
+        add_limits(p)
         cmd.configure(p)
         p.set_defaults(_command=cmd)
     return parser
@@ -175,7 +235,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         needs_keras = getattr(module, "needs_keras", None)
         if needs_keras is not None and needs_keras(args) and not args.debug:
             import_keras_quietly()
-        return args._command.run(args)
+        with _limits_from(args):
+            return args._command.run(args)
     except BlueprintError as err:
         if args.debug:
             raise

@@ -135,7 +135,7 @@ def load_document(
     Raises:
         BlueprintError: Any problem, located.
     """
-    doc = _compose(as_document(source), stack=())
+    doc = _compose(as_document(source), stack=(), cache={})
     apply_overrides(doc, overrides)
     return doc
 
@@ -194,7 +194,28 @@ def _exists(source: str) -> bool:
         return False
 
 
-def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
+Cache = dict[tuple[Path, int], "ComposedDocument"]
+"""Files composed during one load, by resolved path and extends depth (diamonds read once)."""
+
+
+def _compose_file(
+    target: Path, stack: tuple[Path, ...], cache: Cache, where: Location | None = None
+) -> ComposedDocument:
+    """Reads and composes ``target`` once per load (and depth): callers only read the result.
+
+    A file extended or imported along several paths (``extends: [a, a, a]``, diamonds
+    of imports) is read and composed once, not once per path, so the work stays
+    proportional to the number of files rather than to the number of paths.
+    """
+    key = (target, len(stack))
+    found = cache.get(key)
+    if found is None:
+        text, display = read_source(target, where)
+        found = cache[key] = _compose(parse(text, display, target), stack, cache)
+    return found
+
+
+def _compose(doc: Document, stack: tuple[Path, ...], cache: Cache) -> ComposedDocument:
     data = doc.data
     here = doc.path.parent if doc.path else None
     result = ComposedDocument({}, SourceMap(), doc.file, doc.path, files=[doc.file])
@@ -218,19 +239,17 @@ def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
                 raise BlueprintError("circular 'extends'", loc, received=Plain(chain))
             if len(stack) >= MAX_EXTENDS_DEPTH:
                 raise BlueprintError("'extends' chain too deep", loc)
-            text, display = read_source(target, loc)
-            base = _compose(
-                parse(text, display, target), (*stack, *([doc.path] if doc.path else []))
-            )
+            base = _compose_file(target, (*stack, *([doc.path] if doc.path else [])), cache, loc)
             earlier = {k: list(v) for k, v in result.provenance.history.items()}
             _merge_into(result, base, base.data, (), replace=False)
             for k, v in base.provenance.history.items():  # this base, then the bases before it
-                result.provenance.history[k] = [*v, *earlier.get(k, [])]
+                # each location once: a base extended twice must not double its history
+                result.provenance.history[k] = list(dict.fromkeys([*v, *earlier.get(k, [])]))
             result.imported_blocks.update(base.imported_blocks)
-            result.files += base.files
+            result.files += [f for f in base.files if f not in result.files]
     own = {k: v for k, v in data.items() if k not in ("extends", "set")}
     _merge_into(result, doc, own, (), replace=False)
-    _imports(result, doc, here, stack)
+    _imports(result, doc, here, stack, cache)
     sets = data.get("set")
     if sets is not None:
         if not isinstance(sets, dict):
@@ -246,7 +265,9 @@ def _compose(doc: Document, stack: tuple[Path, ...]) -> ComposedDocument:
     return result
 
 
-def _imports(result: ComposedDocument, doc: Document, here: Path | None, stack) -> None:
+def _imports(
+    result: ComposedDocument, doc: Document, here: Path | None, stack, cache: Cache
+) -> None:
     imports = doc.data.get("imports")
     if imports is None:
         return
@@ -259,8 +280,7 @@ def _imports(result: ComposedDocument, doc: Document, here: Path | None, stack) 
         target = resolve_reference(ref, here, loc).resolve()
         if target in stack or target == doc.path:
             raise BlueprintError("circular 'imports'", loc, received=ref)
-        text, display = read_source(target, loc)
-        other = _compose(parse(text, display, target), (*stack, *([doc.path] if doc.path else [])))
+        other = _compose_file(target, (*stack, *([doc.path] if doc.path else [])), cache, loc)
         blocks = other.data.get("blocks") or {}
         if not isinstance(blocks, dict) or not blocks:
             raise BlueprintError(

@@ -20,11 +20,13 @@ Only the standard library is imported: validation uses this without TensorFlow.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 from keras_blueprints.errors import did_you_mean
@@ -34,7 +36,30 @@ __all__ = ["ExpressionError", "has_expression", "names_used", "substitute"]
 MAX_LENGTH = 1000  # characters between the braces of one expression
 MAX_DEPTH = 50  # nested sub-expressions (parentheses, operands, arguments)
 MAX_INT = 2**63  # largest magnitude of an integer
-MAX_SIZE = 10_000  # longest string or list an operator may build
+MAX_SIZE = 10_000  # most elements (nested ones and characters included) a value may hold
+MAX_TOTAL = 10_000_000  # most elements all the expressions of one load may build together
+
+_BUILT: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
+    "keras_blueprints_expression_budget", default=None
+)
+
+
+@contextlib.contextmanager
+def total_budget(limit: int = MAX_TOTAL) -> Iterator[None]:
+    """Bounds what every expression evaluated inside the block builds, together.
+
+    One value is bounded by :data:`MAX_SIZE`, but a 1 MB blueprint holds 40,000
+    expressions, each of which may build that much: a load (resolution) counts the
+    lists and strings all of them build and stops past ``limit`` elements.
+
+    Args:
+        limit: Most elements (nested ones and characters included) built in all.
+    """
+    token = _BUILT.set([0, limit])
+    try:
+        yield
+    finally:
+        _BUILT.reset(token)
 
 
 class ExpressionError(Exception):
@@ -333,6 +358,7 @@ def _eval(node: _Node, env: Mapping[str, object]) -> Any:
         return result
     values = [_eval(arg, env) for arg in args]
     if kind == "list":
+        _check_size(_weight(values), pos)
         return values
     if kind == "call":
         return _call(value, values, pos)
@@ -441,17 +467,70 @@ def _arith(op: str, a: Any, b: Any, pos: int) -> Any:
             raise ExpressionError("number is out of range", pos) from None
     size = None
     if op == "+" and isinstance(a, (str, list)) and type(a) is type(b):
-        size = len(a) + len(b)
+        size = _weight(a) + _weight(b)
     elif op == "*" and isinstance(a, (str, list)) and _is_int(b):
-        size = len(a) * max(b, 0)
+        size = _weight(a) * max(b, 0)
     elif op == "*" and isinstance(b, (str, list)) and _is_int(a):
-        size = len(b) * max(a, 0)
+        size = _weight(b) * max(a, 0)
     if size is None:
         message = f"cannot apply '{op}' to {_type(a)} and {_type(b)}"
         raise _type_error(message, pos, _OPERANDS.get(op, "two numbers"), a, b)
-    if size > MAX_SIZE:
-        raise ExpressionError(f"result would be {size} long", pos, expected=f"at most {MAX_SIZE}")
+    _check_size(size, pos)
     return _NUMERIC[op](a, b)
+
+
+def _check_size(size: int, pos: int) -> None:
+    if size > MAX_SIZE:
+        raise ExpressionError(
+            f"result would be {size} long",
+            pos,
+            expected=f"at most {MAX_SIZE} (nested lists and characters included)",
+        )
+    built = _BUILT.get()
+    if built is not None:
+        built[0] += size
+        if built[0] > built[1]:
+            raise ExpressionError(
+                f"the expressions of this blueprint build more than {built[1]:,} elements in all",
+                pos,
+                expected=f"at most {built[1]:,} elements built by all expressions together",
+                hint="Build large lists once, in a parameter, and refer to it.",
+            )
+
+
+def _weight(value: Any) -> int:
+    """How many elements ``value`` holds, nested ones and characters included.
+
+    ``[[1] * 100] * 100`` holds 10,000, although its outer list is 100 long and
+    its rows are one shared list: what is built from it later (a copy, a freeze, a
+    comparison, a message) walks all of them. Shared lists are measured once, and
+    the walk stops as soon as the count passes :data:`MAX_SIZE`, so measuring costs
+    at most about that many steps whatever the value.
+    """
+    if isinstance(value, str):
+        return len(value)
+    if not isinstance(value, (list, tuple)):
+        return 1
+    known: dict[int, int] = {}
+
+    def measure(items: Any) -> int:
+        found = known.get(id(items))
+        if found is not None:
+            return found
+        total = 0
+        for item in items:
+            if isinstance(item, (list, tuple)):
+                total += max(1, measure(item))
+            elif isinstance(item, str):
+                total += max(1, len(item))
+            else:
+                total += 1
+            if total > MAX_SIZE:
+                break  # past the limit: the exact count does not matter
+        known[id(items)] = total
+        return total
+
+    return measure(value)
 
 
 def _power(base: Any, exponent: Any, pos: int) -> Any:

@@ -382,6 +382,8 @@ class Blueprint:
         tune: The ``tune:`` section, or None.
         runtime: The ``runtime:`` section, or None.
         sections: Other top-level sections, frozen (for later stages).
+        limits: The parameter and data budgets it was loaded under
+            (:class:`~keras_blueprints.limits.Limits`), which the builder holds to too.
     """
 
     name: str
@@ -400,6 +402,7 @@ class Blueprint:
     tune: TuneSpec | None = None
     runtime: RuntimeSpec | None = None
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    limits: Any = field(default=None, compare=False, repr=False)
 
     def node(self, name: str) -> Node:
         """Returns the node called ``name``.

@@ -66,9 +66,133 @@ _SCALAR_TAGS = {
 _Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
 
+class _Prefixes:
+    """Every path of a table and its ancestors, parent -> children: walks a subtree only.
+
+    Without it, grafting, dropping or listing what lies below one path scans the
+    whole table, and composing a document of N values costs N**2 (a ``<<`` merge or a
+    ``set:`` of tens of thousands of keys took minutes).
+    """
+
+    def __init__(self, paths: Iterator[Path_] | tuple = ()) -> None:
+        self.children: dict[Path_, set[Path_]] = {}
+        for path in paths:
+            self.add(path)
+
+    def add(self, path: Path_) -> None:
+        while path:
+            parent = path[:-1]
+            kids = self.children.get(parent)
+            if kids is None:
+                kids = self.children[parent] = set()
+            elif path in kids:
+                return  # its ancestors are linked already
+            kids.add(path)
+            path = parent
+
+    def discard(self, path: Path_, present: Any) -> None:
+        """Unlinks ``path`` (no longer in ``present``) and ancestors left with nothing."""
+        while path and path not in present and not self.children.get(path):
+            self.children.pop(path, None)
+            parent = path[:-1]
+            kids = self.children.get(parent)
+            if kids is not None:
+                kids.discard(path)
+            path = parent
+
+    def below(self, prefix: Path_, present: Any) -> list[Path_]:
+        """The paths of ``present`` at or below ``prefix``."""
+        out, stack = [], [prefix]
+        while stack:
+            path = stack.pop()
+            if path in present:
+                out.append(path)
+            stack.extend(self.children.get(path, ()))
+        return out
+
+
+class _Table(dict):
+    """A dict keyed by path that knows which of its paths lie below a prefix."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.index = _Prefixes(iter(self))
+
+    def _index(self) -> _Prefixes:
+        index = self.__dict__.get("index")
+        if index is None:  # being unpickled: items arrive before the attributes
+            index = self.index = _Prefixes(iter(self))
+        return index
+
+    def __setitem__(self, path: Path_, value: Any) -> None:
+        if path not in self:
+            self._index().add(path)
+        super().__setitem__(path, value)
+
+    def __delitem__(self, path: Path_) -> None:
+        super().__delitem__(path)
+        self._index().discard(path, self)
+
+    def pop(self, path: Path_, *default: Any) -> Any:
+        value = super().pop(path, *default)
+        self._index().discard(path, self)
+        return value
+
+    def setdefault(self, path: Path_, default: Any = None) -> Any:
+        if path not in self:
+            self[path] = default
+        return self[path]
+
+    def update(self, *args: Any, **kwargs: Any) -> None:
+        for path, value in dict(*args, **kwargs).items():
+            self[path] = value
+
+    def clear(self) -> None:
+        super().clear()
+        self.index = _Prefixes()
+
+    def below(self, prefix: Path_) -> list[Path_]:
+        """The paths at or below ``prefix``."""
+        return self._index().below(prefix, self)
+
+
+class _PathSet(set):
+    """A set of paths that knows which of them lie below a prefix."""
+
+    def __init__(self, paths: Any = ()) -> None:
+        super().__init__(paths)
+        self.index = _Prefixes(iter(self))
+
+    def _index(self) -> _Prefixes:
+        index = self.__dict__.get("index")
+        if index is None:
+            index = self.index = _Prefixes(iter(self))
+        return index
+
+    def add(self, path: Path_) -> None:
+        if path not in self:
+            self._index().add(path)
+        super().add(path)
+
+    def discard(self, path: Path_) -> None:
+        super().discard(path)
+        self._index().discard(path, self)
+
+    def remove(self, path: Path_) -> None:
+        super().remove(path)
+        self._index().discard(path, self)
+
+    def below(self, prefix: Path_) -> list[Path_]:
+        """The paths at or below ``prefix``."""
+        return self._index().below(prefix, self)
+
+
 @dataclass
 class SourceMap:
     """Locations of values and keys, by key path.
+
+    The tables are indexed by prefix, so the work of grafting, dropping or listing a
+    subtree is proportional to that subtree, not to the whole document.
 
     Attributes:
         values: Path -> location of the value at that path.
@@ -76,10 +200,16 @@ class SourceMap:
         replace: Paths marked ``!replace`` (replace, do not merge, when extending).
     """
 
-    values: dict[Path_, Location] = field(default_factory=dict)
-    keys: dict[Path_, Location] = field(default_factory=dict)
-    replace: set[Path_] = field(default_factory=set)
-    quoted: set[Path_] = field(default_factory=set)
+    values: dict[Path_, Location] = field(default_factory=_Table)
+    keys: dict[Path_, Location] = field(default_factory=_Table)
+    replace: set[Path_] = field(default_factory=_PathSet)
+    quoted: set[Path_] = field(default_factory=_PathSet)
+
+    def __post_init__(self) -> None:
+        for name, kind in (("values", _Table), ("keys", _Table), ("replace", _PathSet),
+                           ("quoted", _PathSet)):  # fmt: skip
+            if not isinstance(getattr(self, name), kind):
+                setattr(self, name, kind(getattr(self, name)))
 
     def value(self, path: Path_, default: Location | None = None) -> Location:
         """Returns the location of the value at ``path``, or of its nearest parent."""
@@ -100,31 +230,41 @@ class SourceMap:
 
     def subtree(self, prefix: Path_) -> Iterator[tuple[Path_, Location]]:
         """Yields ``(path, location)`` for values at or below ``prefix``."""
-        n = len(prefix)
-        for path, loc in self.values.items():
-            if path[:n] == prefix:
-                yield path, loc
+        for path in self.values.below(prefix):
+            yield path, self.values[path]
 
     def graft(self, other: SourceMap, src: Path_, dst: Path_) -> None:
         """Copies ``other``'s locations below ``src`` to below ``dst`` in this map."""
         n = len(src)
         for table, mine in ((other.values, self.values), (other.keys, self.keys)):
+            for path in table.below(src):
+                mine[dst + path[n:]] = table[path]
+        for marks, mine_marks in ((other.replace, self.replace), (other.quoted, self.quoted)):
+            for path in marks.below(src):
+                mine_marks.add(dst + path[n:])
+
+    def graft_top(self, other: SourceMap, keys: set[str], dst: Path_) -> None:
+        """Copies ``other``'s locations below each of ``keys`` to below ``dst + (key,)``.
+
+        One pass over ``other`` (a merge of 60k keys grafts them all at once).
+        """
+        for table, mine in ((other.values, self.values), (other.keys, self.keys)):
             for path, loc in table.items():
-                if path[:n] == src:
-                    mine[dst + path[n:]] = loc
+                if path and path[0] in keys:
+                    mine[dst + path] = loc
         for marks, mine_marks in ((other.replace, self.replace), (other.quoted, self.quoted)):
             for path in marks:
-                if path[:n] == src:
-                    mine_marks.add(dst + path[n:])
+                if path and path[0] in keys:
+                    mine_marks.add(dst + path)
 
     def drop(self, prefix: Path_) -> None:
         """Forgets every location at or below ``prefix``."""
-        n = len(prefix)
-        for table in (self.values, self.keys):
-            for path in [p for p in table if p[:n] == prefix]:
-                del table[path]
-        self.replace = {p for p in self.replace if p[:n] != prefix}
-        self.quoted = {p for p in self.quoted if p[:n] != prefix}
+        for table in (self.values, self.keys, self.replace, self.quoted):
+            for path in table.below(prefix):
+                if isinstance(table, dict):
+                    del table[path]
+                else:
+                    table.discard(path)
 
     def text_location(self, path: Path_, default: Location | None = None) -> Location:
         """Returns where the text of the scalar at ``path`` starts (after any quote)."""
@@ -558,10 +698,11 @@ class _Walker:
                 scratch.count, scratch.active = self.count, self.active
                 value = scratch.convert(item, (), depth + 1)
                 self.count = scratch.count
-                for key, v in value.items():
-                    if key not in out:
+                taken = {key for key in value if key not in out}
+                for key, v in value.items():  # in the merged mapping's order
+                    if key in taken:
                         out[key] = v
-                        self.sources.graft(scratch.sources, (key,), (*path, key))
+                self.sources.graft_top(scratch.sources, taken, path)
         return out
 
     def _key(self, key_node: yaml.Node) -> str:

@@ -92,8 +92,19 @@ class Space:
     name: str | None = None
     location: Location = field(default=Location("<unknown>"), compare=False)
 
-    def domain(self) -> list[Any] | None:
-        """Every value, when there are finitely many (None for a continuous range)."""
+    def domain(self, limit: int | None = None) -> list[Any] | None:
+        """Every value, when there are finitely many (None for a continuous range).
+
+        Args:
+            limit: Give up (return None) when there are more values than this; the
+                count is worked out first, so a huge range never becomes a list.
+
+        Returns:
+            The values, or None for a continuous range or one wider than ``limit``.
+        """
+        size = self.size()
+        if size is None or (limit is not None and size > limit):
+            return None
         if self.kind in ("choice", "fixed"):
             return list(self.values)
         if self.kind == "boolean":
@@ -107,15 +118,27 @@ class Space:
                     v *= step
                 return out
             return list(range(int(self.low), int(self.high) + 1, int(step)))
-        if self.step is not None:
-            count = math.floor((self.high - self.low) / self.step + 1e-9) + 1
-            return [round(self.low + i * self.step, 12) for i in range(count)]
-        return None
+        return [round(self.low + i * self.step, 12) for i in range(size)]
 
     def size(self) -> int | None:
-        """The number of values (None: infinitely many)."""
-        domain = self.domain()
-        return None if domain is None else len(domain)
+        """The number of values (None: infinitely many), counted without listing them."""
+        if self.kind in ("choice", "fixed"):
+            return len(self.values)
+        if self.kind == "boolean":
+            return 2
+        if self.kind == "int":
+            step = self.step or 1
+            if self.sampling == "log" and self.step is not None:
+                count, v = 0, self.low
+                while v <= self.high:  # a factor >= 2 from a minimum >= 1: few steps
+                    count += 1
+                    v *= step
+                return count
+            return max(0, (int(self.high) - int(self.low)) // int(step) + 1)
+        if self.step is not None:
+            ratio = (self.high - self.low) / self.step
+            return math.floor(ratio + 1e-9) + 1 if ratio < 2**62 else 2**62
+        return None
 
     def describe(self) -> str:
         """The domain in words: ``choice 32, 64, 128``, ``float 1e-4..1e-2 (log)``."""

@@ -175,6 +175,23 @@ def test_diamond_extends_is_not_circular(tmp_path):
     assert load_document(top).data["params"] == {"a": 1, "b": 1, "c": 3}
 
 
+def test_diamonds_of_extends_and_imports_read_each_file_once(tmp_path, monkeypatch):
+    import keras_blueprints.document as document
+
+    write(tmp_path, "f0.yaml", "params: {a: 1}\nblocks:\n  b0:\n    graph: [Dense: {units: 2}]\n")
+    for i in range(1, 5):  # each level names the one below ten times: 10**4 paths to f0
+        below = ", ".join([f"f{i - 1}.yaml"] * 10)
+        write(tmp_path, f"f{i}.yaml", f"extends: [{below}]\nimports: [{below}]\n")
+    reads = []
+    real = document.read_source
+    monkeypatch.setattr(document, "read_source", lambda p: reads.append(p) or real(p))
+    doc = load_document(tmp_path / "f4.yaml")
+    assert doc.data["params"] == {"a": 1} and "b0" in doc.imported_blocks
+    assert len(reads) <= 2 * 4 * 2  # each file once per depth it is met at, not once per path
+    assert len(doc.files) == 5
+    assert doc.provenance.why(("params", "a")) == [at(tmp_path / "f0.yaml", 1, 13)]
+
+
 def test_extends_chain_depth_is_limited(tmp_path):
     for i in range(MAX_EXTENDS_DEPTH + 1):
         write(tmp_path, f"f{i}.yaml", f"extends: f{i + 1}.yaml\n")

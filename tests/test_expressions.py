@@ -317,6 +317,12 @@ ERRORS = [
     ("${'a' * 10**9}", 6, "result would be 1000000000 long"),
     ("${[0] * 10001}", 6, "result would be 10001 long"),
     ("${long + long}", 7, "result would be 12000 long"),
+    # nested lists count every element: the rows are one shared list, but whatever
+    # copies, compares or prints the result walks all of them
+    ("${[[0] * 100] * 101}", 14, "result would be 10100 long"),
+    ("${[[[0] * 100] * 100] * 100}", 22, "result would be 1000000 long"),
+    ("${[[0] * 5000, [1] * 5001]}", 2, "result would be 10001 long"),
+    ("${[['ab' * 2500] * 2] * 3}", 22, "result would be 30000 long"),
 ]
 
 
@@ -478,3 +484,22 @@ def test_module_runs_no_python_code_and_imports_only_the_standard_library():
         elif isinstance(node, ast.Name):
             assert node.id not in {"eval", "exec", "compile", "__import__", "getattr"}
     assert modules <= set(sys.stdlib_module_names) | {"keras_blueprints"}
+
+
+def test_what_all_expressions_build_together_is_bounded():
+    with expressions.total_budget(limit=25_000):
+        substitute("${[0] * 10000}", ENV)
+        substitute("${[0] * 10000}", ENV)
+        err = _error("${[0] * 10000}")
+    assert err.offset == 6 and "25,000 elements in all" in err.message
+    substitute("${[0] * 10000}", ENV)  # outside a load: one value's bound only
+
+
+def test_a_load_bounds_the_expressions_of_all_its_values():
+    import keras_blueprints as kb
+    from keras_blueprints.errors import BlueprintError
+
+    params = "".join(f'  p{i}: "${{[0] * 10000}}"\n' for i in range(1001))
+    with pytest.raises(BlueprintError) as info:
+        kb.load(f"params:\n{params}inputs: {{x: [4]}}\ngraph: [Dense: {{units: 2}}]\n")
+    assert info.value.location.line == 1001  # the 1000th expression passes 10,000,000

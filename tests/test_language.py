@@ -45,6 +45,22 @@ def test_plain_list_is_a_sequential_chain():
     assert bp.output_names == ("dense_2",)
 
 
+def test_automatic_names_skip_the_names_already_taken():
+    bp = load(
+        """
+        inputs: {x: [4]}
+        graph:
+          - Dense: {units: 8}
+          - {name: dense_2, Dense: {units: 8}}
+          - Dense: {units: 8}
+          - Dense: {units: 8}
+          - {name: dense_4, Dense: {units: 8}}
+          - Dense: {units: 2}
+        """
+    )
+    assert names(bp) == ["dense", "dense_2", "dense_1", "dense_3", "dense_4", "dense_5"]
+
+
 def test_bare_layer_name_and_null_args():
     bp = load(
         """

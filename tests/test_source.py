@@ -744,3 +744,27 @@ def test_scalar_construction_keeps_no_reference_to_parsed_nodes():
     for _ in range(3):
         parse(NESTED)
     assert source._SCALARS.constructed_objects == {}
+
+
+def test_source_map_subtrees_are_exact_after_grafts_and_drops():
+    import copy
+    import pickle
+
+    from keras_blueprints.source import SourceMap
+
+    doc = parse('a: {b: 1, c: [1, "x"]}\nab: 2\nd: !replace {e: 2}\n', "f.yaml")
+    sources = doc.sources
+    assert sorted(p for p, _ in sources.subtree(("a",))) == [
+        ("a",), ("a", "b"), ("a", "c"), ("a", "c", 0), ("a", "c", 1),
+    ]  # fmt: skip
+    other = SourceMap()
+    other.graft(sources, ("a", "c"), ("z",))
+    assert sorted(other.values) == [("z",), ("z", 0), ("z", 1)]
+    assert set(other.quoted) == {("z", 1)}
+    sources.drop(("a", "c"))
+    assert sorted(p for p, _ in sources.subtree(("a",))) == [("a",), ("a", "b")]
+    assert ("ab",) in sources.values and sources.replace == {("d",)}
+    for copied in (copy.deepcopy(sources), pickle.loads(pickle.dumps(sources))):
+        copied.drop(("d",))
+        assert sorted(copied.values) == [(), ("a",), ("a", "b"), ("ab",)]
+        assert not copied.replace

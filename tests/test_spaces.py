@@ -149,6 +149,26 @@ def test_domains_and_sizes():
     assert Space("boolean").size() == 2
 
 
+def test_a_huge_range_is_counted_without_being_listed():
+    wide = Space("int", low=1, high=10**12)
+    assert wide.size() == 10**12
+    assert wide.domain(limit=1000) is None  # refused before a list of 1e12 is built
+    assert Space("int", low=1, high=9, step=4).domain(limit=3) == [1, 5, 9]
+    assert Space("float", low=0.0, high=1e300, step=1e-300).size() == 2**62
+    assert Space("float", low=0.0, high=1e300, step=1e-300).domain(limit=10) is None
+
+
+def test_a_huge_repeat_range_resolves_without_enumerating(tmp_path, capsys):
+    from keras_blueprints.cli import main
+
+    text = "params: {depth: {int: [1, 1000000000000]}}\ninputs: {x: [4]}\ngraph:\n"
+    text += "  - repeat: ${depth}\n    graph:\n      - Dense: {units: 4}\n"
+    (tmp_path / "r.yaml").write_text(text)
+    assert main(["validate", "--no-build", str(tmp_path / "r.yaml")]) == 0
+    assert main(["space", str(tmp_path / "r.yaml")]) == 0
+    assert "at most 1,000,000,000,000 combinations" in capsys.readouterr().out
+
+
 def test_space_command_lists_hidden_spaces_with_conditions(tmp_path):
     from tests.conftest import run_cli_isolated
 
@@ -208,3 +228,22 @@ def test_choosing_the_block_type_is_a_choice_and_when(clean_session):
     # Dense: 8 channels plus 2 layers of growth 4 = 16 channels after pooling.
     assert models["residual"].count_params() == 1232
     assert models["dense"].output.shape == (None, 16)
+
+
+def test_exploring_many_spaces_stops_at_a_bounded_number_of_loads(tmp_path, capsys, monkeypatch):
+    import keras_blueprints.api as api
+    from keras_blueprints.cli import main
+    from keras_blueprints.commands import space
+
+    params = "".join(f"  p{i}: {{int: [1, 64]}}\n" for i in range(50))  # 3,150 values
+    (tmp_path / "m.yaml").write_text(
+        f"params:\n{params}inputs: {{x: [4]}}\ngraph: [Dense: {{units: 2}}]\n"
+    )
+    loads = []
+    real = api.load
+    monkeypatch.setattr(api, "load", lambda *a, **k: loads.append(1) or real(*a, **k))
+    assert main(["space", str(tmp_path / "m.yaml")]) == 0
+    assert len(loads) <= space.MAX_LOADS + 1
+    out = capsys.readouterr().out.splitlines()
+    assert out[-2] == "50 hyperparameters; at most about 10**90 combinations"
+    assert out[-1].startswith(f"(explored the first {space.MAX_LOADS} values")

@@ -21,6 +21,8 @@ import keras
 
 from ..components import BLOCKS, LAYERS
 from ..errors import BlueprintError, Plain
+from ..limits import Limits
+from ..resolve.budget import layer_params, too_many_params
 from ..schema import Blueprint, NestedLayer, Node, Ref, thaw
 from .compile import compile_model
 
@@ -140,9 +142,94 @@ def _build_graph(blueprint: Blueprint) -> tuple[dict[str, Any], dict[str, keras.
             name=spec.name,
         )
     outputs = _float32_outputs(blueprint)
+    limit = (blueprint.limits or Limits.from_environment()).max_params
+    total = 0
     for node in blueprint.nodes:
-        tensors[node.name] = _build_node(node, tensors, layers, float32=node.name in outputs)
+        float32 = node.name in outputs
+        if node.kind == "block" or _wraps_layers(node):  # no formula: count what it creates
+            tensors[node.name], count = _build_counted(
+                node,
+                tensors,
+                total,
+                limit,
+                lambda n=node, f=float32: _build_node(n, tensors, layers, float32=f),
+            )
+            total += count
+            continue
+        if node.kind == "layer":  # before Keras allocates the layer's weights
+            total += _check_params(node, tensors, total, limit)
+        tensors[node.name] = _build_node(node, tensors, layers, float32=float32)
     return tensors, layers
+
+
+def _wraps_layers(node: Node) -> bool:
+    """A layer built around other layers (Bidirectional, TimeDistributed...)."""
+    return node.kind == "layer" and any(
+        isinstance(v, NestedLayer)
+        or (isinstance(v, tuple | list) and any(isinstance(i, NestedLayer) for i in v))
+        for v in node.args.values()
+    )
+
+
+def _build_counted(
+    node: Node, tensors: Mapping[str, Any], total: int, limit: int, build: Any
+) -> tuple[Any, int]:
+    """Builds a node whose weights have no formula, counting them before they are allocated.
+
+    Inside ``keras.StatelessScope(initialize_variables=False)`` the layers a block
+    (or a wrapper) creates get their variables' shapes but no memory; their count is
+    read from a model spanning the node, and the variables are initialised only when
+    the total stays within ``limit``.
+
+    Returns:
+        The node's output and the parameters it created.
+
+    Raises:
+        BlueprintError: The node takes the model past ``limit`` parameters.
+    """
+    ins = [_tensor(ref, tensors) for ref in node.inputs]
+    extra = [
+        _tensor(r, tensors)
+        for value in node.call_inputs.values()
+        for r in (value if isinstance(value, tuple) else (value,))
+    ]  # a mask or a state fed by keyword is an input of the span too
+    span = ins + [t for t in extra if all(t is not i for i in ins)]
+    with keras.StatelessScope(initialize_variables=False):
+        out = build()
+        try:
+            count = keras.Model(span if len(span) != 1 else span[0], out).count_params()
+        except Exception:  # the output does not span from the inputs alone: not counted
+            count = 0
+    if total + count > limit:
+        # Forget the variables before anything initialises them (they hold no memory yet).
+        keras.backend.clear_session()
+        shapes = [tuple(t.shape)[1:] for t in ins]
+        raise too_many_params(node, count, total + count, shapes, None, limit)
+    with keras.StatelessScope():  # leaving it initialises the variables just created
+        pass
+    return out, count
+
+
+def _check_params(node: Node, tensors: Mapping[str, Any], total: int, limit: int) -> int:
+    """The parameters a layer node will create, from its real input shapes.
+
+    The second line of defence behind the count made at load: here every shape is
+    known (a block's output included), and nothing is allocated yet.
+
+    Raises:
+        BlueprintError: The layer takes the model past ``limit`` parameters.
+    """
+    shapes = []
+    for ref in node.inputs:
+        try:
+            shape = getattr(_tensor(ref, tensors), "shape", None)
+        except BlueprintError:
+            shape = None
+        shapes.append(tuple(shape)[1:] if shape is not None else None)
+    count, arg = layer_params(node.type, node.args, shapes)
+    if total + count > limit:
+        raise too_many_params(node, count, total + count, shapes, arg, limit)
+    return count
 
 
 def _float32_outputs(blueprint: Blueprint) -> frozenset[str]:

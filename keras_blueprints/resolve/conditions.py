@@ -39,7 +39,7 @@ def conditions_of(
     """
     if is_space(raw):
         space, name = read_space(raw, env, where)
-        return _condition(name, space.domain(), lambda v: _safe(active, v))
+        return _condition(name, space.domain(MAX_ENUMERATED), lambda v: _safe(active, v))
     out = []
     try:
         used = names_in(raw, where)
@@ -57,12 +57,12 @@ def conditions_of(
             except BlueprintError:
                 return False
 
-        out += _condition(name, space.domain(), holds)
+        out += _condition(name, space.domain(MAX_ENUMERATED), holds)
     return out
 
 
 def _condition(name: str, domain: list | None, holds: Callable[[Any], bool]) -> list[Condition]:
-    if domain is None or len(domain) > MAX_ENUMERATED:
+    if domain is None:  # continuous, or wider than MAX_ENUMERATED: no condition
         return []
     values = tuple(v for v in domain if holds(v))
     return [] if len(values) == len(domain) else [Condition(name, values)]

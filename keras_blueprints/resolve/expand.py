@@ -26,7 +26,8 @@ from ..components import (
 )
 from ..document import CONTROL_KEYS, ComposedDocument
 from ..errors import BlueprintError, ErrorCollector, Location, Plain, closest, did_you_mean
-from ..expressions import ExpressionError, has_expression, names_used
+from ..expressions import ExpressionError, has_expression, names_used, total_budget
+from ..limits import Limits
 from ..paths import ReadRoots, check_read_path
 from ..schema import Blueprint, NestedLayer, Ref, freeze
 from ..source import Document
@@ -40,6 +41,7 @@ from ..spaces import (
 )
 from ..valuetypes import ValueType
 from .arguments import check_arguments
+from .budget import check_data, check_inputs, check_params
 from .conditions import conditions_of
 from .graph import (
     POISONED,
@@ -95,6 +97,7 @@ def resolve(
     doc: ComposedDocument,
     provider: SpaceProvider | None = None,
     reads: ReadRoots | None = None,
+    limits: Limits | None = None,
 ) -> Blueprint:
     """Resolves a composed document into a :class:`Blueprint`.
 
@@ -103,6 +106,7 @@ def resolve(
         provider: Chooses the values of search spaces (default: each space's default).
         reads: The folders the blueprint's data and vocabulary paths may be read below
             (default: its own folder and the current directory).
+        limits: The parameter and data budgets (default: ``Limits.from_environment()``).
 
     Returns:
         The blueprint.
@@ -110,19 +114,26 @@ def resolve(
     Raises:
         BlueprintError: Every independent problem found, together.
     """
-    with using_provider(provider if provider is not None else DefaultProvider()):
-        return _Resolver(doc, reads or ReadRoots.of(doc.path)).run()
+    with (
+        using_provider(provider if provider is not None else DefaultProvider()),
+        total_budget(),
+    ):
+        return _Resolver(
+            doc, reads or ReadRoots.of(doc.path), limits or Limits.from_environment()
+        ).run()
 
 
 class _Resolver:
-    def __init__(self, doc: ComposedDocument, reads: ReadRoots) -> None:
+    def __init__(self, doc: ComposedDocument, reads: ReadRoots, limits: Limits) -> None:
         self.doc = doc
         self.reads = reads
+        self.limits = limits
         self.errors = ErrorCollector()
         self.env: dict[str, Any] = {}
         self.blocks: dict[str, BlockDef] = {}
         self.pending: list[PendingNode] = []
         self.taken: dict[str, Location] = {}
+        self.suffixes: dict[str, int] = {}  # automatic name -> last suffix given
         self.expanding: list[str] = []  # YAML blocks being expanded (to refuse recursion)
         self.root = Where(doc, ())
 
@@ -182,6 +193,8 @@ class _Resolver:
         self.errors.raise_if_any()
         nodes = check_graph(self.pending, inputs, outputs, self.errors)
         self.errors.raise_if_any()
+        check_inputs(inputs, self.limits)
+        check_params(nodes, inputs, self.limits)  # before anything is built
         models = resolve_models(
             data.get("models"),
             self.root,
@@ -194,6 +207,8 @@ class _Resolver:
         data_spec = self._guard(
             resolve_data, None, data.get("data"), self.root, self.env, self.reads
         )
+        if data_spec is not None:
+            self._guard(check_data, None, data_spec, inputs, self.root, self.limits)
         train_spec = self._guard(
             resolve_train, None, data.get("train"), self.root, self.env, [n.name for n in nodes]
         )
@@ -216,6 +231,7 @@ class _Resolver:
             params=freeze(self.env),
             source=self.doc.file,
             document=self.doc,
+            limits=self.limits,
         )
 
     def _guard(self, fn, default=None, *args):
@@ -652,10 +668,15 @@ class _Resolver:
                 )
         else:
             base = scope.prefix + snake_case(type_name)
-            full, n = base, 0
+            # The first free suffix only grows (names are never given back): start from the
+            # last one found, or naming 100k nodes of one type probes 10**10 names.
+            full, n = base, self.suffixes.get(base, 0)
+            if n:
+                full = f"{base}_{n}"
             while full in self.taken:
                 n += 1
                 full = f"{base}_{n}"
+            self.suffixes[base] = n
             local = full[len(scope.prefix) :]
         self.taken[full] = w.loc
         scope.names[local] = Ref(full, location=w.loc)
