@@ -1,0 +1,245 @@
+"""A run survives being stopped at any moment: its backup, status, lock and leftovers.
+
+One run interrupted (Ctrl-C) after 2 of its 3 epochs is made once; each test damages a
+copy of it the way a killed process or a second process would, then resumes it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+from pathlib import Path
+
+import keras
+import numpy as np
+import pytest
+
+from keras_blueprints.callbacks.registry import register_callback
+from keras_blueprints.cli import main
+from keras_blueprints.errors import BlueprintError
+from keras_blueprints.training import run as run_module
+from keras_blueprints.training.lock import DirectoryLock
+from keras_blueprints.training.run import RunInterrupted, load_trained, resume, train
+from tests.conftest import spiral_mlp
+
+SPIRALS = spiral_mlp(points=40, epochs=3)
+
+
+class _StopAfter(keras.callbacks.Callback):
+    """Raises ``exception`` at the end of epoch ``epochs`` (after the run recorded it)."""
+
+    def __init__(self, epochs: int, exception: BaseException | None = None) -> None:
+        super().__init__()
+        self.epochs = epochs
+        self.exception = exception or KeyboardInterrupt()
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if epoch + 1 == self.epochs:
+            raise self.exception
+
+
+class _Epochs(keras.callbacks.Callback):
+    def __init__(self) -> None:
+        super().__init__()
+        self.started: list[int] = []
+
+    def on_epoch_begin(self, epoch, logs=None) -> None:
+        self.started.append(epoch)
+
+
+@register_callback("sigterm_after_test")
+def _sigterm_after(context, *, epochs: int = 1):
+    class Term(keras.callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            if epoch + 1 == epochs:
+                os.kill(os.getpid(), signal.SIGTERM)
+
+    return Term()
+
+
+@pytest.fixture(scope="module")
+def blueprint_file(tmp_path_factory) -> Path:
+    path = tmp_path_factory.mktemp("bp") / "spiral.yaml"
+    path.write_text(SPIRALS)
+    return path
+
+
+@pytest.fixture(scope="module")
+def interrupted(blueprint_file, tmp_path_factory) -> Path:
+    """A run stopped by Ctrl-C at the end of its second epoch (of 3)."""
+    run_dir = tmp_path_factory.mktemp("runs") / "run"
+    with pytest.raises(RunInterrupted) as stop:
+        train(blueprint_file, run_dir=run_dir, verbose=0, extra_callbacks=[_StopAfter(2)])
+    assert stop.value.status == 130
+    assert f"blueprint train --resume {run_dir}" in stop.value.message
+    return run_dir
+
+
+@pytest.fixture
+def copy(interrupted, tmp_path) -> Path:
+    return Path(shutil.copytree(interrupted, tmp_path / "run"))
+
+
+def _info(run_dir: Path) -> dict:
+    return json.loads((run_dir / "run.json").read_text())
+
+
+def _history(run_dir: Path) -> dict:
+    return json.loads((run_dir / "history.json").read_text())
+
+
+def test_ctrl_c_marks_the_run_interrupted_with_two_backup_states(interrupted):
+    info = _info(interrupted)
+    assert (info["status"], info["epochs_done"]) == ("interrupted", 2)
+    names = sorted(p.name for p in (interrupted / "backup").iterdir())
+    assert names == [
+        "epoch-000001.json",
+        "epoch-000001.weights.h5",
+        "epoch-000002.json",
+        "epoch-000002.weights.h5",
+    ]
+    assert (interrupted / "run.lock").read_text() == ""  # released
+
+
+def test_resume_continues_from_the_last_epoch(copy):
+    before = _history(copy)
+    epochs = _Epochs()
+    result = resume(copy, verbose=0, extra_callbacks=[epochs])
+    assert epochs.started == [2]
+    info = _info(copy)
+    assert (info["status"], info["epochs_done"]) == ("completed", 3)
+    assert info["resumed"][-1]["from_epoch"] == 2 and "stopped" not in info
+    assert {k: v[:2] for k, v in result.history.items()} == before
+    assert all(len(v) == 3 for v in result.history.values())
+    assert not (copy / "backup").exists()
+
+
+@pytest.mark.parametrize("damage", ["truncate", "garbage", "no_record"])
+def test_a_damaged_newest_state_falls_back_to_the_previous_one(copy, damage, capsys):
+    before = _history(copy)
+    weights = copy / "backup" / "epoch-000002.weights.h5"
+    if damage == "truncate":  # what a kill during the write of an in-place backup left
+        weights.write_bytes(weights.read_bytes()[:1000])
+    elif damage == "garbage":
+        weights.write_bytes(os.urandom(weights.stat().st_size))
+    else:  # killed between the weights and their record
+        (copy / "backup" / "epoch-000002.json").unlink()
+    epochs = _Epochs()
+    result = resume(copy, verbose=0, extra_callbacks=[epochs])
+    assert epochs.started == [1, 2]
+    assert _info(copy)["resumed"][-1]["from_epoch"] == 1
+    assert {k: v[:1] for k, v in result.history.items()} == {k: v[:1] for k, v in before.items()}
+    assert all(len(v) == 3 for v in result.history.values())
+    if damage != "no_record":
+        assert "backup state of epoch 2 cannot be used" in capsys.readouterr().err
+
+
+def test_no_whole_state_is_a_located_error_and_nothing_is_lost(copy):
+    for n in (1, 2):
+        (copy / "backup" / f"epoch-00000{n}.weights.h5").write_bytes(b"\0" * 100)
+    history = _history(copy)
+    with pytest.raises(BlueprintError, match="no backup state is whole") as err:
+        resume(copy, verbose=0)
+    assert err.value.location.file == str(copy / "backup" / "epoch-000002.json")
+    assert _history(copy) == history
+    assert _info(copy)["status"] == "failed" and "no backup state" in _info(copy)["error"]
+
+
+def test_a_missing_backup_after_finished_epochs_is_a_located_error(copy, capsys):
+    shutil.rmtree(copy / "backup")
+    assert main(["train", "--resume", str(copy)]) == 2
+    err = capsys.readouterr().err
+    assert f"{copy / 'backup'}: error: run '{copy}' cannot be resumed" in err
+    assert "Traceback" not in err
+
+
+def test_a_run_killed_while_finishing_trains_no_epoch_again(copy, monkeypatch):
+    def killed(*args, **kwargs):  # as if SIGKILLed after model.keras, before the metrics
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(run_module, "_evaluate", killed)
+    with pytest.raises(RunInterrupted):
+        resume(copy, verbose=0)
+    monkeypatch.undo()
+    info = _info(copy)
+    assert (info["status"], info["phase"], info["epochs_done"]) == ("interrupted", "finishing", 3)
+    trained = load_trained(copy / "model.keras")
+    history = _history(copy)
+    epochs = _Epochs()
+    result = resume(copy, verbose=0, extra_callbacks=[epochs])
+    assert epochs.started == []  # the old code restarted at epoch 0 here
+    assert result.history == history and all(len(v) == 3 for v in history.values())
+    info = _info(copy)
+    assert (info["status"], info["epochs_done"]) == ("completed", 3) and "phase" not in info
+    x = np.random.default_rng(0).normal(size=(4, 2)).astype("float32")
+    np.testing.assert_array_equal(result.model.predict(x, verbose=0), trained.predict(x, verbose=0))
+
+
+def test_a_locked_run_is_refused_with_the_holders_pid(copy, capsys):
+    info = (copy / "run.json").read_bytes()
+    lock = DirectoryLock(copy, "run.lock", "run")
+    lock.acquire()
+    try:
+        assert main(["train", "--resume", str(copy)]) == 2
+    finally:
+        lock.release()
+    err = capsys.readouterr().err
+    holder = f"is in use by another process (PID {os.getpid()})"
+    assert f"{copy}: error: the run in '{copy}' {holder}" in err
+    assert (copy / "run.json").read_bytes() == info  # untouched
+    resume(copy, verbose=0)  # released: the run goes on
+    assert _info(copy)["status"] == "completed"
+
+
+def test_resume_removes_what_killed_writers_left_and_nothing_else(copy):
+    leftovers = [
+        copy / "checkpoints" / ".last.keras.k2j4_x9q.keras",  # a killed model.save
+        copy / "backup" / ".epoch-000003.weights.h5.ab12cd34.weights.h5",
+        copy / "backup" / "epoch-000003.weights.h5",  # killed before its record
+        copy / ".run.json.zz99yy88.json",
+    ]
+    for path in leftovers:
+        path.write_bytes(b"\0" * 64)
+    mine = [copy / "checkpoints" / "notes.txt", copy / ".keep", copy / "plots" / ".x.abcdefgh.png"]
+    for path in mine:
+        path.write_text("the user's\n")
+    epochs = _Epochs()
+    resume(copy, verbose=0, extra_callbacks=[epochs])
+    assert epochs.started == [2]
+    assert not [p for p in leftovers if p.exists()]
+    assert all(p.read_text() == "the user's\n" for p in mine)
+
+
+def test_a_failed_run_says_so_in_run_json(blueprint_file, tmp_path):
+    run_dir = tmp_path / "bad-data"
+    with pytest.raises(BlueprintError):  # digits do not fit the 2-feature input
+        train(blueprint_file, ["data.source=digits"], run_dir=run_dir, verbose=0)
+    info = _info(run_dir)
+    assert info["status"] == "failed" and ": error: " in info["error"]
+
+
+def test_what_fails_before_training_leaves_no_run_directory(tmp_path, capsys):
+    for name, text in {
+        "no-compile": SPIRALS.split("compile:")[0] + "data: {source: spirals}\n",
+        "no-data": SPIRALS.split("data:")[0],
+    }.items():
+        path = tmp_path / f"{name}.yaml"
+        path.write_text(text)
+        assert main(["train", str(path), "--run-dir", str(tmp_path / name)]) == 2
+        assert f"{path}:" in capsys.readouterr().err
+        assert not (tmp_path / name).exists()
+
+
+def test_sigterm_marks_the_run_interrupted_and_prints_the_resume_command(
+    blueprint_file, tmp_path, capsys
+):
+    run_dir = tmp_path / "term"
+    argv = ["train", str(blueprint_file), "--run-dir", str(run_dir), "--quiet",
+            "--set", "train.callbacks=[sigterm_after_test]"]  # fmt: skip
+    assert main(argv) == 143
+    err = capsys.readouterr().err
+    assert f"blueprint train --resume {run_dir}" in err and "Traceback" not in err
+    assert _info(run_dir)["status"] == "interrupted"
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is restored
