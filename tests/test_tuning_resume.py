@@ -94,3 +94,22 @@ def test_a_killed_search_resumes_and_keeps_its_finished_trials(tmp_path):
     assert state["status"] == "completed" and len(state["resumed"]) == 1
     assert result.best_objective == min(float(r["objective"]) for r in after)
     assert (run / "best.yaml").is_file() and (run / "best.keras").is_file()
+
+
+def test_a_search_in_use_is_refused_with_the_holders_pid(tmp_path, capsys):
+    from keras_blueprints.cli import main
+    from keras_blueprints.training.lock import DirectoryLock
+
+    run = tmp_path / "search"
+    run.mkdir()
+    state = {"status": "running", "source": "x.yaml", "overrides": [], "base_dir": "."}
+    (run / "search.json").write_text(json.dumps(state))
+    lock = DirectoryLock(run, "search.lock", "search")
+    lock.acquire()
+    try:
+        assert main(["tune", "--resume", str(run)]) == 2
+    finally:
+        lock.release()
+    err = capsys.readouterr().err
+    assert f"{run}: error: the search in '{run}' is in use by another process (PID " in err
+    assert json.loads((run / "search.json").read_text()) == state  # untouched
