@@ -24,7 +24,13 @@ from pathlib import Path
 
 from ..errors import BlueprintError, Location
 
-__all__ = ["DirectoryLock", "holding", "remove_stale_temporaries", "try_lock"]
+__all__ = [
+    "DirectoryLock",
+    "holding",
+    "remove_stale_temporaries",
+    "remove_tree_if_unlocked",
+    "try_lock",
+]
 
 try:  # POSIX; elsewhere directories are not locked (documented in docs/security.md)
     import fcntl
