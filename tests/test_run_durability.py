@@ -7,9 +7,14 @@ copy of it the way a killed process or a second process would, then resumes it.
 from __future__ import annotations
 
 import json
+import math
 import os
+import random
 import shutil
 import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import keras
@@ -243,3 +248,106 @@ def test_sigterm_marks_the_run_interrupted_and_prints_the_resume_command(
     assert f"blueprint train --resume {run_dir}" in err and "Traceback" not in err
     assert _info(run_dir)["status"] == "interrupted"
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the handler is restored
+
+
+# -- SIGKILL at any moment ---------------------------------------------------------------------
+
+
+def _temporary_in(folder: str, prefix: str):
+    """Ready when a temporary file ``prefix...`` (atomic_path's name) appears in the folder."""
+
+    def ready(run_dir: Path) -> bool:
+        try:
+            with os.scandir(run_dir / folder) as entries:
+                return any(e.name.startswith(prefix) for e in entries)
+        except OSError:
+            return False
+
+    return ready
+
+
+def _run_json_says(text: str):
+    def ready(run_dir: Path) -> bool:
+        try:
+            return text in (run_dir / "run.json").read_text()
+        except OSError:
+            return False
+
+    return ready
+
+
+KILL_POINTS = [  # in the order a run meets them; "delay" draws its moment from a seeded RNG
+    ("inside the backup write", _temporary_in("backup", ".epoch-")),
+    ("delay", None),
+    ("inside the last checkpoint write", _temporary_in("checkpoints", ".last.keras.")),
+    ("delay", None),
+    ("inside the backup write of epoch 4", _temporary_in("backup", ".epoch-000004.")),
+    ("inside the model.keras write", _temporary_in(".", ".model.keras.")),
+    ("after training, before the metrics", _run_json_says('"finishing"')),
+]
+
+
+def _kill_when(process, ready, run_dir: Path) -> bool:
+    """SIGKILLs the process as soon as ``ready(run_dir)``; False if it ended first."""
+    while process.poll() is None:
+        if ready(run_dir):
+            process.kill()
+            process.wait()
+            return True
+        time.sleep(0.0005)
+    return False
+
+
+@pytest.mark.slow
+def test_sigkill_at_any_moment_loses_nothing(blueprint_file, tmp_path):
+    rng = random.Random(10)
+    run_dir = tmp_path / "run"
+    command = [sys.executable, "-m", "keras_blueprints.cli", "train"]
+    argv = [*command, str(blueprint_file), "--run-dir", str(run_dir), "--quiet", "--epochs", "6"]
+    seen: list[tuple[str, dict, int]] = []  # what each kill left: history, epochs done
+    for name, ready in KILL_POINTS:
+        if ready is None:  # a moment drawn at random once this process has started training
+            delay = rng.uniform(0.0, 1.5)
+            started = (run_dir / "run.json").stat().st_mtime_ns if run_dir.exists() else 0
+
+            since: list[float] = []
+
+            def ready(run_dir, started=started, delay=delay, since=since):
+                if not since:
+                    try:
+                        if (run_dir / "run.json").stat().st_mtime_ns == started:
+                            return False
+                    except OSError:
+                        return False
+                    since.append(time.monotonic())
+                return time.monotonic() - since[0] >= delay
+
+        process = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        if not _kill_when(process, ready, run_dir):
+            err = process.communicate()[1].decode()
+            assert process.returncode == 0, f"{name}: exit {process.returncode}\n{err[-2000:]}"
+            break  # finished before this kill point: nothing left to interrupt
+        process.stderr.close()
+        info = _info(run_dir)
+        history = _history(run_dir) if (run_dir / "history.json").exists() else {}
+        seen.append((name, history, int(info.get("epochs_done", 0))))
+        if info["status"] == "completed":
+            break  # killed while exiting, the run complete: nothing left to interrupt
+        argv = [*command, "--resume", str(run_dir), "--quiet"]
+    else:
+        done = subprocess.run(argv, capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr.decode()[-2000:]
+    assert len(seen) >= 5, [s[0] for s in seen]  # the moments before the last epoch
+    print("kills (point, epochs done):", [(s[0], s[2]) for s in seen])
+    info = _info(run_dir)
+    assert (info["status"], info["epochs_done"]) == ("completed", 6)
+    final = _history(run_dir)
+    assert set(final) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert all(len(v) == 6 and all(math.isfinite(x) for x in v) for v in final.values())
+    for name, history, _ in seen:  # every epoch recorded before a kill is kept as it was
+        assert {k: final[k][: len(v)] for k, v in history.items()} == history, name
+    # No resumption restarted behind an epoch run.json had recorded before it.
+    for resumed, (name, _, done) in zip(info["resumed"], seen, strict=False):
+        assert resumed.get("from_epoch", done) >= done, (name, resumed, done)
+    assert not list(run_dir.glob("**/.*"))
+    assert (run_dir / "model.keras").is_file() and (run_dir / "metrics.json").is_file()
