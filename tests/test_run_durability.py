@@ -121,13 +121,11 @@ def test_resume_continues_from_the_last_epoch(copy):
     assert not (copy / "backup").exists()
 
 
-@pytest.mark.parametrize("damage", ["truncate", "garbage", "no_record"])
+@pytest.mark.parametrize("damage", ["garbage", "no_record"])  # truncated: tests/hostile/runs.py
 def test_a_damaged_newest_state_falls_back_to_the_previous_one(copy, damage, capsys):
     before = _history(copy)
     weights = copy / "backup" / "epoch-000002.weights.h5"
-    if damage == "truncate":  # what a kill during the write of an in-place backup left
-        weights.write_bytes(weights.read_bytes()[:1000])
-    elif damage == "garbage":
+    if damage == "garbage":
         weights.write_bytes(os.urandom(weights.stat().st_size))
     else:  # killed between the weights and their record
         (copy / "backup" / "epoch-000002.json").unlink()
@@ -150,14 +148,6 @@ def test_no_whole_state_is_a_located_error_and_nothing_is_lost(copy):
     assert err.value.location.file == str(copy / "backup" / "epoch-000002.json")
     assert _history(copy) == history
     assert _info(copy)["status"] == "failed" and "no backup state" in _info(copy)["error"]
-
-
-def test_a_missing_backup_after_finished_epochs_is_a_located_error(copy, capsys):
-    shutil.rmtree(copy / "backup")
-    assert main(["train", "--resume", str(copy)]) == 2
-    err = capsys.readouterr().err
-    assert f"{copy / 'backup'}: error: run '{copy}' cannot be resumed" in err
-    assert "Traceback" not in err
 
 
 def test_a_run_killed_while_finishing_trains_no_epoch_again(copy, monkeypatch):
@@ -194,8 +184,7 @@ def test_a_locked_run_is_refused_with_the_holders_pid(copy, capsys):
     holder = f"is in use by another process (PID {os.getpid()})"
     assert f"{copy}: error: the run in '{copy}' {holder}" in err
     assert (copy / "run.json").read_bytes() == info  # untouched
-    resume(copy, verbose=0)  # released: the run goes on
-    assert _info(copy)["status"] == "completed"
+    assert (copy / "run.lock").read_text() == ""  # released
 
 
 def test_resume_removes_what_killed_writers_left_and_nothing_else(copy):
