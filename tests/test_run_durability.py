@@ -150,6 +150,25 @@ def test_no_whole_state_is_a_located_error_and_nothing_is_lost(copy):
     assert _info(copy)["status"] == "failed" and "no backup state" in _info(copy)["error"]
 
 
+def test_a_run_of_an_earlier_version_resumes_from_keras_backup(copy, capsys):
+    backup = copy / "backup"
+    (backup / "epoch-000002.weights.h5").rename(backup / "latest.weights.h5")
+    for path in backup.glob("epoch-*"):
+        path.unlink()
+    (backup / "training_metadata.json").write_text('{"epoch": 2, "batch": 0}')
+    weights = (backup / "latest.weights.h5").read_bytes()
+    (backup / "latest.weights.h5").write_bytes(weights[:2000])  # what a kill mid-write left
+    assert main(["train", "--resume", str(copy), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert f"{backup / 'latest.weights.h5'}: error: run '{copy}' cannot be resumed" in err
+    (backup / "latest.weights.h5").write_bytes(weights)
+    before = _history(copy)
+    epochs = _Epochs()
+    result = resume(copy, verbose=0, extra_callbacks=[epochs])
+    assert epochs.started == [2]
+    assert {k: v[:2] for k, v in result.history.items()} == before
+
+
 def test_a_run_killed_while_finishing_trains_no_epoch_again(copy, monkeypatch):
     def killed(*args, **kwargs):  # as if SIGKILLed after model.keras, before the metrics
         raise KeyboardInterrupt

@@ -156,14 +156,40 @@ def restore(model: keras.Model, folder: str | Path, *, run_dir: str | Path) -> B
                 "run.",
             ) from exc
         return state
-    if found:
+    if not found:
+        return _restore_legacy(model, Path(folder), Path(run_dir))
+    raise BlueprintError(
+        f"run '{run_dir}' cannot be resumed: no backup state is whole "
+        f"({'; '.join(f'epoch {s.epoch}: {s.problem}' for s in found)})",
+        Location(str(found[0].record)),
+        hint=f"Start a new run: blueprint train {Path(run_dir) / 'blueprint.yaml'}.",
+    )
+
+
+def _restore_legacy(model: keras.Model, folder: Path, run_dir: Path) -> BackupState | None:
+    """Restores the state of a run started by an earlier version (Keras' BackupAndRestore).
+
+    Its ``latest.weights.h5`` and ``training_metadata.json`` hold the weights and the
+    epoch; the history comes from the run's ``history.json``.
+    """
+    weights, metadata = folder / "latest.weights.h5", folder / "training_metadata.json"
+    if not (weights.is_file() and metadata.is_file()):
+        return None
+    try:
+        epoch = int(json.loads(metadata.read_text(encoding="utf-8"))["epoch"])
+        history = json.loads((run_dir / "history.json").read_text(encoding="utf-8"))
+        if model.optimizer is not None and not model.optimizer.built:
+            model.optimizer.build(model.trainable_variables)
+        model.load_weights(weights)
+    except (OSError, ValueError, KeyError, TypeError) as exc:
         raise BlueprintError(
-            f"run '{run_dir}' cannot be resumed: no backup state is whole "
-            f"({'; '.join(f'epoch {s.epoch}: {s.problem}' for s in found)})",
-            Location(str(found[0].record)),
-            hint=f"Start a new run: blueprint train {Path(run_dir) / 'blueprint.yaml'}.",
-        )
-    return None
+            f"run '{run_dir}' cannot be resumed: its backup (written by an earlier version, "
+            f"in place) cannot be read: {type(exc).__name__}",
+            Location(str(weights)),
+            hint=f"Start a new run: blueprint train {run_dir / 'blueprint.yaml'}.",
+        ) from exc
+    history = {k: list(v)[:epoch] for k, v in history.items()}
+    return BackupState(epoch, weights, metadata, history, None)
 
 
 def remove_partial(folder: str | Path) -> None:
