@@ -169,7 +169,8 @@ def test_a_run_of_an_earlier_version_resumes_from_keras_backup(copy, capsys):
     assert {k: v[:2] for k, v in result.history.items()} == before
 
 
-def test_a_run_killed_while_finishing_trains_no_epoch_again(copy, monkeypatch):
+@pytest.mark.parametrize("model_written", [True, False])
+def test_a_run_killed_while_finishing_trains_no_epoch_again(copy, monkeypatch, model_written):
     def killed(*args, **kwargs):  # as if SIGKILLed after model.keras, before the metrics
         raise KeyboardInterrupt
 
@@ -180,6 +181,8 @@ def test_a_run_killed_while_finishing_trains_no_epoch_again(copy, monkeypatch):
     info = _info(copy)
     assert (info["status"], info["phase"], info["epochs_done"]) == ("interrupted", "finishing", 3)
     trained = load_trained(copy / "model.keras")
+    if not model_written:  # killed between the phase and the model
+        (copy / "model.keras").unlink()
     history = _history(copy)
     epochs = _Epochs()
     result = resume(copy, verbose=0, extra_callbacks=[epochs])

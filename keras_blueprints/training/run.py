@@ -418,9 +418,10 @@ def _fit_built(
         *_blueprint_callbacks(bp, spec, run, datasets, models, history),
         *extra_callbacks,
     ]
-    if resuming and info.get("phase") == "finishing" and (run / MODEL_FILE).is_file():
-        # Killed after training ended (all epochs, or stopped early) and model.keras was
-        # written: nothing to train again, only to finish (metrics, status).
+    # A run killed after its training ended (all epochs, or stopped early) runs no more
+    # epochs when resumed: it only finishes (model, metrics, status).
+    finishing = resuming and info.get("phase") == "finishing"
+    if finishing and (run / MODEL_FILE).is_file():
         model.load_weights(run / MODEL_FILE)
     else:
         # With a fixed number of steps an epoch is not a pass over the data: repeat it.
@@ -429,17 +430,16 @@ def _fit_built(
             train_data,
             validation_data=datasets.validation,
             initial_epoch=done,
-            epochs=info["epochs"],
+            epochs=done if finishing else info["epochs"],
             steps_per_epoch=spec.steps_per_epoch,
             callbacks=callbacks,
             verbose=verbose,
             shuffle=False,  # the tf.data pipeline shuffles (seeded)
         )
-        with atomic_path(run / MODEL_FILE) as tmp:
-            model.save(tmp)
-        # Training is over: from here a resumed run only finishes (metrics, status).
         info["phase"] = "finishing"
         run.write_run(info)
+        with atomic_path(run / MODEL_FILE) as tmp:
+            model.save(tmp)
     # Final training metrics on the training examples as they are (not shuffled, no label noise).
     metrics = {"train": _evaluate(model, datasets.unshuffled("train"))}
     for split in ("validation", "test"):
