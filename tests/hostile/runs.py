@@ -51,8 +51,8 @@ def _run_files(epochs_done: int, **extra: str | bytes) -> dict[str, str | bytes]
     }
 
 
-_HELD: list[int] = []
-"""Lock descriptors the setups hold for the rest of the session (another process's lock)."""
+_HELD: list = []
+"""Locks the setups hold for the rest of the session (as another process would)."""
 
 
 def _hold_lock(root: Path) -> None:
@@ -60,7 +60,7 @@ def _hold_lock(root: Path) -> None:
 
     lock = DirectoryLock(root / "work" / RUN, "run.lock", "run")
     lock.acquire()  # never released: the case's child finds the run in use
-    _HELD.append(lock._fd)
+    _HELD.append(lock)
 
 
 def _backup(*damage: str):
