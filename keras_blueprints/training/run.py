@@ -314,20 +314,18 @@ def _resume_locked(
             hint="Start a new run to train longer, e.g. blueprint train "
             f"{run.path / BLUEPRINT_FILE} --epochs N.",
         )
-    bp = load(run.path / BLUEPRINT_FILE)
-    configure(bp.runtime)
     info["status"] = "running"
     for stale in ("stopped", "error"):
         info.pop(stale, None)
     info.setdefault("resumed", []).append({"at": _now()})
     run.write_run(info)
-    return _marking_the_outcome(
-        run,
-        info,
-        lambda: _fit(
-            bp, run, info, verbose=verbose, extra_callbacks=extra_callbacks, resuming=True
-        ),
-    )
+
+    def work() -> RunResult:
+        bp = load(run.path / BLUEPRINT_FILE)
+        configure(bp.runtime)
+        return _fit(bp, run, info, verbose=verbose, extra_callbacks=extra_callbacks, resuming=True)
+
+    return _marking_the_outcome(run, info, work)
 
 
 def _fit(
