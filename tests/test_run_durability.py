@@ -362,3 +362,17 @@ def test_sigkill_at_any_moment_loses_nothing(blueprint_file, tmp_path):
         assert resumed.get("from_epoch", done) >= done, (name, resumed, done)
     assert not list(run_dir.glob("**/.*"))
     assert (run_dir / "model.keras").is_file() and (run_dir / "metrics.json").is_file()
+
+
+def test_a_file_system_without_flock_warns_and_goes_on(tmp_path, monkeypatch, capsys):
+    import errno
+
+    from keras_blueprints.training import lock as lock_module
+
+    def no_flock(fd, operation):
+        raise OSError(errno.ENOLCK, os.strerror(errno.ENOLCK))
+
+    monkeypatch.setattr(lock_module.fcntl, "flock", no_flock)
+    with lock_module.holding(tmp_path, "run.lock", "run"):
+        pass
+    assert f"{tmp_path}: warning: cannot lock the run directory" in capsys.readouterr().err

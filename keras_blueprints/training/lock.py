@@ -19,6 +19,7 @@ import errno
 import os
 import re
 import shutil
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -40,6 +41,9 @@ except ImportError:  # pragma: no cover - Windows
 # The names atomic_path gives its temporary files: tempfile.mkstemp's 8 random
 # characters between ".TARGET." and the target's suffix.
 _TEMPORARY = re.compile(r"^\.(?P<target>.+)\.[a-z0-9_]{8}(?P<suffix>(?:\.[A-Za-z0-9]+)*)$")
+
+
+_UNSUPPORTED = {errno.ENOLCK, errno.EOPNOTSUPP, getattr(errno, "ENOTSUP", errno.EOPNOTSUPP)}
 
 
 class DirectoryLock:
@@ -70,6 +74,13 @@ class DirectoryLock:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except OSError as exc:
             os.close(fd)
+            if exc.errno in _UNSUPPORTED:  # some network file systems have no flock
+                print(
+                    f"{self.directory}: warning: cannot lock the {self.what} directory "
+                    f"({os.strerror(exc.errno)}); make sure no other process writes it",
+                    file=sys.stderr,
+                )
+                return
             if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 raise
             holder = _read_pid(self.file)
