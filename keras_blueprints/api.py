@@ -8,8 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .document import apply_overrides, load_document
-from .paths import ReadRoots
 from .limits import Limits
+from .paths import ReadRoots
 from .resolve import resolve
 from .schema import Blueprint
 from .spaces import SpaceProvider

@@ -33,7 +33,7 @@ OUR_DEFAULTS = {
     ("model_checkpoint", "filepath"): "best.keras",
     ("model_checkpoint", "save_best_only"): True,
     ("csv_logger", "filename"): "training_log.csv",
-    ("backup_and_restore", "backup_dir"): "backup",
+    ("backup_and_restore", "backup_dir"): "backup/keras",  # the run's own backup is backup/
 }
 
 
@@ -102,7 +102,7 @@ def test_relative_paths_resolve_under_the_run_directory(tmp_path):
     run = tmp_path / "run"
     assert make("model_checkpoint", run).filepath == str(run / "checkpoints" / "best.keras")
     assert make("tensorboard", run).log_dir == str(run / "logs")
-    assert make("backup_and_restore", run).backup_dir == str(run / "backup")
+    assert make("backup_and_restore", run).backup_dir == str(run / "backup" / "keras")
     assert make("csv_logger", run, filename="log/h.csv").filename == str(run / "log" / "h.csv")
 
 
@@ -185,6 +185,52 @@ def test_model_checkpoint_writes_the_best_model_atomically(tmp_path, clean_sessi
     rows = (tmp_path / "training_log.csv").read_text().splitlines()
     assert rows[0] == "epoch,loss,val_loss" and len(rows) == 4  # Keras adds val_ columns
     assert float(rows[3].split(",")[1]) == pytest.approx(losses[-1], rel=1e-5)
+
+
+def test_backup_and_restore_replaces_its_files_atomically(tmp_path, clean_session, monkeypatch):
+    x = np.zeros((8, 4), "float32")
+    y = np.zeros(8, "int64")
+    model = _tiny_model()
+    backup = make("backup_and_restore", tmp_path, double_checkpoint=True)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(x, y, epochs=3, verbose=0, callbacks=[backup, _StopAt(2)])
+    trained = [w.numpy() for w in model.weights]
+    folder = tmp_path / "backup" / "keras"
+    before = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert sorted(before) == [
+        "latest.weights.h5",
+        "latest.weights.h5.bkp",
+        "training_metadata.json",
+        "training_metadata.json.bkp",
+    ]
+
+    def killed(path, overwrite=True):  # a SIGKILL halfway through writing the weights
+        with open(path, "wb") as f:
+            f.write(b"\x89HDF half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(model, "save_weights", killed)
+    with pytest.raises(KeyboardInterrupt):
+        backup.on_epoch_end(2)
+    after = {p.name: p.read_bytes() for p in folder.iterdir()}
+    assert after["latest.weights.h5"] == before["latest.weights.h5"]  # still whole
+    assert set(after) == set(before)  # the half-written temporary is gone
+    monkeypatch.undo()
+    restored = make("backup_and_restore", tmp_path)
+    restored.set_model(_tiny_model())
+    restored.on_train_begin()  # Keras' restore reads it back
+    for got, expected in zip(restored.model.weights, trained, strict=True):
+        np.testing.assert_array_equal(got.numpy(), expected)
+
+
+class _StopAt(keras.callbacks.Callback):
+    def __init__(self, epochs: int) -> None:
+        super().__init__()
+        self.epochs = epochs
+
+    def on_epoch_end(self, epoch, logs=None) -> None:
+        if epoch + 1 == self.epochs:
+            raise KeyboardInterrupt  # interrupted: the backup stays (Keras deletes it at the end)
 
 
 def test_training_warning_is_a_user_warning():

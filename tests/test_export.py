@@ -352,3 +352,29 @@ def test_bad_arguments_exit_2_with_a_clear_error(mlp_run, mlp_export, tmp_path, 
     assert not (tmp_path / "o.npy").exists()
     with pytest.raises(BlueprintError, match="is not a SavedModel"):
         SavedModelRunner(tmp_path / "empty")
+
+
+def test_an_export_removes_only_what_killed_exports_left(mlp_run, tmp_path):
+    import os
+
+    from keras_blueprints.training.lock import try_lock
+
+    out = tmp_path / "out"
+    stale = [tmp_path / ".out.export-k1ll3d_a", tmp_path / ".out.saved-k1ll3d_b"]
+    for folder in stale:  # what a SIGKILLed export leaves: its staging directories
+        (folder / "variables").mkdir(parents=True)
+        (folder / "saved_model.pb").write_bytes(b"\0" * 64)
+    live = tmp_path / ".out.export-alive_12"  # a concurrent export, still writing
+    live.mkdir()
+    others = [tmp_path / ".other.export-abcdefgh", tmp_path / ".out.export-mine", live]
+    for folder in others[:2]:
+        folder.mkdir()
+    held = try_lock(live)
+    assert held is not None
+    try:
+        export_model(mlp_run, out, format="keras")
+    finally:
+        os.close(held)
+    assert not [p for p in stale if p.exists()]
+    assert all(p.is_dir() for p in others)
+    assert sorted(p.name for p in out.iterdir()) == ["export.json", "model.keras"]

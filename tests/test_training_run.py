@@ -47,7 +47,9 @@ def test_a_run_leaves_every_file(finished):
         "model.keras",
         "plots/learning_curves.png",
         "run.json",
+        "run.lock",  # kept: removing a lock file races with the next process taking it
     ]
+    assert (run / "run.lock").read_text() == ""  # released: no holder's PID left in it
     info = json.loads((run / "run.json").read_text())
     assert (info["status"], info["epochs_done"], info["seed"]) == ("completed", 3, 1)
     assert info["best"]["monitor"] == "val_loss"

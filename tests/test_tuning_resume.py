@@ -7,6 +7,7 @@ import json
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -94,3 +95,56 @@ def test_a_killed_search_resumes_and_keeps_its_finished_trials(tmp_path):
     assert state["status"] == "completed" and len(state["resumed"]) == 1
     assert result.best_objective == min(float(r["objective"]) for r in after)
     assert (run / "best.yaml").is_file() and (run / "best.keras").is_file()
+
+
+def test_a_search_in_use_is_refused_with_the_holders_pid(tmp_path, capsys):
+    from keras_blueprints.cli import main
+    from keras_blueprints.training.lock import DirectoryLock
+
+    run = tmp_path / "search"
+    run.mkdir()
+    state = {"status": "running", "source": "x.yaml", "overrides": [], "base_dir": "."}
+    (run / "search.json").write_text(json.dumps(state))
+    lock = DirectoryLock(run, "search.lock", "search")
+    lock.acquire()
+    try:
+        assert main(["tune", "--resume", str(run)]) == 2
+    finally:
+        lock.release()
+    err = capsys.readouterr().err
+    assert f"{run}: error: the search in '{run}' is in use by another process (PID " in err
+    assert json.loads((run / "search.json").read_text()) == state  # untouched
+
+
+def test_keras_tuner_state_files_are_replaced_whole(tmp_path, monkeypatch):
+    from keras_blueprints import files
+    from keras_blueprints.api import load
+    from keras_blueprints.tuning.engine import BlueprintHyperModel, make_tuner
+
+    source = tmp_path / "search.yaml"
+    source.write_text(BLUEPRINT)
+    spec = load(source).tune
+    hypermodel = BlueprintHyperModel(str(source), [], tune=spec, base_dir=tmp_path)
+    tuner = make_tuner(hypermodel, spec, tmp_path / "run", "search")
+    tuner.save()
+    project = tmp_path / "run" / "search"
+    before = (project / "oracle.json").read_bytes()
+    real_replace = files.os.replace
+
+    def killed(src, dst):  # SIGKILL at the moment the new file would take the old one's place
+        if Path(dst).name in ("oracle.json", "trial.json"):
+            raise KeyboardInterrupt
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", killed)
+    with pytest.raises(KeyboardInterrupt):
+        tuner.oracle.create_trial("tuner0")  # writes trial.json, then oracle.json
+    monkeypatch.undo()
+    assert (project / "oracle.json").read_bytes() == before  # the previous state, whole
+    assert not list(project.glob("trial_*/trial.json"))  # none half-written
+    assert not list(project.glob("**/.*"))  # and no temporary left
+    tuner.oracle.create_trial("tuner1")  # (tuner0's trial is taken: it is still ongoing)
+    json.loads((project / "oracle.json").read_text())  # the state files are whole JSON
+    assert [json.loads(p.read_text())["status"] for p in project.glob("trial_*/trial.json")] == [
+        "RUNNING"
+    ]

@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import shutil
+from pathlib import Path
+
 import keras
 
-from ..files import atomic_path
+from ..files import atomic_path, atomic_write_json
 
-__all__ = ["AtomicModelCheckpoint"]
+__all__ = ["AtomicBackupAndRestore", "AtomicModelCheckpoint"]
 
 
 class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
@@ -29,3 +32,29 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
                 self.model.save(tmp, overwrite=True)
         if self.verbose > 0:
             print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """``BackupAndRestore`` whose every file is written beside its target and moved into place.
+
+    Keras rewrites ``latest.weights.h5`` in place: a process killed during that
+    write leaves a file that makes every later restore fail. Here the weights,
+    then the epoch counter, are each replaced atomically (and with
+    ``double_checkpoint`` the previous pair is copied the same way first), so a
+    kill leaves complete files only. Restoring is Keras' own behaviour.
+    """
+
+    def _save_model(self):
+        Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
+        weights, metadata = Path(self._weights_path), Path(self._training_metadata_path)
+        if self.double_checkpoint:
+            for current, previous in (
+                (weights, Path(self._prev_weights_path)),
+                (metadata, Path(self._prev_training_metadata_path)),
+            ):
+                if current.exists():
+                    with atomic_path(previous) as tmp:
+                        shutil.copyfile(current, tmp)
+        with atomic_path(weights, suffix=".weights.h5") as tmp:
+            self.model.save_weights(tmp, overwrite=True)
+        atomic_write_json(metadata, {"epoch": self._current_epoch, "batch": self._last_batch_seen})

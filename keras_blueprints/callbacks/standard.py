@@ -9,7 +9,8 @@ express, and except the paths, which default to places in the run directory:
   ``best.keras``, kept only when ``monitor`` improves), written atomically;
 * ``tensorboard``: ``log_dir`` default ``run_dir/logs``;
 * ``csv_logger``: ``filename`` under ``run_dir`` (default ``training_log.csv``);
-* ``backup_and_restore``: ``backup_dir`` default ``run_dir/backup``.
+* ``backup_and_restore``: ``backup_dir`` default ``run_dir/backup/keras`` (inside
+  the folder where every run keeps its own backup, removed with it), written atomically.
 
 A path is relative to those directories and must stay inside the run
 directory: an absolute or ``~`` path, or one climbing out with ``..``, is
@@ -284,27 +285,33 @@ def csv_logger(
 def backup_and_restore(
     context: CallbackContext,
     *,
-    backup_dir: str = "backup",
+    backup_dir: str = "backup/keras",
     save_freq: str | int = "epoch",
     double_checkpoint: bool = False,
     delete_checkpoint: bool = True,
 ) -> Any:
     """Backs up the training state so an interrupted run resumes where it stopped.
 
+    Every run already keeps such a backup of its own (``run_dir/backup``, see
+    :mod:`keras_blueprints.training.backup`); this callback is for a ``save_freq``
+    in batches. Its files are written atomically, so a kill mid-save leaves the
+    previous complete state.
+
     Args:
         context: The callback context.
-        backup_dir: Relative to the run directory, inside it.
+        backup_dir: Relative to the run directory, inside it (not ``backup`` itself:
+            the run's own backup lives there).
         save_freq: ``epoch``, or a number of batches.
         double_checkpoint: Keep the previous backup too (a crash while writing
             one then still leaves a good one).
         delete_checkpoint: Delete the backup when training finishes.
 
     Returns:
-        A ``keras.callbacks.BackupAndRestore``.
+        A ``keras.callbacks.BackupAndRestore`` writing atomically.
     """
-    import keras
+    from ._standard import AtomicBackupAndRestore
 
-    return keras.callbacks.BackupAndRestore(
+    return AtomicBackupAndRestore(
         backup_dir=str(run_path(context, backup_dir)),
         save_freq=save_freq,
         double_checkpoint=double_checkpoint,

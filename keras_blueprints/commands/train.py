@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -159,6 +160,16 @@ def configure_runtime(source: str | Path, overrides: list, allow_read: list | No
 
 def run(args: argparse.Namespace) -> int:
     """Trains, prints the final metrics and where the run is; returns the exit status."""
+    from ..training.run import RunInterrupted
+
+    try:
+        return _run(args)
+    except RunInterrupted as stop:  # Ctrl-C or SIGTERM: the run is marked, and resumable
+        print(stop.message, file=sys.stderr)
+        return stop.status
+
+
+def _run(args: argparse.Namespace) -> int:
     from ..errors import BlueprintError, Location
     from ..training.run import resume, train
 

@@ -19,6 +19,7 @@ import datetime as dt
 import hashlib
 import os
 import platform
+import re
 import shutil
 import tempfile
 import warnings
@@ -30,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from .. import __version__
 from ..errors import BlueprintError, Location, Plain
 from ..files import atomic_write_json, temporary_dir
+from ..training.lock import remove_tree_if_unlocked, try_lock
 from ..training.rundir import BLUEPRINT_FILE, MODEL_FILE, RUN_FILE
 from .signatures import (
     DecodeSpec,
@@ -298,12 +300,34 @@ def _check_out(out: Path, overwrite: bool) -> None:
 
 @contextlib.contextmanager
 def _staging(out: Path) -> Iterator[Path]:
-    """A temporary directory beside ``out``; removed whatever happens."""
+    """A temporary directory beside ``out``; removed whatever happens.
+
+    The export holds an flock on it while it writes, so that the next export to
+    ``out`` removes only staging directories whose process is gone (killed).
+    """
+    _remove_stale_staging(out)
     tmp = temporary_dir(out.parent, f".{out.name}.export-")  # becomes the export: umask's mode
+    held = try_lock(tmp)
     try:
         yield tmp
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
+        if held is not None:
+            os.close(held)
+
+
+def _remove_stale_staging(out: Path) -> None:
+    """Removes what killed exports to ``out`` left beside it (our mkdtemp names only)."""
+    if not out.parent.is_dir():
+        return
+    ours = re.compile(re.escape(f".{out.name}.") + r"(export|saved|old)-[a-z0-9_]{8}")
+    for path in out.parent.iterdir():
+        match = ours.fullmatch(path.name)
+        if match is None or path.is_symlink() or not path.is_dir():
+            continue
+        if match.group(1) == "old" and not out.exists():
+            continue  # killed between renames: the previous export, left for the user
+        remove_tree_if_unlocked(path)
 
 
 def _install(tmp: Path, out: Path) -> None:
@@ -570,6 +594,7 @@ def _export_tflite(
     import tensorflow as tf
 
     saved = Path(tempfile.mkdtemp(prefix=f".{out.name}.saved-", dir=out.parent))
+    held = try_lock(saved)  # in use: not stale for a concurrent export's clean-up
     try:
         write_saved_model(str(saved), [reference], [endpoint_for("serving_default", reference)])
         converter = tf.lite.TFLiteConverter.from_saved_model(
@@ -589,6 +614,8 @@ def _export_tflite(
             ) from exc
     finally:
         shutil.rmtree(saved, ignore_errors=True)
+        if held is not None:
+            os.close(held)
     (tmp / TFLITE_FILE).write_bytes(flat)
     runner = _tflite_runner(tmp / TFLITE_FILE)
     got = {k: v for k, v in runner(**{k: v for k, v in x.items()}).items()}

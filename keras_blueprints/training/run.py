@@ -23,12 +23,15 @@ directory of their own, removed when they finish.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
 import platform
 import shutil
+import signal
 import tempfile
+import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -43,6 +46,8 @@ from ..plain import dump
 from ..resolve.training import default_direction
 from ..runtime import activate, configure, fitting, is_chief, strategy_for, with_runtime_compile
 from ..schema import Blueprint, CallbackSpec, DataSpec, TrainSpec, thaw
+from .backup import RunBackup, remove_partial, restore
+from .lock import holding, remove_stale_temporaries
 from .rundir import (
     BACKUP_DIR,
     BLUEPRINT_FILE,
@@ -50,6 +55,7 @@ from .rundir import (
     MODEL_FILE,
     PRETRAIN_FILE,
     RUN_FILE,
+    RUN_LOCK,
     RunDir,
     default_run_dir,
 )
@@ -57,10 +63,87 @@ from .rundir import (
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["RunResult", "evaluate", "load_run_blueprint", "resume", "train"]
+__all__ = ["RunInterrupted", "RunResult", "evaluate", "load_run_blueprint", "resume", "train"]
 
 DEFAULT_CALLBACKS = ("learning_curves",)
 """Callbacks every run gets unless the blueprint lists them itself."""
+
+
+class RunInterrupted(KeyboardInterrupt):
+    """A run stopped by Ctrl-C or SIGTERM: marked ``interrupted`` in run.json, resumable.
+
+    Attributes:
+        run_dir: The run directory.
+        status: The exit status the command line returns (130 for SIGINT, 143 for SIGTERM).
+        message: What to tell the user, with the command that continues the run.
+    """
+
+    def __init__(self, run_dir: Path, status: int, epochs_done: int) -> None:
+        self.run_dir = run_dir
+        self.status = status
+        self.message = (
+            f"{run_dir}: run interrupted after {epochs_done} finished epoch(s); continue it "
+            f"with:\n  blueprint train --resume {run_dir}"
+        )
+        super().__init__(self.message)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised in the main thread by :func:`_sigterm_interrupts`."""
+
+
+@contextlib.contextmanager
+def _sigterm_interrupts():
+    """While training, SIGTERM interrupts like Ctrl-C does (restored afterwards)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum, frame) -> None:
+        raise _Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _marking_the_outcome(run: RunDir, info: dict[str, Any], work):
+    """Runs ``work()``, marking in run.json how it ended if it did not succeed.
+
+    A failure marks the run ``failed`` (with the error), Ctrl-C or SIGTERM
+    ``interrupted``; the exception goes on (an interrupt as :class:`RunInterrupted`).
+    """
+    try:
+        return work()
+    except KeyboardInterrupt as exc:
+        info.update(status="interrupted", stopped=_now())
+        run.write_run(info)
+        status = 143 if isinstance(exc, _Terminated) else 130
+        raise RunInterrupted(run.path, status, int(info.get("epochs_done", 0))) from None
+    except Exception as exc:
+        text = exc.format() if isinstance(exc, BlueprintError) else f"{type(exc).__name__}: {exc}"
+        info.update(status="failed", stopped=_now(), error=text)
+        run.write_run(info)
+        raise
+
+
+def _preflight(bp: Blueprint) -> None:
+    """What would stop training before its first step: checked before the run directory exists."""
+    if bp.compile is None:
+        raise BlueprintError(
+            "training needs a 'compile:' section (optimizer, loss, metrics)",
+            Location(bp.source, 1, 1),
+            hint="For example:  compile: {optimizer: adam, loss: sparse_categorical_crossentropy,"
+            " metrics: [accuracy]}",
+        )
+    if bp.data is None or bp.data.source is None:
+        raise BlueprintError(
+            "no training data: add a data: section or pass --data",
+            bp.data.location if bp.data is not None else Location(bp.source, 1, 1),
+            expected="data: {source: digits} (or npz, csv, images...)",
+        )
 
 
 @dataclass(frozen=True)
@@ -110,8 +193,10 @@ def train(
         the chief's (this worker's own files were temporary and are gone).
 
     Raises:
-        BlueprintError: A problem in the blueprint, its runtime or its data (before
-            training starts).
+        BlueprintError: A problem in the blueprint, its runtime or its data. Problems
+            found before training can start leave no run directory; later ones mark
+            the run ``failed`` in its run.json, with the error.
+        RunInterrupted: Ctrl-C or SIGTERM: the run is marked ``interrupted``.
     """
     if isinstance(blueprint, Blueprint) and not overrides:
         bp = blueprint
@@ -119,6 +204,7 @@ def train(
         bp = load(blueprint, overrides, allow_read=allow_read)
     configure(bp.runtime)  # before any TensorFlow op: virtual CPUs, the worker cluster
     strategy_for(bp.runtime)  # a bad runtime fails here, before the run directory exists
+    _preflight(bp)
     base_dir = Path(bp.source).resolve().parent if Path(bp.source).is_file() else Path.cwd()
     requested = Path(run_dir if run_dir is not None else default_run_dir(bp.name))
     if not is_chief(bp.runtime):  # the chief writes the run; this worker, a scratch copy
@@ -140,9 +226,10 @@ def train(
         return RunResult(requested, result.model, result.history, result.metrics)
     run = RunDir(requested)
     run.create()
-    return _train_in(
-        bp, run, overrides, base_dir, epochs, batch_size, verbose, extra_callbacks, allow_read
-    )
+    with holding(run.path, RUN_LOCK, "run"), _sigterm_interrupts():
+        return _train_in(
+            bp, run, overrides, base_dir, epochs, batch_size, verbose, extra_callbacks, allow_read
+        )
 
 
 def _train_in(
@@ -172,7 +259,11 @@ def _train_in(
         "versions": _versions(),
     }
     run.write_run(info)
-    return _fit(bp, run, info, verbose=verbose, extra_callbacks=extra_callbacks)
+    return _marking_the_outcome(
+        run,
+        info,
+        lambda: _fit(bp, run, info, verbose=verbose, extra_callbacks=extra_callbacks),
+    )
 
 
 def resume(
@@ -196,10 +287,27 @@ def resume(
         The run's result.
 
     Raises:
-        BlueprintError: Not a run directory, or a run that is already complete.
+        BlueprintError: Not a run directory, a run that is already complete, one
+            another process is running (the directory is locked), or one whose
+            backup is missing or damaged beyond its previous state.
+        RunInterrupted: Ctrl-C or SIGTERM: the run is marked ``interrupted``.
     """
     run = RunDir(run_dir)
-    info = run.read_run()
+    run.read_run()  # a run directory at all? (before creating a lock file in it)
+    with holding(run.path, RUN_LOCK, "run"), _sigterm_interrupts():
+        return _resume_locked(run, verbose=verbose, extra_callbacks=extra_callbacks)
+
+
+def _resume_locked(
+    run: RunDir,
+    *,
+    verbose: int | str,
+    extra_callbacks: Iterable[keras.callbacks.Callback],
+) -> RunResult:
+    info = run.read_run()  # again: the lock's previous holder may have changed it
+    # Whatever a killed writer left: safe to remove only now, under the lock.
+    remove_stale_temporaries(run.path)
+    remove_partial(run / BACKUP_DIR)
     if (info.get("runtime") or {}).get("strategy") == "multi_worker":
         raise BlueprintError(
             f"run '{run.path}' was trained by a multi-worker cluster; it cannot be resumed",
@@ -208,18 +316,25 @@ def resume(
             "directory (or resume on one machine with --set runtime.strategy=default).",
         )
     if info.get("status") == "completed":
+        shutil.rmtree(run / BACKUP_DIR, ignore_errors=True)  # killed before removing it
         raise BlueprintError(
             f"run '{run.path}' is already complete ({info.get('epochs_done')} epochs)",
             Location(str(run.path)),
             hint="Start a new run to train longer, e.g. blueprint train "
             f"{run.path / BLUEPRINT_FILE} --epochs N.",
         )
-    bp = load_run_blueprint(run.path)
-    configure(bp.runtime)
     info["status"] = "running"
-    info.setdefault("resumed", []).append({"at": _now(), "from_epoch": run.backup_epoch()})
+    for stale in ("stopped", "error"):
+        info.pop(stale, None)
+    info.setdefault("resumed", []).append({"at": _now()})
     run.write_run(info)
-    return _fit(bp, run, info, verbose=verbose, extra_callbacks=extra_callbacks)
+
+    def work() -> RunResult:
+        bp = load_run_blueprint(run.path)
+        configure(bp.runtime)
+        return _fit(bp, run, info, verbose=verbose, extra_callbacks=extra_callbacks, resuming=True)
+
+    return _marking_the_outcome(run, info, work)
 
 
 def _fit(
@@ -229,19 +344,14 @@ def _fit(
     *,
     verbose: int | str,
     extra_callbacks: Iterable[keras.callbacks.Callback],
+    resuming: bool = False,
 ) -> RunResult:
     import keras
 
     from ..builders.model import build_models
 
     spec = bp.train or TrainSpec()
-    if bp.compile is None:
-        raise BlueprintError(
-            "training needs a 'compile:' section (optimizer, loss, metrics)",
-            Location(bp.source, 1, 1),
-            hint="For example:  compile: {optimizer: adam, loss: sparse_categorical_crossentropy,"
-            " metrics: [accuracy]}",
-        )
+    _preflight(bp)
     seed_everything(spec.seed, deterministic=spec.deterministic)
     keras.backend.clear_session()  # before activate: it resets Keras' dtype policy too
     with activate(bp.runtime) as runtime:
@@ -257,6 +367,7 @@ def _fit(
                 runtime.global_batch_size(info["batch_size"]),
                 verbose=verbose,
                 extra_callbacks=extra_callbacks,
+                resuming=resuming,
             )
 
 
@@ -269,9 +380,8 @@ def _fit_built(
     *,
     verbose: int | str,
     extra_callbacks: Iterable[keras.callbacks.Callback],
+    resuming: bool,
 ) -> RunResult:
-    import keras
-
     from ..data import make_datasets
 
     spec = bp.train or TrainSpec()
@@ -284,8 +394,25 @@ def _fit_built(
         batch_size=global_batch,
         model=model,
     )
-    done = run.backup_epoch()
-    history = {k: v[:done] for k, v in run.read_history().items()}
+    done, history = 0, {}
+    if resuming:
+        state = restore(model, run / BACKUP_DIR, run_dir=run.path)
+        if state is None and int(info.get("epochs_done") or 0) > 0:
+            raise BlueprintError(
+                f"run '{run.path}' cannot be resumed: it finished {info['epochs_done']} "
+                "epoch(s) but its backup state is missing",
+                Location(str(run / BACKUP_DIR)),
+                expected="the backup/ folder the run writes every epoch",
+                hint=f"Start a new run: blueprint train {run.path / BLUEPRINT_FILE}.",
+            )
+        if state is not None:
+            done, history = state.epoch, state.history
+            if state.best:
+                info["best"] = state.best
+            else:
+                info.pop("best", None)
+        info["epochs_done"] = done
+        info["resumed"][-1]["from_epoch"] = done
     if spec.pretrain is not None and done == 0:
         from .pretrain import pretrain_layerwise
 
@@ -293,25 +420,33 @@ def _fit_built(
         atomic_write_json(run / PRETRAIN_FILE, pairs)
     monitor = spec.monitor or ("val_loss" if datasets.validation is not None else "loss")
     callbacks = [
-        _Recorder(run, info, history),
         _Checkpoints(run, info, monitor),
-        keras.callbacks.BackupAndRestore(str(run / BACKUP_DIR)),
+        _Recorder(run, info, history, RunBackup(run / BACKUP_DIR)),
         *_blueprint_callbacks(bp, spec, run, datasets, models, history),
         *extra_callbacks,
     ]
-    # With a fixed number of steps an epoch is not a pass over the data: repeat it.
-    train_data = datasets.train.repeat() if spec.steps_per_epoch else datasets.train
-    model.fit(
-        train_data,
-        validation_data=datasets.validation,
-        epochs=info["epochs"],
-        steps_per_epoch=spec.steps_per_epoch,
-        callbacks=callbacks,
-        verbose=verbose,
-        shuffle=False,  # the tf.data pipeline shuffles (seeded)
-    )
-    with atomic_path(run / MODEL_FILE) as tmp:
-        model.save(tmp)
+    # A run killed after its training ended (all epochs, or stopped early) runs no more
+    # epochs when resumed: it only finishes (model, metrics, status).
+    finishing = resuming and info.get("phase") == "finishing"
+    if finishing and (run / MODEL_FILE).is_file():
+        model.load_weights(run / MODEL_FILE)
+    else:
+        # With a fixed number of steps an epoch is not a pass over the data: repeat it.
+        train_data = datasets.train.repeat() if spec.steps_per_epoch else datasets.train
+        model.fit(
+            train_data,
+            validation_data=datasets.validation,
+            initial_epoch=done,
+            epochs=done if finishing else info["epochs"],
+            steps_per_epoch=spec.steps_per_epoch,
+            callbacks=callbacks,
+            verbose=verbose,
+            shuffle=False,  # the tf.data pipeline shuffles (seeded)
+        )
+        info["phase"] = "finishing"
+        run.write_run(info)
+        with atomic_path(run / MODEL_FILE) as tmp:
+            model.save(tmp)
     # Final training metrics on the training examples as they are (not shuffled, no label noise).
     metrics = {"train": _evaluate(model, datasets.unshuffled("train"))}
     for split in ("validation", "test"):
@@ -319,11 +454,10 @@ def _fit_built(
         if ds is not None:
             metrics[split] = _evaluate(model, ds)
     run.write_metrics(metrics)
-    backup = run / BACKUP_DIR
-    if backup.is_dir() and not any(backup.iterdir()):
-        backup.rmdir()
+    info.pop("phase", None)
     info.update(status="completed", finished=_now())
     run.write_run(info)
+    shutil.rmtree(run / BACKUP_DIR, ignore_errors=True)  # only once the run says completed
     return RunResult(run.path, model, run.read_history(), metrics)
 
 
@@ -530,13 +664,24 @@ def _callback_base():
 
 
 class _Recorder(_callback_base()):  # type: ignore[misc]
-    """Writes history.json/csv and the epoch counter at the end of every epoch."""
+    """At the end of every epoch: the backup state, then history.json/csv and run.json.
 
-    def __init__(self, run: RunDir, info: dict[str, Any], history: Mapping[str, list]) -> None:
+    The backup state comes first and carries the history with it, so run.json never
+    counts an epoch the backup cannot restore.
+    """
+
+    def __init__(
+        self,
+        run: RunDir,
+        info: dict[str, Any],
+        history: Mapping[str, list],
+        backup: RunBackup,
+    ) -> None:
         super().__init__()
         self.run = run
         self.info = info
         self.history = {k: list(v) for k, v in history.items()}
+        self.backup = backup
         self.started = time.monotonic()
 
     def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
@@ -544,6 +689,9 @@ class _Recorder(_callback_base()):  # type: ignore[misc]
             series = self.history.setdefault(key, [])
             series.extend([math.nan] * (epoch - len(series)))
             series.append(float(value))
+        for series in self.history.values():  # a metric missing from this epoch's logs
+            series.extend([math.nan] * (epoch + 1 - len(series)))
+        self.backup.save(self.model, epoch + 1, self.history, self.info.get("best"))
         self.run.write_history(self.history)
         self.info["epochs_done"] = epoch + 1
         self.run.write_run(self.info)

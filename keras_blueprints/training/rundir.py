@@ -10,12 +10,15 @@
       pretrain.json      per-pair losses of layer-wise pretraining (when train.pretrain is set)
       model.keras        the trained model
       checkpoints/       best.keras (by the monitored metric) and last.keras
-      backup/            BackupAndRestore's state while a run is unfinished
+      backup/            the state to resume from, while a run is unfinished
+                         (:mod:`keras_blueprints.training.backup`)
       plots/             learning curves and monitor plots
+      run.lock           held (flock) by the process writing the run
 
 Every file is written atomically (:mod:`keras_blueprints.files`), so a run
 killed at any moment leaves complete files only; ``blueprint train --resume``
-continues from the last finished epoch.
+continues from the last finished epoch. One process at a time writes a run
+(:mod:`keras_blueprints.training.lock`).
 """
 
 from __future__ import annotations
@@ -42,6 +45,7 @@ __all__ = [
     "PLOTS_DIR",
     "PRETRAIN_FILE",
     "RUN_FILE",
+    "RUN_LOCK",
     "RunDir",
     "default_run_dir",
 ]
@@ -56,6 +60,7 @@ PRETRAIN_FILE = "pretrain.json"
 CHECKPOINT_DIR = "checkpoints"
 BACKUP_DIR = "backup"
 PLOTS_DIR = "plots"
+RUN_LOCK = "run.lock"
 
 
 def default_run_dir(name: str, root: str | Path = "runs") -> Path:
@@ -155,9 +160,7 @@ class RunDir:
         atomic_write_json(self.path / METRICS_FILE, dict(metrics))
 
     def backup_epoch(self) -> int:
-        """Epochs completed according to BackupAndRestore's state (0 when none)."""
-        meta = self.path / BACKUP_DIR / "training_metadata.json"
-        try:
-            return int(json.loads(meta.read_text(encoding="utf-8"))["epoch"])
-        except (OSError, ValueError, KeyError, TypeError):
-            return 0
+        """Epochs completed according to the newest whole backup state (0 when none)."""
+        from .backup import states
+
+        return next((s.epoch for s in states(self.path / BACKUP_DIR) if s.problem is None), 0)

@@ -28,7 +28,7 @@ import keras_tuner as kt
 
 from ..api import Overrides, load
 from ..errors import BlueprintError
-from ..files import atomic_write_json
+from ..files import atomic_write_json, atomic_write_text
 from ..schema import Blueprint, DataSpec, TrainSpec, TuneSpec, thaw
 from ..spaces import Space
 from .provider import HyperParametersProvider
@@ -305,6 +305,40 @@ class _Bookkeeping:
         if self.after_trial is not None and not self._is_worker():
             self.after_trial(self)
 
+    def save(self) -> None:
+        """Writes the oracle and tuner state files atomically (as :func:`_atomic_state`)."""
+        if not self._is_worker():
+            _write_state(self.oracle, self.oracle._get_oracle_fname())
+        _write_state(self, self._get_tuner_fname())
+
+
+def _write_state(stateful: Any, fname: str) -> None:
+    atomic_write_text(fname, json.dumps(stateful.get_state()))
+
+
+def _atomic_state(tuner: Any) -> None:
+    """Makes keras-tuner write ``oracle.json`` and each ``trial.json`` atomically.
+
+    keras-tuner (checked with 1.4.8) rewrites them in place
+    (``Stateful.save``), so a search killed during a write leaves a truncated
+    JSON file no ``--resume`` can reload. The oracle's two writers, ``save`` and
+    ``_save_trial``, are replaced on this tuner's oracle by writers that move a
+    complete file into place. A distributed worker's oracle is the chief's
+    (a client): it writes nothing here.
+    """
+    oracle = tuner.oracle
+    if tuner._is_worker() or not hasattr(oracle, "_save_trial"):
+        return
+
+    def save() -> None:
+        _write_state(oracle, oracle._get_oracle_fname())
+
+    def save_trial(trial: Any) -> None:
+        _write_state(trial, str(Path(oracle._get_trial_dir(trial.trial_id)) / "trial.json"))
+
+    oracle.save = save
+    oracle._save_trial = save_trial
+
 
 def make_tuner(
     hypermodel: BlueprintHyperModel,
@@ -344,9 +378,11 @@ def make_tuner(
         common["max_trials"] = spec.max_trials
     hypermodel.exploring = True
     try:
-        return cls(**common)
+        tuner = cls(**common)
     finally:
         hypermodel.exploring = False
+    _atomic_state(tuner)
+    return tuner
 
 
 @contextlib.contextmanager

@@ -19,6 +19,10 @@ every trial. keras-tuner saves its oracle before and after every trial, so a
 search killed at any point continues with :func:`resume_search`
 (``blueprint tune --resume DIR``): finished trials are kept, the interrupted
 one runs again with the same values, and the search goes on to its end.
+
+One process at a time writes a search: it holds an flock on ``search.lock``
+inside the directory (:mod:`keras_blueprints.training.lock`; in a distributed
+search, the chief), so a second ``--resume`` is refused with the holder's PID.
 """
 
 from __future__ import annotations
@@ -27,6 +31,7 @@ import contextlib
 import datetime as dt
 import io
 import json
+import os
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +43,7 @@ from ..files import atomic_path, atomic_write_json, atomic_write_text
 from ..plain import dump
 from ..schema import Blueprint, TuneSpec
 from ..spaces import ValuesProvider
+from ..training.lock import holding, remove_stale_temporaries
 from ..training.rundir import RunDir, default_run_dir
 from .results import TrialRow, format_table, plot_objective, write_csv
 
@@ -63,6 +69,7 @@ BEST_MODEL = "best.keras"
 PLOT_FILE = "plots/objective.png"
 SOURCE_COPY = "source.yaml"
 PROJECT = "search"
+SEARCH_LOCK = "search.lock"
 CHECKPOINT = "checkpoint.weights.h5"
 """keras-tuner's best-epoch weights in each trial folder (Keras 3)."""
 
@@ -173,8 +180,9 @@ def tune(
         "allow_read": allow_read,
         "started": _now(),
     }
-    atomic_write_json(run / SEARCH_FILE, state)
-    return _search(run, state, verbose=verbose, extra_callbacks=extra_callbacks)
+    with _locked(run):
+        atomic_write_json(run / SEARCH_FILE, state)
+        return _search(run, state, verbose=verbose, extra_callbacks=extra_callbacks)
 
 
 def resume_search(
@@ -194,10 +202,22 @@ def resume_search(
         The result of the whole search (None in a distributed worker).
 
     Raises:
-        BlueprintError: Not a search directory, or a search that is already complete.
+        BlueprintError: Not a search directory, a search that is already complete, or
+            one another process is running (the directory is locked).
     """
     run = RunDir(run_dir)
-    state = _read_state(run)
+    _read_state(run)  # a search directory at all? (before creating a lock file in it)
+    with _locked(run):
+        return _resume_locked(run, verbose=verbose, extra_callbacks=extra_callbacks)
+
+
+def _resume_locked(
+    run: RunDir,
+    *,
+    verbose: int,
+    extra_callbacks: Iterable[keras.callbacks.Callback],
+) -> TuneResult | None:
+    state = _read_state(run)  # again: the lock's previous holder may have changed it
     if state.get("status") == "completed":
         raise BlueprintError(
             f"the search in '{run.path}' is already complete "
@@ -389,6 +409,21 @@ def _finish(tuner, report: _Report, *, verbose: int) -> TuneResult:
 
 
 # -- helpers ------------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def _locked(run: RunDir):
+    """Holds the search directory's lock; a distributed search's workers share the chief's."""
+    if os.environ.get("KERASTUNER_ORACLE_IP") and os.environ.get("KERASTUNER_TUNER_ID") not in (
+        None,
+        "chief",
+    ):
+        yield  # a worker: the chief holds the lock, and this process writes its trials
+        return
+    with holding(run.path, SEARCH_LOCK, "search"):
+        if not os.environ.get("KERASTUNER_ORACLE_IP"):  # no worker can be writing now
+            remove_stale_temporaries(run.path)
+        yield
 
 
 def _preflight(bp: Blueprint) -> None:
