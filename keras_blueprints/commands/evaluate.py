@@ -19,8 +19,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
     add_overrides(parser)
 
 
+MEMORY_HINT = (
+    "Evaluate on less at once: a smaller --data set, or a smaller batch (the run's batch size, "
+    "in run.json)"
+)
+
+
 def needs_keras(args: argparse.Namespace) -> bool:
-    """Evaluating loads the model; the run's runtime is configured first."""
+    """Evaluating loads the model: its file is checked, the run's runtime configured, first."""
+    from ..training.modelfile import check_keras_file
+    from ..training.rundir import MODEL_FILE
+
+    model_file = Path(args.run_dir) / MODEL_FILE
+    if model_file.exists() or model_file.is_symlink():  # a missing one: evaluate says so
+        check_keras_file(model_file)
     configure_runtime(Path(args.run_dir) / "blueprint.yaml", list(args.overrides))
     return True
 

@@ -36,8 +36,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+MEMORY_HINT = "Predict in smaller batches: --batch-size N (default 32), or split the input file"
+
+
 def needs_keras(args: argparse.Namespace) -> bool:
-    """Predicting loads the model."""
+    """Predicting loads the model; the model and input files are checked first, without it."""
+    from ..training.predict import check_input_file, check_model_path
+
+    check_model_path(args.model)
+    check_input_file(args.input)
     return True
 
 

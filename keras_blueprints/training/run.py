@@ -385,11 +385,16 @@ def evaluate(
 
 
 def load_trained(path: str | Path) -> keras.Model:
-    """Loads a ``.keras`` model written by a run (custom layers and schedules included)."""
-    import keras
+    """Loads a ``.keras`` model written by a run (custom layers and schedules included).
+
+    Raises:
+        BlueprintError: The file is missing, damaged, foreign or unsafe
+            (:func:`keras_blueprints.training.modelfile.load_keras_model`).
+    """
+    from .modelfile import load_keras_model
 
     _import_builtin_layers()
-    return keras.saving.load_model(path)
+    return load_keras_model(path)
 
 
 def _import_builtin_layers() -> None:
