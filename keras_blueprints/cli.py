@@ -144,7 +144,7 @@ MEMORY_HINT = (
 )
 """What an out-of-memory error suggests, unless the command's module sets ``MEMORY_HINT``."""
 
-_SUBJECTS = ("file", "resume", "model", "run_dir", "source")
+_SUBJECTS = ("file", "files", "resume", "model", "run_dir", "source")
 """The arguments naming what a command works on, in order: an error it cannot place in a
 blueprint is located there."""
 
@@ -169,12 +169,13 @@ def user_error(exc: BaseException, args: argparse.Namespace) -> BlueprintError |
         return None
     command_name = getattr(getattr(args, "_command", None), "name", "blueprint")
     module = sys.modules.get(f"keras_blueprints.commands.{command_name}")
-    subject = next((str(v) for a in _SUBJECTS if (v := getattr(args, a, None))), None)
+    subject = next((v for a in _SUBJECTS if (v := getattr(args, a, None))), None)
+    subject = subject[0] if isinstance(subject, list) else subject
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     memory = "host memory" if isinstance(exc, MemoryError) else "memory (TensorFlow)"
     return BlueprintError(
         f"'{command_name}' ran out of {memory}",
-        Location(subject or "<command line>"),
+        Location(str(subject or "<command line>")),
         received=Plain(f"{type(exc).__name__}: {text}" if text else type(exc).__name__),
         hint=getattr(module, "MEMORY_HINT", MEMORY_HINT),
     )
