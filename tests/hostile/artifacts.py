@@ -278,3 +278,43 @@ case(
     where=r"bp\.yaml:4:12",
     seconds=30,
 )
+
+# -- training data that would train to a NaN loss with exit 0 ---------------------------------
+
+_NAN_CSV = "a,b,label\n" + "".join(
+    f"{i / 10},{'nan' if i == 5 else 0.5},{i % 2}\n" for i in range(30)
+)
+
+
+def _huge_npz() -> bytes:
+    import numpy as np
+
+    x = np.linspace(-1, 1, 60).reshape(30, 2)
+    x[9, 0] = 1e300  # finite in float64, infinite in float32
+    out = io.BytesIO()
+    np.savez(out, point=x, y=(np.arange(30) % 2).astype("int32"))
+    return out.getvalue()
+
+
+for _id, _source, _setup in (
+    ("train-csv-nan", "{csv: {path: d.csv}}", None),
+    ("train-npz-1e300", "{npz: {path: d.npz}}", _write("d.npz", _huge_npz)),
+):
+    case(
+        _id,
+        "train",
+        "bp.yaml",
+        "--run-dir",
+        "runs/run",
+        "--quiet",
+        files={
+            "bp.yaml": SPIRALS.replace("source: spirals", f"source: {_source}"),
+            "d.csv": _NAN_CSV,
+            "runs/.keep": "",  # the run directory is made before the data is read
+        },
+        setup=_setup,
+        where=r"bp\.yaml:6:\d+",
+        seconds=90,
+        memory_mb=2500,
+        tensorflow=True,
+    )
