@@ -33,6 +33,8 @@ def models(tmp_path_factory) -> Path:
     keras.Model(x, keras.layers.Lambda(lambda t: t * 2, name="double")(x)).save(
         folder / "lambda.keras"
     )
+    ids = keras.Input((3,), dtype="int32", name="ids")
+    keras.Model(ids, keras.layers.Embedding(5, 2, name="emb")(ids)).save(folder / "emb.keras")
     keras.backend.clear_session()
     return folder
 
@@ -168,7 +170,7 @@ def test_a_bad_input_file_is_refused_from_its_headers(kind, tmp_path):
 
 def test_read_inputs_checks_the_file_then_the_shapes(tmp_path):
     class Spec:
-        name, shape = "x", (None, 4)
+        name, shape, dtype = "x", (None, 4), "float32"
 
     good = tmp_path / "x.npy"
     np.save(good, np.ones((3, 4), "float32"))
@@ -179,6 +181,37 @@ def test_read_inputs_checks_the_file_then_the_shapes(tmp_path):
     np.save(wrong, np.ones((3, 5), "float32"))
     with pytest.raises(BlueprintError, match="wrong shape"):
         read_inputs(wrong, [Spec()])
+
+
+def test_floats_for_an_integer_input_are_refused(tmp_path):
+    class Ids:
+        name, shape, dtype = "ids", (None, 3), "int32"
+
+    path = tmp_path / "ids.npy"
+    np.save(path, np.full((2, 3), 1.5, "float32"))
+    with pytest.raises(BlueprintError, match="holds floats") as info:
+        read_inputs(path, [Ids()])
+    assert info.value.location.file == str(path)
+
+
+def test_an_input_the_model_cannot_take_is_located_at_the_input_file(models, tmp_path):
+    from keras_blueprints.training.predict import predict_file
+
+    ids = tmp_path / "ids.npy"
+    np.save(ids, np.array([[1, 2, 9]] * 2, "int32"))  # 9 is past the vocabulary of 5
+    with pytest.raises(BlueprintError) as info:
+        predict_file(models / "emb.keras", ids, tmp_path / "out.npy")
+    assert info.value.location.file == str(ids)
+    assert not (tmp_path / "out.npy").exists()
+
+
+def test_a_batch_size_below_one_is_a_usage_error(models, tmp_path, capsys):
+    np.save(tmp_path / "x.npy", np.zeros((2, 4), "float32"))
+    with pytest.raises(SystemExit) as info:
+        main(["predict", str(models / "good.keras"), str(tmp_path / "x.npy"), "-o", "o.npy",
+              "--batch-size", "-3"])  # fmt: skip
+    assert info.value.code == 2
+    assert "--batch-size" in capsys.readouterr().err
 
 
 def test_a_run_directory_is_never_made_through_a_dangling_link(tmp_path):

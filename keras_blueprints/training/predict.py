@@ -108,7 +108,15 @@ def read_inputs(path: str | Path, model: keras.Model | Sequence[TensorInfo]) -> 
             hint=did_you_mean(missing[0], map(str, headers)) or None,
         )
     for tensor, name in zip(specs, names, strict=True):
-        got, _ = headers[name]
+        got, dtype = headers[name]
+        wants = str(getattr(tensor.dtype, "name", tensor.dtype))
+        if dtype.kind == "f" and wants.startswith(("int", "uint")):
+            raise BlueprintError(
+                f"the array for input '{name}' holds floats; the input takes {wants}",
+                where,
+                expected=f"an array of integers ({wants}): floats would be truncated",
+                received=Plain(dtype.name),
+            )
         expected = tuple(tensor.shape)
         fits = len(got) == len(expected) and all(
             e is None or e == g for e, g in zip(expected, got, strict=True)
@@ -132,6 +140,29 @@ def read_inputs(path: str | Path, model: keras.Model | Sequence[TensorInfo]) -> 
             f"cannot read '{path}' as NumPy data", where, received=Plain(first_line(exc))
         ) from exc
     return arrays
+
+
+def _running_on(input_path: str | Path, run: Any) -> dict[str, Any]:
+    """Runs the model; an input it cannot take (a token id past the vocabulary) is located."""
+    import tensorflow as tf
+
+    try:
+        return run()
+    except tf.errors.InvalidArgumentError as exc:
+        raise BlueprintError(
+            f"the model cannot run on the inputs in '{input_path}'",
+            Location(str(input_path)),
+            expected="values the model accepts (e.g. token ids below an embedding's vocabulary)",
+            received=Plain(_op_reason(exc)),
+        ) from exc
+
+
+def _op_reason(exc: Exception) -> str:
+    """The reason line of a TensorFlow op error (after Keras' frames, before the node)."""
+    skip = ("File ", "[[", "Graph execution error", "Detected at node")
+    lines = [line.strip() for line in str(getattr(exc, "message", exc)).splitlines()]
+    reasons = [line for line in lines if line and not line.startswith(skip)]
+    return reasons[-1] if reasons else first_line(exc)
 
 
 def check_input_file(path: str | Path) -> dict[str | None, tuple[tuple[int, ...], Any]]:
@@ -323,7 +354,7 @@ def predict_file(
             Location(str(output_path)),
             expected=".npz" if len(out_names) > 1 else ".npy or .npz",
         )
-    outputs = run()
+    outputs = _running_on(input_path, run)
     with atomic_path(output_path) as tmp:
         if output_path.suffix == ".npy":
             np.save(tmp, next(iter(outputs.values())))
