@@ -205,6 +205,17 @@ def test_an_input_the_model_cannot_take_is_located_at_the_input_file(models, tmp
     assert not (tmp_path / "out.npy").exists()
 
 
+def test_an_output_that_cannot_be_written_is_located_at_the_output(models, tmp_path):
+    from keras_blueprints.training.predict import predict_file
+
+    np.save(tmp_path / "x.npy", np.zeros((2, 4), "float32"))
+    (tmp_path / "afile").write_text("")
+    out = tmp_path / "afile" / "out.npy"
+    with pytest.raises(BlueprintError) as info:
+        predict_file(models / "good.keras", tmp_path / "x.npy", out)
+    assert info.value.location.file == str(out)
+
+
 def test_a_batch_size_below_one_is_a_usage_error(models, tmp_path, capsys):
     np.save(tmp_path / "x.npy", np.zeros((2, 4), "float32"))
     with pytest.raises(SystemExit) as info:

@@ -355,9 +355,17 @@ def predict_file(
             expected=".npz" if len(out_names) > 1 else ".npy or .npz",
         )
     outputs = _running_on(input_path, run)
-    with atomic_path(output_path) as tmp:
-        if output_path.suffix == ".npy":
-            np.save(tmp, next(iter(outputs.values())))
-        else:
-            np.savez(tmp, **outputs)
+    try:
+        with atomic_path(output_path) as tmp:
+            if output_path.suffix == ".npy":
+                np.save(tmp, next(iter(outputs.values())))
+            else:
+                np.savez(tmp, **outputs)
+    except OSError as exc:  # a parent that is a file, no permission, a full disk
+        raise BlueprintError(
+            f"cannot write the outputs to '{output_path}'",
+            Location(str(output_path)),
+            expected="a writable place for a new file",
+            received=Plain(f"{type(exc).__name__}: {exc.strerror or exc}"),
+        ) from exc
     return {n: tuple(a.shape) for n, a in outputs.items()}
