@@ -291,3 +291,27 @@ def test_the_checks_run_before_tensorflow_is_imported(tmp_path):
         assert status == EXIT_BLUEPRINT
         assert "tensorflow" not in heavy
     assert not (tmp_path / "out").exists() and not (tmp_path / "o.npy").exists()
+
+
+def test_evaluate_takes_a_smaller_batch(tmp_path, monkeypatch):
+    import keras_blueprints.data as data
+    from keras_blueprints.training.run import evaluate, train
+    from tests.conftest import spiral_mlp
+
+    bp = tmp_path / "spiral.yaml"
+    bp.write_text(spiral_mlp(points=20, epochs=1))
+    run = train(bp, run_dir=tmp_path / "run", verbose=0).run_dir
+    seen = []
+    real = data.make_datasets
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["batch_size"])
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(data, "make_datasets", spy)
+    default = evaluate(run)
+    smaller = evaluate(run, batch_size=3)
+    assert seen == [16, 3]
+    assert smaller.keys() == default.keys()
+    for split, metrics in default.items():
+        assert smaller[split]["loss"] == pytest.approx(metrics["loss"], rel=1e-4)

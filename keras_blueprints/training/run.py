@@ -324,6 +324,7 @@ def evaluate(
     *,
     data: str | None = None,
     verbose: int | str = 0,
+    batch_size: int | None = None,
 ) -> dict[str, dict[str, float]]:
     """Evaluates a run's trained model on its test data, or on other data.
 
@@ -334,6 +335,7 @@ def evaluate(
             ``{npz: {path: ...}}``): its test split when it has one (built-in sets),
             else all of it, reported as ``"data"``.
         verbose: Keras' verbosity.
+        batch_size: Examples per batch (default: the run's own batch size).
 
     Returns:
         Metrics per split: ``{"test": {...}}`` when the data has a test split; else
@@ -365,7 +367,7 @@ def evaluate(
     keras.utils.set_random_seed(spec.seed)
     with activate(bp.runtime) as runtime:
         model = load_trained(model_file)
-        batch_size = info.get("batch_size")
+        batch_size = batch_size or info.get("batch_size")
         datasets = make_datasets(
             bp,
             bp.data or DataSpec(),
