@@ -299,6 +299,7 @@ def _huge_npz() -> bytes:
 for _id, _source, _setup in (
     ("train-csv-nan", "{csv: {path: d.csv}}", None),
     ("train-npz-1e300", "{npz: {path: d.npz}}", _write("d.npz", _huge_npz)),
+    ("train-csv-1e300", "{csv: {path: huge.csv}}", None),
 ):
     case(
         _id,
@@ -310,6 +311,7 @@ for _id, _source, _setup in (
         files={
             "bp.yaml": SPIRALS.replace("source: spirals", f"source: {_source}"),
             "d.csv": _NAN_CSV,
+            "huge.csv": _NAN_CSV.replace("nan", "1e300"),
             "runs/.keep": "",  # the run directory is made before the data is read
         },
         setup=_setup,
