@@ -176,6 +176,7 @@ def user_error(exc: BaseException, args: argparse.Namespace) -> BlueprintError |
     return BlueprintError(
         f"'{command_name}' ran out of {memory}",
         Location(str(subject or "<command line>")),
+        expected="the model, a batch and its activations to fit in this machine's memory",
         received=Plain(f"{type(exc).__name__}: {text}" if text else type(exc).__name__),
         hint=getattr(module, "MEMORY_HINT", MEMORY_HINT),
     )
