@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .errors import BlueprintError
+from .errors import BlueprintError, Location, Plain, is_out_of_memory
 from .registry import Registry
 
 __all__ = ["COMMANDS", "Command", "command", "main"]
@@ -217,6 +217,49 @@ def import_keras_quietly() -> None:
         os.close(devnull)
 
 
+MEMORY_HINT = (
+    "Make it smaller: a lower --batch-size (or data.batch_size), smaller inputs or a narrower model"
+)
+"""What an out-of-memory error suggests, unless the command's module sets ``MEMORY_HINT``."""
+
+_SUBJECTS = ("file", "files", "resume", "model", "run_dir", "source")
+"""The arguments naming what a command works on, in order: an error it cannot place in a
+blueprint is located there."""
+
+
+def user_error(exc: BaseException, args: argparse.Namespace) -> BlueprintError | None:
+    """The one place where an exception other than a BlueprintError becomes a user error.
+
+    Running out of memory (host ``MemoryError`` or TensorFlow's
+    ``ResourceExhaustedError``) is not a bug: the batch, the inputs or the model are
+    too large for this machine. It becomes a located error (at the command's file,
+    model or run directory) saying what ran out and how to make it smaller (the
+    command module's ``MEMORY_HINT``).
+
+    Args:
+        exc: The exception a command raised.
+        args: The parsed command line.
+
+    Returns:
+        The error to report with exit status 2, or None for an internal error (a bug).
+    """
+    if not is_out_of_memory(exc):
+        return None
+    command_name = getattr(getattr(args, "_command", None), "name", "blueprint")
+    module = sys.modules.get(f"keras_blueprints.commands.{command_name}")
+    subject = next((v for a in _SUBJECTS if (v := getattr(args, a, None))), None)
+    subject = subject[0] if isinstance(subject, list) else subject
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    memory = "host memory" if isinstance(exc, MemoryError) else "memory (TensorFlow)"
+    return BlueprintError(
+        f"'{command_name}' ran out of {memory}",
+        Location(str(subject or "<command line>")),
+        expected="the model, a batch and its activations to fit in this machine's memory",
+        received=Plain(f"{type(exc).__name__}: {text}" if text else type(exc).__name__),
+        hint=getattr(module, "MEMORY_HINT", MEMORY_HINT),
+    )
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Runs the command line.
 
@@ -245,9 +288,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
-    except Exception as exc:  # an internal error: say so, without a traceback
+    except Exception as exc:  # the user's to fix (out of memory), or an internal error
         if args.debug:
             raise
+        err = user_error(exc, args)
+        if err is not None:
+            print(err.format(), file=sys.stderr)
+            return EXIT_BLUEPRINT
         print(
             f"blueprint: internal error: {type(exc).__name__}: {exc}\n"
             "  This is a bug in keras-blueprints; run again with --debug for the traceback.",

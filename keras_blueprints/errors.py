@@ -15,6 +15,7 @@ import TensorFlow.
 from __future__ import annotations
 
 import difflib
+import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
@@ -26,6 +27,7 @@ __all__ = [
     "closest",
     "did_you_mean",
     "format_path",
+    "is_out_of_memory",
 ]
 
 
@@ -261,6 +263,26 @@ class BlueprintErrors(BlueprintError):
         if not errors:
             return super().format()
         return "\n".join(e.format() for e in errors)
+
+
+def is_out_of_memory(exc: BaseException) -> bool:
+    """Whether ``exc`` says that memory ran out.
+
+    That is Python's (and NumPy's) ``MemoryError``, or TensorFlow's
+    ``ResourceExhaustedError`` (an allocation failed on the host or an accelerator).
+    TensorFlow is looked up only if it is already imported: this module stays light.
+
+    Args:
+        exc: Any exception.
+
+    Returns:
+        True for an out-of-memory error.
+    """
+    if isinstance(exc, MemoryError):
+        return True
+    tf = sys.modules.get("tensorflow")
+    kind = getattr(getattr(tf, "errors", None), "ResourceExhaustedError", None)
+    return isinstance(kind, type) and isinstance(exc, kind)
 
 
 class ErrorCollector:

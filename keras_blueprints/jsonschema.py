@@ -518,6 +518,7 @@ def _control_keys() -> dict[str, Any]:
         "when": _typed({"type": "boolean"}, "Keep the node only when true."),
         "share": {
             "type": "string",
+            "anyOf": [{"pattern": NAME_RE.pattern}, EXPRESSION],
             "description": "Reuse the layer (and weights) of the named node.",
         },
         "graph": {"$ref": "#/$defs/graph", "description": "A group of nodes."},

@@ -432,6 +432,20 @@ def test_share_must_name_a_layer_node():
     assert err.message.startswith("'share' must name a layer node")
 
 
+@pytest.mark.parametrize("value", ['""', "d1.0", "'1abc'", "[d1]"])
+def test_share_of_a_malformed_name_is_located_at_the_value(value):
+    err = error_of(
+        f"""
+        inputs: {{x: [4]}}
+        graph:
+          - {{name: d1, Dense: {{units: 2}}}}
+          - share: {value}
+        """
+    )
+    assert err.message == "'share' takes the name of another layer node"
+    assert where(err) == (4, 12)
+
+
 def test_compile_loss_for_unknown_output():
     err = error_of(
         """

@@ -39,8 +39,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
     group.add_argument("--end-token", type=int, metavar="ID", help="default: vocabulary - 1")
 
 
+MEMORY_HINT = "Verify on fewer examples: --samples N (default 32)"
+
+
 def needs_keras(args: argparse.Namespace) -> bool:
-    """Exporting loads the model."""
+    """Exporting loads the model; the model file is checked first, without it."""
+    from ..export.core import check_source
+
+    check_source(args.source)
     return True
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 
 from ..cli import EXIT_OK, command
+from .train import _positive
 
 
 @command(
@@ -28,7 +29,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=".npy (a model with one input) or .npz with one array per input name",
     )
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help=".npy or .npz")
-    parser.add_argument("--batch-size", type=int, default=32, metavar="N")
+    parser.add_argument("--batch-size", type=_positive, default=32, metavar="N")
     parser.add_argument(
         "--signature",
         metavar="NAME",
@@ -36,8 +37,15 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
 
 
+MEMORY_HINT = "Predict in smaller batches: --batch-size N (default 32), or split the input file"
+
+
 def needs_keras(args: argparse.Namespace) -> bool:
-    """Predicting loads the model."""
+    """Predicting loads the model; the model and input files are checked first, without it."""
+    from ..training.predict import check_input_file, check_model_path
+
+    check_model_path(args.model)
+    check_input_file(args.input)
     return True
 
 

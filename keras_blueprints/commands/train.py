@@ -14,6 +14,12 @@ from ..cli import EXIT_OK, add_overrides, command
 __all__ = ["add_runtime_options", "data_override", "print_metrics", "runtime_overrides"]
 
 
+MEMORY_HINT = (
+    "Make each step smaller: a lower --batch-size (data.batch_size), smaller inputs or a "
+    "narrower model"
+)
+
+
 @command("train", "train a blueprint on its data; writes a resumable run directory")
 def configure(parser: argparse.ArgumentParser) -> None:
     """Adds the command's arguments."""

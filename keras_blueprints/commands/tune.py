@@ -10,6 +10,12 @@ from .train import _positive, add_data_option, data_override
 __all__: list[str] = []
 
 
+MEMORY_HINT = (
+    "Make each trial smaller: --set data.batch_size=N, smaller inputs, or narrower choices in "
+    "the search space"
+)
+
+
 @command("tune", "search a blueprint's hyperparameters; writes a resumable search directory")
 def configure(parser: argparse.ArgumentParser) -> None:
     """Adds the command's arguments."""

@@ -21,6 +21,7 @@ batched, cached and prefetched, never shuffled or corrupted.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,7 +32,7 @@ from ..schema import Blueprint, DataSpec, SourceSpec, thaw
 from .examples import Examples
 from .registry import SOURCES, SourceContext
 
-__all__ = ["Datasets", "check_examples", "load_examples", "make_datasets"]
+__all__ = ["Datasets", "check_examples", "check_finite", "load_examples", "make_datasets"]
 
 SPLITS = ("train", "validation", "test")
 
@@ -261,7 +262,87 @@ def call_source(
             f"Expected data source '{spec.kind}' to return Examples or None. "
             f"Received: {type(found).__name__}"
         )
+    if found is not None and found.is_arrays:  # in the source's own row order
+        check_finite(found, blueprint, spec.location, f"source '{spec.kind}'")
     return found
+
+
+FINITE_CHUNK = 1 << 20
+"""Values checked at a time by :func:`check_finite` (bounds its temporary copies)."""
+
+
+def check_finite(examples: Examples, blueprint: Blueprint, location: Location, what: str) -> None:
+    """Refuses NaN, infinities, and values that overflow the dtype the model takes.
+
+    A NaN or an infinity in the inputs or targets makes the loss NaN at the first
+    step that meets it, and the run goes on to its end with exit 0; a float64 value
+    such as 1e300 becomes infinite when cast to float32. Float arrays are checked
+    in NumPy, in chunks, after the cast the model will apply (an input's declared
+    dtype, float32 for bfloat16; float32 for targets). Integer and bool arrays are
+    always finite.
+
+    Only in-memory arrays are checked (``npz``, ``npy``, ``csv``, the built-in
+    sets). Streamed sources are not read ahead of training: a folder of images
+    decodes 8-bit pixels (always finite), but a TFRecord's float features are only
+    seen as training reads them.
+
+    Args:
+        examples: Array examples, rows in the source's order.
+        blueprint: The blueprint (its inputs' dtypes).
+        location: Where the source is declared (errors point there).
+        what: The source, for messages (``source 'csv'``).
+
+    Raises:
+        BlueprintError: The first non-finite value: its input or target, row and column.
+    """
+    import numpy as np
+
+    declared = {i.name: i.dtype for i in blueprint.inputs}
+    arrays = [(f"input '{k}'", v, declared.get(k, "float32")) for k, v in examples.x.items()]
+    y = examples.y
+    if isinstance(y, Mapping):
+        arrays += [(f"target '{k}'", v, "float32") for k, v in y.items()]
+    elif y is not None:
+        arrays.append(("the target array", y, "float32"))
+    for name, array, dtype in arrays:
+        if array.dtype.kind != "f":
+            continue
+        target = np.dtype("float32" if dtype == "bfloat16" or "float" not in dtype else dtype)
+        flat = array.reshape(len(array), -1) if array.ndim else array.reshape(1, 1)
+        step = max(1, FINITE_CHUNK // max(1, flat.shape[1]))
+        first, count = None, 0
+        for start in range(0, len(flat), step):
+            block = flat[start : start + step]
+            with np.errstate(over="ignore", invalid="ignore"):
+                bad = ~np.isfinite(block.astype(target, copy=False))
+            found = int(bad.sum())
+            if found and first is None:
+                r, c = (int(i) for i in np.argwhere(bad)[0])
+                first = (start + r, c, float(block[r, c]))
+            count += found
+        if first is None:
+            continue
+        row, c, value = first
+        index = np.unravel_index(c, array.shape[1:]) if array.ndim > 1 else ()
+        at = ", ".join(str(int(i)) for i in (row, *index))
+        column = f", column {c + 1}" if array.ndim == 2 else ""
+        raise BlueprintError(
+            f"{name} of {what} holds {_describe(value)} at row {row + 1}{column} (index [{at}])",
+            location,
+            expected=f"finite numbers within {target.name}'s range "
+            f"(|x| <= {float(np.finfo(target).max):.3g})",
+            received=Plain(f"{value!r}; {count} such value(s) in {name}"),
+            hint="Remove or fill those rows (NaN is often a missing value), or rescale the "
+            "data: a NaN or an infinity makes the loss NaN from the first step.",
+        )
+
+
+def _describe(value: float) -> str:
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "an infinity"
+    return "a value too large for the model's dtype"
 
 
 def _hold_out(

@@ -32,7 +32,7 @@ from .. import __version__
 from ..errors import BlueprintError, Location, Plain
 from ..files import atomic_write_json, temporary_dir
 from ..training.lock import remove_tree_if_unlocked, try_lock
-from ..training.rundir import BLUEPRINT_FILE, MODEL_FILE, RUN_FILE
+from ..training.rundir import BLUEPRINT_FILE, MODEL_FILE, RUN_FILE, refuse_dangling_link
 from .signatures import (
     DecodeSpec,
     Endpoint,
@@ -53,6 +53,7 @@ __all__ = [
     "EXPORT_FILE",
     "FORMATS",
     "ExportResult",
+    "check_source",
     "export_model",
 ]
 
@@ -174,7 +175,15 @@ def export_model(
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),
     }
-    out.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise BlueprintError(
+            f"cannot create the folder of '{out}'",
+            Location(str(out)),
+            expected="a new or empty directory in a writable place",
+            received=Plain(f"{type(exc).__name__}: {exc.strerror or exc}"),
+        ) from exc
     with _staging(out) as tmp:
         if format == "keras":
             diffs, signatures = _export_keras(reference, x, expected, tmp)
@@ -221,6 +230,18 @@ def export_model(
 
 
 # -- where from, where to ------------------------------------------------------------------
+
+
+def check_source(source: str | Path) -> None:
+    """Checks what is to be exported without TensorFlow, so that a bad file fails fast.
+
+    Raises:
+        BlueprintError: No run directory or ``.keras`` file at ``source``, or a
+            damaged one (:func:`keras_blueprints.training.modelfile.check_keras_file`).
+    """
+    from ..training.modelfile import check_keras_file
+
+    check_keras_file(_resolve_source(Path(source)).model_file)
 
 
 def _resolve_source(path: Path) -> _Source:
@@ -283,6 +304,7 @@ def _check_apart(src: _Source, out: Path) -> None:
 
 
 def _check_out(out: Path, overwrite: bool) -> None:
+    refuse_dangling_link(out, "export directory")
     if out.exists() and not out.is_dir():
         raise BlueprintError(
             f"'{out}' is a file",

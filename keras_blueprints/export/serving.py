@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import BlueprintError, Location
+from ..errors import BlueprintError, Location, Plain, is_out_of_memory
 from .signatures import TensorInfo
 
 __all__ = ["DEFAULT_SIGNATURE", "SavedModelRunner", "is_saved_model", "load_saved_model"]
@@ -48,10 +48,18 @@ def load_saved_model(path: str | Path) -> Any:
         )
     try:
         return tf.saved_model.load(str(path))
-    except (OSError, ValueError, tf.errors.OpError) as exc:
+    except Exception as exc:  # a damaged SavedModel raises many kinds (IndexError, DecodeError..)
+        if is_out_of_memory(exc):
+            raise
+        from ..training.modelfile import first_line
+
         raise BlueprintError(
-            f"cannot load the SavedModel at '{path}': {type(exc).__name__}: {exc}",
+            f"cannot load the SavedModel at '{path}'",
             Location(str(path)),
+            expected="a SavedModel directory written by 'blueprint export' (saved_model.pb and "
+            "complete variables/)",
+            received=Plain(first_line(exc)),
+            hint="The directory is damaged or incomplete (a partial copy?); export it again.",
         ) from exc
 
 

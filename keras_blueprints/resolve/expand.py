@@ -615,9 +615,12 @@ class _Resolver:
 
     def _share(self, item, w, env, scope, previous) -> Ref:
         target = substitute_at(item["share"], env, w / "share")
-        if not isinstance(target, str):
+        if not isinstance(target, str) or not NAME_RE.match(target):
             raise BlueprintError(
-                "'share' takes the name of another layer node", (w / "share").loc, received=target
+                "'share' takes the name of another layer node",
+                (w / "share").loc,
+                expected="a node name: letters, digits, '_' or '-', not starting with a digit",
+                received=target,
             )
         explicit = substitute_at(item["name"], env, w / "name") if "name" in item else None
         inputs, call_inputs = self._from(item, w, env, previous)
@@ -735,7 +738,14 @@ class _Resolver:
         return out
 
     def _lookup_ref(self, scope: Scope, text: str, where: Where) -> Ref:
-        m = REF_RE.match(text)
+        m = REF_RE.match(text) if isinstance(text, str) else None
+        if m is None:  # callers check the syntax where they read it; never crash here
+            raise BlueprintError(
+                "a reference must name a node or an input",
+                where.loc,
+                expected="a name, or NAME.INDEX for one output of a multi-output node",
+                received=text,
+            )
         base, index = m.group(1), m.group(2)
         target = scope.names.get(base)
         if target is None:

@@ -468,6 +468,7 @@ def evaluate(
     data: str | None = None,
     verbose: int | str = 0,
     allow_read: Iterable[str | Path] = (),
+    batch_size: int | None = None,
 ) -> dict[str, dict[str, float]]:
     """Evaluates a run's trained model on its test data, or on other data.
 
@@ -479,6 +480,7 @@ def evaluate(
             else all of it, reported as ``"data"``.
         verbose: Keras' verbosity.
         allow_read: Further folders the blueprint's data paths may be read below.
+        batch_size: Examples per batch (default: the run's own batch size).
 
     Returns:
         Metrics per split: ``{"test": {...}}`` when the data has a test split; else
@@ -510,7 +512,7 @@ def evaluate(
     keras.utils.set_random_seed(spec.seed)
     with activate(bp.runtime) as runtime:
         model = load_trained(model_file)
-        batch_size = info.get("batch_size")
+        batch_size = batch_size or info.get("batch_size")
         datasets = make_datasets(
             bp,
             bp.data or DataSpec(),
@@ -560,11 +562,16 @@ def load_run_blueprint(
 
 
 def load_trained(path: str | Path) -> keras.Model:
-    """Loads a ``.keras`` model written by a run (custom layers and schedules included)."""
-    import keras
+    """Loads a ``.keras`` model written by a run (custom layers and schedules included).
+
+    Raises:
+        BlueprintError: The file is missing, damaged, foreign or unsafe
+            (:func:`keras_blueprints.training.modelfile.load_keras_model`).
+    """
+    from .modelfile import load_keras_model
 
     _import_builtin_layers()
-    return keras.saving.load_model(path)
+    return load_keras_model(path)
 
 
 def _import_builtin_layers() -> None:

@@ -27,11 +27,12 @@ import csv
 import datetime as dt
 import io
 import json
+import os
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import BlueprintError, Location
+from ..errors import BlueprintError, Location, Plain
 from ..files import atomic_write_json, atomic_write_text
 
 __all__ = [
@@ -48,6 +49,7 @@ __all__ = [
     "RUN_LOCK",
     "RunDir",
     "default_run_dir",
+    "refuse_dangling_link",
 ]
 
 BLUEPRINT_FILE = "blueprint.yaml"
@@ -75,6 +77,30 @@ def default_run_dir(name: str, root: str | Path = "runs") -> Path:
     return path
 
 
+def refuse_dangling_link(path: Path, what: str) -> None:
+    """Refuses a symbolic link to nothing where a new directory is to be made.
+
+    ``Path.exists()`` is false for it, yet ``mkdir`` fails on it, and following it
+    would create a directory wherever the link points.
+
+    Args:
+        path: Where the directory is to be made.
+        what: What it is, for the message (``"run directory"``).
+
+    Raises:
+        BlueprintError: ``path`` is a dangling symbolic link.
+    """
+    if path.is_symlink() and not path.exists():
+        raise BlueprintError(
+            f"the {what} '{path}' is a symbolic link to nothing",
+            Location(str(path)),
+            expected="a new or empty directory",
+            received=Plain(f"a link to '{os.readlink(path)}', which does not exist"),
+            hint="Remove the link, or choose another place: a directory is never created "
+            "through a link.",
+        )
+
+
 class RunDir:
     """Reads and writes the files of one run directory.
 
@@ -95,13 +121,22 @@ class RunDir:
         Raises:
             BlueprintError: The directory exists and is not empty (nothing is overwritten).
         """
+        refuse_dangling_link(self.path, "run directory")
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
             raise BlueprintError(
                 f"run directory '{self.path}' already exists and is not empty",
                 Location(str(self.path)),
                 hint="Choose another --run-dir, or continue that run with --resume.",
             )
-        self.path.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a parent that is a file or a dangling link, no permission
+            raise BlueprintError(
+                f"cannot create the run directory '{self.path}'",
+                Location(str(self.path)),
+                expected="a new or empty directory in a writable place",
+                received=Plain(f"{type(exc).__name__}: {exc.strerror or exc}"),
+            ) from exc
 
     def read_run(self) -> dict[str, Any]:
         """Reads ``run.json`` of an existing run.

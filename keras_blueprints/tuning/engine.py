@@ -33,7 +33,14 @@ from ..schema import Blueprint, DataSpec, TrainSpec, TuneSpec, thaw
 from ..spaces import Space
 from .provider import HyperParametersProvider
 
-__all__ = ["OUTCOME_FILE", "BlueprintHyperModel", "SearchStopped", "make_tuner"]
+__all__ = [
+    "OUTCOME_FILE",
+    "ZERO_SEED",
+    "BlueprintHyperModel",
+    "SearchStopped",
+    "make_tuner",
+    "oracle_seed",
+]
 
 OUTCOME_FILE = "outcome.json"
 """Written in each trial's folder by the process that ran it: seconds and failure reason."""
@@ -340,6 +347,28 @@ def _atomic_state(tuner: Any) -> None:
     oracle._save_trial = save_trial
 
 
+ZERO_SEED = 2**32 - 1
+"""keras-tuner's seed for ``tune.seed: 0`` (see :func:`oracle_seed`)."""
+
+
+def oracle_seed(seed: int) -> int:
+    """keras-tuner's seed for a ``tune.seed``: the same seed, so the same trials, every time.
+
+    keras-tuner's oracle reads a false seed as "none" (``seed or random.randint(...)``),
+    so ``seed: 0`` (the default) would try different trials in every search; 0 is
+    given as :data:`ZERO_SEED` instead. Seeds are also brought below 2**32, the
+    largest NumPy's ``RandomState`` (the Bayesian oracle's) takes. Every other seed
+    in 1 .. 2**32 - 2 is passed unchanged.
+
+    Args:
+        seed: ``tune.seed`` (a non-negative integer).
+
+    Returns:
+        A seed in 1 .. 2**32 - 1.
+    """
+    return seed % ZERO_SEED or ZERO_SEED
+
+
 def make_tuner(
     hypermodel: BlueprintHyperModel,
     spec: TuneSpec,
@@ -365,7 +394,7 @@ def make_tuner(
     common: dict[str, Any] = {
         "hypermodel": hypermodel,
         "objective": kt.Objective(spec.objective, spec.direction),
-        "seed": spec.seed,
+        "seed": oracle_seed(spec.seed),
         "executions_per_trial": spec.executions_per_trial,
         "directory": str(directory),
         "project_name": project_name,
