@@ -184,7 +184,9 @@ def test_diamonds_of_extends_and_imports_read_each_file_once(tmp_path, monkeypat
         write(tmp_path, f"f{i}.yaml", f"extends: [{below}]\nimports: [{below}]\n")
     reads = []
     real = document.read_source
-    monkeypatch.setattr(document, "read_source", lambda p: reads.append(p) or real(p))
+    monkeypatch.setattr(
+        document, "read_source", lambda p, where=None: reads.append(p) or real(p, where)
+    )
     doc = load_document(tmp_path / "f4.yaml")
     assert doc.data["params"] == {"a": 1} and "b0" in doc.imported_blocks
     assert len(reads) <= 2 * 4 * 2  # each file once per depth it is met at, not once per path
