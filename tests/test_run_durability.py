@@ -57,6 +57,7 @@ class _Epochs(keras.callbacks.Callback):
 @register_callback("sigterm_after_test")
 def _sigterm_after(context, *, epochs: int = 1):
     """Sends this process SIGTERM at the end of epoch ``epochs`` (a test's callback)."""
+
     class Term(keras.callbacks.Callback):
         def on_epoch_end(self, epoch, logs=None):
             if epoch + 1 == epochs:
