@@ -48,6 +48,7 @@ from ..runtime import activate, configure, fitting, is_chief, strategy_for, with
 from ..schema import Blueprint, CallbackSpec, DataSpec, TrainSpec, thaw
 from .backup import RunBackup, remove_partial, restore
 from .lock import holding, remove_stale_temporaries
+from .preflight import check_trainable
 from .rundir import (
     BACKUP_DIR,
     BLUEPRINT_FILE,
@@ -63,7 +64,14 @@ from .rundir import (
 if TYPE_CHECKING:
     import keras
 
-__all__ = ["RunInterrupted", "RunResult", "evaluate", "load_run_blueprint", "resume", "train"]
+__all__ = [
+    "RunInterrupted",
+    "RunResult",
+    "evaluate",
+    "load_run_blueprint",
+    "resume",
+    "train",
+]
 
 DEFAULT_CALLBACKS = ("learning_curves",)
 """Callbacks every run gets unless the blueprint lists them itself."""
@@ -129,23 +137,6 @@ def _marking_the_outcome(run: RunDir, info: dict[str, Any], work):
         raise
 
 
-def _preflight(bp: Blueprint) -> None:
-    """What would stop training before its first step: checked before the run directory exists."""
-    if bp.compile is None:
-        raise BlueprintError(
-            "training needs a 'compile:' section (optimizer, loss, metrics)",
-            Location(bp.source, 1, 1),
-            hint="For example:  compile: {optimizer: adam, loss: sparse_categorical_crossentropy,"
-            " metrics: [accuracy]}",
-        )
-    if bp.data is None or bp.data.source is None:
-        raise BlueprintError(
-            "no training data: add a data: section or pass --data",
-            bp.data.location if bp.data is not None else Location(bp.source, 1, 1),
-            expected="data: {source: digits} (or npz, csv, images...)",
-        )
-
-
 @dataclass(frozen=True)
 class RunResult:
     """What a finished run returns.
@@ -204,7 +195,7 @@ def train(
         bp = load(blueprint, overrides, allow_read=allow_read)
     configure(bp.runtime)  # before any TensorFlow op: virtual CPUs, the worker cluster
     strategy_for(bp.runtime)  # a bad runtime fails here, before the run directory exists
-    _preflight(bp)
+    check_trainable(bp)
     base_dir = Path(bp.source).resolve().parent if Path(bp.source).is_file() else Path.cwd()
     requested = Path(run_dir if run_dir is not None else default_run_dir(bp.name))
     if not is_chief(bp.runtime):  # the chief writes the run; this worker, a scratch copy
@@ -351,7 +342,7 @@ def _fit(
     from ..builders.model import build_models
 
     spec = bp.train or TrainSpec()
-    _preflight(bp)
+    check_trainable(bp)
     seed_everything(spec.seed, deterministic=spec.deterministic)
     keras.backend.clear_session()  # before activate: it resets Keras' dtype policy too
     with activate(bp.runtime) as runtime:

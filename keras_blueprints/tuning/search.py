@@ -44,6 +44,7 @@ from ..plain import dump
 from ..schema import Blueprint, TuneSpec
 from ..spaces import ValuesProvider
 from ..training.lock import holding, remove_stale_temporaries
+from ..training.preflight import check_trainable
 from ..training.rundir import RunDir, default_run_dir
 from .results import TrialRow, format_table, plot_objective, write_csv
 
@@ -159,7 +160,7 @@ def tune(
             )
         return resume_search(run_dir, verbose=verbose, extra_callbacks=extra_callbacks)
     bp = load(source, overrides, allow_read=allow_read)
-    _preflight(bp)
+    check_trainable(bp, "a search")
     run = RunDir(run_dir if run_dir is not None else default_run_dir(f"{bp.name}-tune"))
     run.create()
     is_file = not str(source).startswith("zoo:") and _is_file(source)
@@ -246,7 +247,7 @@ def _search(
     source, overrides = state["source"], _decode_overrides(state["overrides"])
     allow_read = state.get("allow_read", ())
     bp = load(source, overrides, allow_read=allow_read)
-    _preflight(bp)
+    check_trainable(bp, "a search")
     spec = bp.tune or TuneSpec()
     hypermodel = BlueprintHyperModel(
         source,
@@ -424,23 +425,6 @@ def _locked(run: RunDir):
         if not os.environ.get("KERASTUNER_ORACLE_IP"):  # no worker can be writing now
             remove_stale_temporaries(run.path)
         yield
-
-
-def _preflight(bp: Blueprint) -> None:
-    """Problems every trial would have: stop before the first one."""
-    if bp.compile is None:
-        raise BlueprintError(
-            "a search trains every trial: the blueprint needs a 'compile:' section",
-            Location(bp.source, 1, 1),
-            hint="For example:  compile: {optimizer: adam, loss: "
-            "sparse_categorical_crossentropy, metrics: [accuracy]}",
-        )
-    if bp.data is None or bp.data.source is None:
-        raise BlueprintError(
-            "a search trains every trial: no training data",
-            Location(bp.source, 1, 1),
-            expected="data: {source: digits} (or npz, csv, images...), or --data",
-        )
 
 
 def _read_state(run: RunDir) -> dict[str, Any]:

@@ -1,0 +1,35 @@
+"""What would stop training before its first step, checked without TensorFlow."""
+
+from __future__ import annotations
+
+from ..errors import BlueprintError, Location
+from ..schema import Blueprint
+
+__all__ = ["check_trainable"]
+
+
+def check_trainable(bp: Blueprint, what: str = "training") -> None:
+    """Refuses what would stop training before its first step (no compile, no data).
+
+    Training checks it before its run directory exists, a search before its first trial.
+
+    Args:
+        bp: The blueprint.
+        what: What would train, for the message (``training``, ``a search``).
+
+    Raises:
+        BlueprintError: No ``compile:`` section, or no training data.
+    """
+    if bp.compile is None:
+        raise BlueprintError(
+            f"{what} needs a 'compile:' section (optimizer, loss, metrics)",
+            Location(bp.source, 1, 1),
+            hint="For example:  compile: {optimizer: adam, loss: sparse_categorical_crossentropy,"
+            " metrics: [accuracy]}",
+        )
+    if bp.data is None or bp.data.source is None:
+        raise BlueprintError(
+            "no training data: add a data: section or pass --data",
+            bp.data.location if bp.data is not None else Location(bp.source, 1, 1),
+            expected="data: {source: digits} (or npz, csv, images...)",
+        )
