@@ -15,12 +15,15 @@ serving container running as another user, say).
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+
+from .errors import BlueprintError, Location, Plain
 
 __all__ = [
     "atomic_path",
@@ -129,3 +132,34 @@ def _jsonable(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"cannot write {type(value).__name__} as JSON")
+
+
+def file_sha256(path: str | Path) -> str:
+    """The SHA-256 of a file's bytes (hex), read in 1 MiB chunks."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def cannot_write(target: str | Path, exc: OSError, *, what: str, expected: str) -> BlueprintError:
+    """The located error for a write or mkdir that the system refused.
+
+    A parent that is a file, a dangling link, no permission, a full disk.
+
+    Args:
+        target: The path that could not be written.
+        exc: The system's error.
+        what: What failed, e.g. ``cannot create the run directory '{target}'``.
+        expected: What would have worked.
+
+    Returns:
+        The error, to raise ``from exc``.
+    """
+    return BlueprintError(
+        what,
+        Location(str(target)),
+        expected=expected,
+        received=Plain(f"{type(exc).__name__}: {exc.strerror or exc}"),
+    )

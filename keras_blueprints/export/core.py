@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import os
 import platform
 import re
@@ -30,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import __version__
 from ..errors import BlueprintError, Location, Plain
-from ..files import atomic_write_json, temporary_dir
+from ..files import atomic_write_json, cannot_write, file_sha256, temporary_dir
 from ..training.lock import remove_tree_if_unlocked, try_lock
 from ..training.rundir import BLUEPRINT_FILE, MODEL_FILE, RUN_FILE, refuse_dangling_link
 from .signatures import (
@@ -170,19 +169,19 @@ def export_model(
         "source": str(src.run_dir or src.model_file),
         "model_file": str(src.model_file),
         "blueprint": bp.name if bp is not None else reference.name,
-        "blueprint_sha256": _sha256(src.run_dir / BLUEPRINT_FILE) if src.run_dir else None,
-        "model_sha256": _sha256(src.model_file),
+        "blueprint_sha256": file_sha256(src.run_dir / BLUEPRINT_FILE) if src.run_dir else None,
+        "model_sha256": file_sha256(src.model_file),
         "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
         "versions": _versions(),
     }
     try:
         out.parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise BlueprintError(
-            f"cannot create the folder of '{out}'",
-            Location(str(out)),
+        raise cannot_write(
+            out,
+            exc,
+            what=f"cannot create the folder of '{out}'",
             expected="a new or empty directory in a writable place",
-            received=Plain(f"{type(exc).__name__}: {exc.strerror or exc}"),
         ) from exc
     with _staging(out) as tmp:
         if format == "keras":
@@ -676,14 +675,6 @@ def _tflite_json(detail: Mapping[str, Any]) -> dict[str, Any]:
 
 
 # -- small things ----------------------------------------------------------------------------
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _versions() -> dict[str, str]:

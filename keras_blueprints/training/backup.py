@@ -20,7 +20,6 @@ Only then are states older than the previous one removed.
 
 from __future__ import annotations
 
-import hashlib
 import json
 import re
 import sys
@@ -30,7 +29,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BlueprintError, Location
-from ..files import atomic_path, atomic_write_json
+from ..files import atomic_path, atomic_write_json, file_sha256
 
 if TYPE_CHECKING:
     import keras
@@ -70,14 +69,6 @@ def _name(epoch: int, suffix: str) -> str:
     return f"epoch-{epoch:06d}{suffix}"
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _read_state(record: Path) -> BackupState:
     match = _RECORD.match(record.name)
     epoch = int(match.group(1)) if match else -1
@@ -101,7 +92,7 @@ def _read_state(record: Path) -> BackupState:
         size = weights.stat().st_size
     except OSError:
         return broken(f"{weights.name} is missing")
-    if size != data.get("bytes") or _sha256(weights) != data.get("sha256"):
+    if size != data.get("bytes") or file_sha256(weights) != data.get("sha256"):
         return broken(f"{weights.name} is damaged (its size or checksum differs from the record)")
     best = data.get("best")
     return BackupState(epoch, weights, record, history, best if isinstance(best, dict) else None)
@@ -236,7 +227,7 @@ class RunBackup:
             "format": _FORMAT,
             "epoch": epoch,
             "bytes": weights.stat().st_size,
-            "sha256": _sha256(weights),
+            "sha256": file_sha256(weights),
             "history": {k: list(v) for k, v in history.items()},
             "best": dict(best) if best else None,
         }

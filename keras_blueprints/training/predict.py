@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import BlueprintError, Location, Plain
-from ..files import atomic_path
+from ..files import atomic_path, cannot_write
 from .modelfile import check_keras_file, first_line
 from .rundir import MODEL_FILE
 
@@ -362,10 +362,10 @@ def predict_file(
             else:
                 np.savez(tmp, **outputs)
     except OSError as exc:  # a parent that is a file, no permission, a full disk
-        raise BlueprintError(
-            f"cannot write the outputs to '{output_path}'",
-            Location(str(output_path)),
+        raise cannot_write(
+            output_path,
+            exc,
+            what=f"cannot write the outputs to '{output_path}'",
             expected="a writable place for a new file",
-            received=Plain(f"{type(exc).__name__}: {exc.strerror or exc}"),
         ) from exc
     return {n: tuple(a.shape) for n, a in outputs.items()}

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import BlueprintError, Location, Plain
-from ..files import atomic_write_json, atomic_write_text
+from ..files import atomic_write_json, atomic_write_text, cannot_write
 
 __all__ = [
     "BACKUP_DIR",
@@ -131,11 +131,11 @@ class RunDir:
         try:
             self.path.mkdir(parents=True, exist_ok=True)
         except OSError as exc:  # a parent that is a file or a dangling link, no permission
-            raise BlueprintError(
-                f"cannot create the run directory '{self.path}'",
-                Location(str(self.path)),
+            raise cannot_write(
+                self.path,
+                exc,
+                what=f"cannot create the run directory '{self.path}'",
                 expected="a new or empty directory in a writable place",
-                received=Plain(f"{type(exc).__name__}: {exc.strerror or exc}"),
             ) from exc
 
     def read_run(self) -> dict[str, Any]:
