@@ -42,7 +42,7 @@ def variants_for(source: str, batch: int) -> tuple[dict[str, Any], int]:
 
     import keras_blueprints as kb
     from keras_blueprints.data import load_examples, make_datasets
-    from keras_blueprints.schema import DataSpec, SourceSpec
+    from keras_blueprints.resolve.schema import DataSpec, SourceSpec
 
     bp = kb.load(source)
     spec = DataSpec(source=SourceSpec("digits"), batch_size=batch, shuffle=1024, cache=True)

@@ -11,13 +11,13 @@ importing TensorFlow) into a typed, frozen :class:`Blueprint`, and
 
 from __future__ import annotations
 
-from . import zoo
-from .api import build, build_models, load
-from .components import register_block, register_layer
-from .errors import BlueprintError, BlueprintErrors, Location
-from .limits import Limits
-from .registry import DuplicateNameError
-from .schema import Blueprint
+from keras_blueprints._core.errors import BlueprintError, BlueprintErrors, Location
+from keras_blueprints._core.limits import Limits
+from keras_blueprints._core.registry import DuplicateNameError
+from keras_blueprints.api import build, build_models, load
+from keras_blueprints.catalog.components import register_block, register_layer
+from keras_blueprints.loading import zoo
+from keras_blueprints.resolve.schema import Blueprint
 
 __all__ = [
     "Blueprint",

@@ -7,12 +7,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .document import apply_overrides, load_document
-from .limits import Limits
-from .paths import ReadRoots
-from .resolve import resolve
-from .schema import Blueprint
-from .spaces import SpaceProvider
+from keras_blueprints._core.limits import Limits
+from keras_blueprints._core.paths import ReadRoots
+from keras_blueprints.loading.document import apply_overrides, load_document
+from keras_blueprints.resolve import resolve
+from keras_blueprints.resolve.schema import Blueprint
+from keras_blueprints.resolve.spaces import SpaceProvider
 
 if TYPE_CHECKING:
     import keras
@@ -89,7 +89,7 @@ def build(
         if isinstance(blueprint, Blueprint) and not overrides
         else load(blueprint, overrides)
     )
-    from .builders.model import build_model
+    from keras_blueprints.builders.model import build_model
 
     return build_model(bp, compile=compile)
 
@@ -116,6 +116,6 @@ def build_models(
         if isinstance(blueprint, Blueprint) and not overrides
         else load(blueprint, overrides)
     )
-    from .builders.model import build_models as build_all
+    from keras_blueprints.builders.model import build_models as build_all
 
     return build_all(bp, compile=compile)

@@ -17,8 +17,8 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from .errors import BlueprintError, Location, Plain, is_out_of_memory
-from .registry import Registry
+from keras_blueprints._core.errors import BlueprintError, Location, Plain, is_out_of_memory
+from keras_blueprints._core.registry import Registry
 
 __all__ = ["COMMANDS", "Command", "command", "main"]
 
@@ -114,8 +114,8 @@ def _count(text: str) -> int:
 
 
 def add_limits(parser: argparse.ArgumentParser) -> None:
-    """Adds ``--max-params`` and ``--max-data`` (see :mod:`keras_blueprints.limits`)."""
-    from .limits import DEFAULT_MAX_DATA, DEFAULT_MAX_PARAMS, ENV
+    """Adds ``--max-params`` and ``--max-data`` (see :mod:`keras_blueprints._core.limits`)."""
+    from keras_blueprints._core.limits import DEFAULT_MAX_DATA, DEFAULT_MAX_PARAMS, ENV
 
     parser.add_argument(
         "--max-params",
@@ -142,7 +142,7 @@ def _limits_from(args: argparse.Namespace) -> Iterator[None]:
     The environment (not a global of this process) carries them, so the processes a
     command starts (distributed tuning workers) are held to the same limits.
     """
-    from .limits import ENV
+    from keras_blueprints._core.limits import ENV
 
     saved = {}
     for field_name, variable in ENV.items():
@@ -169,7 +169,7 @@ def _parser() -> argparse.ArgumentParser:
         " blueprints.",
     )
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    from . import __version__
+    from keras_blueprints import __version__
 
     parser.add_argument("--version", action="version", version=f"keras-blueprints {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")

@@ -10,8 +10,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from keras_blueprints._core.errors import BlueprintError, is_out_of_memory
 from keras_blueprints.cli import EXIT_BLUEPRINT, EXIT_INTERNAL, main
-from keras_blueprints.errors import BlueprintError, is_out_of_memory
 from keras_blueprints.training.modelfile import (
     MAX_CONFIG_BYTES,
     check_keras_file,

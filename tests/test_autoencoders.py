@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints.errors import BlueprintError
+from keras_blueprints._core.errors import BlueprintError
 
 keras = pytest.importorskip("keras")
 
@@ -379,7 +379,7 @@ def test_custom_layer_arguments_are_checked_without_keras():
 
 
 def test_flops_of_the_custom_layers(clean_session):
-    from keras_blueprints.builders.flops import model_flops
+    from keras_blueprints.views.flops import model_flops
 
     report = model_flops(kb.build("zoo:vae", compile=False))
     costs = {row.name: row.flops for row in report.layers}

@@ -15,10 +15,10 @@ import pytest
 from mirror import assert_mirrors, randomize
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.conv import conv_stack
 from keras_blueprints.blocks.dense import ACTIVATIONS, dense_stack
-from keras_blueprints.components import BLOCKS
-from keras_blueprints.errors import BlueprintError
+from keras_blueprints.catalog.components import BLOCKS
 
 keras = pytest.importorskip("keras")
 

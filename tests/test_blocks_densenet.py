@@ -18,7 +18,7 @@ from mirror import assert_mirrors
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
-from keras_blueprints.errors import BlueprintError
+from keras_blueprints._core.errors import BlueprintError
 
 keras = pytest.importorskip("keras")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from conftest import run_cli_isolated
 
-from keras_blueprints.components import BLOCKS
+from keras_blueprints.catalog.components import BLOCKS
 
 
 def test_block_modules_import_without_tensorflow():

@@ -18,8 +18,8 @@ from mirror import assert_mirrors
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.inception import keras_auto_name
-from keras_blueprints.errors import BlueprintError
 
 keras = pytest.importorskip("keras")
 

@@ -14,8 +14,8 @@ import pytest
 from mirror import assert_mirrors
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.residual import basic_block, bottleneck_block, resnet_stage
-from keras_blueprints.errors import BlueprintError
 
 keras = pytest.importorskip("keras")
 

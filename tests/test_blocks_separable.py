@@ -13,9 +13,9 @@ import pytest
 from mirror import assert_mirrors
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.separable import make_divisible
-from keras_blueprints.components import BLOCKS
-from keras_blueprints.errors import BlueprintError
+from keras_blueprints.catalog.components import BLOCKS
 
 keras = pytest.importorskip("keras")
 

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.unet import output_size, valid_sizes
 from keras_blueprints.blocks.wavenet import receptive_field
-from keras_blueprints.errors import BlueprintError
 
 keras = pytest.importorskip("keras")
 

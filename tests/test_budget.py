@@ -10,8 +10,8 @@ import pytest
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
-from keras_blueprints.errors import BlueprintError, Location
-from keras_blueprints.limits import DEFAULT_MAX_PARAMS, ENV, Limits
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.limits import DEFAULT_MAX_PARAMS, ENV, Limits
 from keras_blueprints.resolve.budget import check_params
 
 GOLDEN = Path(__file__).parent / "golden"

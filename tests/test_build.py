@@ -11,7 +11,7 @@ import pytest
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
-from keras_blueprints.errors import BlueprintError
+from keras_blueprints._core.errors import BlueprintError
 
 keras = pytest.importorskip("keras")
 

@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.callbacks import CALLBACKS, CallbackContext, TrainingWarning
-from keras_blueprints.components import MISSING
-from keras_blueprints.errors import BlueprintError
+from keras_blueprints.catalog.components import MISSING
 
 keras = pytest.importorskip("keras")
 

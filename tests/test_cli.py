@@ -73,7 +73,7 @@ def test_debug_shows_the_traceback(bad_file):
     )
     assert result.returncode == 1  # the interpreter's status for an uncaught exception
     assert "Traceback (most recent call last)" in result.stderr
-    assert "keras_blueprints.errors.BlueprintErrors: " in result.stderr
+    assert "keras_blueprints._core.errors.BlueprintErrors: " in result.stderr
 
 
 @pytest.mark.parametrize("module", ["keras_blueprints", "keras_blueprints.cli"])

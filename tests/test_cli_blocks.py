@@ -6,8 +6,8 @@ from pathlib import Path
 
 from conftest import run_cli_isolated
 
+from keras_blueprints.catalog.components import BLOCKS
 from keras_blueprints.cli import main
-from keras_blueprints.components import BLOCKS
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "blocks.md"
 

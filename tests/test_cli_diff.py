@@ -10,7 +10,7 @@ import pytest
 
 import keras_blueprints as kb
 from keras_blueprints.cli import main
-from keras_blueprints.diffing import (
+from keras_blueprints.views.diffing import (
     ABSENT,
     BlueprintDiff,
     Change,

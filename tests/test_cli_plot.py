@@ -11,9 +11,9 @@ import pytest
 from conftest import run_cli_isolated
 
 import keras_blueprints as kb
+from keras_blueprints.catalog.components import BLOCKS
 from keras_blueprints.cli import main
-from keras_blueprints.components import BLOCKS
-from keras_blueprints.diagram import _quote, block_path, format_shape, to_dot
+from keras_blueprints.views.diagram import _quote, block_path, format_shape, to_dot
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz's dot is not installed"

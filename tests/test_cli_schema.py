@@ -13,11 +13,11 @@ from jsonschema.exceptions import best_match
 import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints.catalog import keras_layers
+from keras_blueprints.catalog.components import BLOCKS, LAYERS
 from keras_blueprints.cli import main
-from keras_blueprints.components import BLOCKS, LAYERS
-from keras_blueprints.document import CONTROL_KEYS
-from keras_blueprints.jsonschema import DRAFT, blueprint_schema
+from keras_blueprints.loading.document import CONTROL_KEYS
 from keras_blueprints.resolve import TOP_LEVEL_KEYS
+from keras_blueprints.views.jsonschema import DRAFT, blueprint_schema
 
 # Every construct of the language at least once; it loads, so the schema must accept it.
 RICH = """\

@@ -12,8 +12,8 @@ import pytest
 import yaml
 
 import keras_blueprints as kb
-from keras_blueprints.errors import BlueprintError, Location
-from keras_blueprints.schema import CompileSpec, freeze
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints.resolve.schema import CompileSpec, freeze
 
 keras = pytest.importorskip("keras")
 

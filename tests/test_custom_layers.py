@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-from keras_blueprints.components import LAYERS
+from keras_blueprints.catalog.components import LAYERS
 from keras_blueprints.layers import BASE_LAYER_PARAMS, discover
 
 SOURCES = {source.name: source for source in discover()}

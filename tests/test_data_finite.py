@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError, Location
 from keras_blueprints.data import pipeline
 from keras_blueprints.data.examples import Examples
 from keras_blueprints.data.pipeline import check_finite, load_examples
-from keras_blueprints.errors import BlueprintError, Location
-from keras_blueprints.schema import DataSpec, SourceSpec, freeze
+from keras_blueprints.resolve.schema import DataSpec, SourceSpec, freeze
 
 HERE = Location("train.yaml", 6, 11)
 

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError, Location
 from keras_blueprints.data import Datasets, make_datasets
-from keras_blueprints.errors import BlueprintError, Location
-from keras_blueprints.schema import DataSpec, SourceSpec, freeze
+from keras_blueprints.resolve.schema import DataSpec, SourceSpec, freeze
 
 MLP = (
     "inputs: {features: [64]}\n"

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.data import SOURCES, SourceContext
-from keras_blueprints.errors import BlueprintError
 
 MLP = "inputs: {features: [64]}\ngraph: [{name: probabilities, Dense: {units: 10}}]\n"
 IMAGE = "inputs: {{image: [{h}, {w}, {c}]}}\ngraph: [{{name: out, Conv2D: {{filters: {f}, kernel_size: 1}}}}]\n"  # noqa: E501

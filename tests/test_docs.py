@@ -54,9 +54,9 @@ import pytest
 import yaml
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints.catalog.components import BLOCKS, LAYERS
 from keras_blueprints.cli import main
-from keras_blueprints.components import BLOCKS, LAYERS
-from keras_blueprints.errors import BlueprintError
 
 keras = pytest.importorskip("keras")
 

@@ -9,13 +9,13 @@ import pytest
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
-from keras_blueprints.document import (
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints.loading.document import (
     MAX_EXTENDS_DEPTH,
     load_document,
     parse_override,
     split_key,
 )
-from keras_blueprints.errors import BlueprintError, Location
 
 BASE = """\
 name: base
@@ -176,7 +176,7 @@ def test_diamond_extends_is_not_circular(tmp_path):
 
 
 def test_diamonds_of_extends_and_imports_read_each_file_once(tmp_path, monkeypatch):
-    import keras_blueprints.document as document
+    import keras_blueprints.loading.document as document
 
     write(tmp_path, "f0.yaml", "params: {a: 1}\nblocks:\n  b0:\n    graph: [Dense: {units: 2}]\n")
     for i in range(1, 5):  # each level names the one below ten times: 10**4 paths to f0

@@ -14,8 +14,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.cli import main
-from keras_blueprints.errors import BlueprintError
 
 tf = pytest.importorskip("tensorflow")
 
@@ -145,7 +145,7 @@ def test_seq2seq_export_holds_the_inference_path(seq2seq_run, tmp_path):
 
     import keras_blueprints as kb
     from keras_blueprints.builders.model import build_models
-    from keras_blueprints.builders.seq2seq import greedy_decode
+    from keras_blueprints.export.decode import greedy_decode
 
     out = tmp_path / "s2s"
     result = export_model(seq2seq_run, out)

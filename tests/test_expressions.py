@@ -16,7 +16,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from keras_blueprints import expressions
-from keras_blueprints.expressions import ExpressionError, has_expression, names_used, substitute
+from keras_blueprints.loading.expressions import (
+    ExpressionError,
+    has_expression,
+    names_used,
+    substitute,
+)
 
 ENV = {
     "width": 32,
@@ -497,7 +502,7 @@ def test_what_all_expressions_build_together_is_bounded():
 
 def test_a_load_bounds_the_expressions_of_all_its_values():
     import keras_blueprints as kb
-    from keras_blueprints.errors import BlueprintError
+    from keras_blueprints._core.errors import BlueprintError
 
     params = "".join(f'  p{i}: "${{[0] * 10000}}"\n' for i in range(1001))
     with pytest.raises(BlueprintError) as info:

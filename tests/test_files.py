@@ -7,7 +7,7 @@ import stat
 
 import pytest
 
-from keras_blueprints.files import (
+from keras_blueprints._core.files import (
     atomic_path,
     atomic_write_text,
     current_umask,

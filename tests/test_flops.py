@@ -9,7 +9,7 @@ import keras
 import pytest
 from keras import layers
 
-from keras_blueprints.builders.flops import (
+from keras_blueprints.views.flops import (
     FlopsReport,
     LayerFlops,
     flops_of,

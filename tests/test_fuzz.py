@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
-from keras_blueprints.errors import BlueprintError, BlueprintErrors
+from keras_blueprints._core.errors import BlueprintError, BlueprintErrors
 
 # The zoo is small and plain, so a seed that uses the rest of the language joins it:
 # blocks with typed parameters, repeat/as/when, anchors and merge keys, a shared layer,

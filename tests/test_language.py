@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints.schema import NestedLayer, Ref
+from keras_blueprints.resolve.schema import NestedLayer, Ref
 
 
 def load(text: str, **kw):

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints.errors import BlueprintError
-from keras_blueprints.plain import dump
+from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints.views.plain import dump
 
 keras = pytest.importorskip("keras")
 
@@ -130,7 +130,7 @@ def test_model_unknown_reference():
 
 
 def test_model_cannot_replay_a_python_block(clean_session):
-    from keras_blueprints.components import BLOCKS
+    from keras_blueprints.catalog.components import BLOCKS
 
     @kb.register_block
     def twice(x, *, name: str):

@@ -1,4 +1,4 @@
-"""Where a blueprint may read and write (keras_blueprints.paths), checked at load time."""
+"""Where a blueprint may read and write (keras_blueprints._core.paths), checked at load time."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.paths import ReadRoots, check_write_path, inside, read_bounded
 from keras_blueprints.cli import main
-from keras_blueprints.errors import BlueprintError, Location
-from keras_blueprints.paths import ReadRoots, check_write_path, inside, read_bounded
 
 MLP = "inputs: {x: [2]}\ngraph: [{Dense: {units: 1}}]\n"
 TEXT = "inputs: {x: {shape: [1], dtype: string}}\ngraph: [{StringLookup: {vocabulary: VOCAB}}]\n"

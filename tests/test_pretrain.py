@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints.errors import BlueprintError, Location
-from keras_blueprints.schema import PretrainSpec
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints.resolve.schema import PretrainSpec
 
 keras = pytest.importorskip("keras")
 tf = pytest.importorskip("tensorflow")

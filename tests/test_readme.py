@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints.errors import BlueprintError
+from keras_blueprints._core.errors import BlueprintError
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 

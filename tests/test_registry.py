@@ -11,9 +11,9 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints.components import BLOCKS, LAYERS, snake_case
-from keras_blueprints.errors import BlueprintError
-from keras_blueprints.registry import DuplicateNameError, Registry
+from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints._core.registry import DuplicateNameError, Registry
+from keras_blueprints.catalog.components import BLOCKS, LAYERS, snake_case
 
 keras = pytest.importorskip("keras")
 

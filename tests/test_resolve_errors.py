@@ -7,7 +7,7 @@ import textwrap
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints.errors import BlueprintError, BlueprintErrors
+from keras_blueprints._core.errors import BlueprintError, BlueprintErrors
 
 
 def error_of(text: str, **kw) -> BlueprintError:
@@ -642,7 +642,7 @@ def test_output_names_are_the_layer_names_keras_uses():
 
 @pytest.fixture
 def registered_block():
-    from keras_blueprints.components import BLOCKS
+    from keras_blueprints.catalog.components import BLOCKS
 
     kb.register_block(lambda x, *, name: x, name="one_input_block")
     yield

@@ -21,9 +21,9 @@ import keras
 import numpy as np
 import pytest
 
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.callbacks.registry import register_callback
 from keras_blueprints.cli import main
-from keras_blueprints.errors import BlueprintError
 from keras_blueprints.training import run as run_module
 from keras_blueprints.training.lock import DirectoryLock
 from keras_blueprints.training.run import RunInterrupted, load_trained, resume, train

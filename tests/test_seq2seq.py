@@ -8,11 +8,11 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints.errors import BlueprintError
+from keras_blueprints._core.errors import BlueprintError
 
 keras = pytest.importorskip("keras")
 
-from keras_blueprints.builders.seq2seq import greedy_decode  # noqa: E402
+from keras_blueprints.export.decode import greedy_decode  # noqa: E402
 from keras_blueprints.layers.peephole import PeepholeLSTMCell  # noqa: E402
 
 # --- the peephole LSTM cell ----------------------------------------------------------

@@ -18,8 +18,8 @@ import yaml
 
 import keras_blueprints as kb
 from keras_blueprints import source
-from keras_blueprints.errors import BlueprintError, Location
-from keras_blueprints.source import decode, parse, parse_value, read_source
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints.loading.source import decode, parse, parse_value, read_source
 
 SYNTAX_HINT_TABS = "Indent with spaces, not tabs."
 TAG_EXPECTED = "plain YAML values (mappings, lists, strings, numbers, booleans, null) or '!replace'"
@@ -385,8 +385,8 @@ def test_very_deep_nesting_neither_crashes_nor_hangs(text):
     # since 6.0.4) is PyYAML's business: the behaviour is a located BlueprintError.
     code = (
         "import sys\n"
-        "from keras_blueprints.source import parse\n"
-        "from keras_blueprints.errors import BlueprintError\n"
+        "from keras_blueprints.loading.source import parse\n"
+        "from keras_blueprints._core.errors import BlueprintError\n"
         "try:\n"
         "    parse(sys.stdin.read())\n"
         "except BlueprintError as err:\n"
@@ -750,7 +750,7 @@ def test_source_map_subtrees_are_exact_after_grafts_and_drops():
     import copy
     import pickle
 
-    from keras_blueprints.source import SourceMap
+    from keras_blueprints.loading.source import SourceMap
 
     doc = parse('a: {b: 1, c: [1, "x"]}\nab: 2\nd: !replace {e: 2}\n', "f.yaml")
     sources = doc.sources

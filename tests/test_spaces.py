@@ -7,8 +7,8 @@ import textwrap
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints.errors import BlueprintError
-from keras_blueprints.spaces import Condition, DefaultProvider, Space, ValuesProvider
+from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints.resolve.spaces import Condition, DefaultProvider, Space, ValuesProvider
 
 SEARCH = textwrap.dedent(
     """\

@@ -12,8 +12,8 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.cli import main
-from keras_blueprints.errors import BlueprintError
 from keras_blueprints.training.run import evaluate, load_trained, resume, train
 from tests.conftest import spiral_mlp
 

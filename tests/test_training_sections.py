@@ -8,8 +8,8 @@ import pytest
 
 import keras_blueprints as kb
 from keras_blueprints import plain
-from keras_blueprints.errors import BlueprintError, BlueprintErrors
-from keras_blueprints.schema import SourceSpec
+from keras_blueprints._core.errors import BlueprintError, BlueprintErrors
+from keras_blueprints.resolve.schema import SourceSpec
 
 HEAD = """\
 inputs: {x: [64]}

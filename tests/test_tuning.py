@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints.spaces import Condition, Space
+from keras_blueprints.resolve.spaces import Condition, Space
 
 kt = pytest.importorskip("keras_tuner")
 keras = pytest.importorskip("keras")
@@ -300,7 +300,7 @@ def test_bayesian_and_hyperband_search(tuner, extra, trials, tmp_path):
 
 
 def test_a_search_needs_data_and_a_new_directory(tmp_path):
-    from keras_blueprints.errors import BlueprintError
+    from keras_blueprints._core.errors import BlueprintError
 
     with pytest.raises(BlueprintError, match="no training data"):
         tune(SPACES, ["data=null"], run_dir=tmp_path / "a", verbose=0)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_blueprints.errors import BlueprintError
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.tuning.distributed import (
     EXIT_INCOMPLETE,
     EXIT_NO_CHIEF,

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_blueprints.schema import TuneSpec
+from keras_blueprints.resolve.schema import TuneSpec
 
 kt = pytest.importorskip("keras_tuner")
 

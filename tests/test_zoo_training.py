@@ -28,7 +28,7 @@ def test_the_zoo_says_how_to_train_its_classics():
 def test_zoo_blueprint_trains_on_its_data(name, clean_session):
     from keras_blueprints.callbacks.registry import CALLBACKS, CallbackContext
     from keras_blueprints.data import make_datasets
-    from keras_blueprints.schema import thaw
+    from keras_blueprints.resolve.schema import thaw
 
     bp = kb.load(f"zoo:{name}", ["data.batch_size=8", *SMALLER.get(name, [])])
     model = kb.build(bp)

@@ -37,9 +37,15 @@ import functools
 from collections.abc import Callable, Iterable
 from typing import Any
 
-from ..components import register_block
-from ..errors import did_you_mean
-from .dense import bn_position, check_activation, layer_sizes, linear_bn_act, regularizer
+from keras_blueprints._core.errors import did_you_mean
+from keras_blueprints.blocks.dense import (
+    bn_position,
+    check_activation,
+    layer_sizes,
+    linear_bn_act,
+    regularizer,
+)
+from keras_blueprints.catalog.components import register_block
 
 __all__ = ["POOLS", "RANKS", "UP_MODES", "conv_stack"]
 

@@ -39,8 +39,8 @@ import functools
 from collections.abc import Callable
 from typing import Any
 
-from ..components import register_block
-from ..errors import did_you_mean
+from keras_blueprints._core.errors import did_you_mean
+from keras_blueprints.catalog.components import register_block
 
 __all__ = [
     "ACTIVATIONS",

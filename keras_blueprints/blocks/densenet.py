@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..components import register_block
+from keras_blueprints.catalog.components import register_block
 
 __all__ = ["dense_block", "transition"]
 

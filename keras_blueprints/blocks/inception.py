@@ -54,7 +54,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from ..components import register_block, snake_case
+from keras_blueprints.catalog.components import register_block, snake_case
 
 __all__ = [
     "inception_aux_head",

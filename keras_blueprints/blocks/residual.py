@@ -38,7 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from ..components import register_block
+from keras_blueprints.catalog.components import register_block
 
 __all__ = ["basic_block", "bottleneck_block", "resnet_stage"]
 

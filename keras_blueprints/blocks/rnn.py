@@ -22,9 +22,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..components import register_block
-from ..errors import did_you_mean
-from .dense import layer_sizes
+from keras_blueprints._core.errors import did_you_mean
+from keras_blueprints.blocks.dense import layer_sizes
+from keras_blueprints.catalog.components import register_block
 
 __all__ = ["MERGE_MODES", "RNN_LAYERS", "rnn_stack"]
 

@@ -30,7 +30,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..components import register_block
+from keras_blueprints.catalog.components import register_block
 
 __all__ = ["unet", "unet_conv_block", "unet_decoder_level", "unet_encoder_level"]
 

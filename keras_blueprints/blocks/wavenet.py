@@ -32,7 +32,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..components import register_block
+from keras_blueprints.catalog.components import register_block
 
 __all__ = ["receptive_field", "wavenet_residual_block", "wavenet_stack"]
 

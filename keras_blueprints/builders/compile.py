@@ -32,9 +32,9 @@ from typing import Any
 
 import keras
 
-from ..errors import BlueprintError, Plain
-from ..schema import CompileSpec, thaw
-from ..training.schedules import CUSTOM_SCHEDULES
+from keras_blueprints._core.errors import BlueprintError, Plain
+from keras_blueprints.resolve.schema import CompileSpec, thaw
+from keras_blueprints.training.schedules import CUSTOM_SCHEDULES
 
 __all__ = [
     "CLIPPING_ARGS",

@@ -19,12 +19,12 @@ from typing import Any
 
 import keras
 
-from ..components import BLOCKS, LAYERS
-from ..errors import BlueprintError, Plain
-from ..limits import Limits
-from ..resolve.budget import layer_params, too_many_params
-from ..schema import Blueprint, NestedLayer, Node, Ref, thaw
-from .compile import compile_model
+from keras_blueprints._core.errors import BlueprintError, Plain
+from keras_blueprints._core.limits import Limits
+from keras_blueprints.builders.compile import compile_model
+from keras_blueprints.catalog.components import BLOCKS, LAYERS
+from keras_blueprints.resolve.budget import layer_params, too_many_params
+from keras_blueprints.resolve.schema import Blueprint, NestedLayer, Node, Ref, thaw
 
 __all__ = ["build_model", "build_models", "build_tensors"]
 

@@ -14,7 +14,7 @@ import them when called.
 
 from __future__ import annotations
 
-from .registry import CALLBACKS, CallbackContext, register_callback
+from keras_blueprints.callbacks.registry import CALLBACKS, CallbackContext, register_callback
 
 __all__ = ["CALLBACKS", "CallbackContext", "TrainingWarning", "register_callback"]
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import keras
 from matplotlib.figure import Figure
 
-from ._plots import new_figure, save_figure
+from keras_blueprints.callbacks._plots import new_figure, save_figure
 
 __all__ = ["LearningCurves", "curve_groups"]
 

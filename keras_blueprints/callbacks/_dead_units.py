@@ -9,9 +9,9 @@ from typing import Any
 import keras
 import numpy as np
 
-from ..files import atomic_write_json
-from . import TrainingWarning
-from ._inputs import as_model_inputs
+from keras_blueprints._core.files import atomic_write_json
+from keras_blueprints.callbacks import TrainingWarning
+from keras_blueprints.callbacks._inputs import as_model_inputs
 
 __all__ = ["RELU_FAMILY", "DeadUnits", "dead_fractions", "is_relu_family"]
 

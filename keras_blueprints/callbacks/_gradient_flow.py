@@ -13,10 +13,10 @@ import numpy as np
 import tensorflow as tf
 from matplotlib.figure import Figure
 
-from ..files import atomic_write_json
-from . import TrainingWarning
-from ._inputs import as_model_inputs
-from ._plots import new_figure, positive_or_nan, save_figure
+from keras_blueprints._core.files import atomic_write_json
+from keras_blueprints.callbacks import TrainingWarning
+from keras_blueprints.callbacks._inputs import as_model_inputs
+from keras_blueprints.callbacks._plots import new_figure, positive_or_nan, save_figure
 
 __all__ = ["TINY", "GradientFlow", "diagnose", "gradient_norms"]
 

@@ -13,7 +13,7 @@ from typing import Any
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from ..files import atomic_path
+from keras_blueprints._core.files import atomic_path
 
 __all__ = ["new_figure", "save_figure"]
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import keras
 
-from ..files import atomic_path, atomic_write_json
+from keras_blueprints._core.files import atomic_path, atomic_write_json
 
 __all__ = ["AtomicBackupAndRestore", "AtomicModelCheckpoint"]
 

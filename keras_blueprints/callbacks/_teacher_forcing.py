@@ -7,7 +7,7 @@ from collections.abc import Iterator
 
 import keras
 
-from ..layers.scheduled_sampling import ScheduledSampling
+from keras_blueprints.layers.scheduled_sampling import ScheduledSampling
 
 __all__ = ["DEFAULT_K", "TeacherForcing", "scheduled_ratio", "scheduled_sampling_layers"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from .registry import CallbackContext, register_callback
+from keras_blueprints.callbacks.registry import CallbackContext, register_callback
 
 __all__ = ["dead_units", "gradient_flow", "learning_curves"]
 
@@ -57,8 +57,8 @@ def learning_curves(
     Returns:
         A ``LearningCurves`` callback.
     """
-    from ._curves import LearningCurves
-    from .standard import run_path
+    from keras_blueprints.callbacks._curves import LearningCurves
+    from keras_blueprints.callbacks.standard import run_path
 
     return LearningCurves(run_path(context, filename, "plots"), every=every)
 
@@ -131,8 +131,8 @@ def gradient_flow(
     Raises:
         ValueError: The run has no data (or no targets), or a bad ``every``/``count``.
     """
-    from ._gradient_flow import GradientFlow
-    from .standard import run_path
+    from keras_blueprints.callbacks._gradient_flow import GradientFlow
+    from keras_blueprints.callbacks.standard import run_path
 
     sample = _sample(context, "gradient_flow", "train", count)
     if sample[1] is None:
@@ -197,8 +197,8 @@ def dead_units(
     Raises:
         ValueError: The run has no data, or a bad ``threshold``/``every``/``count``.
     """
-    from ._dead_units import DeadUnits
-    from .standard import run_path
+    from keras_blueprints.callbacks._dead_units import DeadUnits
+    from keras_blueprints.callbacks.standard import run_path
 
     x, _ = _sample(context, "dead_units", split, count)
     return DeadUnits(x, path=run_path(context, "dead_units.json"), threshold=threshold, every=every)

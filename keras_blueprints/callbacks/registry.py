@@ -13,11 +13,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..configurable import FunctionEntry, import_modules, registrar
-from ..registry import Registry
+from keras_blueprints._core.registry import Registry
+from keras_blueprints.catalog.configurable import FunctionEntry, import_modules, registrar
 
 if TYPE_CHECKING:
-    from ..schema import Blueprint
+    from keras_blueprints.resolve.schema import Blueprint
 
 __all__ = ["CALLBACKS", "CallbackContext", "register_callback"]
 

@@ -15,7 +15,7 @@ express, and except the paths, which default to places in the run directory:
 A path is relative to those directories and must stay inside the run
 directory: an absolute or ``~`` path, or one climbing out with ``..``, is
 refused when the blueprint loads, and a symbolic link leading out when the run
-starts (:mod:`keras_blueprints.paths`).
+starts (:mod:`keras_blueprints._core.paths`).
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from ..paths import inside
-from .registry import CallbackContext, register_callback
+from keras_blueprints._core.paths import inside
+from keras_blueprints.callbacks.registry import CallbackContext, register_callback
 
 __all__ = [
     "backup_and_restore",
@@ -145,7 +145,7 @@ def model_checkpoint(
     Returns:
         A ``keras.callbacks.ModelCheckpoint`` writing atomically.
     """
-    from ._standard import AtomicModelCheckpoint
+    from keras_blueprints.callbacks._standard import AtomicModelCheckpoint
 
     return AtomicModelCheckpoint(
         filepath=str(run_path(context, filepath, "checkpoints")),
@@ -309,7 +309,7 @@ def backup_and_restore(
     Returns:
         A ``keras.callbacks.BackupAndRestore`` writing atomically.
     """
-    from ._standard import AtomicBackupAndRestore
+    from keras_blueprints.callbacks._standard import AtomicBackupAndRestore
 
     return AtomicBackupAndRestore(
         backup_dir=str(run_path(context, backup_dir)),

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from .registry import CallbackContext, register_callback
+from keras_blueprints.callbacks.registry import CallbackContext, register_callback
 
 __all__ = ["teacher_forcing"]
 
@@ -53,6 +53,6 @@ def teacher_forcing(
     Raises:
         ValueError: ``start``/``end`` outside [0, 1] or ``k`` out of the schedule's range.
     """
-    from ._teacher_forcing import TeacherForcing
+    from keras_blueprints.callbacks._teacher_forcing import TeacherForcing
 
     return TeacherForcing(schedule, start=start, end=end, k=k)

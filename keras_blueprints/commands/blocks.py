@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import inspect
 
-from ..cli import EXIT_OK, command
-from ..components import MISSING, BlockEntry
+from keras_blueprints.catalog.components import MISSING, BlockEntry
+from keras_blueprints.cli import EXIT_OK, command
 
 
 @command(
@@ -75,7 +75,7 @@ def markdown(entries: list[BlockEntry]) -> str:
 
 def run(args: argparse.Namespace) -> int:
     """Prints the blocks, as a short list or as the Markdown reference page."""
-    from ..components import BLOCKS
+    from keras_blueprints.catalog.components import BLOCKS
 
     names = args.names or BLOCKS.names()
     entries = [BLOCKS.lookup(name) for name in names]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import EXIT_OK, add_overrides, command, import_keras_quietly
+from keras_blueprints.cli import EXIT_OK, add_overrides, command, import_keras_quietly
 
 __all__ = ["EXIT_DIFFERENT"]
 
@@ -42,8 +42,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Prints the differences; returns 0 (same), 1 (different)."""
-    from ..api import load
-    from ..diffing import diff_blueprints, format_diff
+    from keras_blueprints.api import load
+    from keras_blueprints.views.diffing import diff_blueprints, format_diff
 
     b_file = args.b if args.b is not None else args.a
     a_overrides = [*args.overrides, *args.overrides_a]
@@ -76,7 +76,7 @@ def _title(file: str, overrides: list[str]) -> str:
 def _count_params(bp) -> int:
     import keras
 
-    from ..builders.model import build_model
+    from keras_blueprints.builders.model import build_model
 
     keras.backend.clear_session()
     return build_model(bp, compile=False).count_params()

@@ -6,8 +6,14 @@ import argparse
 import json
 from pathlib import Path
 
-from ..cli import EXIT_OK, add_overrides, command
-from .train import _positive, add_data_option, configure_runtime, data_override, print_metrics
+from keras_blueprints.cli import EXIT_OK, add_overrides, command
+from keras_blueprints.commands.train import (
+    _positive,
+    add_data_option,
+    configure_runtime,
+    data_override,
+    print_metrics,
+)
 
 
 @command("evaluate", "evaluate a trained run on its test data, or on --data")
@@ -27,8 +33,8 @@ MEMORY_HINT = "Evaluate in smaller batches: --batch-size N (default: the run's b
 
 def needs_keras(args: argparse.Namespace) -> bool:
     """Evaluating loads the model: its file is checked, the run's runtime configured, first."""
-    from ..training.modelfile import check_keras_file
-    from ..training.rundir import MODEL_FILE
+    from keras_blueprints.training.modelfile import check_keras_file
+    from keras_blueprints.training.rundir import MODEL_FILE
 
     model_file = Path(args.run_dir) / MODEL_FILE
     if model_file.exists() or model_file.is_symlink():  # a missing one: evaluate says so
@@ -39,7 +45,7 @@ def needs_keras(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Evaluates and prints the metrics; returns the exit status."""
-    from ..training.run import evaluate
+    from keras_blueprints.training.run import evaluate
 
     data = data_override(args.data)[1] if args.data else None
     metrics = evaluate(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import EXIT_OK, command
+from keras_blueprints.cli import EXIT_OK, command
 
 
 @command("export", "export a trained model for serving (SavedModel, .keras, TFLite), verified")
@@ -44,7 +44,7 @@ MEMORY_HINT = "Verify on fewer examples: --samples N (default 32)"
 
 def needs_keras(args: argparse.Namespace) -> bool:
     """Exporting loads the model; the model file is checked first, without it."""
-    from ..export.core import check_source
+    from keras_blueprints.export.core import check_source
 
     check_source(args.source)
     return True
@@ -52,7 +52,7 @@ def needs_keras(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Exports, verifies, prints the differences and the signatures; returns the exit status."""
-    from ..export import export_model
+    from keras_blueprints.export import export_model
 
     result = export_model(
         args.source,

@@ -1,6 +1,6 @@
 """``blueprint plot FILE -o model.png``: draw a blueprint's architecture with Graphviz.
 
-The DOT text comes from :mod:`keras_blueprints.diagram`; the ``dot`` program
+The DOT text comes from :mod:`keras_blueprints.views.diagram`; the ``dot`` program
 renders it in the format the output's suffix names. A ``.dot`` (or ``.gv``)
 output, or no ``-o`` at all (DOT on standard output), needs no Graphviz, and
 with ``--no-shapes`` the model is not built, so TensorFlow is not imported.
@@ -17,7 +17,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from ..cli import EXIT_BLUEPRINT, EXIT_INTERNAL, EXIT_OK, add_overrides, command
+from keras_blueprints.cli import EXIT_BLUEPRINT, EXIT_INTERNAL, EXIT_OK, add_overrides, command
 
 __all__ = ["RENDERED_FORMATS", "TEXT_SUFFIXES", "write_atomic"]
 
@@ -72,8 +72,8 @@ def _fail(message: str, status: int = EXIT_BLUEPRINT) -> int:
 
 def run(args: argparse.Namespace) -> int:
     """Writes the diagram of the blueprint; returns the exit status."""
-    from ..api import load
-    from ..diagram import to_dot
+    from keras_blueprints.api import load
+    from keras_blueprints.views.diagram import to_dot
 
     output = Path(args.output) if args.output else None
     fmt = None
@@ -126,7 +126,7 @@ def run(args: argparse.Namespace) -> int:
 def _shapes(bp) -> dict[str, str]:
     import keras
 
-    from ..diagram import output_shapes
+    from keras_blueprints.views.diagram import output_shapes
 
     keras.backend.clear_session()
     return output_shapes(bp)

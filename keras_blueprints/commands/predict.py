@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import EXIT_OK, command
-from .train import _positive
+from keras_blueprints.cli import EXIT_OK, command
+from keras_blueprints.commands.train import _positive
 
 
 @command(
@@ -42,7 +42,7 @@ MEMORY_HINT = "Predict in smaller batches: --batch-size N (default 32), or split
 
 def needs_keras(args: argparse.Namespace) -> bool:
     """Predicting loads the model; the model and input files are checked first, without it."""
-    from ..training.predict import check_input_file, check_model_path
+    from keras_blueprints.training.predict import check_input_file, check_model_path
 
     check_model_path(args.model)
     check_input_file(args.input)
@@ -51,7 +51,7 @@ def needs_keras(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Predicts and writes the outputs; returns the exit status."""
-    from ..training.predict import predict_file
+    from keras_blueprints.training.predict import predict_file
 
     shapes = predict_file(
         args.model,

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cli import EXIT_OK, add_overrides, command
-from ..errors import BlueprintError, Location, format_path
+from keras_blueprints._core.errors import BlueprintError, Location, format_path
+from keras_blueprints.cli import EXIT_OK, add_overrides, command
 
 
 @command("resolve", "print the fully resolved blueprint (--why KEY: who set a value)")
@@ -19,14 +19,14 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Prints the resolved YAML, or the provenance of ``--why KEY``."""
-    from ..api import load
-    from ..plain import dump
+    from keras_blueprints.api import load
+    from keras_blueprints.views.plain import dump
 
     bp = load(args.file, args.overrides, allow_read=args.allow_read)
     if args.why is None:
         sys.stdout.write(dump(bp))
         return EXIT_OK
-    from ..document import _get, _locate, split_key
+    from keras_blueprints.loading.document import _get, _locate, split_key
 
     doc = bp.document
     where = Location(f"--why {args.why}")

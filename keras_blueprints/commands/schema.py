@@ -14,7 +14,7 @@ import argparse
 import json
 import sys
 
-from ..cli import EXIT_BLUEPRINT, EXIT_OK, command
+from keras_blueprints.cli import EXIT_BLUEPRINT, EXIT_OK, command
 
 
 @command("schema", "print the JSON Schema of blueprints (for editor completion and checks)")
@@ -31,8 +31,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Prints or writes the schema; returns the exit status."""
-    from ..jsonschema import blueprint_schema
-    from .plot import write_atomic
+    from keras_blueprints.commands.plot import write_atomic
+    from keras_blueprints.views.jsonschema import blueprint_schema
 
     schema = blueprint_schema()
     text = json.dumps(schema, indent=2, ensure_ascii=False) + "\n"

@@ -6,7 +6,7 @@ import argparse
 import math
 from typing import Any
 
-from ..cli import EXIT_OK, add_overrides, command
+from keras_blueprints.cli import EXIT_OK, add_overrides, command
 
 __all__ = ["explore", "explore_bounded"]
 
@@ -50,9 +50,9 @@ def explore_bounded(
     Raises:
         BlueprintError: A problem in the blueprint or one of its spaces.
     """
-    from ..api import load
-    from ..errors import BlueprintError
-    from ..spaces import DefaultProvider, ValuesProvider
+    from keras_blueprints._core.errors import BlueprintError
+    from keras_blueprints.api import load
+    from keras_blueprints.resolve.spaces import DefaultProvider, ValuesProvider
 
     first = DefaultProvider()
     load(source, overrides, provider=first, allow_read=allow_read)

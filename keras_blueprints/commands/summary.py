@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import EXIT_OK, add_overrides, command
+from keras_blueprints.cli import EXIT_OK, add_overrides, command
 
 
 @command("summary", "build a blueprint and print its layers, output shapes, parameters and FLOPs")
@@ -37,7 +37,7 @@ def summarize(model) -> str:
     Returns:
         The table, totals included.
     """
-    from ..builders.flops import model_flops
+    from keras_blueprints.views.flops import model_flops
 
     report = model_flops(model)
     rows = [("Layer (type)", "Output shape", "Params", "FLOPs")]
@@ -75,7 +75,7 @@ def needs_keras(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Builds the blueprint and prints its summary."""
-    from ..api import build, load
+    from keras_blueprints.api import build, load
 
     model = build(load(args.file, args.overrides, allow_read=args.allow_read), compile=False)
     print(summarize(model))

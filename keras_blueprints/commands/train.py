@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from ..cli import EXIT_OK, add_overrides, command
+from keras_blueprints.cli import EXIT_OK, add_overrides, command
 
 __all__ = ["add_runtime_options", "data_override", "print_metrics", "runtime_overrides"]
 
@@ -149,13 +149,13 @@ def configure_runtime(source: str | Path, overrides: list, allow_read: list | No
         overrides: The command line's overrides.
         allow_read: The folders ``--allow-read`` allows.
     """
-    from ..api import load
-    from ..runtime import configure
+    from keras_blueprints.api import load
+    from keras_blueprints.training.runtime import configure
 
     if isinstance(source, Path) and not source.is_file():
         return  # not a run directory: the command says so itself
     if isinstance(source, Path) and source.name == "blueprint.yaml":  # a run's own blueprint
-        from ..training.run import load_run_blueprint
+        from keras_blueprints.training.run import load_run_blueprint
 
         runtime = load_run_blueprint(source.parent, overrides, allow_read or ()).runtime
     else:
@@ -166,7 +166,7 @@ def configure_runtime(source: str | Path, overrides: list, allow_read: list | No
 
 def run(args: argparse.Namespace) -> int:
     """Trains, prints the final metrics and where the run is; returns the exit status."""
-    from ..training.run import RunInterrupted
+    from keras_blueprints.training.run import RunInterrupted
 
     try:
         return _run(args)
@@ -176,8 +176,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from ..errors import BlueprintError, Location
-    from ..training.run import resume, train
+    from keras_blueprints._core.errors import BlueprintError, Location
+    from keras_blueprints.training.run import resume, train
 
     verbose = 2 if args.quiet else "auto"
     if args.resume:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import EXIT_OK, add_overrides, command
-from .train import _positive, add_data_option, data_override
+from keras_blueprints.cli import EXIT_OK, add_overrides, command
+from keras_blueprints.commands.train import _positive, add_data_option, data_override
 
 __all__: list[str] = []
 
@@ -69,7 +69,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
 def needs_keras(args: argparse.Namespace) -> bool:
     """A search always builds. Threads are pinned here, before TensorFlow's runtime starts."""
     if args.threads is not None:
-        from ..tuning.distributed import pin_threads
+        from keras_blueprints.tuning.distributed import pin_threads
 
         pin_threads(args.threads)
     return True
@@ -77,8 +77,8 @@ def needs_keras(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Runs the search (or a chief or worker of a distributed one); returns the exit status."""
-    from ..errors import BlueprintError, Location
-    from ..tuning import resume_search, tune
+    from keras_blueprints._core.errors import BlueprintError, Location
+    from keras_blueprints.tuning import resume_search, tune
 
     verbose = 0 if args.quiet else 1
     if args.worker is not None and args.chief is None:
@@ -131,7 +131,7 @@ def run(args: argparse.Namespace) -> int:
 
     status = EXIT_OK
     if args.chief is not None:
-        from ..tuning import distributed
+        from keras_blueprints.tuning import distributed
 
         results: list = []
 
@@ -149,7 +149,7 @@ def run(args: argparse.Namespace) -> int:
         result = search()
     if result is not None:
         if args.quiet:  # the search printed its table unless quiet
-            from ..tuning.results import format_table
+            from keras_blueprints.tuning.results import format_table
 
             print(format_table(result.trials))
         _print_result(result)
@@ -157,7 +157,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _print_result(result) -> None:
-    from .train import print_metrics
+    from keras_blueprints.commands.train import print_metrics
 
     print(f"best trial: {result.best_trial}  objective: {result.best_objective:.4f}")
     for name, value in result.best_values.items():

@@ -5,8 +5,8 @@ from __future__ import annotations
 import argparse
 import sys
 
-from ..cli import EXIT_BLUEPRINT, EXIT_OK, add_overrides, command
-from ..errors import BlueprintError
+from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints.cli import EXIT_BLUEPRINT, EXIT_OK, add_overrides, command
 
 
 @command("validate", "check blueprints (exit 0 when all are valid, 2 otherwise)")
@@ -28,7 +28,7 @@ def needs_keras(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Validates each file, printing every error found; returns the exit status."""
-    from ..api import load
+    from keras_blueprints.api import load
 
     failed = 0
     for file in args.files:
@@ -36,7 +36,7 @@ def run(args: argparse.Namespace) -> int:
             bp = load(file, args.overrides, allow_read=args.allow_read)
             detail = f"{len(bp.nodes)} nodes"
             if not args.no_build:
-                from ..builders.model import build_model
+                from keras_blueprints.builders.model import build_model
 
                 model = build_model(bp)
                 detail += f", {model.count_params():,} parameters"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from ..cli import EXIT_OK, command
+from keras_blueprints.cli import EXIT_OK, command
 
 
 @command("zoo", "list the zoo blueprints (use them as zoo:NAME)")
@@ -15,8 +15,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     """Prints one zoo blueprint per line with its description."""
-    from .. import zoo
-    from ..document import load_document
+    from keras_blueprints.loading import zoo
+    from keras_blueprints.loading.document import load_document
 
     rows = []
     for name in zoo.names():

@@ -6,9 +6,9 @@ this package stays light (sources are registered during validation).
 
 from __future__ import annotations
 
-from .examples import Examples
-from .pipeline import Datasets, check_examples, load_examples, make_datasets
-from .registry import SOURCES, SourceContext, register_source
+from keras_blueprints.data.examples import Examples
+from keras_blueprints.data.pipeline import Datasets, check_examples, load_examples, make_datasets
+from keras_blueprints.data.registry import SOURCES, SourceContext, register_source
 
 __all__ = [
     "SOURCES",

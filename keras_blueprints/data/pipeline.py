@@ -27,10 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..errors import UNKNOWN, BlueprintError, Location, Plain, closest
-from ..schema import Blueprint, DataSpec, SourceSpec, thaw
-from .examples import Examples
-from .registry import SOURCES, SourceContext
+from keras_blueprints._core.errors import UNKNOWN, BlueprintError, Location, Plain, closest
+from keras_blueprints.data.examples import Examples
+from keras_blueprints.data.registry import SOURCES, SourceContext
+from keras_blueprints.resolve.schema import Blueprint, DataSpec, SourceSpec, thaw
 
 __all__ = ["Datasets", "check_examples", "check_finite", "load_examples", "make_datasets"]
 

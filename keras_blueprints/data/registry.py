@@ -12,11 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..configurable import FunctionEntry, import_modules, registrar
-from ..registry import Registry
+from keras_blueprints._core.registry import Registry
+from keras_blueprints.catalog.configurable import FunctionEntry, import_modules, registrar
 
 if TYPE_CHECKING:
-    from ..schema import Blueprint
+    from keras_blueprints.resolve.schema import Blueprint
 
 __all__ = ["SOURCES", "SourceContext", "register_source"]
 

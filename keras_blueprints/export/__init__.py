@@ -8,8 +8,19 @@ the functions, so importing this package stays light.
 
 from __future__ import annotations
 
-from .core import DEFAULT_TOLERANCE, EXPORT_FILE, FORMATS, ExportResult, export_model
-from .serving import DEFAULT_SIGNATURE, SavedModelRunner, is_saved_model, load_saved_model
+from keras_blueprints.export.core import (
+    DEFAULT_TOLERANCE,
+    EXPORT_FILE,
+    FORMATS,
+    ExportResult,
+    export_model,
+)
+from keras_blueprints.export.serving import (
+    DEFAULT_SIGNATURE,
+    SavedModelRunner,
+    is_saved_model,
+    load_saved_model,
+)
 
 __all__ = [
     "DEFAULT_SIGNATURE",

@@ -27,12 +27,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from ..errors import BlueprintError, Location, Plain
-from ..files import atomic_write_json, cannot_write, file_sha256, temporary_dir
-from ..training.lock import remove_tree_if_unlocked, try_lock
-from ..training.rundir import BLUEPRINT_FILE, MODEL_FILE, RUN_FILE, refuse_dangling_link
-from .signatures import (
+from keras_blueprints import __version__
+from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.files import atomic_write_json, cannot_write, file_sha256, temporary_dir
+from keras_blueprints.export.signatures import (
     DecodeSpec,
     Endpoint,
     decode_function,
@@ -41,11 +39,18 @@ from .signatures import (
     sub_model_output_names,
     write_saved_model,
 )
+from keras_blueprints.training.lock import remove_tree_if_unlocked, try_lock
+from keras_blueprints.training.rundir import (
+    BLUEPRINT_FILE,
+    MODEL_FILE,
+    RUN_FILE,
+    refuse_dangling_link,
+)
 
 if TYPE_CHECKING:
     import keras
 
-    from ..schema import Blueprint
+    from keras_blueprints.resolve.schema import Blueprint
 
 __all__ = [
     "DEFAULT_TOLERANCE",
@@ -156,7 +161,7 @@ def export_model(
     _check_apart(src, out)
     _check_out(out, overwrite)
 
-    from ..training.run import load_trained
+    from keras_blueprints.training.run import load_trained
 
     keras.backend.clear_session()
     reference = load_trained(src.model_file)
@@ -238,7 +243,7 @@ def check_source(source: str | Path) -> None:
         BlueprintError: No run directory or ``.keras`` file at ``source``, or a
             damaged one (:func:`keras_blueprints.training.modelfile.check_keras_file`).
     """
-    from ..training.modelfile import check_keras_file
+    from keras_blueprints.training.modelfile import check_keras_file
 
     check_keras_file(_resolve_source(Path(source)).model_file)
 
@@ -372,7 +377,7 @@ def _install(tmp: Path, out: Path) -> None:
 def _load_blueprint(src: _Source) -> Blueprint | None:
     if src.run_dir is None:
         return None
-    from ..training.run import load_run_blueprint
+    from keras_blueprints.training.run import load_run_blueprint
 
     return load_run_blueprint(src.run_dir)
 
@@ -387,7 +392,7 @@ def _sample(
     if bp is not None and bp.data is not None and bp.data.source is not None:
         import json
 
-        from ..data import make_datasets
+        from keras_blueprints.data import make_datasets
 
         try:
             info = json.loads((src.run_dir / RUN_FILE).read_text(encoding="utf-8"))
@@ -485,7 +490,7 @@ def _export_saved_model(
     samples: int,
     decode: tuple[int | None, int | None, int | None],
 ) -> tuple[dict[str, float], dict[str, Any], dict[str, Any] | None]:
-    from .serving import SavedModelRunner
+    from keras_blueprints.export.serving import SavedModelRunner
 
     subs = {s.name: s for s in (bp.models if bp is not None else ())}
     if not subs:
@@ -504,7 +509,7 @@ def _export_saved_model(
         runner = SavedModelRunner(tmp, name)
         got = runner(inputs)
         diffs[name] = max_abs_diff(want, got)
-    from .serving import load_saved_model
+    from keras_blueprints.export.serving import load_saved_model
 
     signatures = describe_signatures(load_saved_model(tmp).signatures)
     return diffs, signatures, decode_info
@@ -525,7 +530,7 @@ def _inference_path(
     layers) and given the trained weights; the main model is checked against the
     trained model as loaded, each further model against its rebuilt Keras self.
     """
-    from ..builders.model import build_models
+    from keras_blueprints.builders.model import build_models
 
     built = build_models(bp, compile=False)
     built["model"].load_weights(src.model_file)
@@ -547,7 +552,7 @@ def _inference_path(
         checks[sub.name] = (inputs, _outputs(model, inputs, names))
     decode_info = None
     if "encoder" in built and "decoder_step" in built:
-        from ..builders.seq2seq import greedy_decode
+        from keras_blueprints.export.decode import greedy_decode
 
         encoder, step = built["encoder"], built["decoder_step"]
         vocabulary = step.outputs[0].shape[-1]
@@ -595,7 +600,7 @@ def _inference_path(
 def _export_keras(
     reference: keras.Model, x: dict[str, Any], expected: dict[str, Any], tmp: Path
 ) -> tuple[dict[str, float], dict[str, Any]]:
-    from ..training.run import load_trained
+    from keras_blueprints.training.run import load_trained
 
     reference.save(tmp / MODEL_FILE)
     reloaded = load_trained(tmp / MODEL_FILE)

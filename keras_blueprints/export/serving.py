@@ -12,8 +12,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from ..errors import BlueprintError, Location, Plain, is_out_of_memory
-from .signatures import TensorInfo
+from keras_blueprints._core.errors import BlueprintError, Location, Plain, is_out_of_memory
+from keras_blueprints.export.signatures import TensorInfo
 
 __all__ = ["DEFAULT_SIGNATURE", "SavedModelRunner", "is_saved_model", "load_saved_model"]
 
@@ -51,7 +51,7 @@ def load_saved_model(path: str | Path) -> Any:
     except Exception as exc:  # a damaged SavedModel raises many kinds (IndexError, DecodeError..)
         if is_out_of_memory(exc):
             raise
-        from ..training.modelfile import first_line
+        from keras_blueprints.training.modelfile import first_line
 
         raise BlueprintError(
             f"cannot load the SavedModel at '{path}'",

@@ -11,7 +11,7 @@ An encoder-decoder blueprint (a ``models:`` section with ``encoder`` and
 ``decoder_step`` signatures, and ``decode``, a complete greedy decoder (one
 ``tf.while_loop`` over decoder steps, a fixed ``max_length``, start and end
 token) that returns the token ids, as
-:func:`keras_blueprints.builders.seq2seq.greedy_decode` does in Python.
+:func:`keras_blueprints.export.decode.greedy_decode` does in Python.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     import keras
 
-    from ..schema import SubModel
+    from keras_blueprints.resolve.schema import SubModel
 
 __all__ = [
     "DecodeSpec",
@@ -206,7 +206,7 @@ def _folding_time_distributed() -> type:
 def decode_function(encoder: keras.Model, decoder_step: keras.Model, spec: DecodeSpec) -> Endpoint:
     """The ``decode`` signature: greedy decoding in one graph (``tf.while_loop``).
 
-    The loop is the one of :func:`keras_blueprints.builders.seq2seq.greedy_decode`:
+    The loop is the one of :func:`keras_blueprints.export.decode.greedy_decode`:
     feed the previous token and states, take the argmax, write it (the end
     token once a sequence has ended), until ``max_length`` tokens.
 

@@ -27,8 +27,8 @@ import math
 import keras
 from keras import ops
 
-from ..builders.flops import flops_of
-from . import builtin_layer
+from keras_blueprints.layers import builtin_layer
+from keras_blueprints.views.flops import flops_of
 
 __all__ = ["ContractiveDense", "KLDivergenceLoss", "MaskingNoise", "Sampling"]
 
@@ -352,7 +352,7 @@ class MaskingNoise(keras.layers.Layer):
 
 
 # FLOPs for `blueprint summary`, per example and at inference, with the
-# conventions of keras_blueprints.builders.flops: the training-only noise and
+# conventions of keras_blueprints.views.flops: the training-only noise and
 # the loss terms (KL, contractive penalty) are not counted, as for Dropout and
 # ActivityRegularization.
 

@@ -28,7 +28,7 @@ from __future__ import annotations
 import keras
 from keras import constraints, initializers, ops, regularizers
 
-from . import builtin_layer
+from keras_blueprints.layers import builtin_layer
 
 __all__ = ["PeepholeLSTMCell"]
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 import keras
 from keras import ops
 
-from . import builtin_layer
+from keras_blueprints.layers import builtin_layer
 
 __all__ = ["ScheduledSampling"]
 

@@ -9,8 +9,8 @@ Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-from .expand import TOP_LEVEL_KEYS, resolve
-from .sections import COMPILE_EXTRA, DTYPES
-from .values import NAME_RE, REF_RE
+from keras_blueprints.resolve.expand import TOP_LEVEL_KEYS, resolve
+from keras_blueprints.resolve.sections import COMPILE_EXTRA, DTYPES
+from keras_blueprints.resolve.values import NAME_RE, REF_RE
 
 __all__ = ["COMPILE_EXTRA", "DTYPES", "NAME_RE", "REF_RE", "TOP_LEVEL_KEYS", "resolve"]

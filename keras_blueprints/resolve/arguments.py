@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..components import BlockParam
-from ..errors import BlueprintError, ErrorCollector, did_you_mean
-from .values import Where
+from keras_blueprints._core.errors import BlueprintError, ErrorCollector, did_you_mean
+from keras_blueprints.catalog.components import BlockParam
+from keras_blueprints.resolve.values import Where
 
 __all__ = ["check_arguments"]
 

@@ -17,9 +17,9 @@ import math
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
-from ..errors import BlueprintError, Plain
-from ..limits import Limits
-from ..schema import InputSpec, Node
+from keras_blueprints._core.errors import BlueprintError, Plain
+from keras_blueprints._core.limits import Limits
+from keras_blueprints.resolve.schema import InputSpec, Node
 
 __all__ = ["check_data", "check_inputs", "check_params", "layer_params", "too_many_params"]
 
@@ -450,7 +450,7 @@ def check_data(spec: Any, inputs: Sequence[InputSpec], root: Any, limits: Limits
     """Refuses generated data, a shuffle buffer or a batch past ``limits.max_data`` elements.
 
     Args:
-        spec: The ``data:`` section (:class:`~keras_blueprints.schema.DataSpec`).
+        spec: The ``data:`` section (:class:`~keras_blueprints.resolve.schema.DataSpec`).
         inputs: The model inputs (the size of one example).
         root: The document's root (a :class:`~keras_blueprints.resolve.values.Where`).
         limits: The budget.

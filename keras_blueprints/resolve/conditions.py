@@ -14,9 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import BlueprintError
-from ..spaces import MAX_ENUMERATED, Condition, is_space, param_space
-from .values import Where, names_in, read_space, substitute_at
+from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints.resolve.spaces import MAX_ENUMERATED, Condition, is_space, param_space
+from keras_blueprints.resolve.values import Where, names_in, read_space, substitute_at
 
 __all__ = ["conditions_of"]
 

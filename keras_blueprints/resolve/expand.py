@@ -15,7 +15,17 @@ import contextlib
 from collections.abc import Mapping
 from typing import Any
 
-from ..components import (
+from keras_blueprints._core.errors import (
+    BlueprintError,
+    ErrorCollector,
+    Location,
+    Plain,
+    closest,
+    did_you_mean,
+)
+from keras_blueprints._core.limits import Limits
+from keras_blueprints._core.paths import ReadRoots, check_read_path
+from keras_blueprints.catalog.components import (
     BLOCKS,
     LAYERS,
     MISSING,
@@ -24,26 +34,19 @@ from ..components import (
     refused_layer_reason,
     snake_case,
 )
-from ..document import CONTROL_KEYS, ComposedDocument
-from ..errors import BlueprintError, ErrorCollector, Location, Plain, closest, did_you_mean
-from ..expressions import ExpressionError, has_expression, names_used, total_budget
-from ..limits import Limits
-from ..paths import ReadRoots, check_read_path
-from ..schema import Blueprint, NestedLayer, Ref, freeze
-from ..source import Document
-from ..spaces import (
-    Condition,
-    DefaultProvider,
-    SpaceProvider,
-    condition,
-    node_scope,
-    using_provider,
+from keras_blueprints.loading.document import CONTROL_KEYS, ComposedDocument
+from keras_blueprints.loading.expressions import (
+    ExpressionError,
+    has_expression,
+    names_used,
+    total_budget,
 )
-from ..valuetypes import ValueType
-from .arguments import check_arguments
-from .budget import check_data, check_inputs, check_params
-from .conditions import conditions_of
-from .graph import (
+from keras_blueprints.loading.source import Document
+from keras_blueprints.loading.valuetypes import ValueType
+from keras_blueprints.resolve.arguments import check_arguments
+from keras_blueprints.resolve.budget import check_data, check_inputs, check_params
+from keras_blueprints.resolve.conditions import conditions_of
+from keras_blueprints.resolve.graph import (
     POISONED,
     BlockDef,
     NodeInput,
@@ -53,10 +56,29 @@ from .graph import (
     check_call_keys,
     check_graph,
 )
-from .models import resolve_models
-from .sections import output_name, resolve_compile, resolve_inputs, resolve_params
-from .training import resolve_data, resolve_runtime, resolve_train, resolve_tune
-from .values import NAME_RE, REF_RE, Where, check_safe, substitute_at
+from keras_blueprints.resolve.models import resolve_models
+from keras_blueprints.resolve.schema import Blueprint, NestedLayer, Ref, freeze
+from keras_blueprints.resolve.sections import (
+    output_name,
+    resolve_compile,
+    resolve_inputs,
+    resolve_params,
+)
+from keras_blueprints.resolve.spaces import (
+    Condition,
+    DefaultProvider,
+    SpaceProvider,
+    condition,
+    node_scope,
+    using_provider,
+)
+from keras_blueprints.resolve.training import (
+    resolve_data,
+    resolve_runtime,
+    resolve_train,
+    resolve_tune,
+)
+from keras_blueprints.resolve.values import NAME_RE, REF_RE, Where, check_safe, substitute_at
 
 __all__ = ["TOP_LEVEL_KEYS", "resolve"]
 
@@ -84,7 +106,7 @@ FILE_ARGUMENTS = {
 }
 """Keras layer arguments that Keras reads as a file path when given a string: the file is
 read when the model is built and stored inside the saved model, so it is held to the
-blueprint's read rule (:mod:`keras_blueprints.paths`)."""
+blueprint's read rule (:mod:`keras_blueprints._core.paths`)."""
 
 MAX_VOCABULARY_BYTES = 256 * 1024 * 1024
 """Largest vocabulary file a layer may name (256 MiB; Keras reads it whole)."""

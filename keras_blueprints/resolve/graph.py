@@ -3,7 +3,8 @@
 Nodes are collected as :class:`PendingNode` while the YAML graph is expanded;
 once every name is known, their references are linked, and :func:`check_graph`
 orders them topologically (forward references are allowed), reports cycles,
-unused nodes and unused inputs, and freezes them into :class:`~keras_blueprints.schema.Node`.
+unused nodes and unused inputs, and freezes them into
+:class:`~keras_blueprints.resolve.schema.Node`.
 """
 
 from __future__ import annotations
@@ -13,10 +14,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
-from ..components import LAYERS, BlockParam, LayerEntry
-from ..errors import BlueprintError, ErrorCollector, Location, Plain
-from ..schema import InputSpec, Node, Ref, freeze
-from .values import Where
+from keras_blueprints._core.errors import BlueprintError, ErrorCollector, Location, Plain
+from keras_blueprints.catalog.components import LAYERS, BlockParam, LayerEntry
+from keras_blueprints.resolve.schema import InputSpec, Node, Ref, freeze
+from keras_blueprints.resolve.values import Where
 
 __all__ = [
     "POISONED",

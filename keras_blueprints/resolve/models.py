@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ..errors import BlueprintError, ErrorCollector, Plain
-from ..schema import InputSpec, Node, Ref, SubModel
-from ..valuetypes import ValueType
-from .values import NAME_RE, Where, substitute_at
+from keras_blueprints._core.errors import BlueprintError, ErrorCollector, Plain
+from keras_blueprints.loading.valuetypes import ValueType
+from keras_blueprints.resolve.schema import InputSpec, Node, Ref, SubModel
+from keras_blueprints.resolve.values import NAME_RE, Where, substitute_at
 
 __all__ = ["resolve_models"]
 

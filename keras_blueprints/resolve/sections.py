@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from ..errors import BlueprintError, ErrorCollector, Location, Plain
-from ..schema import CompileSpec, InputSpec, Ref, freeze
-from ..valuetypes import ValueType
-from .values import NAME_RE, Where, check_safe, names_in, substitute_at
+from keras_blueprints._core.errors import BlueprintError, ErrorCollector, Location, Plain
+from keras_blueprints.loading.valuetypes import ValueType
+from keras_blueprints.resolve.schema import CompileSpec, InputSpec, Ref, freeze
+from keras_blueprints.resolve.values import NAME_RE, Where, check_safe, names_in, substitute_at
 
 __all__ = ["COMPILE_EXTRA", "DTYPES", "resolve_compile", "resolve_inputs", "resolve_params"]
 

@@ -1,7 +1,7 @@
 """Resolving the training sections: ``data:`` and ``train:``.
 
 Data sources and callbacks are registered functions with typed keyword
-parameters (:mod:`keras_blueprints.configurable`); their names and arguments are
+parameters (:mod:`keras_blueprints.catalog.configurable`); their names and arguments are
 checked here, at load time, without importing TensorFlow.
 """
 
@@ -10,12 +10,14 @@ from __future__ import annotations
 from collections.abc import Callable, Collection, Mapping
 from typing import Any
 
-from ..callbacks.registry import CALLBACKS
-from ..data.registry import SOURCES
-from ..errors import BlueprintError, ErrorCollector, Plain
-from ..paths import ReadRoots, check_read_path, check_write_path
-from ..registry import Registry
-from ..schema import (
+from keras_blueprints._core.errors import BlueprintError, ErrorCollector, Plain
+from keras_blueprints._core.paths import ReadRoots, check_read_path, check_write_path
+from keras_blueprints._core.registry import Registry
+from keras_blueprints.callbacks.registry import CALLBACKS
+from keras_blueprints.data.registry import SOURCES
+from keras_blueprints.loading.valuetypes import ValueType
+from keras_blueprints.resolve.arguments import check_arguments
+from keras_blueprints.resolve.schema import (
     CallbackSpec,
     DataSpec,
     PretrainSpec,
@@ -25,9 +27,7 @@ from ..schema import (
     TuneSpec,
     freeze,
 )
-from ..valuetypes import ValueType
-from .arguments import check_arguments
-from .values import Where, check_safe, substitute_at
+from keras_blueprints.resolve.values import Where, check_safe, substitute_at
 
 __all__ = [
     "DATA_KEYS",
@@ -171,7 +171,7 @@ def resolve_source(value: Any, w: Where, reads: ReadRoots | None = None) -> Sour
     """Reads a data source: ``name``, ``{name: {args}}`` or a file name (``train.npz``).
 
     The arguments the source declares it reads (``reads=`` when registered) are held
-    to :func:`keras_blueprints.paths.check_read_path`: below the blueprint's folder,
+    to :func:`keras_blueprints._core.paths.check_read_path`: below the blueprint's folder,
     the current directory or an allowed folder, unless the command line gave them.
 
     Args:

@@ -7,10 +7,15 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from ..errors import BlueprintError, Location
-from ..expressions import ExpressionError, has_expression, names_used, substitute
-from ..source import Document, Path_
-from ..spaces import (
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints.loading.expressions import (
+    ExpressionError,
+    has_expression,
+    names_used,
+    substitute,
+)
+from keras_blueprints.loading.source import Document, Path_
+from keras_blueprints.resolve.spaces import (
     Space,
     active_provider,
     current_conditions,

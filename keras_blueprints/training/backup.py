@@ -28,8 +28,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BlueprintError, Location
-from ..files import atomic_path, atomic_write_json, file_sha256
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.files import atomic_path, atomic_write_json, file_sha256
 
 if TYPE_CHECKING:
     import keras

@@ -7,7 +7,7 @@ it ends (SIGKILL included), so a killed run never leaves a stale lock; a second
 process that wants the same directory is refused at once with the holder's PID.
 
 Only while holding the lock is it safe to remove what a killed writer left:
-the temporary files of :func:`keras_blueprints.files.atomic_path`
+the temporary files of :func:`keras_blueprints._core.files.atomic_path`
 (``.NAME.RANDOM.SUFFIX`` beside their target). :func:`remove_stale_temporaries`
 removes those, and nothing else.
 """
@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from ..errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, Location
 
 __all__ = [
     "DirectoryLock",

@@ -2,7 +2,7 @@
 
 Every command that loads a Keras model file (``predict``, ``evaluate``,
 ``export``) goes through :func:`load_keras_model`, so every way a file can be
-wrong ends the same way: one :class:`~keras_blueprints.errors.BlueprintError`
+wrong ends the same way: one :class:`~keras_blueprints._core.errors.BlueprintError`
 located at the file, saying what was expected and what was found, exit 2.
 
 Before Keras sees the file, :func:`check_keras_file` looks at it cheaply (no
@@ -15,7 +15,7 @@ so in our words, and which layer). Keras then loads in safe mode; anything it
 still cannot read (a damaged weights file, a custom layer that is not
 registered, a CRC error) is reported against the file too. Running out of memory
 is not a damaged file: it passes through to the command line's one mapping of
-error kinds (:func:`keras_blueprints.errors.is_out_of_memory`).
+error kinds (:func:`keras_blueprints._core.errors.is_out_of_memory`).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BlueprintError, Location, Plain, is_out_of_memory
+from keras_blueprints._core.errors import BlueprintError, Location, Plain, is_out_of_memory
 
 if TYPE_CHECKING:
     import keras

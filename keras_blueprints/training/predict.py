@@ -12,15 +12,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import BlueprintError, Location, Plain
-from ..files import atomic_path, cannot_write
-from .modelfile import check_keras_file, first_line
-from .rundir import MODEL_FILE
+from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.files import atomic_path, cannot_write
+from keras_blueprints.training.modelfile import check_keras_file, first_line
+from keras_blueprints.training.rundir import MODEL_FILE
 
 if TYPE_CHECKING:
     import keras
 
-    from ..export.signatures import TensorInfo
+    from keras_blueprints.export.signatures import TensorInfo
 
 __all__ = ["check_input_file", "check_model_path", "load_model_from", "predict_file", "read_inputs"]
 
@@ -31,7 +31,7 @@ def load_model_from(path: str | Path) -> keras.Model:
     Raises:
         BlueprintError: Nothing loadable at ``path``.
     """
-    from .run import load_trained
+    from keras_blueprints.training.run import load_trained
 
     return load_trained(_model_file(Path(path)))
 
@@ -46,7 +46,7 @@ def check_model_path(path: str | Path) -> None:
     Raises:
         BlueprintError: Nothing loadable at ``path``.
     """
-    from ..export.serving import is_saved_model
+    from keras_blueprints.export.serving import is_saved_model
 
     if not is_saved_model(path):
         check_keras_file(_model_file(Path(path)))
@@ -98,7 +98,7 @@ def read_inputs(path: str | Path, model: keras.Model | Sequence[TensorInfo]) -> 
         headers = {names[0]: headers[None]}
     missing = [n for n in names if n not in headers]
     if missing:
-        from ..errors import did_you_mean
+        from keras_blueprints._core.errors import did_you_mean
 
         raise BlueprintError(
             f"'{path}' has no array for input '{missing[0]}'",
@@ -317,7 +317,7 @@ def predict_file(
     """
     import numpy as np
 
-    from ..export.serving import DEFAULT_SIGNATURE, SavedModelRunner, is_saved_model
+    from keras_blueprints.export.serving import DEFAULT_SIGNATURE, SavedModelRunner, is_saved_model
 
     if is_saved_model(model_path):
         runner = SavedModelRunner(model_path, signature or DEFAULT_SIGNATURE)

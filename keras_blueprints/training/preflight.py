@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from ..errors import BlueprintError, Location
-from ..schema import Blueprint
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints.resolve.schema import Blueprint
 
 __all__ = ["check_trainable"]
 

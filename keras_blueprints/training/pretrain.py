@@ -46,8 +46,8 @@ from typing import Any
 
 import keras
 
-from ..errors import BlueprintError, Plain
-from ..schema import PretrainSpec
+from keras_blueprints._core.errors import BlueprintError, Plain
+from keras_blueprints.resolve.schema import PretrainSpec
 
 __all__ = ["pretrain_layerwise"]
 

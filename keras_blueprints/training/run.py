@@ -12,7 +12,7 @@ A run is reproducible and resumable:
 * at the end the directory holds the trained ``model.keras``, ``metrics.json``
   and the plots, and ``run.json`` says ``"status": "completed"``.
 
-The blueprint's ``runtime:`` section (:mod:`keras_blueprints.runtime`) says where
+The blueprint's ``runtime:`` section (:mod:`keras_blueprints.training.runtime`) says where
 the model trains: it is built and compiled inside the strategy's scope, with the
 dtype policy of ``mixed_precision`` (restored when the run ends), and the batch
 is scaled by the replicas with ``scale_batch_size``; ``run.json`` records the
@@ -38,18 +38,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import __version__
-from ..api import Overrides, load
-from ..errors import BlueprintError, Location
-from ..files import atomic_path, atomic_write_json
-from ..plain import dump
-from ..resolve.training import default_direction
-from ..runtime import activate, configure, fitting, is_chief, strategy_for, with_runtime_compile
-from ..schema import Blueprint, CallbackSpec, DataSpec, TrainSpec, thaw
-from .backup import RunBackup, remove_partial, restore
-from .lock import holding, remove_stale_temporaries
-from .preflight import check_trainable
-from .rundir import (
+from keras_blueprints import __version__
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.files import atomic_path, atomic_write_json
+from keras_blueprints.api import Overrides, load
+from keras_blueprints.resolve.schema import Blueprint, CallbackSpec, DataSpec, TrainSpec, thaw
+from keras_blueprints.resolve.training import default_direction
+from keras_blueprints.training.backup import RunBackup, remove_partial, restore
+from keras_blueprints.training.lock import holding, remove_stale_temporaries
+from keras_blueprints.training.preflight import check_trainable
+from keras_blueprints.training.rundir import (
     BACKUP_DIR,
     BLUEPRINT_FILE,
     CHECKPOINT_DIR,
@@ -60,6 +58,15 @@ from .rundir import (
     RunDir,
     default_run_dir,
 )
+from keras_blueprints.training.runtime import (
+    activate,
+    configure,
+    fitting,
+    is_chief,
+    strategy_for,
+    with_runtime_compile,
+)
+from keras_blueprints.views.plain import dump
 
 if TYPE_CHECKING:
     import keras
@@ -339,7 +346,7 @@ def _fit(
 ) -> RunResult:
     import keras
 
-    from ..builders.model import build_models
+    from keras_blueprints.builders.model import build_models
 
     spec = bp.train or TrainSpec()
     check_trainable(bp)
@@ -373,7 +380,7 @@ def _fit_built(
     extra_callbacks: Iterable[keras.callbacks.Callback],
     resuming: bool,
 ) -> RunResult:
-    from ..data import make_datasets
+    from keras_blueprints.data import make_datasets
 
     spec = bp.train or TrainSpec()
     model = models["model"]
@@ -405,7 +412,7 @@ def _fit_built(
         info["epochs_done"] = done
         info["resumed"][-1]["from_epoch"] = done
     if spec.pretrain is not None and done == 0:
-        from .pretrain import pretrain_layerwise
+        from keras_blueprints.training.pretrain import pretrain_layerwise
 
         pairs = pretrain_layerwise(model, spec.pretrain, datasets.train, verbose=_quiet(verbose))
         atomic_write_json(run / PRETRAIN_FILE, pairs)
@@ -482,7 +489,7 @@ def evaluate(
     """
     import keras
 
-    from ..data import make_datasets
+    from keras_blueprints.data import make_datasets
 
     run = RunDir(run_dir)
     info = run.read_run()
@@ -559,7 +566,7 @@ def load_trained(path: str | Path) -> keras.Model:
         BlueprintError: The file is missing, damaged, foreign or unsafe
             (:func:`keras_blueprints.training.modelfile.load_keras_model`).
     """
-    from .modelfile import load_keras_model
+    from keras_blueprints.training.modelfile import load_keras_model
 
     _import_builtin_layers()
     return load_keras_model(path)
@@ -568,7 +575,7 @@ def load_trained(path: str | Path) -> keras.Model:
 def _import_builtin_layers() -> None:
     import importlib
 
-    from ..layers import discover
+    from keras_blueprints.layers import discover
 
     for source in discover():
         importlib.import_module(source.module)
@@ -594,7 +601,7 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
 
 
 def _blueprint_callbacks(bp, spec: TrainSpec, run: RunDir, datasets, models, history) -> list:
-    from ..callbacks.registry import CALLBACKS, CallbackContext
+    from keras_blueprints.callbacks.registry import CALLBACKS, CallbackContext
 
     context = CallbackContext(
         blueprint=bp,

@@ -15,7 +15,7 @@
       plots/             learning curves and monitor plots
       run.lock           held (flock) by the process writing the run
 
-Every file is written atomically (:mod:`keras_blueprints.files`), so a run
+Every file is written atomically (:mod:`keras_blueprints._core.files`), so a run
 killed at any moment leaves complete files only; ``blueprint train --resume``
 continues from the last finished epoch. One process at a time writes a run
 (:mod:`keras_blueprints.training.lock`).
@@ -32,8 +32,8 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from ..errors import BlueprintError, Location, Plain
-from ..files import atomic_write_json, atomic_write_text, cannot_write
+from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.files import atomic_write_json, atomic_write_text, cannot_write
 
 __all__ = [
     "BACKUP_DIR",
@@ -196,6 +196,6 @@ class RunDir:
 
     def backup_epoch(self) -> int:
         """Epochs completed according to the newest whole backup state (0 when none)."""
-        from .backup import states
+        from keras_blueprints.training.backup import states
 
         return next((s.epoch for s in states(self.path / BACKUP_DIR) if s.problem is None), 0)

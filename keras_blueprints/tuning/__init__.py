@@ -8,7 +8,7 @@
 Importing this package does not import TensorFlow.
 """
 
-from .provider import HyperParametersProvider
-from .search import TuneResult, resume_search, tune
+from keras_blueprints.tuning.provider import HyperParametersProvider
+from keras_blueprints.tuning.search import TuneResult, resume_search, tune
 
 __all__ = ["HyperParametersProvider", "TuneResult", "resume_search", "tune"]

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from ..errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, Location
 
 __all__ = [
     "EXIT_INCOMPLETE",
@@ -387,7 +387,7 @@ class _ChiefServer:
         directory = getattr(oracle, "_directory", None)
         if directory is None:
             return
-        from ..files import atomic_write_json
+        from keras_blueprints._core.files import atomic_write_json
 
         with self._lock:
             assigned = dict(sorted(self.assigned.items()))

@@ -26,12 +26,12 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from ..api import Overrides, load
-from ..errors import BlueprintError
-from ..files import atomic_write_json, atomic_write_text
-from ..schema import Blueprint, DataSpec, TrainSpec, TuneSpec, thaw
-from ..spaces import Space
-from .provider import HyperParametersProvider
+from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints._core.files import atomic_write_json, atomic_write_text
+from keras_blueprints.api import Overrides, load
+from keras_blueprints.resolve.schema import Blueprint, DataSpec, TrainSpec, TuneSpec, thaw
+from keras_blueprints.resolve.spaces import Space
+from keras_blueprints.tuning.provider import HyperParametersProvider
 
 __all__ = [
     "OUTCOME_FILE",
@@ -130,8 +130,8 @@ class BlueprintHyperModel(kt.HyperModel):
             with contextlib.suppress(BlueprintError):  # its trial will report it
                 self.resolve(hp)
             return None
-        from ..builders.model import build_model
-        from ..training.run import seed_everything
+        from keras_blueprints.builders.model import build_model
+        from keras_blueprints.training.run import seed_everything
 
         keras.backend.clear_session()
         try:
@@ -219,7 +219,7 @@ class BlueprintHyperModel(kt.HyperModel):
         Raises:
             BlueprintError: The data does not fit the model.
         """
-        from ..data import make_datasets
+        from keras_blueprints.data import make_datasets
 
         train = bp.train or TrainSpec()
         key = (
@@ -235,7 +235,7 @@ class BlueprintHyperModel(kt.HyperModel):
         return self._data[key]
 
     def _blueprint_callbacks(self, bp: Blueprint, train: TrainSpec, datasets: Any) -> list:
-        from ..callbacks.registry import CALLBACKS, CallbackContext
+        from keras_blueprints.callbacks.registry import CALLBACKS, CallbackContext
 
         context = CallbackContext(
             blueprint=bp, run_dir=self.trial_dir or Path("."), datasets=datasets, seed=train.seed

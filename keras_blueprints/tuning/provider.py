@@ -1,4 +1,4 @@
-"""A :class:`~keras_blueprints.spaces.SpaceProvider` backed by keras-tuner's ``HyperParameters``.
+"""A :class:`~.resolve.spaces.SpaceProvider` backed by keras-tuner's ``HyperParameters``.
 
 During a search every trial resolves the blueprint with
 ``HyperParametersProvider(trial_hp)``: each search space met becomes (or reads)
@@ -21,7 +21,7 @@ import json
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from ..spaces import Condition, Space, check_same
+from keras_blueprints.resolve.spaces import Condition, Space, check_same
 
 __all__ = ["HyperParametersProvider", "encoded_domain"]
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..files import atomic_write_text
+from keras_blueprints._core.files import atomic_write_text
 
 __all__ = ["TrialRow", "best_so_far", "format_table", "plot_objective", "write_csv"]
 
@@ -148,7 +148,7 @@ def plot_objective(
     Returns:
         The path, or None when no trial has finished yet.
     """
-    from ..callbacks._plots import new_figure, save_figure
+    from keras_blueprints.callbacks._plots import new_figure, save_figure
 
     if not rows:
         return None

@@ -37,16 +37,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..api import Overrides, load
-from ..errors import BlueprintError, Location
-from ..files import atomic_path, atomic_write_json, atomic_write_text
-from ..plain import dump
-from ..schema import Blueprint, TuneSpec
-from ..spaces import ValuesProvider
-from ..training.lock import holding, remove_stale_temporaries
-from ..training.preflight import check_trainable
-from ..training.rundir import RunDir, default_run_dir
-from .results import TrialRow, format_table, plot_objective, write_csv
+from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.files import atomic_path, atomic_write_json, atomic_write_text
+from keras_blueprints.api import Overrides, load
+from keras_blueprints.resolve.schema import Blueprint, TuneSpec
+from keras_blueprints.resolve.spaces import ValuesProvider
+from keras_blueprints.training.lock import holding, remove_stale_temporaries
+from keras_blueprints.training.preflight import check_trainable
+from keras_blueprints.training.rundir import RunDir, default_run_dir
+from keras_blueprints.tuning.results import TrialRow, format_table, plot_objective, write_csv
+from keras_blueprints.views.plain import dump
 
 if TYPE_CHECKING:
     import keras
@@ -242,7 +242,12 @@ def _search(
     verbose: int,
     extra_callbacks: Iterable[keras.callbacks.Callback],
 ) -> TuneResult | None:
-    from .engine import BlueprintHyperModel, SearchStopped, make_tuner, tracebacks
+    from keras_blueprints.tuning.engine import (
+        BlueprintHyperModel,
+        SearchStopped,
+        make_tuner,
+        tracebacks,
+    )
 
     source, overrides = state["source"], _decode_overrides(state["overrides"])
     allow_read = state.get("allow_read", ())
@@ -286,7 +291,7 @@ class _Report:
         self._values: dict[str, dict[str, Any]] = {}
 
     def rows(self, tuner) -> list[TrialRow]:
-        from .engine import failure_reason, read_outcome
+        from keras_blueprints.tuning.engine import failure_reason, read_outcome
 
         out = []
         trials = sorted(tuner.oracle.trials.values(), key=lambda t: int(t.trial_id))
@@ -318,7 +323,7 @@ class _Report:
 
     def values_of(self, hp) -> dict[str, Any]:
         """A trial's values as the blueprint uses them (a resolution, no model built)."""
-        from .provider import HyperParametersProvider
+        from keras_blueprints.tuning.provider import HyperParametersProvider
 
         provider = HyperParametersProvider(hp.copy())
         with contextlib.suppress(BlueprintError):
@@ -352,7 +357,7 @@ class _Report:
 def _finish(tuner, report: _Report, *, verbose: int) -> TuneResult:
     import keras
 
-    from ..builders.model import build_model
+    from keras_blueprints.builders.model import build_model
 
     run, state = report.run, report.state
     rows = report(tuner)

@@ -11,10 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from ...errors import BlueprintError, Plain
-from ...schema import InputSpec
-from ..examples import Examples
-from ..registry import SourceContext
+from keras_blueprints._core.errors import BlueprintError, Plain
+from keras_blueprints.data.examples import Examples
+from keras_blueprints.data.registry import SourceContext
+from keras_blueprints.resolve.schema import InputSpec
 
 SPLITS = ("train", "validation", "test")
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ...errors import BlueprintError, Plain
-from ..examples import Examples
-from ..registry import SourceContext, register_source
+from keras_blueprints._core.errors import BlueprintError, Plain
+from keras_blueprints.data.examples import Examples
+from keras_blueprints.data.registry import SourceContext, register_source
 
 DIGITS_TOTAL = 1797
 
@@ -51,7 +51,7 @@ def digits(
     """
     from sklearn.datasets import load_digits
 
-    from ._util import single_input, split_examples
+    from keras_blueprints.data.sources._util import single_input, split_examples
 
     spec = single_input(context, "digits")
     data = load_digits()

@@ -14,9 +14,9 @@ from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from ...errors import BlueprintError, Location, Plain
-from ..examples import Examples
-from ..registry import SourceContext, register_source
+from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints.data.examples import Examples
+from keras_blueprints.data.registry import SourceContext, register_source
 
 
 def _names(keys: Any, wanted: list[str], fallback: str, what: str, source: str, path) -> Any:
@@ -64,7 +64,7 @@ def npz(
     if context.split != "train":
         return None
 
-    from ._util import resolve_path
+    from keras_blueprints.data.sources._util import resolve_path
 
     file = resolve_path(context, path, "npz")
     bp = context.blueprint
@@ -159,7 +159,7 @@ def npy(context: SourceContext, *, x: str, y: str) -> Examples | None:
     """
     if context.split != "train":
         return None
-    from ._util import resolve_path, single_input
+    from keras_blueprints.data.sources._util import resolve_path, single_input
 
     spec = single_input(context, "npy")
     x_file, y_file = resolve_path(context, x, "npy"), resolve_path(context, y, "npy")
@@ -202,7 +202,7 @@ def csv(
 
     import numpy as np
 
-    from ._util import resolve_path, single_input
+    from keras_blueprints.data.sources._util import resolve_path, single_input
 
     spec = single_input(context, "csv")
     file = resolve_path(context, path, "csv")
@@ -261,7 +261,7 @@ MAX_TABLE_BYTES = 1 << 30
 
 def _text_lines(file: Path) -> list[str]:
     """The lines of a UTF-8 text file (bounded, regular files only), located if not text."""
-    from ...paths import read_bounded
+    from keras_blueprints._core.paths import read_bounded
 
     raw = read_bounded(file, Location(str(file)), MAX_TABLE_BYTES, what="the CSV file")
     try:
@@ -322,7 +322,7 @@ def images(
     """
     if context.split != "train":
         return None
-    from ._util import resolve_path, single_input
+    from keras_blueprints.data.sources._util import resolve_path, single_input
 
     spec = single_input(context, "images")
     folder = resolve_path(context, directory, "images", what="folder")
@@ -387,7 +387,7 @@ def tfrecord(
 
     import tensorflow as tf
 
-    from ._util import resolve_path
+    from keras_blueprints.data.sources._util import resolve_path
 
     patterns = [files] if isinstance(files, str) else list(files)
     paths: list[str] = []

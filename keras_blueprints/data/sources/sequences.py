@@ -2,7 +2,7 @@
 
 The token conventions are those of ``zoo:seq2seq_lstm``,
 ``zoo:seq2seq_gru_bidirectional`` and
-:func:`keras_blueprints.builders.seq2seq.greedy_decode`: a vocabulary of V
+:func:`keras_blueprints.export.decode.greedy_decode`: a vocabulary of V
 tokens holds the symbols ``0 .. V-3``, the start token ``V-2`` and the end
 token ``V-1``. For a source ``x1 .. xL`` and its answer ``y1 .. yL``:
 
@@ -19,9 +19,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ...errors import BlueprintError, Plain
-from ..examples import Examples
-from ..registry import SourceContext, register_source
+from keras_blueprints._core.errors import BlueprintError, Plain
+from keras_blueprints.data.examples import Examples
+from keras_blueprints.data.registry import SourceContext, register_source
 
 
 @register_source("sequences")
@@ -57,7 +57,7 @@ def sequences(
     """
     import numpy as np
 
-    from ._util import split_examples
+    from keras_blueprints.data.sources._util import split_examples
 
     source, target = _inputs(context)
     vocabulary = _size("vocabulary", vocabulary, [_vocabulary(s) for s in (source, target)])

@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ...errors import BlueprintError, Plain
-from ..examples import Examples
-from ..registry import SourceContext, register_source
+from keras_blueprints._core.errors import BlueprintError, Plain
+from keras_blueprints.data.examples import Examples
+from keras_blueprints.data.registry import SourceContext, register_source
 
 KINDS = ("circle", "square", "triangle")
 
@@ -59,7 +59,7 @@ def shapes(
     """
     import numpy as np
 
-    from ._util import output_units, single_input, split_examples
+    from keras_blueprints.data.sources._util import output_units, single_input, split_examples
 
     spec = single_input(context, "shapes")
     if len(spec.shape) != 3:

@@ -7,9 +7,9 @@ decision boundary around the arms. More turns make the task harder.
 
 from __future__ import annotations
 
-from ...errors import BlueprintError, Plain
-from ..examples import Examples
-from ..registry import SourceContext, register_source
+from keras_blueprints._core.errors import BlueprintError, Plain
+from keras_blueprints.data.examples import Examples
+from keras_blueprints.data.registry import SourceContext, register_source
 
 
 @register_source("spirals")
@@ -44,7 +44,7 @@ def spirals(
     """
     import numpy as np
 
-    from ._util import single_input, split_examples
+    from keras_blueprints.data.sources._util import single_input, split_examples
 
     spec = single_input(context, "spirals")
     if tuple(spec.shape) not in ((2,), (None,)):

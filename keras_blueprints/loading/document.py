@@ -23,8 +23,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .errors import BlueprintError, Location, Plain, format_path
-from .source import Document, Path_, SourceMap, kind_of, parse, parse_value, read_source
+from keras_blueprints._core.errors import BlueprintError, Location, Plain, format_path
+from keras_blueprints.loading.source import (
+    Document,
+    Path_,
+    SourceMap,
+    kind_of,
+    parse,
+    parse_value,
+    read_source,
+)
 
 __all__ = [
     "CONTROL_KEYS",
@@ -101,7 +109,7 @@ def resolve_reference(ref: str, relative_to: Path | None, loc: Location) -> Path
         BlueprintError: Unknown zoo name or missing file.
     """
     if ref.startswith("zoo:"):
-        from . import zoo
+        from keras_blueprints.loading import zoo
 
         return zoo.path(ref[4:], location=loc)
     p = Path(ref).expanduser()
@@ -167,7 +175,7 @@ def as_document(source: str | Path | Document) -> Document:
     if isinstance(source, Document):
         return source
     if isinstance(source, str) and (source.startswith("zoo:") and "\n" not in source):
-        from . import zoo
+        from keras_blueprints.loading import zoo
 
         source = zoo.path(source[4:])
     if isinstance(source, str) and _looks_like_text(source):

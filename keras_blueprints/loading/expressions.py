@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from keras_blueprints.errors import did_you_mean
+from keras_blueprints._core.errors import did_you_mean
 
 __all__ = ["ExpressionError", "has_expression", "names_used", "substitute"]
 

@@ -12,7 +12,16 @@ from typing import Any
 
 import yaml
 
-from .schema import Blueprint, DataSpec, NestedLayer, Node, Ref, SourceSpec, TrainSpec, thaw
+from keras_blueprints.resolve.schema import (
+    Blueprint,
+    DataSpec,
+    NestedLayer,
+    Node,
+    Ref,
+    SourceSpec,
+    TrainSpec,
+    thaw,
+)
 
 __all__ = ["dump", "to_plain"]
 

@@ -25,7 +25,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from .schema import Blueprint, InputSpec, Node, Ref
+from keras_blueprints.resolve.schema import Blueprint, InputSpec, Node, Ref
 
 __all__ = ["block_path", "format_shape", "output_shapes", "to_dot"]
 
@@ -209,7 +209,7 @@ def output_shapes(blueprint: Blueprint) -> dict[str, str]:
     Raises:
         BlueprintError: Keras refused a layer's arguments or input shapes.
     """
-    from .builders.model import build_tensors
+    from keras_blueprints.builders.model import build_tensors
 
     tensors = build_tensors(blueprint)
     return {name: _shape_text(value) for name, value in tensors.items()}

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
-from .errors import Location
+from keras_blueprints._core.errors import Location
 
 __all__ = [
     "Blueprint",
@@ -383,7 +383,7 @@ class Blueprint:
         runtime: The ``runtime:`` section, or None.
         sections: Other top-level sections, frozen (for later stages).
         limits: The parameter and data budgets it was loaded under
-            (:class:`~keras_blueprints.limits.Limits`), which the builder holds to too.
+            (:class:`~keras_blueprints._core.limits.Limits`), which the builder holds to too.
     """
 
     name: str

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
-from .errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, Location
 
 __all__ = ["DuplicateNameError", "Registry"]
 

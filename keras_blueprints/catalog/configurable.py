@@ -24,8 +24,8 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .components import BlockParam, typed_params
-from .registry import Registry
+from keras_blueprints._core.registry import Registry
+from keras_blueprints.catalog.components import BlockParam, typed_params
 
 __all__ = ["FunctionEntry", "import_modules", "registrar"]
 
@@ -40,9 +40,9 @@ class FunctionEntry:
         params: Its typed keyword parameters.
         doc: First line of its docstring.
         reads: Parameters that name files or folders the component reads (a string or
-            a list of them), held to :func:`keras_blueprints.paths.check_read_path`.
+            a list of them), held to :func:`keras_blueprints._core.paths.check_read_path`.
         writes: Parameters that name paths the component writes, held inside the run
-            directory (:func:`keras_blueprints.paths.check_write_path`).
+            directory (:func:`keras_blueprints._core.paths.check_write_path`).
     """
 
     name: str
@@ -125,7 +125,7 @@ def import_modules(package: str, skip: Collection[str] = ()) -> None:
         package: The package's dotted name.
         skip: Module names not to import.
     """
-    from .components import load_plugins
+    from keras_blueprints.catalog.components import load_plugins
 
     pkg = importlib.import_module(package)
     for info in sorted(pkgutil.iter_modules(pkg.__path__), key=lambda m: m.name):

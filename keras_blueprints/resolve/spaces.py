@@ -34,7 +34,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from .errors import BlueprintError, Location, Plain
+from keras_blueprints._core.errors import BlueprintError, Location, Plain
 
 __all__ = [
     "KINDS",

@@ -25,9 +25,16 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from .catalog import OBJECT_DEFAULT
-from .components import LAYERS
-from .schema import Blueprint, CompileSpec, InputSpec, NestedLayer, Node, Ref
+from keras_blueprints.catalog import OBJECT_DEFAULT
+from keras_blueprints.catalog.components import LAYERS
+from keras_blueprints.resolve.schema import (
+    Blueprint,
+    CompileSpec,
+    InputSpec,
+    NestedLayer,
+    Node,
+    Ref,
+)
 
 __all__ = [
     "ABSENT",

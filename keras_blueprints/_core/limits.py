@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from .errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, Location
 
 __all__ = ["DEFAULT_MAX_DATA", "DEFAULT_MAX_PARAMS", "ENV", "Limits"]
 

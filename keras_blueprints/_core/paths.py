@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from .errors import BlueprintError, Location, Plain
+from keras_blueprints._core.errors import BlueprintError, Location, Plain
 
 __all__ = [
     "ReadRoots",

@@ -33,18 +33,19 @@ import json
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from . import __version__, zoo
-from .callbacks.registry import CALLBACKS
-from .catalog import OBJECT_DEFAULT, ParamInfo, keras_version
-from .components import BLOCKS, LAYERS, BlockEntry, BlockParam, LayerEntry
-from .configurable import FunctionEntry
-from .data.registry import SOURCES
-from .document import CONTROL_KEYS
-from .registry import Registry
-from .resolve import COMPILE_EXTRA, DTYPES, NAME_RE, REF_RE, TOP_LEVEL_KEYS
-from .resolve.training import STRATEGIES, TUNERS
-from .spaces import SAMPLINGS
-from .valuetypes import TYPE_NAMES
+from keras_blueprints import __version__
+from keras_blueprints._core.registry import Registry
+from keras_blueprints.callbacks.registry import CALLBACKS
+from keras_blueprints.catalog import OBJECT_DEFAULT, ParamInfo, keras_version
+from keras_blueprints.catalog.components import BLOCKS, LAYERS, BlockEntry, BlockParam, LayerEntry
+from keras_blueprints.catalog.configurable import FunctionEntry
+from keras_blueprints.data.registry import SOURCES
+from keras_blueprints.loading import zoo
+from keras_blueprints.loading.document import CONTROL_KEYS
+from keras_blueprints.loading.valuetypes import TYPE_NAMES
+from keras_blueprints.resolve import COMPILE_EXTRA, DTYPES, NAME_RE, REF_RE, TOP_LEVEL_KEYS
+from keras_blueprints.resolve.spaces import SAMPLINGS
+from keras_blueprints.resolve.training import STRATEGIES, TUNERS
 
 __all__ = ["DRAFT", "blueprint_schema"]
 

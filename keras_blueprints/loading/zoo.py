@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from .errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, Location
 
 __all__ = ["directory", "names", "path"]
 
@@ -16,8 +16,8 @@ def directory() -> Path:
     Installed from a wheel they live in ``keras_blueprints/_zoo``; in a source
     checkout (and an editable install) in the top-level ``blueprints/`` folder.
     """
-    here = Path(__file__).resolve().parent
-    for candidate in (here / "_zoo", here.parent / "blueprints"):
+    package = Path(__file__).resolve().parent.parent
+    for candidate in (package / "_zoo", package.parent / "blueprints"):
         if candidate.is_dir():
             return candidate
     raise FileNotFoundError("the keras-blueprints zoo folder is missing from this installation")

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from .errors import BlueprintError, Location, Plain
+from keras_blueprints._core.errors import BlueprintError, Location, Plain
 
 __all__ = [
     "atomic_path",

@@ -1,6 +1,6 @@
 """Where and how a model runs: the ``runtime:`` section on ``tf.distribute``, precision and XLA.
 
-The section is a :class:`~keras_blueprints.schema.RuntimeSpec`; this module turns
+The section is a :class:`~keras_blueprints.resolve.schema.RuntimeSpec`; this module turns
 it into TensorFlow objects:
 
 * :func:`configure` does what must happen before TensorFlow's runtime starts
@@ -30,8 +30,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from .errors import BlueprintError, Location, Plain
-from .schema import Blueprint, RuntimeSpec, freeze
+from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints.resolve.schema import Blueprint, RuntimeSpec, freeze
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -155,7 +155,7 @@ def _split_cpu(spec: RuntimeSpec) -> None:
             spec.location,
             received=Plain(f"{have} logical CPU device{'s' if have != 1 else ''}"),
             hint="Virtual CPUs must be set before any TensorFlow op runs: call "
-            "keras_blueprints.runtime.configure(blueprint.runtime) first thing in the "
+            "keras_blueprints.training.runtime.configure(blueprint.runtime) first thing in the "
             "process (blueprint train does).",
         ) from exc
 
@@ -345,7 +345,7 @@ def _multi_worker(spec: RuntimeSpec) -> tf.distribute.Strategy:
             f"cannot start the multi-worker strategy: {exc}",
             spec.location,
             hint="It must be created before any TensorFlow op runs: call "
-            "keras_blueprints.runtime.configure(blueprint.runtime) first thing in the "
+            "keras_blueprints.training.runtime.configure(blueprint.runtime) first thing in the "
             "process (blueprint train does).",
         ) from exc
     _MULTI_WORKER[key] = strategy

@@ -24,9 +24,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from .catalog import ParamInfo, keras_layers, refused_layers
-from .registry import Registry
-from .valuetypes import ValueType, choices_of_annotation, type_of_annotation
+from keras_blueprints._core.registry import Registry
+from keras_blueprints.catalog import ParamInfo, keras_layers, refused_layers
+from keras_blueprints.loading.valuetypes import ValueType, choices_of_annotation, type_of_annotation
 
 __all__ = [
     "BLOCKS",
@@ -196,7 +196,7 @@ def _populate_layers(registry: Registry[LayerEntry]) -> None:
 
 def _register_builtin_custom_layers(registry: Registry[LayerEntry]) -> None:
     """Registers keras_blueprints.layers' classes from their source (no Keras import)."""
-    from .layers import discover
+    from keras_blueprints.layers import discover
 
     for source in discover():
         params = {
@@ -226,7 +226,7 @@ BLOCKS: Registry[BlockEntry] = Registry(
 
 
 def _populate_blocks() -> None:
-    from .blocks import load_builtin_blocks
+    from keras_blueprints.blocks import load_builtin_blocks
 
     load_builtin_blocks()
     load_plugins()
@@ -392,7 +392,7 @@ def register_block(fn: Callable[..., Any] | None = None, *, name: str | None = N
     def decorate(func: Callable[..., Any]) -> Callable[..., Any]:
         block_name = name or func.__name__
         if block_name in LAYERS:
-            from .registry import DuplicateNameError
+            from keras_blueprints._core.registry import DuplicateNameError
 
             raise DuplicateNameError(
                 f"block name '{block_name}' is already the name of a layer; choose another."

@@ -26,8 +26,8 @@ from typing import Any
 
 import yaml
 
-from .errors import BlueprintError, Location, Plain
-from .paths import read_bounded
+from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.paths import read_bounded
 
 __all__ = ["MAX_BYTES", "MAX_NODES", "Document", "Path_", "SourceMap", "parse", "read_source"]
 
