@@ -768,3 +768,10 @@ def test_source_map_subtrees_are_exact_after_grafts_and_drops():
         copied.drop(("d",))
         assert sorted(copied.values) == [(), ("a",), ("a", "b"), ("ab",)]
         assert not copied.replace
+
+
+def test_a_lone_surrogate_in_python_text_is_a_located_error():
+    text = "inputs:\n  x: {shape: [8]}\n# \ud800\n"
+    with pytest.raises(BlueprintError) as info:
+        parse(text, "t.yaml")
+    assert (info.value.location.line, info.value.location.col) == (3, 3)

@@ -395,6 +395,18 @@ def parse(text: str, file: str = "<string>", path: Path | None = None) -> Docume
             expected=f"at most {MAX_BYTES} characters",
             received=Plain(f"{len(text)} characters"),
         )
+    surrogate = _SURROGATE.search(text)
+    if surrogate:
+        # Only Python text can hold one (a file is decoded first); YAML would
+        # fail on it with an encoding error instead of a located one.
+        before = text[: surrogate.start()]
+        line = before.count("\n") + 1
+        raise BlueprintError(
+            "the text holds a lone surrogate, which is not a Unicode character",
+            Location(file, line, surrogate.start() - before.rfind("\n")),
+            expected="Unicode text",
+            received=Plain(f"U+{ord(surrogate.group()):04X}"),
+        )
     try:
         node = _compose(text, file)
     except yaml.MarkedYAMLError as exc:
@@ -529,6 +541,7 @@ def _check_depth(text: str, file: str) -> None:
         loader.dispose()
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
 _LINE_BREAK = re.compile("\r\n|[\r\n\x85\u2028\u2029]")  # YAML's line breaks
 
 
