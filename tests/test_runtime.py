@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import spiral_mlp
 
 import keras_blueprints as kb
 from keras_blueprints import runtime as rt
@@ -16,7 +17,6 @@ from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.cli import main
 from keras_blueprints.resolve.schema import RuntimeSpec
 from keras_blueprints.training.run import load_trained, train
-from tests.conftest import spiral_mlp
 
 SPIRALS = spiral_mlp(points=60, epochs=2)
 

@@ -170,7 +170,7 @@ def test_a_huge_repeat_range_resolves_without_enumerating(tmp_path, capsys):
 
 
 def test_space_command_lists_hidden_spaces_with_conditions(tmp_path):
-    from tests.conftest import run_cli_isolated
+    from conftest import run_cli_isolated
 
     (tmp_path / "s.yaml").write_text(SEARCH)
     status, heavy, out = run_cli_isolated(["space", str(tmp_path / "s.yaml")])
