@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
-
-keras = pytest.importorskip("keras")
 
 ZOO = ("autoencoder_dense", "autoencoder_conv_denoising", "vae")
 SPARSE = (

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors, randomize
@@ -19,8 +20,6 @@ from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.conv import conv_stack
 from keras_blueprints.blocks.dense import ACTIVATIONS, dense_stack
 from keras_blueprints.catalog.components import BLOCKS
-
-keras = pytest.importorskip("keras")
 
 RNG = np.random.default_rng(0)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
@@ -19,8 +20,6 @@ from mirror import assert_mirrors
 import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints._core.errors import BlueprintError
-
-keras = pytest.importorskip("keras")
 
 SMALLEST = 32  # the smallest input keras.applications' DenseNets accept
 

@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
@@ -20,8 +21,6 @@ import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.inception import keras_auto_name
-
-keras = pytest.importorskip("keras")
 
 
 def build_block(block: str, args: dict, shape: tuple[int, ...]) -> keras.Model:

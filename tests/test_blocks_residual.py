@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
@@ -16,8 +17,6 @@ from mirror import assert_mirrors
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.residual import basic_block, bottleneck_block, resnet_stage
-
-keras = pytest.importorskip("keras")
 
 RNG = np.random.default_rng(0)
 BATCH_32 = RNG.standard_normal((2, 32, 32, 3)).astype("float32")

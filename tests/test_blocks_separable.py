@@ -8,6 +8,7 @@ DepthwiseConv2D k²·C; a 1x1 Conv2D C_in·C_out; a BatchNormalization 4·C
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
@@ -16,8 +17,6 @@ import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.separable import make_divisible
 from keras_blueprints.catalog.components import BLOCKS
-
-keras = pytest.importorskip("keras")
 
 
 def build_block(shape: list[int], block: str) -> keras.Model:

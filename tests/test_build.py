@@ -6,14 +6,13 @@ import json
 import textwrap
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints._core.errors import BlueprintError
-
-keras = pytest.importorskip("keras")
 
 GOLDEN = Path(__file__).parent / "golden"
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
@@ -14,8 +15,6 @@ import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.callbacks import CALLBACKS, CallbackContext, TrainingWarning
 from keras_blueprints.catalog.components import MISSING
-
-keras = pytest.importorskip("keras")
 
 STANDARD = {
     "early_stopping": "EarlyStopping",

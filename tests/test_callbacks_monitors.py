@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import math
 
+import keras
 import numpy as np
 import pytest
 
 from keras_blueprints.callbacks import CALLBACKS, CallbackContext, TrainingWarning
-
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.callbacks._curves import LearningCurves, curve_groups  # noqa: E402
-from keras_blueprints.callbacks._dead_units import dead_fractions, is_relu_family  # noqa: E402
-from keras_blueprints.callbacks._gradient_flow import diagnose  # noqa: E402
+from keras_blueprints.callbacks._curves import LearningCurves, curve_groups
+from keras_blueprints.callbacks._dead_units import dead_fractions, is_relu_family
+from keras_blueprints.callbacks._gradient_flow import diagnose
 
 PNG = b"\x89PNG\r\n\x1a\n"
 

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints.callbacks import CALLBACKS, CallbackContext
-
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.callbacks._teacher_forcing import scheduled_ratio  # noqa: E402
-from keras_blueprints.layers.scheduled_sampling import ScheduledSampling  # noqa: E402
+from keras_blueprints.callbacks._teacher_forcing import scheduled_ratio
+from keras_blueprints.layers.scheduled_sampling import ScheduledSampling
 
 V, START = 6, 5  # vocabulary, start token
 

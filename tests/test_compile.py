@@ -7,22 +7,20 @@ import math
 import re
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import yaml
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError, Location
-from keras_blueprints.resolve.schema import CompileSpec, freeze
-
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.builders.compile import (  # noqa: E402  (after the importorskip)
+from keras_blueprints.builders.compile import (
     make_optimizer,
     make_schedule,
     schedule_classes,
 )
-from keras_blueprints.training import schedules  # noqa: E402
+from keras_blueprints.resolve.schema import CompileSpec, freeze
+from keras_blueprints.training import schedules
 
 SPEC = CompileSpec(location=Location("net.yaml", 12, 3))
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.views.plain import dump
-
-keras = pytest.importorskip("keras")
 
 AUTOENCODER = textwrap.dedent(
     """

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError, Location
 from keras_blueprints.resolve.schema import PretrainSpec
-
-keras = pytest.importorskip("keras")
-tf = pytest.importorskip("tensorflow")
-
-from keras_blueprints.training.pretrain import pretrain_layerwise  # noqa: E402
+from keras_blueprints.training.pretrain import pretrain_layerwise
 
 WHERE = Location("ae.yaml", 30, 5)
 

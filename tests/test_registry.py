@@ -7,6 +7,7 @@ import sys
 import textwrap
 from typing import Literal
 
+import keras
 import numpy as np
 import pytest
 
@@ -14,8 +15,6 @@ import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints._core.registry import DuplicateNameError, Registry
 from keras_blueprints.catalog.components import BLOCKS, LAYERS, snake_case
-
-keras = pytest.importorskip("keras")
 
 
 @pytest.fixture

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
-
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.export.decode import greedy_decode  # noqa: E402
-from keras_blueprints.layers.peephole import PeepholeLSTMCell  # noqa: E402
+from keras_blueprints.export.decode import greedy_decode
+from keras_blueprints.layers.peephole import PeepholeLSTMCell
 
 # --- the peephole LSTM cell ----------------------------------------------------------
 

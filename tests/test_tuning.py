@@ -6,16 +6,14 @@ from __future__ import annotations
 import csv
 import json
 
+import keras
+import keras_tuner as kt
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints.resolve.spaces import Condition, Space
-
-kt = pytest.importorskip("keras_tuner")
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.tuning import HyperParametersProvider, tune  # noqa: E402
+from keras_blueprints.tuning import HyperParametersProvider, tune
 
 SPACES = """
 params:
