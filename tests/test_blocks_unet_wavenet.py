@@ -13,8 +13,6 @@ from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.unet import output_size, valid_sizes
 from keras_blueprints.blocks.wavenet import receptive_field
 
-pytestmark = pytest.mark.usefixtures("clean_session")
-
 
 def conv(k: int, cin: int, cout: int) -> int:
     """Parameters of a convolution: k (or k x k) kernel weights per input and output, bias."""

@@ -160,7 +160,7 @@ def _tiny_model():
     return model
 
 
-def test_model_checkpoint_writes_the_best_model_atomically(tmp_path, clean_session):
+def test_model_checkpoint_writes_the_best_model_atomically(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 4)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
@@ -186,7 +186,7 @@ def test_model_checkpoint_writes_the_best_model_atomically(tmp_path, clean_sessi
     assert float(rows[3].split(",")[1]) == pytest.approx(losses[-1], rel=1e-5)
 
 
-def test_backup_and_restore_replaces_its_files_atomically(tmp_path, clean_session, monkeypatch):
+def test_backup_and_restore_replaces_its_files_atomically(tmp_path, monkeypatch):
     x = np.zeros((8, 4), "float32")
     y = np.zeros(8, "int64")
     model = _tiny_model()

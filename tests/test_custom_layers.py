@@ -40,7 +40,7 @@ def test_signature_read_from_source_is_the_real_one(name):
 
 
 @pytest.mark.parametrize("name", sorted(SOURCES))
-def test_registered_and_config_round_trips(name, clean_session):
+def test_registered_and_config_round_trips(name):
     import keras
 
     entry = LAYERS.get(name)

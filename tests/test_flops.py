@@ -18,13 +18,6 @@ from keras_blueprints.views.flops import (
 )
 
 
-@pytest.fixture(autouse=True)
-def clean_session():
-    keras.backend.clear_session()
-    yield
-    keras.backend.clear_session()
-
-
 def _single_layer(layer: layers.Layer, input_shape: tuple) -> FlopsReport:
     inp = keras.Input(input_shape)
     return model_flops(keras.Model(inp, layer(inp)))

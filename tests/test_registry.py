@@ -71,7 +71,7 @@ def test_snake_case(name, snake):
     assert snake_case(name) == snake
 
 
-def test_register_layer_is_checked_serializable_and_usable(registered, clean_session, tmp_path):
+def test_register_layer_is_checked_serializable_and_usable(registered, tmp_path):
     @kb.register_layer(aliases=("scale_by",))
     class ScaleBy(keras.layers.Layer):
         def __init__(self, factor: float = 2.0, **kwargs):
@@ -109,7 +109,7 @@ def test_register_layer_refuses_non_layers():
         kb.register_layer(int)
 
 
-def test_register_block_reads_typed_params(registered, clean_session):
+def test_register_block_reads_typed_params(registered):
     @kb.register_block
     def dense_relu(x, *, name: str, units: int, dropout: float = 0.0):
         """Dense + ReLU (+ dropout)."""
@@ -218,7 +218,7 @@ def test_literal_annotations_become_choices_checked_at_load(registered):
     assert info.value.hint == "Did you mean 'valid'?"
 
 
-def test_python_block_outputs_by_name_and_position(registered, clean_session):
+def test_python_block_outputs_by_name_and_position(registered):
     @kb.register_block
     def split(x, *, name: str):
         """Two named outputs (a test block)."""

@@ -116,7 +116,7 @@ def test_jit_compile_precedence():
     assert rt.with_runtime_compile(plain) is plain
 
 
-def test_mixed_precision_on_cpu_is_bfloat16_and_restored(clean_session):
+def test_mixed_precision_on_cpu_is_bfloat16_and_restored():
     import keras
 
     assert rt.precision_policy(None) == "float32"
@@ -126,7 +126,7 @@ def test_mixed_precision_on_cpu_is_bfloat16_and_restored(clean_session):
     assert keras.config.dtype_policy().name == "float32"
 
 
-def test_mixed_precision_keeps_outputs_and_variables_float32(clean_session):
+def test_mixed_precision_keeps_outputs_and_variables_float32():
     import keras
 
     from keras_blueprints.builders.model import build_model
@@ -150,7 +150,7 @@ def test_mixed_precision_keeps_outputs_and_variables_float32(clean_session):
     assert model.get_layer("features_conv1").compute_dtype == "bfloat16"
 
 
-def test_a_mixed_precision_run_records_its_runtime(blueprint_file, tmp_path, clean_session):
+def test_a_mixed_precision_run_records_its_runtime(blueprint_file, tmp_path):
     import keras
 
     result = train(

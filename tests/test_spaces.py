@@ -197,7 +197,7 @@ def test_space_size_of_a_finite_space(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[-1] == "2 hyperparameters; at most 9 combinations"
 
 
-def test_choosing_the_block_type_is_a_choice_and_when(clean_session):
+def test_choosing_the_block_type_is_a_choice_and_when():
     text = textwrap.dedent(
         """\
         params:

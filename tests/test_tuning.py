@@ -208,7 +208,7 @@ def test_a_search_writes_its_results(searched):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_best_yaml_rebuilds_the_best_trials_model_exactly(searched, clean_session):
+def test_best_yaml_rebuilds_the_best_trials_model_exactly(searched):
     from keras_tuner.src.engine.trial import Trial
 
     from keras_blueprints.builders.model import build_model
