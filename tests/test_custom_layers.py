@@ -124,3 +124,28 @@ def test_registered_and_config_round_trips(name):
     layer = cls(**(example or {}), name=f"{name.lower()}_test")
     clone = cls.from_config(layer.get_config())
     assert clone.get_config() == layer.get_config()
+
+
+def test_a_registered_user_layer_is_read_like_the_catalogued_keras_layers():
+    import keras
+
+    from keras_blueprints import register_layer
+
+    class ScaledConv(keras.layers.Conv2D):
+        def __init__(self, filters, scale=2.0, **kwargs):
+            super().__init__(filters, kernel_size=3, **kwargs)
+            self.scale = scale
+
+    register_layer(ScaledConv)
+    try:
+        entry = LAYERS.get("ScaledConv")
+        conv = catalog.keras_layers()["Conv2D"]
+        inherited = [p for p in conv.params if p.name not in ("filters", "kernel_size")]
+        # kernel_size is passed by the subclass itself: passing it again would be an error.
+        assert list(entry.params) == ["filters", "scale", *(p.name for p in inherited)]
+        assert [entry.params[p.name] for p in inherited] == inherited
+        assert entry.params["scale"] == catalog.ParamInfo("scale", False, 2.0, "any")
+        assert entry.call_params == conv.call_params
+    finally:
+        LAYERS.unregister("ScaledConv")
+        keras.saving.get_custom_objects().pop("keras_blueprints>ScaledConv", None)
