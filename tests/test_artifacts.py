@@ -294,9 +294,10 @@ def test_the_checks_run_before_tensorflow_is_imported(tmp_path):
 
 
 def test_evaluate_takes_a_smaller_batch(tmp_path, monkeypatch):
+    from conftest import spiral_mlp
+
     import keras_blueprints.data as data
     from keras_blueprints.training.run import evaluate, train
-    from tests.conftest import spiral_mlp
 
     bp = tmp_path / "spiral.yaml"
     bp.write_text(spiral_mlp(points=20, epochs=1))

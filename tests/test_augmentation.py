@@ -7,12 +7,11 @@ same model serves for training and prediction.
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
-
-keras = pytest.importorskip("keras")
 
 # One blueprint with every augmentation: 12x12 RGB images in [0, 1] -> a
 # random 8x8 crop -> a tiny CNN. Global average pooling takes any height and

@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
-
-keras = pytest.importorskip("keras")
 
 ZOO = ("autoencoder_dense", "autoencoder_conv_denoising", "vae")
 SPARSE = (
@@ -40,7 +39,7 @@ def _dense_rows(model) -> list[tuple[str, int, int]]:
 
 
 @pytest.mark.parametrize("name", ZOO)
-def test_decoder_of_encoder_is_the_model(name, clean_session):
+def test_decoder_of_encoder_is_the_model(name):
     models = kb.build_models(f"zoo:{name}", compile=False)
     assert list(models) == ["model", "encoder", "decoder"]
     model, encoder, decoder = models["model"], models["encoder"], models["decoder"]
@@ -59,7 +58,7 @@ def test_decoder_of_encoder_is_the_model(name, clean_session):
     np.testing.assert_allclose(decoder(z), model(x, training=False), atol=1e-6)
 
 
-def test_dense_autoencoder_mirrors_its_encoder(clean_session):
+def test_dense_autoencoder_mirrors_its_encoder():
     models = kb.build_models("zoo:autoencoder_dense", compile=False)
     # (units, params): fan_in * units + units for each Dense.
     assert _dense_rows(models["model"]) == [
@@ -80,7 +79,7 @@ def test_dense_autoencoder_mirrors_its_encoder(clean_session):
     ]
 
 
-def test_dense_autoencoder_depth_is_data(clean_session):
+def test_dense_autoencoder_depth_is_data():
     model = kb.build(
         "zoo:autoencoder_dense",
         overrides=["params.units=[64, 32, 16]", "params.code=4", "params.pixels=100"],
@@ -98,7 +97,7 @@ def test_dense_autoencoder_depth_is_data(clean_session):
     ]
 
 
-def test_dense_autoencoder_compiles_with_binary_crossentropy(clean_session):
+def test_dense_autoencoder_compiles_with_binary_crossentropy():
     model = kb.build("zoo:autoencoder_dense", overrides=["params.units=[16]", "params.code=4"])
     x = _images((16, 784))
     history = model.fit(x, x, epochs=1, batch_size=8, verbose=0)
@@ -110,7 +109,7 @@ def test_dense_autoencoder_compiles_with_binary_crossentropy(clean_session):
 # --- sparse: an L1 activity penalty on the code -------------------------------
 
 
-def test_sparse_override_adds_an_l1_penalty_on_the_code(clean_session):
+def test_sparse_override_adds_an_l1_penalty_on_the_code():
     models = kb.build_models("zoo:autoencoder_dense", overrides=list(SPARSE), compile=False)
     model, encoder = models["model"], models["encoder"]
     code = model.get_layer("code")
@@ -124,7 +123,7 @@ def test_sparse_override_adds_an_l1_penalty_on_the_code(clean_session):
     np.testing.assert_allclose(float(model.losses[0]), expected, rtol=1e-5)
 
 
-def test_plain_dense_autoencoder_has_no_extra_loss(clean_session):
+def test_plain_dense_autoencoder_has_no_extra_loss():
     model = kb.build("zoo:autoencoder_dense", compile=False)
     model(_images((2, 784)))
     assert model.losses == []
@@ -141,7 +140,7 @@ def _contractive_layer(penalty: float = 0.1):
     return layer
 
 
-def test_contractive_penalty_equals_the_jacobian_norm(clean_session):
+def test_contractive_penalty_equals_the_jacobian_norm():
     import tensorflow as tf
 
     layer = _contractive_layer(penalty=0.1)
@@ -160,7 +159,7 @@ def test_contractive_penalty_equals_the_jacobian_norm(clean_session):
     np.testing.assert_allclose(h, 1 / (1 + np.exp(-(np.asarray(x) @ kernel + bias))), rtol=1e-5)
 
 
-def test_contractive_penalty_sums_positions_of_a_sequence(clean_session):
+def test_contractive_penalty_sums_positions_of_a_sequence():
     layer = _contractive_layer(penalty=1.0)
     x = _rng(2).standard_normal((2, 3, 5)).astype("float32")
     h = np.asarray(layer(x))
@@ -170,7 +169,7 @@ def test_contractive_penalty_sums_positions_of_a_sequence(clean_session):
     np.testing.assert_allclose(float(layer.losses[0]), per_example.mean(), rtol=1e-5)
 
 
-def test_contractive_override_of_the_dense_autoencoder_trains(clean_session):
+def test_contractive_override_of_the_dense_autoencoder_trains():
     models = kb.build_models("zoo:autoencoder_dense", overrides=list(CONTRACTIVE))
     model, encoder = models["model"], models["encoder"]
     assert type(model.get_layer("code")).__name__ == "ContractiveDense"
@@ -189,7 +188,7 @@ def test_contractive_override_of_the_dense_autoencoder_trains(clean_session):
         ("{units: 4, penalty: -1}", "Expected a non-negative number for 'penalty'"),
     ],
 )
-def test_contractive_dense_checks_its_arguments(args, message, clean_session):
+def test_contractive_dense_checks_its_arguments(args, message):
     with pytest.raises(BlueprintError) as info:
         kb.build(f"inputs: {{x: [5]}}\ngraph:\n  - ContractiveDense: {args}\n")
     assert info.value.message.startswith("Keras could not create ContractiveDense")
@@ -208,7 +207,7 @@ def _without_noise(model, x):
 
 
 @pytest.mark.parametrize("noise", ["gaussian", "masking"])
-def test_denoising_noise_only_while_training(noise, clean_session):
+def test_denoising_noise_only_while_training(noise):
     model = kb.build(
         "zoo:autoencoder_conv_denoising",
         overrides=[f"params.noise={noise}", "params.noise_stddev=0.5", "params.mask_rate=0.5"],
@@ -226,7 +225,7 @@ def test_denoising_noise_only_while_training(noise, clean_session):
     assert np.abs(noisy - np.asarray(model(x, training=True))).max() > 1e-4  # fresh noise
 
 
-def test_masking_noise_zeroes_without_rescaling(clean_session):
+def test_masking_noise_zeroes_without_rescaling():
     from keras_blueprints.layers.autoencoder import MaskingNoise
 
     layer = MaskingNoise(0.3, seed=7)
@@ -237,7 +236,7 @@ def test_masking_noise_zeroes_without_rescaling(clean_session):
     np.testing.assert_array_equal(np.asarray(layer(x)), x)
 
 
-def test_masking_noise_checks_its_rate(clean_session):
+def test_masking_noise_checks_its_rate():
     with pytest.raises(BlueprintError) as info:
         kb.build("inputs: {x: [4]}\ngraph:\n  - MaskingNoise: {rate: 1.5}\n")
     assert "Expected a rate in [0, 1). Received: rate=1.5" in info.value.message
@@ -250,7 +249,7 @@ def test_unknown_noise_is_refused():
     assert str(info.value.expected) == "one of: gaussian, masking"
 
 
-def test_conv_denoising_shapes_and_counts(clean_session):
+def test_conv_denoising_shapes_and_counts():
     model = kb.build("zoo:autoencoder_conv_denoising", compile=False)
     rows = [
         (layer.name, tuple(layer.output.shape[1:]), layer.count_params()) for layer in model.layers
@@ -277,7 +276,7 @@ def _kl(mean: np.ndarray, log_var: np.ndarray) -> np.ndarray:
     return -0.5 * (1 + log_var - mean**2 - np.exp(log_var)).sum(axis=-1)
 
 
-def test_kl_term_matches_the_closed_form(clean_session):
+def test_kl_term_matches_the_closed_form():
     from keras_blueprints.layers.autoencoder import KLDivergenceLoss
 
     mean = _rng(3).standard_normal((4, 3)).astype("float32")
@@ -297,7 +296,7 @@ def test_kl_term_matches_the_closed_form(clean_session):
     assert float(layer.losses[0]) == 0.0
 
 
-def test_sampling_reparameterizes_while_training_and_returns_the_mean_otherwise(clean_session):
+def test_sampling_reparameterizes_while_training_and_returns_the_mean_otherwise():
     from keras_blueprints.layers.autoencoder import Sampling
 
     mean = np.full((20_000, 2), [1.0, -2.0], "float32")
@@ -313,7 +312,7 @@ def test_sampling_reparameterizes_while_training_and_returns_the_mean_otherwise(
     assert np.asarray(always([mean, log_var])).std(axis=0) == pytest.approx([0.5, 2.0], rel=0.03)
 
 
-def test_sampling_is_reproducible_with_a_seed(clean_session):
+def test_sampling_is_reproducible_with_a_seed():
     from keras_blueprints.layers.autoencoder import Sampling
 
     inputs = [np.zeros((3, 2), "float32"), np.zeros((3, 2), "float32")]
@@ -322,7 +321,7 @@ def test_sampling_is_reproducible_with_a_seed(clean_session):
     np.testing.assert_array_equal(first, second)
 
 
-def test_vae_adds_the_kl_of_its_encoder_to_the_losses(clean_session):
+def test_vae_adds_the_kl_of_its_encoder_to_the_losses():
     models = kb.build_models("zoo:vae", compile=False)
     model, encoder = models["model"], models["encoder"]
     assert [tuple(o.shape) for o in encoder.outputs] == [(None, 2)] * 3
@@ -334,7 +333,7 @@ def test_vae_adds_the_kl_of_its_encoder_to_the_losses(clean_session):
     np.testing.assert_allclose(float(model.losses[0]), _kl(mean, log_var).mean() / 784, rtol=1e-4)
 
 
-def test_vae_trains_one_epoch_with_a_finite_loss(clean_session):
+def test_vae_trains_one_epoch_with_a_finite_loss():
     model = kb.build("zoo:vae", overrides=["params.units=[64]", "params.seed=0"])
     x = _images((64, 784))
     history = model.fit(x, x, epochs=1, batch_size=16, verbose=0)
@@ -344,7 +343,7 @@ def test_vae_trains_one_epoch_with_a_finite_loss(clean_session):
     np.testing.assert_array_equal(model(x), model(x))
 
 
-def test_vae_decoder_generates_images_from_prior_samples(clean_session):
+def test_vae_decoder_generates_images_from_prior_samples():
     models = kb.build_models("zoo:vae", overrides=["params.latent=3"], compile=False)
     decoder = models["decoder"]
     assert tuple(decoder.input.shape) == (None, 3)
@@ -355,7 +354,7 @@ def test_vae_decoder_generates_images_from_prior_samples(clean_session):
     assert np.abs(images[0] - images[1]).max() > 1e-4  # different codes, different images
 
 
-def test_sampling_needs_mean_and_log_var(clean_session):
+def test_sampling_needs_mean_and_log_var():
     with pytest.raises(BlueprintError) as info:
         kb.build(
             textwrap.dedent(
@@ -378,7 +377,7 @@ def test_custom_layer_arguments_are_checked_without_keras():
     assert info.value.hint == "Did you mean 'seed'?"
 
 
-def test_flops_of_the_custom_layers(clean_session):
+def test_flops_of_the_custom_layers():
     from keras_blueprints.views.flops import model_flops
 
     report = model_flops(kb.build("zoo:vae", compile=False))

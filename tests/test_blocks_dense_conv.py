@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors, randomize
@@ -19,8 +20,6 @@ from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.conv import conv_stack
 from keras_blueprints.blocks.dense import ACTIVATIONS, dense_stack
 from keras_blueprints.catalog.components import BLOCKS
-
-keras = pytest.importorskip("keras")
 
 RNG = np.random.default_rng(0)
 
@@ -69,7 +68,7 @@ def test_a_wrong_type_is_refused_at_load_time():
 # --- dense_stack -----------------------------------------------------------------
 
 
-def test_dense_stack_parameters_by_hand(clean_session):
+def test_dense_stack_parameters_by_hand():
     model = stack_model(dense_stack, (5,), units=[8, 4])
     assert rows(model) == [
         ("x", (None, 5), 0),
@@ -80,14 +79,14 @@ def test_dense_stack_parameters_by_hand(clean_session):
     assert model.get_layer("s_dense1").activation is keras.activations.relu
 
 
-def test_dense_stack_units_and_depth(clean_session):
+def test_dense_stack_units_and_depth():
     model = stack_model(dense_stack, (5,), units=8, depth=3, activation="tanh")
     # 5 * 8 + 8 = 48, then twice 8 * 8 + 8 = 72.
     assert model.count_params() == 48 + 72 + 72
     assert names(model) == ["x", "s_dense1", "s_dense2", "s_dense3"]
 
 
-def test_dense_stack_batch_norm_before_the_activation(clean_session):
+def test_dense_stack_batch_norm_before_the_activation():
     model = stack_model(dense_stack, (5,), units=[8, 4], batch_norm=True, activation="elu")
     # The Dense layers lose their bias (BN's beta replaces it): 5 * 8 and 8 * 4;
     # each BN has 4 * units parameters, half of them trainable.
@@ -107,7 +106,7 @@ def test_dense_stack_batch_norm_before_the_activation(clean_session):
     assert model.get_layer("s_dense1_act").activation is keras.activations.elu
 
 
-def test_dense_stack_batch_norm_after_the_activation(clean_session):
+def test_dense_stack_batch_norm_after_the_activation():
     model = stack_model(dense_stack, (5,), units=[8, 4], batch_norm="after")
     # Dense with bias and activation, then BN: 48 + 32 and 36 + 16.
     assert names(model) == ["x", "s_dense1", "s_dense1_bn", "s_dense2", "s_dense2_bn"]
@@ -115,7 +114,7 @@ def test_dense_stack_batch_norm_after_the_activation(clean_session):
     assert model.get_layer("s_dense2").activation is keras.activations.relu
 
 
-def test_dropout_is_active_in_training_only(clean_session):
+def test_dropout_is_active_in_training_only():
     model = stack_model(dense_stack, (16,), units=[32, 32], dropout=0.5)
     assert names(model) == ["x", "s_dense1", "s_dense1_dropout", "s_dense2", "s_dense2_dropout"]
     x = batch(4, 16)
@@ -129,7 +128,7 @@ def test_dropout_is_active_in_training_only(clean_session):
 
 
 @pytest.mark.parametrize("activation", ACTIVATIONS)
-def test_every_activation_is_the_keras_one(activation, clean_session):
+def test_every_activation_is_the_keras_one(activation):
     model = stack_model(dense_stack, (3,), units=4, activation=activation)
     randomize(model)
     x = batch(2, 3)
@@ -138,7 +137,7 @@ def test_every_activation_is_the_keras_one(activation, clean_session):
     np.testing.assert_allclose(np.asarray(model(x)), expected, rtol=1e-5, atol=1e-6)
 
 
-def test_maxout_is_the_max_over_pieces(clean_session):
+def test_maxout_is_the_max_over_pieces():
     model = stack_model(dense_stack, (5,), units=3, maxout=4)
     # One Dense layer computes 3 units x 4 pieces = 12 features: 5 * 12 + 12.
     assert rows(model) == [
@@ -155,7 +154,7 @@ def test_maxout_is_the_max_over_pieces(clean_session):
     np.testing.assert_allclose(np.asarray(model(x)), pieces.max(axis=1), rtol=1e-6, atol=1e-6)
 
 
-def test_maxout_on_sequences_keeps_the_steps(clean_session):
+def test_maxout_on_sequences_keeps_the_steps():
     model = stack_model(dense_stack, (None, 5), units=[3, 2], maxout=2, batch_norm="after")
     assert tuple(model.output.shape) == (None, None, 2)
     x = batch(2, 7, 5)
@@ -168,7 +167,7 @@ def test_maxout_on_sequences_keeps_the_steps(clean_session):
     np.testing.assert_allclose(np.asarray(first(x)), pieces.max(axis=2), rtol=1e-5, atol=1e-6)
 
 
-def test_maxout_model_round_trips_with_plain_keras(clean_session, tmp_path):
+def test_maxout_model_round_trips_with_plain_keras(tmp_path):
     model = stack_model(dense_stack, (5,), units=[6, 3], maxout=3, dropout=0.1)
     randomize(model)
     x = batch(2, 5)
@@ -180,7 +179,7 @@ def test_maxout_model_round_trips_with_plain_keras(clean_session, tmp_path):
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(model(x)), atol=1e-6)
 
 
-def test_weight_penalties_appear_in_the_losses(clean_session):
+def test_weight_penalties_appear_in_the_losses():
     model = stack_model(dense_stack, (5,), units=[4, 3], l1=0.01, l2=0.001)
     randomize(model)
     assert len(model.losses) == 2  # one per kernel; biases are not penalised
@@ -222,7 +221,7 @@ CONV_RANKS = [
 
 
 @pytest.mark.parametrize(("params", "shape", "out", "count", "classes"), CONV_RANKS)
-def test_conv_stack_each_rank(params, shape, out, count, classes, clean_session):
+def test_conv_stack_each_rank(params, shape, out, count, classes):
     model = stack_model(conv_stack, shape, **params)
     assert tuple(model.output.shape) == out
     assert model.count_params() == count
@@ -230,7 +229,7 @@ def test_conv_stack_each_rank(params, shape, out, count, classes, clean_session)
     assert type(model.get_layer("s_pool")).__name__ == classes[1]
 
 
-def test_causal_padding_keeps_the_length_and_never_looks_ahead(clean_session):
+def test_causal_padding_keeps_the_length_and_never_looks_ahead():
     model = stack_model(
         conv_stack, (10, 2), rank=1, filters=3, depth=2, padding="causal", dilation_rate=2
     )
@@ -246,7 +245,7 @@ def test_causal_padding_keeps_the_length_and_never_looks_ahead(clean_session):
 
 
 @pytest.mark.parametrize("rank", [1, 2])
-def test_transposed_convolution_doubles_the_size(rank, clean_session):
+def test_transposed_convolution_doubles_the_size(rank):
     shape = (8,) * rank + (3,)
     model = stack_model(conv_stack, shape, rank=rank, filters=4, up="transpose", strides=2)
     assert tuple(model.output.shape) == (None, *(16,) * rank, 4)
@@ -254,7 +253,7 @@ def test_transposed_convolution_doubles_the_size(rank, clean_session):
     assert model.count_params() == 3**rank * 3 * 4 + 4  # 40 (1D), 112 (2D)
 
 
-def test_upsampling_then_convolution(clean_session):
+def test_upsampling_then_convolution():
     model = stack_model(conv_stack, (8, 8, 3), filters=4, depth=2, up="upsample", strides=2)
     # 3 * 3 * 3 * 4 + 4 = 112 and 3 * 3 * 4 * 4 + 4 = 148, both at 16x16.
     assert rows(model) == [
@@ -268,12 +267,12 @@ def test_upsampling_then_convolution(clean_session):
     np.testing.assert_array_equal(np.asarray(up(x)), x.repeat(2, axis=1).repeat(2, axis=2))
 
 
-def test_strides_downsample_once_on_entry(clean_session):
+def test_strides_downsample_once_on_entry():
     model = stack_model(conv_stack, (16, 16, 3), filters=4, depth=2, strides=2)
     assert [row[1] for row in rows(model)[1:]] == [(None, 8, 8, 4), (None, 8, 8, 4)]
 
 
-def test_conv_batch_norm_before_the_activation(clean_session):
+def test_conv_batch_norm_before_the_activation():
     model = stack_model(conv_stack, (8, 8, 3), filters=4, batch_norm=True, l2=0.01)
     # 3 * 3 * 3 * 4 = 108 (no bias) + 4 * 4 = 16.
     assert rows(model) == [
@@ -294,13 +293,13 @@ def test_conv_batch_norm_before_the_activation(clean_session):
         (None, (None, 8, 8, 4)),
     ],
 )
-def test_pooling_kinds(pool, out, clean_session):
+def test_pooling_kinds(pool, out):
     model = stack_model(conv_stack, (8, 8, 3), filters=4, pool=pool)
     assert tuple(model.output.shape) == out
     assert ("s_pool" in names(model)) == (pool not in (None, "none"))
 
 
-def test_three_3x3_convolutions_see_7x7_with_fewer_weights(clean_session):
+def test_three_3x3_convolutions_see_7x7_with_fewer_weights():
     # VGG's argument: on a 7x7 patch, both give one value per filter, but three
     # 3x3 layers hold 3 * 9 * C^2 weights against 49 * C^2 (plus one bias per layer).
     c = 16
@@ -354,7 +353,7 @@ BAD = [
 
 
 @pytest.mark.parametrize(("node", "fragment"), BAD)
-def test_bad_values_give_a_located_error(node, fragment, clean_session):
+def test_bad_values_give_a_located_error(node, fragment):
     block = node.split(":")[0]
     shape = "[4]" if block == "dense_stack" else "[8, 8, 3]"
     text = f"inputs: {{x: {shape}}}\ngraph:\n  - name: bad\n    {node}\n"
@@ -382,7 +381,7 @@ def receptive_field(model, last: str) -> int:
     raise KeyError(last)
 
 
-def test_vgg_receptive_fields_match_the_comments(clean_session):
+def test_vgg_receptive_fields_match_the_comments():
     base = ["params.size=32", "params.include_top=false"]
     vgg16 = kb.build("zoo:vgg16", overrides=base, compile=False)
     assert receptive_field(vgg16, "block1_conv2") == 5  # two 3x3 layers: a 5x5 patch
@@ -415,7 +414,7 @@ VGG_MIRRORS = [
 
 
 @pytest.mark.parametrize(("source", "overrides", "reference", "options"), VGG_MIRRORS)
-def test_vgg_mirrors_keras_applications(source, overrides, reference, options, clean_session):
+def test_vgg_mirrors_keras_applications(source, overrides, reference, options):
     # 32x32 is the smallest input keras.applications accepts; fc1 then has
     # 512 inputs instead of 25,088 (37,694,248 parameters for VGG-16).
     model = kb.build(source, overrides=["params.size=32", *overrides], compile=False)
@@ -442,14 +441,14 @@ ALEXNET_ROWS = [
 ]
 
 
-def test_alexnet_layers_match_the_comments(clean_session):
+def test_alexnet_layers_match_the_comments():
     model = kb.build("zoo:alexnet", compile=False)
     assert rows(model) == ALEXNET_ROWS
     assert model.count_params() == sum(row[2] for row in ALEXNET_ROWS) == 62_378_344
     assert model.get_layer("fc_dense1_dropout").rate == 0.5
 
 
-def test_alexnet_batch_norm_variant(clean_session):
+def test_alexnet_batch_norm_variant():
     plain = kb.build("zoo:alexnet", overrides=["params.size=67"], compile=False).count_params()
     keras.backend.clear_session()
     model = kb.build(
@@ -461,7 +460,7 @@ def test_alexnet_batch_norm_variant(clean_session):
     assert "block3_conv2_bn" in names(model) and "block3_conv2_act" in names(model)
 
 
-def test_zfnet_follows_the_papers_shape_flow(clean_session):
+def test_zfnet_follows_the_papers_shape_flow():
     model = kb.build("zoo:zfnet", compile=False)
     shapes = {layer.name: tuple(layer.output.shape)[1:] for layer in model.layers}
     flow = [shapes[n] for n in ("block1_conv1", "block1_pool", "block2_conv1", "block2_pool")]
@@ -473,7 +472,7 @@ def test_zfnet_follows_the_papers_shape_flow(clean_session):
     assert model.count_params() == 62_378_344 - 34_944 + 14_208
 
 
-def test_stacks_train_together(clean_session):
+def test_stacks_train_together():
     model = kb.build(
         textwrap.dedent(
             """

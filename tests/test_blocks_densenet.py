@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
@@ -19,8 +20,6 @@ from mirror import assert_mirrors
 import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints._core.errors import BlueprintError
-
-keras = pytest.importorskip("keras")
 
 SMALLEST = 32  # the smallest input keras.applications' DenseNets accept
 
@@ -47,7 +46,7 @@ def images(size: int = SMALLEST) -> np.ndarray:
         (False, 2_400),
     ],
 )
-def test_dense_block_adds_growth_rate_channels_per_layer(clean_session, bottleneck, params):
+def test_dense_block_adds_growth_rate_channels_per_layer(bottleneck, params):
     model = block_model(
         [8, 8, 16],
         f"dense_block: {{num_layers: 3, growth_rate: 4, bottleneck: {str(bottleneck).lower()}}}",
@@ -59,7 +58,7 @@ def test_dense_block_adds_growth_rate_channels_per_layer(clean_session, bottlene
     assert grown == [20, 24, 28]
 
 
-def test_dense_block_layer_names_follow_keras_applications(clean_session):
+def test_dense_block_layer_names_follow_keras_applications():
     with_bottleneck = block_model([8, 8, 16], "dense_block: {num_layers: 1, growth_rate: 4}")
     assert [layer.name for layer in with_bottleneck.layers] == [
         "x",
@@ -84,7 +83,7 @@ def test_dense_block_layer_names_follow_keras_applications(clean_session):
     assert plain.get_layer("b_block1_2_conv").filters == 32  # the default growth rate
 
 
-def test_dense_block_concatenates_its_input_unchanged(clean_session):
+def test_dense_block_concatenates_its_input_unchanged():
     model = block_model([4, 4, 3], "dense_block: {num_layers: 2, growth_rate: 2}")
     x = np.random.default_rng(1).standard_normal((2, 4, 4, 3)).astype("float32")
     out = np.asarray(model.predict(x, verbose=0))
@@ -105,9 +104,7 @@ def test_dense_block_concatenates_its_input_unchanged(clean_session):
         ([7, 7, 10], 1, (None, 3, 3, 10), 140),
     ],
 )
-def test_transition_compresses_channels_and_halves_size(
-    clean_session, shape, compression, output, params
-):
+def test_transition_compresses_channels_and_halves_size(shape, compression, output, params):
     model = block_model(shape, f"transition: {{compression: {compression}}}")
     assert tuple(model.output.shape) == output
     assert model.count_params() == params
@@ -143,7 +140,7 @@ def test_transition_compresses_channels_and_halves_size(
         ),
     ],
 )
-def test_bad_values_are_located_errors(clean_session, block, message):
+def test_bad_values_are_located_errors(block, message):
     with pytest.raises(BlueprintError) as info:
         block_model([8, 8, 16], block)
     err = info.value
@@ -151,7 +148,7 @@ def test_bad_values_are_located_errors(clean_session, block, message):
     assert err.message.endswith(message)
 
 
-def test_bad_value_in_the_zoo_points_at_the_transition(clean_session):
+def test_bad_value_in_the_zoo_points_at_the_transition():
     with pytest.raises(BlueprintError) as info:
         kb.build("zoo:densenet121", overrides=["params.compression=1.5"], compile=False)
     err = info.value
@@ -172,7 +169,7 @@ def test_wrong_type_is_refused_at_load():
 # the zoo --------------------------------------------------------------------
 
 
-def test_densenet121_mirrors_keras_applications(clean_session):
+def test_densenet121_mirrors_keras_applications():
     reference = keras.applications.DenseNet121(weights=None, input_shape=(SMALLEST, SMALLEST, 3))
     model = kb.build("zoo:densenet121", overrides=[f"params.size={SMALLEST}"], compile=False)
     assert model.count_params() == 8_062_504
@@ -191,7 +188,7 @@ def test_densenet121_mirrors_keras_applications(clean_session):
     np.testing.assert_allclose(ours, theirs, atol=1e-4)
 
 
-def test_densenet121_without_top_ends_at_the_feature_maps(clean_session):
+def test_densenet121_without_top_ends_at_the_feature_maps():
     model = kb.build(
         "zoo:densenet121",
         overrides=[f"params.size={SMALLEST}", "params.include_top=false"],
@@ -208,7 +205,7 @@ def test_densenet121_without_top_ends_at_the_feature_maps(clean_session):
     ("blocks", "application"),
     [([6, 12, 32, 32], "DenseNet169"), ([6, 12, 48, 32], "DenseNet201")],
 )
-def test_deeper_densenets_are_the_block_sizes_alone(clean_session, blocks, application):
+def test_deeper_densenets_are_the_block_sizes_alone(blocks, application):
     reference = getattr(keras.applications, application)(
         weights=None, input_shape=(SMALLEST, SMALLEST, 3)
     )
@@ -221,7 +218,7 @@ def test_deeper_densenets_are_the_block_sizes_alone(clean_session, blocks, appli
 
 
 @pytest.mark.slow
-def test_densenet161_matches_the_papers_widths(clean_session):
+def test_densenet161_matches_the_papers_widths():
     model = kb.build(
         "zoo:densenet121",
         overrides=[

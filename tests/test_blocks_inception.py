@@ -12,6 +12,7 @@ import json
 import re
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
@@ -20,8 +21,6 @@ import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.inception import keras_auto_name
-
-keras = pytest.importorskip("keras")
 
 
 def build_block(block: str, args: dict, shape: tuple[int, ...]) -> keras.Model:
@@ -37,7 +36,7 @@ def names(model: keras.Model) -> list[str]:
 # -- GoogLeNet -----------------------------------------------------------------------
 
 
-def test_naive_module_passes_the_input_channels_through(clean_session):
+def test_naive_module_passes_the_input_channels_through():
     model = build_block("inception_naive", {"f1x1": 4, "f3x3": 8, "f5x5": 2}, (8, 8, 16))
     # Channels: 4 + 8 + 2 + the 16 pooled input channels.
     assert tuple(model.output.shape) == (None, 8, 8, 30)
@@ -46,7 +45,7 @@ def test_naive_module_passes_the_input_channels_through(clean_session):
     assert sorted(names(model)) == ["m", "m_1x1", "m_3x3", "m_5x5", "m_pool", "x"]
 
 
-def test_googlenet_module_3a(clean_session):
+def test_googlenet_module_3a():
     args = {"f1x1": 64, "f3x3_reduce": 96, "f3x3": 128, "f5x5_reduce": 16, "f5x5": 32}
     model = build_block("inception_v1", {**args, "pool_proj": 32}, (7, 7, 192))
     assert tuple(model.output.shape) == (None, 7, 7, 64 + 128 + 32 + 32)
@@ -63,7 +62,7 @@ def test_googlenet_module_3a(clean_session):
     ]  # fmt: skip
 
 
-def test_aux_head_on_module_4a(clean_session):
+def test_aux_head_on_module_4a():
     model = build_block("inception_aux_head", {"classes": 1000}, (14, 14, 512))
     assert tuple(model.output.shape) == (None, 1000)
     # 14x14 -5x5/3-> 4x4; conv 512*128 + 128 = 65,664; fc 4*4*128*1024 + 1024 = 2,098,176;
@@ -74,7 +73,7 @@ def test_aux_head_on_module_4a(clean_session):
     assert model.get_layer("m").activation.__name__ == "softmax"
 
 
-def test_googlenet_aux_heads_are_extra_outputs_trained_with_loss_weights(clean_session):
+def test_googlenet_aux_heads_are_extra_outputs_trained_with_loss_weights():
     # Eager: one step of a small model traces faster than it compiles a graph.
     model = kb.build(
         "zoo:inception_v1",
@@ -92,7 +91,7 @@ def test_googlenet_aux_heads_are_extra_outputs_trained_with_loss_weights(clean_s
     assert "predictions_accuracy" in step
 
 
-def test_googlenet_parameter_count_by_hand(clean_session):
+def test_googlenet_parameter_count_by_hand():
     without_aux = 124_416 + 5_849_136 + 1_025_000  # stem + 9 modules + classifier
     aux1 = 512 * 128 + 128 + 2048 * 1024 + 1024 + 1024 * 1000 + 1000
     aux2 = 528 * 128 + 128 + 2048 * 1024 + 1024 + 1024 * 1000 + 1000
@@ -112,7 +111,7 @@ def triple(k_h: int, k_w: int, c: int, f: int) -> int:
     return k_h * k_w * c * f + 3 * f
 
 
-def test_conv_bn_names_from_the_instance_or_keras_numbers(clean_session):
+def test_conv_bn_names_from_the_instance_or_keras_numbers():
     model = build_block("inception_conv_bn", {"filters": 32, "kernel_size": [1, 7]}, (9, 9, 3))
     assert names(model) == ["x", "m_conv", "m_bn", "m"]
     assert model.count_params() == triple(1, 7, 3, 32) == 768
@@ -127,7 +126,7 @@ def test_conv_bn_names_from_the_instance_or_keras_numbers(clean_session):
     assert keras_auto_name("AveragePooling2D", 3) == "average_pooling2d_3"
 
 
-def test_module_a_mixed0(clean_session):
+def test_module_a_mixed0():
     model = build_block("inception_v3_a", {"pool_proj": 32}, (9, 9, 192))
     assert tuple(model.output.shape) == (None, 9, 9, 64 + 64 + 96 + 32)
     branches = [
@@ -141,7 +140,7 @@ def test_module_a_mixed0(clean_session):
     assert sum(branches) == 256_368 == model.count_params()
 
 
-def test_reduction_a_mixed3(clean_session):
+def test_reduction_a_mixed3():
     model = build_block("inception_v3_reduction_a", {}, (35, 35, 288))
     # 384 + 96 + the 288 max-pooled input channels; (35 - 3) // 2 + 1 = 17.
     assert tuple(model.output.shape) == (None, 17, 17, 768)
@@ -154,7 +153,7 @@ def test_reduction_a_mixed3(clean_session):
     assert sum(branches) == 1_153_920 == model.count_params()
 
 
-def test_module_b_mixed4_asymmetric_kernels(clean_session):
+def test_module_b_mixed4_asymmetric_kernels():
     model = build_block("inception_v3_b", {"f7x7_reduce": 128}, (9, 9, 768))
     assert tuple(model.output.shape) == (None, 9, 9, 4 * 192)
     branches = [
@@ -171,7 +170,7 @@ def test_module_b_mixed4_asymmetric_kernels(clean_session):
     assert model.get_layer("m_3x3_1_conv").kernel_size == (1, 3)
 
 
-def test_reduction_b_mixed8(clean_session):
+def test_reduction_b_mixed8():
     model = build_block("inception_v3_reduction_b", {}, (17, 17, 768))
     assert tuple(model.output.shape) == (None, 8, 8, 320 + 192 + 768)
     branches = [
@@ -181,7 +180,7 @@ def test_reduction_b_mixed8(clean_session):
     assert sum(branches) == 1_699_584 == model.count_params()
 
 
-def test_module_c_mixed9_expanded_filter_bank(clean_session):
+def test_module_c_mixed9_expanded_filter_bank():
     model = build_block("inception_v3_c", {}, (8, 8, 1280))
     assert tuple(model.output.shape) == (None, 8, 8, 320 + 2 * 384 + 2 * 384 + 192)
     branches = [
@@ -195,7 +194,7 @@ def test_module_c_mixed9_expanded_filter_bank(clean_session):
     assert tuple(model.get_layer("m_3x3dbl").output.shape) == (None, 8, 8, 768)
 
 
-def test_module_c_numbered_as_keras_numbers_mixed9(clean_session):
+def test_module_c_numbered_as_keras_numbers_mixed9():
     args = {"first_index": 76, "pool_index": 7, "split_names": ["mixed9_0", "concatenate"]}
     model = build_block("inception_v3_c", args, (8, 8, 1280))
     expected = {"x", "m", "mixed9_0", "concatenate", "average_pooling2d_7"}
@@ -212,7 +211,7 @@ def test_module_c_numbered_as_keras_numbers_mixed9(clean_session):
 
 
 @pytest.mark.slow
-def test_inception_v3_mirrors_keras_applications(clean_session):
+def test_inception_v3_mirrors_keras_applications():
     model = kb.build("zoo:inception_v3", overrides=["params.size=75"], compile=False)
     keras.backend.clear_session()  # the reference's unnamed layers count from 0
     reference = keras.applications.InceptionV3(weights=None, input_shape=(75, 75, 3))
@@ -221,7 +220,7 @@ def test_inception_v3_mirrors_keras_applications(clean_session):
     assert model.count_params() == 23_851_784
 
 
-def test_inception_v3_without_top_gives_the_feature_map(clean_session):
+def test_inception_v3_without_top_gives_the_feature_map():
     model = kb.build(
         "zoo:inception_v3", overrides=["params.size=75", "params.include_top=false"], compile=False
     )
@@ -236,7 +235,7 @@ def test_inception_v3_without_top_gives_the_feature_map(clean_session):
 GOOGLENET_3A = "{f1x1: 0, f3x3_reduce: 96, f3x3: 128, f5x5_reduce: 16, f5x5: 32, pool_proj: 32}"
 
 
-def test_bad_filter_count_is_reported_at_the_node(clean_session, yaml_text):
+def test_bad_filter_count_is_reported_at_the_node(yaml_text):
     text = yaml_text(
         f"""
         inputs: {{x: [8, 8, 16]}}
@@ -270,7 +269,7 @@ def test_wrong_type_is_refused_at_load_time(yaml_text):
     ]
 
 
-def test_negative_index_and_bad_split_names(clean_session, yaml_text):
+def test_negative_index_and_bad_split_names(yaml_text):
     for args, expected in [
         ("{first_index: -1}", "Expected a non-negative integer or null for 'first_index'"),
         ("{split_names: [a]}", "Expected a list of two layer names or null for 'split_names'"),
@@ -282,7 +281,7 @@ def test_negative_index_and_bad_split_names(clean_session, yaml_text):
         assert expected in info.value.message
 
 
-def test_aux_head_on_a_too_small_map_points_at_the_zoo_node(clean_session):
+def test_aux_head_on_a_too_small_map_points_at_the_zoo_node():
     # At 64x64 the 4a map is 4x4: smaller than the heads' 5x5 pooling.
     with pytest.raises(BlueprintError) as info:
         kb.build("zoo:inception_v1", overrides=["params.size=64"], compile=False)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
@@ -16,8 +17,6 @@ from mirror import assert_mirrors
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.residual import basic_block, bottleneck_block, resnet_stage
-
-keras = pytest.importorskip("keras")
 
 RNG = np.random.default_rng(0)
 BATCH_32 = RNG.standard_normal((2, 32, 32, 3)).astype("float32")
@@ -48,7 +47,7 @@ def trainable(model):
 # --- basic block -------------------------------------------------------------------
 
 
-def test_basic_v1_identity(clean_session):
+def test_basic_v1_identity():
     model = block_model(basic_block, (8, 8, 16), filters=16)
     # Two 3x3 convolutions 16 -> 16 with bias: 2 * (3*3*16*16 + 16) = 4,640;
     # two BN over 16 channels: 2 * 64 = 128.
@@ -68,7 +67,7 @@ def test_basic_v1_identity(clean_session):
     assert model.get_layer("b_1_pad").padding == ((1, 1), (1, 1))
 
 
-def test_basic_v1_projection(clean_session):
+def test_basic_v1_projection():
     model = block_model(basic_block, (8, 8, 16), filters=32, stride=2)
     # 3x3 16 -> 32: 4,608 + 32; 3x3 32 -> 32: 9,216 + 32; 1x1 projection
     # 16 -> 32: 512 + 32; three BN over 32 channels: 3 * 128.
@@ -79,14 +78,14 @@ def test_basic_v1_projection(clean_session):
     assert model.get_layer("b_1_conv").strides == (2, 2)
 
 
-def test_basic_without_biases_is_torchvision_style(clean_session):
+def test_basic_without_biases_is_torchvision_style():
     model = block_model(basic_block, (8, 8, 16), filters=32, stride=2, use_bias=False)
     # As above less the 3 convolution biases (32 each): 14,816 - 96.
     assert model.count_params() == 14_720
     assert trainable(model) == 4_608 + 9_216 + 512 + 3 * 64
 
 
-def test_basic_v2_identity(clean_session):
+def test_basic_v2_identity():
     model = block_model(basic_block, (8, 8, 16), filters=16, version=2)
     # Pre-activation BN over 16: 64; 3x3 16 -> 16 without bias (followed by BN):
     # 2,304; BN 64; last 3x3 16 -> 16 with bias (nothing follows): 2,320.
@@ -105,7 +104,7 @@ def test_basic_v2_identity(clean_session):
     ]
 
 
-def test_basic_v2_strided_identity_pools(clean_session):
+def test_basic_v2_strided_identity_pools():
     model = block_model(
         basic_block, (8, 8, 16), filters=16, stride=2, version=2, conv_shortcut=False
     )
@@ -117,7 +116,7 @@ def test_basic_v2_strided_identity_pools(clean_session):
     assert (pool.pool_size, pool.strides) == ((1, 1), (2, 2))
 
 
-def test_basic_v2_projection(clean_session):
+def test_basic_v2_projection():
     model = block_model(basic_block, (8, 8, 16), filters=32, stride=2, version=2)
     # Pre-activation BN 64; 1x1 projection with bias 512 + 32; 3x3 16 -> 32
     # 4,608; BN 128; 3x3 32 -> 32 with bias 9,248.
@@ -129,7 +128,7 @@ def test_basic_v2_projection(clean_session):
 # --- bottleneck block --------------------------------------------------------------
 
 
-def test_bottleneck_v1_projection(clean_session):
+def test_bottleneck_v1_projection():
     model = block_model(bottleneck_block, (8, 8, 16), filters=8, stride=2)
     # Projection 1x1 16 -> 32: 544, BN 128; 1x1 16 -> 8: 136, BN 32;
     # 3x3 8 -> 8: 584, BN 32; 1x1 8 -> 32: 288, BN 128.
@@ -138,7 +137,7 @@ def test_bottleneck_v1_projection(clean_session):
     assert model.get_layer("b_1_conv").strides == (2, 2)  # v1 strides the first 1x1
 
 
-def test_bottleneck_v1_identity(clean_session):
+def test_bottleneck_v1_identity():
     model = block_model(bottleneck_block, (8, 8, 32), filters=8)
     # 1x1 32 -> 8: 264, BN 32; 3x3 8 -> 8: 584, BN 32; 1x1 8 -> 32: 288, BN 128.
     assert model.count_params() == 264 + 32 + 584 + 32 + 288 + 128
@@ -146,7 +145,7 @@ def test_bottleneck_v1_identity(clean_session):
     assert "b_0_conv" not in names(model)
 
 
-def test_bottleneck_v2_projection(clean_session):
+def test_bottleneck_v2_projection():
     model = block_model(bottleneck_block, (8, 8, 16), filters=8, version=2)
     # Pre-activation BN 64; projection 1x1 16 -> 32 with bias: 544; 1x1 16 -> 8
     # without bias: 128, BN 32; 3x3 8 -> 8: 576, BN 32; 1x1 8 -> 32 with bias: 288.
@@ -154,7 +153,7 @@ def test_bottleneck_v2_projection(clean_session):
     assert tuple(model.output.shape) == (None, 8, 8, 32)
 
 
-def test_bottleneck_v2_strided_identity(clean_session):
+def test_bottleneck_v2_strided_identity():
     model = block_model(
         bottleneck_block, (8, 8, 32), filters=8, stride=2, version=2, conv_shortcut=False
     )
@@ -174,7 +173,7 @@ def test_bottleneck_v2_strided_identity(clean_session):
         (2, {"stride": 2, "conv_shortcut": False}, "max_pooling2d"),
     ],
 )
-def test_bottleneck_mirrors_keras_applications_block(version, kwargs, pool_name, clean_session):
+def test_bottleneck_mirrors_keras_applications_block(version, kwargs, pool_name):
     from keras.src.applications import resnet
 
     channels = 32 if kwargs["conv_shortcut"] is False else 16
@@ -194,7 +193,7 @@ def test_bottleneck_mirrors_keras_applications_block(version, kwargs, pool_name,
     assert assert_mirrors(model, reference, batch, atol=1e-5) < 1e-5
 
 
-def test_automatic_shortcut_projects_when_the_shape_changes(clean_session):
+def test_automatic_shortcut_projects_when_the_shape_changes():
     same = block_model(bottleneck_block, (8, 8, 32), filters=8)
     wider = block_model(bottleneck_block, (8, 8, 16), filters=8)
     strided = block_model(basic_block, (8, 8, 16), filters=16, stride=2)
@@ -208,7 +207,7 @@ def test_automatic_shortcut_projects_when_the_shape_changes(clean_session):
 # --- stages ------------------------------------------------------------------------
 
 
-def test_basic_stage(clean_session):
+def test_basic_stage():
     model = block_model(resnet_stage, (8, 8, 16), filters=32, blocks=2, block="basic")
     # block1: the projection block of test_basic_v1_projection, 14,816;
     # block2: identity, 2 * (3*3*32*32 + 32) + 2 BN * 128 = 18,752.
@@ -219,7 +218,7 @@ def test_basic_stage(clean_session):
     assert names(model)[-2:] == ["b_block2_add", "b_block2_out"]
 
 
-def test_v2_stage_strides_its_last_block(clean_session):
+def test_v2_stage_strides_its_last_block():
     model = block_model(resnet_stage, (8, 8, 16), filters=8, blocks=3, version=2, pool_name="down")
     # block1 projects (16 -> 32 channels, test_bottleneck_v2_projection): 1,664;
     # block2 and block3 are identities at 32 channels (1,312 each, the strided
@@ -244,14 +243,14 @@ def test_v2_stage_strides_its_last_block(clean_session):
         ({"conv_shortcut": False}, "Received: conv_shortcut=False with 16 input channels"),
     ],
 )
-def test_bad_block_values(kwargs, message, clean_session):
+def test_bad_block_values(kwargs, message):
     x = keras.Input((8, 8, 16))
     with pytest.raises(ValueError) as info:
         bottleneck_block(x, name="b", **{"filters": 8, **kwargs})
     assert message in str(info.value)
 
 
-def test_bad_stage_values(clean_session):
+def test_bad_stage_values():
     x = keras.Input((8, 8, 16))
     with pytest.raises(ValueError, match=r"Received: blocks=0$"):
         resnet_stage(x, name="s", filters=8, blocks=0)
@@ -259,7 +258,7 @@ def test_bad_stage_values(clean_session):
         resnet_stage(x, name="s", filters=8, blocks=2, block="wide")
 
 
-def test_bad_value_in_a_blueprint_points_at_the_node(clean_session):
+def test_bad_value_in_a_blueprint_points_at_the_node():
     text = textwrap.dedent(
         """\
         inputs: {image: [32, 32, 3]}
@@ -279,7 +278,7 @@ def test_bad_value_in_a_blueprint_points_at_the_node(clean_session):
     )
 
 
-def test_bad_stage_size_override_points_at_the_zoo_file(clean_session):
+def test_bad_stage_size_override_points_at_the_zoo_file():
     with pytest.raises(BlueprintError) as info:
         kb.build("zoo:resnet50", overrides=["params.stages=[3, 4, 0, 3]"])
     err = info.value
@@ -297,7 +296,7 @@ def test_block_parameters_are_typed_at_load_time():
 # --- the zoo -----------------------------------------------------------------------
 
 
-def test_resnet18_has_torchvisions_parameter_count(clean_session):
+def test_resnet18_has_torchvisions_parameter_count():
     model = kb.build("zoo:resnet18", compile=False)
     # Worked out in blueprints/resnet18.yaml: 11,689,512 trained parameters
     # (torchvision.models.resnet18), plus 9,600 BN moving statistics.
@@ -310,7 +309,7 @@ def test_resnet18_has_torchvisions_parameter_count(clean_session):
     assert trainable(resnet34) == 21_797_672  # torchvision.models.resnet34
 
 
-def test_resnet50_mirrors_keras_applications(clean_session):
+def test_resnet50_mirrors_keras_applications():
     model = kb.build("zoo:resnet50", overrides=["params.size=32"], compile=False)
     keras.backend.clear_session()
     reference = keras.applications.ResNet50(weights=None, input_shape=(32, 32, 3))
@@ -318,7 +317,7 @@ def test_resnet50_mirrors_keras_applications(clean_session):
     assert assert_mirrors(model, reference, BATCH_32) < 1e-4
 
 
-def test_resnet50_v2_mirrors_keras_applications(clean_session):
+def test_resnet50_v2_mirrors_keras_applications():
     model = kb.build("zoo:resnet50_v2", overrides=["params.size=32"], compile=False)
     keras.backend.clear_session()
     reference = keras.applications.ResNet50V2(weights=None, input_shape=(32, 32, 3))
@@ -335,7 +334,7 @@ def test_resnet50_v2_mirrors_keras_applications(clean_session):
         ("resnet50_v2", "[3,4,23,3]", "ResNet101V2"),
     ],
 )
-def test_deeper_resnets_are_stage_sizes_alone(zoo_name, stages, application, clean_session):
+def test_deeper_resnets_are_stage_sizes_alone(zoo_name, stages, application):
     model = kb.build(
         f"zoo:{zoo_name}", overrides=["params.size=32", f"params.stages={stages}"], compile=False
     )

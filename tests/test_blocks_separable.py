@@ -8,6 +8,7 @@ DepthwiseConv2D k²·C; a 1x1 Conv2D C_in·C_out; a BatchNormalization 4·C
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
@@ -16,8 +17,6 @@ import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.separable import make_divisible
 from keras_blueprints.catalog.components import BLOCKS
-
-keras = pytest.importorskip("keras")
 
 
 def build_block(shape: list[int], block: str) -> keras.Model:
@@ -88,7 +87,7 @@ def test_make_divisible(value, expected):
 # ------------------------------------------------------------------ Xception blocks
 
 
-def test_entry_block_counts_shapes_and_names(clean_session):
+def test_entry_block_counts_shapes_and_names():
     model = build_block([16, 16, 32], "xception_entry_block: {filters: 64}")
     # sepconv1: depthwise 9·32 = 288 + pointwise 32·64 = 2,048 -> 2,336; BN 4·64 = 256
     # sepconv2: depthwise 9·64 = 576 + pointwise 64·64 = 4,096 -> 4,672; BN 256
@@ -111,7 +110,7 @@ def test_entry_block_counts_shapes_and_names(clean_session):
     ]
 
 
-def test_entry_block_takes_keras_indices_for_its_unnamed_layers(clean_session):
+def test_entry_block_takes_keras_indices_for_its_unnamed_layers():
     model = build_block(
         [15, 15, 8],
         "xception_entry_block: {filters: 8, pre_activation: false, shortcut_index: 2,"
@@ -135,7 +134,7 @@ def test_entry_block_takes_keras_indices_for_its_unnamed_layers(clean_session):
     assert model.count_params() == 432
 
 
-def test_middle_block_counts_and_identity_shortcut(clean_session):
+def test_middle_block_counts_and_identity_shortcut():
     model = build_block([8, 8, 32], "xception_middle_block: {filters: 32, add_index: 3}")
     # each unit: depthwise 9·32 = 288 + pointwise 32·32 = 1,024 + BN 128 = 1,440
     assert model.count_params() == 3 * 1_440 == 4_320
@@ -155,14 +154,14 @@ def test_middle_block_counts_and_identity_shortcut(clean_session):
     np.testing.assert_allclose(model.predict(x, verbose=0), x, atol=1e-6)
 
 
-def test_middle_block_with_two_convs(clean_session):
+def test_middle_block_with_two_convs():
     model = build_block([4, 4, 16], "xception_middle_block: {filters: 16, convs: 2}")
     # each unit: 9·16 + 16·16 + 4·16 = 144 + 256 + 64 = 464
     assert model.count_params() == 2 * 464
     assert names(model)[-1] == "b_add"
 
 
-def test_exit_block_widens_inside(clean_session):
+def test_exit_block_widens_inside():
     model = build_block(
         [8, 8, 16], "xception_exit_block: {filters: [24, 32], shortcut_index: 3, add_index: 11}"
     )
@@ -178,7 +177,7 @@ def test_exit_block_widens_inside(clean_session):
 # ------------------------------------------------------------------ MobileNetV2 block
 
 
-def test_inverted_residual_stride_1_adds_its_input(clean_session):
+def test_inverted_residual_stride_1_adds_its_input():
     model = build_block([8, 8, 16], "inverted_residual: {filters: 16}")
     # expand 1x1: 16·96 = 1,536 + BN 4·96 = 384
     # depthwise 3x3: 9·96 = 864 + BN 384
@@ -202,7 +201,7 @@ def test_inverted_residual_stride_1_adds_its_input(clean_session):
 
 
 @pytest.mark.parametrize(("size", "pad"), [(8, ((0, 1), (0, 1))), (9, ((1, 1), (1, 1)))])
-def test_inverted_residual_stride_2_pads_like_keras(clean_session, size, pad):
+def test_inverted_residual_stride_2_pads_like_keras(size, pad):
     model = build_block([size, size, 16], "inverted_residual: {filters: 24, stride: 2}")
     # Keras' MobileNetV2 block_1: 1,536 + 384 + 864 + 384 + project 96·24 = 2,304 + BN 96
     assert model.count_params() == 5_568
@@ -211,7 +210,7 @@ def test_inverted_residual_stride_2_pads_like_keras(clean_session, size, pad):
     assert "b_add" not in names(model)  # the shape changes: no residual
 
 
-def test_inverted_residual_without_expansion(clean_session):
+def test_inverted_residual_without_expansion():
     model = build_block([8, 8, 32], "inverted_residual: {filters: 16, expansion: 1}")
     # Keras' expanded_conv: depthwise 9·32 = 288 + BN 128, project 32·16 = 512 + BN 64
     assert model.count_params() == 288 + 128 + 512 + 64 == 992
@@ -219,7 +218,7 @@ def test_inverted_residual_without_expansion(clean_session):
     assert "b_add" not in names(model)  # 32 channels in, 16 out
 
 
-def test_inverted_residual_width_multiplier(clean_session):
+def test_inverted_residual_width_multiplier():
     model = build_block([8, 8, 16], "inverted_residual: {filters: 24, alpha: 0.5}")
     # 24 · 0.5 = 12 channels, rounded to a multiple of 8: 16; then stride 1 and
     # 16 channels in and out: the residual is added.
@@ -246,7 +245,7 @@ def test_inverted_residual_width_multiplier(clean_session):
         ),
     ],
 )
-def test_bad_value_is_a_located_error(clean_session, block, message):
+def test_bad_value_is_a_located_error(block, message):
     with pytest.raises(BlueprintError) as info:
         build_block([8, 8, 16], block)
     err = info.value
@@ -264,7 +263,7 @@ def test_wrong_type_is_refused_at_load_time():
     assert (info.value.location.line, info.value.location.col) == (3, 34)  # at '16'
 
 
-def test_zoo_override_that_breaks_the_middle_flow_points_at_its_node(clean_session):
+def test_zoo_override_that_breaks_the_middle_flow_points_at_its_node():
     with pytest.raises(BlueprintError) as info:
         kb.build(
             "zoo:xception",
@@ -351,7 +350,7 @@ def test_mobilenet_v2_alpha_rounds_stem_and_head(alpha, stem, head):
 # ------------------------------------------------------------------ zoo: mirrors
 
 
-def test_xception_mirrors_keras_applications(clean_session):
+def test_xception_mirrors_keras_applications():
     model = kb.build("zoo:xception", overrides=["params.size=71"], compile=False)
     keras.backend.clear_session()  # Keras numbers the reference's unnamed layers from 0
     reference = keras.applications.Xception(weights=None, input_shape=(71, 71, 3))
@@ -359,7 +358,7 @@ def test_xception_mirrors_keras_applications(clean_session):
     assert reference.count_params() == 22_910_480
 
 
-def test_mobilenet_v2_mirrors_keras_applications(clean_session):
+def test_mobilenet_v2_mirrors_keras_applications():
     model = kb.build("zoo:mobilenet_v2", overrides=["params.size=32"], compile=False)
     keras.backend.clear_session()
     reference = keras.applications.MobileNetV2(weights=None, input_shape=(32, 32, 3))
@@ -367,7 +366,7 @@ def test_mobilenet_v2_mirrors_keras_applications(clean_session):
     assert reference.count_params() == 3_538_984
 
 
-def test_mobilenet_v2_alpha_half_mirrors_keras_applications(clean_session):
+def test_mobilenet_v2_alpha_half_mirrors_keras_applications():
     model = kb.build(
         "zoo:mobilenet_v2", overrides=["params.size=32", "params.alpha=0.5"], compile=False
     )
@@ -377,7 +376,7 @@ def test_mobilenet_v2_alpha_half_mirrors_keras_applications(clean_session):
     assert reference.count_params() == 1_987_224
 
 
-def test_xception_without_top_mirrors_the_feature_extractor(clean_session):
+def test_xception_without_top_mirrors_the_feature_extractor():
     model = kb.build(
         "zoo:xception", overrides=["params.size=71", "params.include_top=false"], compile=False
     )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
@@ -11,10 +12,6 @@ import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.blocks.unet import output_size, valid_sizes
 from keras_blueprints.blocks.wavenet import receptive_field
-
-keras = pytest.importorskip("keras")
-
-pytestmark = pytest.mark.usefixtures("clean_session")
 
 
 def conv(k: int, cin: int, cout: int) -> int:

@@ -121,7 +121,7 @@ def test_the_command_line_flags_raise_the_limits(tmp_path, capsys, monkeypatch):
     assert not any(v in os.environ for v in ENV.values())  # the flags leave no trace
 
 
-def test_the_builder_checks_again_with_the_real_shapes(clean_session):
+def test_the_builder_checks_again_with_the_real_shapes():
     from keras_blueprints.builders.model import build_model
 
     # The block's output width is unknown at load (a lower bound of 1 lets it pass);
@@ -136,7 +136,7 @@ def test_the_builder_checks_again_with_the_real_shapes(clean_session):
     assert raised.limits.max_params == 4_000_000_000  # the builder holds to the load's limits
 
 
-def test_a_block_is_counted_before_its_weights_are_allocated(clean_session):
+def test_a_block_is_counted_before_its_weights_are_allocated():
     from keras_blueprints.builders.model import build_model
 
     text = "inputs: {x: [64]}\ngraph:\n  - name: big\n    dense_stack: {units: 50000000}\n"
@@ -150,7 +150,7 @@ def test_a_block_is_counted_before_its_weights_are_allocated(clean_session):
     assert info.value.location.line == 3
 
 
-def test_blocks_and_wrappers_within_the_budget_build_with_their_weights(clean_session):
+def test_blocks_and_wrappers_within_the_budget_build_with_their_weights():
     from keras_blueprints.builders.model import build_model
 
     text = (
@@ -194,7 +194,7 @@ def test_inferred_window_shapes_match_keras():
 
 
 @pytest.mark.parametrize("name", ["resnet18", "seq2seq_gru_bidirectional"])
-def test_the_builder_counts_every_parameter_of_blocks_and_wrappers(name, clean_session):
+def test_the_builder_counts_every_parameter_of_blocks_and_wrappers(name):
     import keras
 
     from keras_blueprints.builders.model import build_model

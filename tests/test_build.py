@@ -6,14 +6,13 @@ import json
 import textwrap
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints._core.errors import BlueprintError
-
-keras = pytest.importorskip("keras")
 
 GOLDEN = Path(__file__).parent / "golden"
 
@@ -39,7 +38,7 @@ def test_zoo_has_golden_values():
 
 
 @pytest.mark.parametrize("name", zoo.names())
-def test_zoo_blueprint_builds_and_runs(name, clean_session, tmp_path):
+def test_zoo_blueprint_builds_and_runs(name, tmp_path):
     expected = golden(name)
     # Uncompiled: Keras cannot reload the optimizer of a model compiled but never
     # trained (its variables are not built yet); training runs save trained models.
@@ -79,7 +78,7 @@ def _as_list(predictions) -> list:
     return list(predictions) if isinstance(predictions, list | tuple) else [predictions]
 
 
-def test_lenet5_layers_match_the_paper(clean_session):
+def test_lenet5_layers_match_the_paper():
     model = kb.build("zoo:lenet5")
     rows = [(layer.name, tuple(layer.output.shape), layer.count_params()) for layer in model.layers]
     assert rows == [
@@ -96,7 +95,7 @@ def test_lenet5_layers_match_the_paper(clean_session):
     assert model.name == "lenet5"
 
 
-def test_mlp_overrides_change_the_model(clean_session):
+def test_mlp_overrides_change_the_model():
     model = kb.build("zoo:mlp", overrides=["params.depth=3", "params.width=32"])
     dense = [
         (layer.name, layer.units) for layer in model.layers if isinstance(layer, keras.layers.Dense)
@@ -104,7 +103,7 @@ def test_mlp_overrides_change_the_model(clean_session):
     assert dense == [("hidden1", 32), ("hidden2", 16), ("hidden3", 8), ("probabilities", 10)]
 
 
-def test_blueprint_equals_hand_written_keras(clean_session):
+def test_blueprint_equals_hand_written_keras():
     bp = kb.load("zoo:lenet5")
     model = kb.build(bp)
     keras.backend.clear_session()
@@ -138,7 +137,7 @@ def test_build_is_pure_and_repeatable():
     keras.backend.clear_session()
 
 
-def test_compile_section_is_applied(clean_session):
+def test_compile_section_is_applied():
     model = kb.build(
         textwrap.dedent(
             """
@@ -166,12 +165,12 @@ def test_compile_section_is_applied(clean_session):
     assert {"loss", "a_loss", "b_loss"} <= set(history.history)
 
 
-def test_compile_can_be_skipped(clean_session):
+def test_compile_can_be_skipped():
     assert not kb.build("zoo:mlp", compile=False).compiled
     assert kb.build("zoo:mlp").compiled
 
 
-def test_skip_connection_multiple_inputs_shared_layer(clean_session):
+def test_skip_connection_multiple_inputs_shared_layer():
     model = kb.build(
         textwrap.dedent(
             """
@@ -203,7 +202,7 @@ def test_skip_connection_multiple_inputs_shared_layer(clean_session):
     np.testing.assert_allclose(sub([a, b]), expected, atol=1e-6)
 
 
-def test_encoder_states_feed_the_decoder(clean_session):
+def test_encoder_states_feed_the_decoder():
     model = kb.build(
         textwrap.dedent(
             """
@@ -226,7 +225,7 @@ def test_encoder_states_feed_the_decoder(clean_session):
     assert model.count_params() == 2 * 4 * (8 * (5 + 8) + 8) + 8 * 5 + 5
 
 
-def test_keras_shape_error_points_at_the_node(clean_session):
+def test_keras_shape_error_points_at_the_node():
     with pytest.raises(BlueprintError) as info:
         kb.build(
             textwrap.dedent(
@@ -246,7 +245,7 @@ def test_keras_shape_error_points_at_the_node(clean_session):
     assert str(err.received) == "input shapes (None, 8, 8, 3), (None, 6, 6, 3)"
 
 
-def test_keras_argument_value_error_points_at_the_node(clean_session):
+def test_keras_argument_value_error_points_at_the_node():
     with pytest.raises(BlueprintError) as info:
         kb.build("inputs: {x: [4]}\ngraph:\n  - Dense: {units: 3, activation: relux}\n")
     err = info.value
@@ -254,7 +253,7 @@ def test_keras_argument_value_error_points_at_the_node(clean_session):
     assert err.message.startswith("Keras could not create Dense 'dense'")
 
 
-def test_multi_output_reference_without_index(clean_session):
+def test_multi_output_reference_without_index():
     with pytest.raises(BlueprintError) as info:
         kb.build(
             textwrap.dedent(
@@ -271,7 +270,7 @@ def test_multi_output_reference_without_index(clean_session):
     assert info.value.expected == "enc.0, enc.1, enc.2"
 
 
-def test_unknown_optimizer_and_loss(clean_session):
+def test_unknown_optimizer_and_loss():
     with pytest.raises(BlueprintError) as info:
         kb.build("inputs: {x: [1]}\ngraph: [{Dense: {units: 1}}]\ncompile: {optimizer: adamm}\n")
     assert info.value.message == "'adamm' is not a Keras optimizer"

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
+import importlib.util
 import inspect
+import json
 import subprocess
 import sys
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
+from keras_blueprints import catalog
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.callbacks import CALLBACKS, CallbackContext, TrainingWarning
+from keras_blueprints.callbacks.standard import keras_signature
 from keras_blueprints.catalog.components import MISSING
-
-keras = pytest.importorskip("keras")
 
 STANDARD = {
     "early_stopping": "EarlyStopping",
@@ -35,6 +38,11 @@ OUR_DEFAULTS = {
     ("csv_logger", "filename"): "training_log.csv",
     ("backup_and_restore", "backup_dir"): "backup/keras",  # the run's own backup is backup/
 }
+
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+GENERATOR = REPO_ROOT / "tools" / "gen_layer_catalog.py"
+SHIPPED = REPO_ROOT / "keras_blueprints" / "catalog" / catalog.CALLBACKS_FILE
 
 
 def make(name: str, run_dir: Path, datasets=None, **args):
@@ -96,6 +104,50 @@ def test_standard_factory_mirrors_the_keras_signature(name):
         assert expected is not inspect.Parameter.empty, f"{name}.{param} needs our default"
         assert info.default is not MISSING
         assert info.default == expected and type(info.default) is type(expected), (name, param)
+
+
+def test_shipped_callback_signatures_match_the_installed_keras():
+    spec = importlib.util.spec_from_file_location("gen_layer_catalog", GENERATOR)
+    assert spec is not None and spec.loader is not None
+    generator = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(generator)
+    text = SHIPPED.read_text(encoding="utf-8")
+    shipped, fresh = json.loads(text), generator.collect_callbacks()
+    changed = sorted(
+        name
+        for name in shipped["callbacks"].keys() | fresh["callbacks"].keys()
+        if shipped["callbacks"].get(name) != fresh["callbacks"].get(name)
+    )
+    assert shipped == fresh, (
+        f"keras_blueprints/catalog/{catalog.CALLBACKS_FILE} is out of date with the installed "
+        f"Keras {fresh['keras_version']} (changed: {', '.join(changed) or 'version or format'}): "
+        "run `python tools/gen_layer_catalog.py` and commit the result."
+    )
+    assert text == generator.render(shipped), "hand-edited callback catalog"
+
+
+def test_a_keras_keyword_without_a_yaml_type_is_refused():
+    # RemoteMonitor's `headers` defaults to None: nothing says what YAML may give it.
+    with pytest.raises(TypeError, match=r"RemoteMonitor\.headers"):
+        keras_signature("RemoteMonitor")(lambda context, **params: None)
+
+
+def test_our_default_for_a_keyword_keras_does_not_have_is_refused():
+    with pytest.raises(TypeError, match="no_such_keyword"):
+        keras_signature("TerminateOnNaN", {"no_such_keyword": 1})(lambda context, **params: None)
+
+
+def test_a_factory_receives_every_keyword_filled_in():
+    seen = {}
+
+    @keras_signature("CSVLogger", {"filename": "log.csv"})
+    def factory(context, **params):
+        seen.update(params)
+
+    factory(None, append=True)
+    assert seen == {"filename": "log.csv", "separator": ",", "append": True}
+    with pytest.raises(TypeError):
+        factory(None, not_a_keyword=1)
 
 
 def test_relative_paths_resolve_under_the_run_directory(tmp_path):
@@ -161,7 +213,7 @@ def _tiny_model():
     return model
 
 
-def test_model_checkpoint_writes_the_best_model_atomically(tmp_path, clean_session):
+def test_model_checkpoint_writes_the_best_model_atomically(tmp_path):
     rng = np.random.default_rng(0)
     x = rng.standard_normal((32, 4)).astype("float32")
     y = (x[:, 0] > 0).astype("int64")
@@ -187,7 +239,7 @@ def test_model_checkpoint_writes_the_best_model_atomically(tmp_path, clean_sessi
     assert float(rows[3].split(",")[1]) == pytest.approx(losses[-1], rel=1e-5)
 
 
-def test_backup_and_restore_replaces_its_files_atomically(tmp_path, clean_session, monkeypatch):
+def test_backup_and_restore_replaces_its_files_atomically(tmp_path, monkeypatch):
     x = np.zeros((8, 4), "float32")
     y = np.zeros(8, "int64")
     model = _tiny_model()

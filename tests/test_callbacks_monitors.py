@@ -5,16 +5,14 @@ from __future__ import annotations
 import json
 import math
 
+import keras
 import numpy as np
 import pytest
 
 from keras_blueprints.callbacks import CALLBACKS, CallbackContext, TrainingWarning
-
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.callbacks._curves import LearningCurves, curve_groups  # noqa: E402
-from keras_blueprints.callbacks._dead_units import dead_fractions, is_relu_family  # noqa: E402
-from keras_blueprints.callbacks._gradient_flow import diagnose  # noqa: E402
+from keras_blueprints.callbacks._curves import LearningCurves, curve_groups
+from keras_blueprints.callbacks._dead_units import dead_fractions, is_relu_family
+from keras_blueprints.callbacks._gradient_flow import diagnose
 
 PNG = b"\x89PNG\r\n\x1a\n"
 
@@ -74,7 +72,7 @@ def test_curve_groups_pair_metrics_with_validation_loss_first():
     ]
 
 
-def test_learning_curves_plot_every_metric_after_fit(tmp_path, clean_session):
+def test_learning_curves_plot_every_metric_after_fit(tmp_path):
     x, y = _data()
     model = _mlp([8], "relu")
     curves = _make("learning_curves", tmp_path, every=2)
@@ -95,7 +93,7 @@ def test_learning_curves_plot_every_metric_after_fit(tmp_path, clean_session):
     np.testing.assert_array_equal(lines[0].get_xdata(), [1, 2, 3])
 
 
-def test_learning_curves_cover_the_history_before_a_resume(tmp_path, clean_session):
+def test_learning_curves_cover_the_history_before_a_resume(tmp_path):
     x, y = _data()
     model = _mlp([8], "relu")
     before = {"loss": [2.0, 1.5], "accuracy": [0.3, 0.4]}
@@ -125,7 +123,7 @@ def test_diagnose_vanishing_relative_tiny_and_exploding():
     assert diagnose({"a": 2e3, "b": 1.0}, 1e-3, 1e3) == ([], ["a"])
 
 
-def test_gradient_flow_flags_a_deep_sigmoid_stack(tmp_path, clean_session):
+def test_gradient_flow_flags_a_deep_sigmoid_stack(tmp_path):
     x, y = _data()
     data = StandInData(x, y)
     model = _mlp([16] * 14, "sigmoid")
@@ -156,7 +154,7 @@ def test_gradient_flow_flags_a_deep_sigmoid_stack(tmp_path, clean_session):
     assert [line.get_label() for line in ax.get_lines()][:2] == ["step 0 (first)", "step 4"]
 
 
-def test_gradient_flow_is_quiet_on_a_shallow_relu_net(tmp_path, clean_session):
+def test_gradient_flow_is_quiet_on_a_shallow_relu_net(tmp_path):
     x, y = _data()
     model = _mlp([16, 16], "relu")
     flow = _make("gradient_flow", tmp_path, StandInData(x, y), every=1, tensorboard=False)
@@ -168,7 +166,7 @@ def test_gradient_flow_is_quiet_on_a_shallow_relu_net(tmp_path, clean_session):
     assert not (tmp_path / "logs").exists()
 
 
-def test_gradient_flow_flags_exploding_gradients(tmp_path, clean_session):
+def test_gradient_flow_flags_exploding_gradients(tmp_path):
     x, y = _data()
     huge = keras.initializers.RandomNormal(stddev=10.0)
     model = _mlp([16] * 4, "relu", init=huge)
@@ -204,7 +202,7 @@ def test_relu_family():
     assert not is_relu_family(keras.layers.Dense(2))
 
 
-def test_dead_units_flags_a_layer_with_a_large_negative_bias(tmp_path, clean_session):
+def test_dead_units_flags_a_layer_with_a_large_negative_bias(tmp_path):
     x, y = _data()
     dead_bias = keras.initializers.Constant(-10.0)
     model = _mlp([16, 16], "relu", bias={1: dead_bias})
@@ -223,7 +221,7 @@ def test_dead_units_flags_a_layer_with_a_large_negative_bias(tmp_path, clean_ses
     assert report["flagged"] == ["dense_2"] and set(report["layers"]) == {"dense_1", "dense_2"}
 
 
-def test_dead_units_counts_convolution_channels(clean_session):
+def test_dead_units_counts_convolution_channels():
     inputs = keras.Input((5, 5, 1), name="image")
     conv = keras.layers.Conv2D(4, 3, name="conv", use_bias=False)
     h = conv(inputs)

@@ -2,16 +2,14 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints.callbacks import CALLBACKS, CallbackContext
-
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.callbacks._teacher_forcing import scheduled_ratio  # noqa: E402
-from keras_blueprints.layers.scheduled_sampling import ScheduledSampling  # noqa: E402
+from keras_blueprints.callbacks._teacher_forcing import scheduled_ratio
+from keras_blueprints.layers.scheduled_sampling import ScheduledSampling
 
 V, START = 6, 5  # vocabulary, start token
 
@@ -62,7 +60,7 @@ def _batch(batch: int = 4, steps: int = 5, seed: int = 0):
     return truth_ids, guesses, predictions.astype("float32")
 
 
-def test_layer_in_inference_returns_the_ground_truth(clean_session):
+def test_layer_in_inference_returns_the_ground_truth():
     truth_ids, _, predictions = _batch()
     truth = np.eye(V, dtype="float32")[truth_ids]
     layer = ScheduledSampling(ratio=0.0)
@@ -70,7 +68,7 @@ def test_layer_in_inference_returns_the_ground_truth(clean_session):
     np.testing.assert_array_equal(layer([truth, predictions], training=False), truth)
 
 
-def test_layer_with_ratio_0_feeds_the_shifted_predictions(clean_session):
+def test_layer_with_ratio_0_feeds_the_shifted_predictions():
     truth_ids, guesses, predictions = _batch()
     truth = np.eye(V, dtype="float32")[truth_ids]
     mixed = np.asarray(ScheduledSampling(ratio=0.0)([truth, predictions], training=True))
@@ -83,7 +81,7 @@ def test_layer_with_ratio_0_feeds_the_shifted_predictions(clean_session):
     assert np.asarray(ids).dtype == np.int32
 
 
-def test_layer_with_ratio_1_is_teacher_forcing_and_mixes_in_between(clean_session):
+def test_layer_with_ratio_1_is_teacher_forcing_and_mixes_in_between():
     truth_ids, guesses, predictions = _batch(batch=400, steps=11, seed=1)
     truth = np.eye(V, dtype="float32")[truth_ids]
     layer = ScheduledSampling(ratio=1.0, seed=3)
@@ -98,7 +96,7 @@ def test_layer_with_ratio_1_is_teacher_forcing_and_mixes_in_between(clean_sessio
     assert (mixed[:, 0] == START).all()
 
 
-def test_layer_ratio_is_a_checked_non_trainable_variable_in_the_config(clean_session):
+def test_layer_ratio_is_a_checked_non_trainable_variable_in_the_config():
     layer = ScheduledSampling(ratio=0.8, seed=1, name="mix")
     assert layer.ratio == 0.8
     layer.build([(None, None, V), (None, None, V)])
@@ -142,7 +140,7 @@ class _RatioSeen(keras.callbacks.Callback):
             self.seen.append(self.layer.ratio)
 
 
-def test_teacher_forcing_follows_the_schedule_and_the_model_round_trips(tmp_path, clean_session):
+def test_teacher_forcing_follows_the_schedule_and_the_model_round_trips(tmp_path):
     keras.utils.set_random_seed(0)
     model = kb.build(
         "zoo:seq2seq_lstm_scheduled", overrides=["params.vocabulary=6", "params.units=8"]
@@ -169,7 +167,7 @@ def test_teacher_forcing_follows_the_schedule_and_the_model_round_trips(tmp_path
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), atol=1e-6)
 
 
-def test_zoo_models_share_the_decoder_between_passes(clean_session):
+def test_zoo_models_share_the_decoder_between_passes():
     models = kb.build_models("zoo:seq2seq_lstm_scheduled", compile=False)
     model, step = models["model"], models["decoder_step"]
     # seq2seq_lstm's 40,204 weights, used twice, plus the ratio variable.
@@ -178,7 +176,7 @@ def test_zoo_models_share_the_decoder_between_passes(clean_session):
     assert step.count_params() == 20_492
 
 
-def test_teacher_forcing_needs_a_scheduled_sampling_layer(clean_session):
+def test_teacher_forcing_needs_a_scheduled_sampling_layer():
     model = keras.Sequential([keras.Input((3,)), keras.layers.Dense(1)])
     model.compile("sgd", "mse")
     with pytest.raises(ValueError, match="Expected a ScheduledSampling layer in model"):

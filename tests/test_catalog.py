@@ -113,6 +113,7 @@ def test_loading_the_catalog_imports_neither_keras_nor_tensorflow() -> None:
         "from keras_blueprints import catalog\n"
         "layers = catalog.keras_layers()\n"
         "catalog.refused_layers(); catalog.keras_version(); catalog.find_layer('Conv2D')\n"
+        "catalog.builtin_layers(); catalog.keras_callbacks()\n"
         "heavy = sorted(m for m in ('keras', 'tensorflow', 'numpy', 'jax', 'torch')\n"
         "               if m in sys.modules)\n"
         "print(json.dumps({'heavy': heavy, 'layers': len(layers)}))\n"

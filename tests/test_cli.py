@@ -32,7 +32,7 @@ def bad_file(tmp_path):
     return path
 
 
-def test_validate_ok(capsys, clean_session):
+def test_validate_ok(capsys):
     assert main(["validate", "zoo:lenet5", "zoo:mlp"]) == 0
     out = capsys.readouterr().out.splitlines()
     assert out == [
@@ -145,7 +145,7 @@ def test_zoo_lists_every_blueprint(capsys):
     assert "LeNet-5 (LeCun 1998)" in out
 
 
-def test_summary_table(capsys, clean_session):
+def test_summary_table(capsys):
     assert main(["summary", "zoo:lenet5"]) == 0
     out = capsys.readouterr().out
     assert 'Model: "lenet5"' in out

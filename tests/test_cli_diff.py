@@ -248,7 +248,7 @@ def test_identical_exits_0_silently(capsys):
     assert capsys.readouterr() == ("", "")
 
 
-def test_different_exits_1_with_the_parameter_change(capsys, clean_session):
+def test_different_exits_1_with_the_parameter_change(capsys):
     assert main(["diff", "zoo:lenet5", "--set-b", "graph.c1.filters=8"]) == 1
     assert capsys.readouterr().out.splitlines() == [
         "--- zoo:lenet5",
@@ -258,7 +258,7 @@ def test_different_exits_1_with_the_parameter_change(capsys, clean_session):
     ]
 
 
-def test_set_applies_to_both_sides_and_set_b_to_one(capsys, clean_session):
+def test_set_applies_to_both_sides_and_set_b_to_one(capsys):
     assert main(["diff", "zoo:mlp", "zoo:mlp", "--set", "params.width=32"]) == 0
     assert main(["diff", "zoo:mlp", "--set", "params.depth=3", "--set-a", "params.depth=2"]) == 1
     out = capsys.readouterr().out.splitlines()
@@ -269,7 +269,7 @@ def test_set_applies_to_both_sides_and_set_b_to_one(capsys, clean_session):
     assert out[-1] == f"parameters: {MLP_PARAMS:,} -> {MLP_DEPTH3_PARAMS:,} (+1,760)"
 
 
-def test_a_parameter_neutral_change_says_unchanged(capsys, clean_session):
+def test_a_parameter_neutral_change_says_unchanged(capsys):
     assert main(["diff", "zoo:mlp", "--set-b", "params.dropout=0.5"]) == 1
     out = capsys.readouterr().out.splitlines()
     assert out[2:] == [

@@ -141,7 +141,7 @@ def towers(tmp_path, projection_block):
 # -- DOT text ---------------------------------------------------------------------------
 
 
-def test_lenet5_dot_has_every_node_edge_and_shape(capsys, clean_session):
+def test_lenet5_dot_has_every_node_edge_and_shape(capsys):
     assert main(["plot", "zoo:lenet5"]) == 0
     dot = capsys.readouterr().out
     assert dot.startswith('digraph "lenet5" {\n')
@@ -155,7 +155,7 @@ def test_lenet5_dot_has_every_node_edge_and_shape(capsys, clean_session):
     assert _clusters(dot) == {}
 
 
-def test_multi_input_graph_edges_clusters_and_shapes(towers, capsys, clean_session):
+def test_multi_input_graph_edges_clusters_and_shapes(towers, capsys):
     assert main(["plot", str(towers)]) == 0
     dot = capsys.readouterr().out
     edges = _edges(dot)
@@ -236,7 +236,7 @@ def test_format_shape_and_block_path():
 
 
 @needs_dot
-def test_png_file(tmp_path, capsys, clean_session):
+def test_png_file(tmp_path, capsys):
     out = tmp_path / "model.png"
     assert main(["plot", "zoo:lenet5", "-o", str(out)]) == 0
     assert out.read_bytes().startswith(PNG_MAGIC)
@@ -283,7 +283,7 @@ def test_unknown_suffix_is_refused(tmp_path, capsys):
     assert "cannot tell the format of" in err and ".png" in err and ".dot" in err
 
 
-def test_shape_error_points_at_the_node(capsys, clean_session):
+def test_shape_error_points_at_the_node(capsys):
     assert main(["plot", "zoo:lenet5", "--set", "params.size=3"]) == 2
     err = capsys.readouterr().err
     assert re.search(r"lenet5\.yaml:\d+:\d+: error: Keras could not call Conv2D 'c1'", err)

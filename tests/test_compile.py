@@ -7,22 +7,20 @@ import math
 import re
 from pathlib import Path
 
+import keras
 import numpy as np
 import pytest
 import yaml
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError, Location
-from keras_blueprints.resolve.schema import CompileSpec, freeze
-
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.builders.compile import (  # noqa: E402  (after the importorskip)
+from keras_blueprints.builders.compile import (
     make_optimizer,
     make_schedule,
     schedule_classes,
 )
-from keras_blueprints.training import schedules  # noqa: E402
+from keras_blueprints.resolve.schema import CompileSpec, freeze
+from keras_blueprints.training import schedules
 
 SPEC = CompileSpec(location=Location("net.yaml", 12, 3))
 
@@ -32,17 +30,6 @@ WRAPPER_ARGS = {
     "LossScaleOptimizer": {"inner_optimizer": {"SGD": {"learning_rate": 0.1}}},
     "MultiOptimizer": {"optimizer_map": {"default": "adam", "hidden/.*": "sgd"}},
 }
-
-
-@pytest.fixture
-def session():
-    """A clean Keras session around a test.
-
-    Like ``clean_session``, without its garbage collection (half a second a test).
-    """
-    keras.backend.clear_session(free_memory=False)
-    yield
-    keras.backend.clear_session(free_memory=False)
 
 
 def _keras_classes(module, base, abstract: str) -> list[str]:
@@ -88,7 +75,7 @@ def _yaml(optimizer: str, loss: str = "mse") -> str:
 
 
 @pytest.mark.parametrize("name", OPTIMIZERS)
-def test_every_keras_optimizer_builds_and_takes_a_step(name, session):
+def test_every_keras_optimizer_builds_and_takes_a_step(name):
     optimizer = make_optimizer(name, freeze(WRAPPER_ARGS.get(name, {})), SPEC)
     assert type(optimizer).__name__ == name
     model = _tiny_model()
@@ -116,7 +103,7 @@ def test_optimizers_are_named_by_identifier_class_or_snake_case(written, cls):
     assert type(make_optimizer(written, {}, SPEC)).__name__ == cls
 
 
-def test_sgd_arguments_reach_keras(session):
+def test_sgd_arguments_reach_keras():
     optimizer = make_optimizer(
         "SGD", freeze({"learning_rate": 0.05, "momentum": 0.9, "nesterov": True}), SPEC
     )
@@ -124,14 +111,14 @@ def test_sgd_arguments_reach_keras(session):
     assert math.isclose(float(optimizer.learning_rate), 0.05, rel_tol=1e-6)
 
 
-def test_unknown_optimizer_suggests_the_closest(session):
+def test_unknown_optimizer_suggests_the_closest():
     with pytest.raises(BlueprintError) as info:
         make_optimizer("Adamm", {}, SPEC)
     assert str(info.value).startswith("net.yaml:12:3: error: 'Adamm' is not a Keras optimizer.")
     assert "Did you mean 'Adam'?" in str(info.value)
 
 
-def test_multi_optimizer_routes_variables_by_path(session):
+def test_multi_optimizer_routes_variables_by_path():
     optimizer = make_optimizer("MultiOptimizer", freeze(WRAPPER_ARGS["MultiOptimizer"]), SPEC)
     model = _tiny_model()
     model.compile(optimizer=optimizer, loss="mse")
@@ -159,7 +146,7 @@ def _one_clipped_step(clip: str) -> tuple[np.ndarray, float]:
     return kernel[:, 0], float(bias[0])
 
 
-def test_clipping_by_value_norm_and_global_norm(session):
+def test_clipping_by_value_norm_and_global_norm():
     # prediction 7, d(loss)/d(prediction) = 2 * 7 = 14: the kernel's gradient is
     # 14 * x = [42, 56] (norm 70), the bias' 14.
     g_kernel, g_bias = np.array([42.0, 56.0]), 14.0
@@ -175,7 +162,7 @@ def test_clipping_by_value_norm_and_global_norm(session):
     assert math.isclose(bias, -0.1 * g_bias / total, rel_tol=1e-4)
 
 
-def test_two_ways_of_clipping_are_refused_at_the_compile_section(session):
+def test_two_ways_of_clipping_are_refused_at_the_compile_section():
     text = _yaml("{SGD: {learning_rate: 0.1, clipnorm: 1.0, global_clipnorm: 5.0}}")
     with pytest.raises(BlueprintError) as info:
         kb.build(text)
@@ -292,7 +279,7 @@ def test_custom_schedules_round_trip_their_config(name):
         assert math.isclose(float(generic(step)), rate, rel_tol=1e-5, abs_tol=1e-7)
 
 
-def test_a_scheduled_optimizer_follows_its_schedule_during_fit(session):
+def test_a_scheduled_optimizer_follows_its_schedule_during_fit():
     text = _yaml(
         "{SGD: {momentum: 0.9, nesterov: true, clipnorm: 1.0, learning_rate: "
         "{StepDecay: {initial_learning_rate: 0.8, step_size: 2, factor: 0.5}}}}"
@@ -305,7 +292,7 @@ def test_a_scheduled_optimizer_follows_its_schedule_during_fit(session):
 
 
 @pytest.mark.parametrize("name", sorted(schedules.CUSTOM_SCHEDULES))
-def test_models_trained_with_custom_schedules_reload_from_keras_files(name, tmp_path, session):
+def test_models_trained_with_custom_schedules_reload_from_keras_files(name, tmp_path):
     value, _ = GOLDEN[name]
     flow = yaml.safe_dump({"SGD": {"learning_rate": value}}, default_flow_style=True).strip()
     model = kb.build(_yaml(flow))
@@ -321,7 +308,7 @@ def test_models_trained_with_custom_schedules_reload_from_keras_files(name, tmp_
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-def test_unknown_schedule_suggests_the_closest_name_at_the_compile_section(session):
+def test_unknown_schedule_suggests_the_closest_name_at_the_compile_section():
     text = _yaml("{SGD: {learning_rate: {CosineDecayRestart: {initial_learning_rate: 0.1}}}}")
     with pytest.raises(BlueprintError) as info:
         kb.build(text)
@@ -382,7 +369,7 @@ def test_bad_schedule_arguments_are_refused(value, detail):
     assert detail in str(info.value)
 
 
-def test_a_learning_rate_written_1e_3_is_a_number(session):
+def test_a_learning_rate_written_1e_3_is_a_number():
     # YAML 1.1 reads 1e-3 (no dot) as a string.
     model = kb.build(_yaml("{adam: {learning_rate: 1e-3}}"))
     assert math.isclose(float(model.optimizer.learning_rate), 0.001, rel_tol=1e-6)
@@ -417,7 +404,7 @@ def _softmax_model() -> keras.Model:
 
 
 @pytest.mark.parametrize("loss", sorted(LOSSES))
-def test_losses_by_identifier(loss, session):
+def test_losses_by_identifier(loss):
     from keras_blueprints.builders.compile import compile_model
 
     model = _softmax_model()
@@ -428,7 +415,7 @@ def test_losses_by_identifier(loss, session):
     assert math.isclose(model.evaluate(x, y, verbose=0), expected, rel_tol=1e-5)
 
 
-def test_loss_class_with_arguments_and_metrics(session):
+def test_loss_class_with_arguments_and_metrics():
     text = (
         "name: reg\n"
         "inputs:\n"
@@ -456,7 +443,7 @@ def test_loss_class_with_arguments_and_metrics(session):
     assert math.isclose(result["sq"], (4 + 0.0625) / 2, rel_tol=1e-6)
 
 
-def test_unknown_loss_suggests_the_closest(session):
+def test_unknown_loss_suggests_the_closest():
     with pytest.raises(BlueprintError) as info:
         kb.build(_yaml("adam", loss="sparse_categorical_crossentropi"))
     assert "'sparse_categorical_crossentropi' is not a Keras loss" in str(info.value)
@@ -477,7 +464,7 @@ def _doc_blocks(lang: str) -> list[str]:
 
 
 @pytest.mark.parametrize("index", range(len(_doc_blocks("yaml"))))
-def test_the_yaml_examples_of_the_optimization_guide_build(index, session):
+def test_the_yaml_examples_of_the_optimization_guide_build(index):
     text = _doc_blocks("yaml")[index]
     if text.startswith("# fragment"):
         assert isinstance(yaml.safe_load(text), dict)

@@ -130,7 +130,7 @@ def test_no_data_is_an_error():
     assert info.value.message == "no training data: add a data: section or pass --data"
 
 
-def test_wrong_image_size_names_input_and_shapes(clean_session):
+def test_wrong_image_size_names_input_and_shapes():
     bp = kb.load("zoo:lenet5")
     with pytest.raises(BlueprintError) as info:
         make_datasets(bp, data(args={"image_size": 8}))
@@ -187,7 +187,7 @@ def test_dtype_errors_and_int_to_float_casts(tmp_path):
         make_datasets(kb.load(MLP), data("npz", {"path": "strings.npz"}), base_dir=tmp_path)
 
 
-def test_targets_checked_against_the_model(tmp_path, clean_session):
+def test_targets_checked_against_the_model(tmp_path):
     bp = kb.load(MLP)
     model = kb.build(bp)
     np.savez(tmp_path / "d.npz", x=np.ones((4, 64)), y=np.array([0, 3, 12, 1]))
@@ -251,7 +251,7 @@ FITS = {
 
 
 @pytest.mark.parametrize("name", sorted(FITS))
-def test_short_fit_on_each_built_in_data_set_learns(name, clean_session):
+def test_short_fit_on_each_built_in_data_set_learns(name):
     import keras
 
     text, overrides, args, epochs = FITS[name]

@@ -248,7 +248,7 @@ def test_numpy_paths_that_are_folders_or_not_numpy_files_are_blueprint_errors(tm
         assert f"source '{kind}'" in info.value.message, info.value.message
 
 
-def test_images_folder_of_class_folders(tmp_path, clean_session):
+def test_images_folder_of_class_folders(tmp_path):
     import keras
 
     rng = np.random.default_rng(0)

@@ -50,6 +50,7 @@ import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import keras
 import pytest
 import yaml
 
@@ -57,8 +58,6 @@ import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.catalog.components import BLOCKS, LAYERS
 from keras_blueprints.cli import main
-
-keras = pytest.importorskip("keras")
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "blueprint-language.md"
 FENCE = re.compile(r"^```(\w*)[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)

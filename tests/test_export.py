@@ -13,20 +13,18 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.cli import main
-
-tf = pytest.importorskip("tensorflow")
-
-from keras_blueprints.export import (  # noqa: E402
+from keras_blueprints.export import (
     DEFAULT_TOLERANCE,
     SavedModelRunner,
     core,
     export_model,
     is_saved_model,
 )
-from keras_blueprints.training.run import load_trained, train  # noqa: E402
+from keras_blueprints.training.run import load_trained, train
 
 SPIRALS = textwrap.dedent(
     """\

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.views.plain import dump
-
-keras = pytest.importorskip("keras")
 
 AUTOENCODER = textwrap.dedent(
     """
@@ -57,7 +56,7 @@ SEQ2SEQ = textwrap.dedent(
 )
 
 
-def test_autoencoder_encoder_and_decoder_share_the_weights(clean_session):
+def test_autoencoder_encoder_and_decoder_share_the_weights():
     models = kb.build_models(AUTOENCODER)
     assert list(models) == ["model", "encoder", "decoder"]
     model, encoder, decoder = models["model"], models["encoder"], models["decoder"]
@@ -70,7 +69,7 @@ def test_autoencoder_encoder_and_decoder_share_the_weights(clean_session):
     np.testing.assert_allclose(decoder(encoder(x)), model(x), atol=1e-6)
 
 
-def test_seq2seq_one_step_decoder_matches_the_training_model(clean_session):
+def test_seq2seq_one_step_decoder_matches_the_training_model():
     models = kb.build_models(SEQ2SEQ)
     model, encoder, step = models["model"], models["encoder"], models["decoder_step"]
     rng = np.random.default_rng(1)
@@ -129,7 +128,7 @@ def test_model_unknown_reference():
     assert err.hint == "Did you mean 'code'?"
 
 
-def test_model_cannot_replay_a_python_block(clean_session):
+def test_model_cannot_replay_a_python_block():
     from keras_blueprints.catalog.components import BLOCKS
 
     @kb.register_block

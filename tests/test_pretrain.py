@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
+import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError, Location
 from keras_blueprints.resolve.schema import PretrainSpec
-
-keras = pytest.importorskip("keras")
-tf = pytest.importorskip("tensorflow")
-
-from keras_blueprints.training.pretrain import pretrain_layerwise  # noqa: E402
+from keras_blueprints.training.pretrain import pretrain_layerwise
 
 WHERE = Location("ae.yaml", 30, 5)
 
@@ -73,16 +71,7 @@ class _Flags(keras.callbacks.Callback):
         self.seen.append({layer.name: layer.trainable for layer in self.watched.layers})
 
 
-@pytest.fixture
-def session():
-    """A clean, seeded Keras session (``clean_session`` without its slow garbage collection)."""
-    keras.backend.clear_session(free_memory=False)
-    keras.utils.set_random_seed(0)
-    yield
-    keras.backend.clear_session(free_memory=False)
-
-
-def test_pretraining_trains_each_pair_in_the_model_itself(session):
+def test_pretraining_trains_each_pair_in_the_model_itself():
     model = kb.build(STACKED)
     model.get_layer("dec1").trainable = False  # frozen in the model: restored afterwards
     x = _digits()
@@ -127,7 +116,7 @@ def test_pretraining_trains_each_pair_in_the_model_itself(session):
     }
 
 
-def test_fine_tuning_after_pretraining_and_saving(session, tmp_path):
+def test_fine_tuning_after_pretraining_and_saving(tmp_path):
     model = kb.build(STACKED)
     x = _digits(64)
     spec = PretrainSpec(pairs=(("enc1", "dec1"), ("enc2", "dec2")), epochs=1)
@@ -144,7 +133,7 @@ def test_fine_tuning_after_pretraining_and_saving(session, tmp_path):
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-def test_pairs_in_the_wrong_order_are_refused(session):
+def test_pairs_in_the_wrong_order_are_refused():
     model = kb.build(STACKED, compile=False)
     spec = PretrainSpec(pairs=(("enc2", "dec2"), ("enc1", "dec1")), location=WHERE)
     with pytest.raises(BlueprintError) as info:
@@ -157,7 +146,7 @@ def test_pairs_in_the_wrong_order_are_refused(session):
     )
 
 
-def test_a_decoder_that_does_not_mirror_its_encoder_is_refused(session):
+def test_a_decoder_that_does_not_mirror_its_encoder_is_refused():
     model = kb.build(STACKED, compile=False)
     spec = PretrainSpec(pairs=(("enc1", "dec2"), ("enc2", "dec1")), location=WHERE)
     with pytest.raises(BlueprintError) as info:
@@ -170,7 +159,7 @@ def test_a_decoder_that_does_not_mirror_its_encoder_is_refused(session):
     assert "Each pair is (encoder, its mirror decoder), outermost pair first." in message
 
 
-def test_a_reconstruction_of_the_wrong_shape_is_refused(session):
+def test_a_reconstruction_of_the_wrong_shape_is_refused():
     # enc2 keeps 32 units, so (enc2, dec1) composes, but dec1 gives 64 values, not 32.
     model = kb.build(STACKED, ["graph.enc2.Dense.units=32"], compile=False)
     spec = PretrainSpec(pairs=(("enc2", "dec1"),), location=WHERE)
@@ -182,7 +171,7 @@ def test_a_reconstruction_of_the_wrong_shape_is_refused(session):
     )
 
 
-def test_unknown_layer_names_suggest_the_closest(session):
+def test_unknown_layer_names_suggest_the_closest():
     model = kb.build(STACKED, compile=False)
     spec = PretrainSpec(pairs=(("enc1", "dec_1"),), location=WHERE)
     with pytest.raises(BlueprintError) as info:
@@ -191,7 +180,7 @@ def test_unknown_layer_names_suggest_the_closest(session):
     assert "Did you mean 'dec1'?" in str(info.value)
 
 
-def test_the_training_data_must_be_a_dataset(session):
+def test_the_training_data_must_be_a_dataset():
     model = kb.build(STACKED, compile=False)
     spec = PretrainSpec(pairs=(("enc1", "dec1"),))
     with pytest.raises(TypeError, match=r"needs a tf\.data\.Dataset of \(x, y\) batches"):

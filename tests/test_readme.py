@@ -26,7 +26,7 @@ def test_readme_opens_with_the_two_commands():
     assert "python -m pytest -q\n" in ci
 
 
-def test_readme_example_builds(tmp_path, clean_session):
+def test_readme_example_builds(tmp_path):
     (tmp_path / "lenet.yaml").write_text(_blocks("yaml")[0])
     bp = kb.load(tmp_path / "lenet.yaml", overrides=["params.classes=26"])
     assert [n.name for n in bp.nodes][:4] == ["conv1", "pool1", "conv2", "pool2"]

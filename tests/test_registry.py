@@ -7,6 +7,7 @@ import sys
 import textwrap
 from typing import Literal
 
+import keras
 import numpy as np
 import pytest
 
@@ -14,8 +15,6 @@ import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints._core.registry import DuplicateNameError, Registry
 from keras_blueprints.catalog.components import BLOCKS, LAYERS, snake_case
-
-keras = pytest.importorskip("keras")
 
 
 @pytest.fixture
@@ -41,11 +40,10 @@ def test_registry_refuses_duplicates_and_looks_up_aliases():
 
 
 def test_builtin_layer_table_is_complete_and_has_no_clash():
-    from keras_blueprints.catalog import keras_layers
-    from keras_blueprints.layers import discover
+    from keras_blueprints.catalog import builtin_layers, keras_layers
 
     assert len(keras_layers()) == 134  # Keras 3.15's public layers, less the refused ones
-    assert len(LAYERS) == 134 + len(discover())
+    assert len(LAYERS) == 134 + len(builtin_layers())
     assert "Lambda" not in LAYERS and "InputLayer" not in LAYERS
     for alias, canonical in [
         ("conv2d", "Conv2D"),
@@ -72,7 +70,7 @@ def test_snake_case(name, snake):
     assert snake_case(name) == snake
 
 
-def test_register_layer_is_checked_serializable_and_usable(registered, clean_session, tmp_path):
+def test_register_layer_is_checked_serializable_and_usable(registered, tmp_path):
     @kb.register_layer(aliases=("scale_by",))
     class ScaleBy(keras.layers.Layer):
         def __init__(self, factor: float = 2.0, **kwargs):
@@ -110,7 +108,7 @@ def test_register_layer_refuses_non_layers():
         kb.register_layer(int)
 
 
-def test_register_block_reads_typed_params(registered, clean_session):
+def test_register_block_reads_typed_params(registered):
     @kb.register_block
     def dense_relu(x, *, name: str, units: int, dropout: float = 0.0):
         """Dense + ReLU (+ dropout)."""
@@ -219,7 +217,7 @@ def test_literal_annotations_become_choices_checked_at_load(registered):
     assert info.value.hint == "Did you mean 'valid'?"
 
 
-def test_python_block_outputs_by_name_and_position(registered, clean_session):
+def test_python_block_outputs_by_name_and_position(registered):
     @kb.register_block
     def split(x, *, name: str):
         """Two named outputs (a test block)."""

@@ -20,6 +20,7 @@ from pathlib import Path
 import keras
 import numpy as np
 import pytest
+from conftest import spiral_mlp
 
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.callbacks.registry import register_callback
@@ -27,7 +28,6 @@ from keras_blueprints.cli import main
 from keras_blueprints.training import run as run_module
 from keras_blueprints.training.lock import DirectoryLock
 from keras_blueprints.training.run import RunInterrupted, load_trained, resume, train
-from tests.conftest import spiral_mlp
 
 SPIRALS = spiral_mlp(points=40, epochs=3)
 

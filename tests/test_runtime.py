@@ -9,6 +9,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from conftest import spiral_mlp
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
@@ -16,7 +17,6 @@ from keras_blueprints.cli import main
 from keras_blueprints.resolve.schema import RuntimeSpec
 from keras_blueprints.training import runtime as rt
 from keras_blueprints.training.run import load_trained, train
-from tests.conftest import spiral_mlp
 
 SPIRALS = spiral_mlp(points=60, epochs=2)
 
@@ -116,7 +116,7 @@ def test_jit_compile_precedence():
     assert rt.with_runtime_compile(plain) is plain
 
 
-def test_mixed_precision_on_cpu_is_bfloat16_and_restored(clean_session):
+def test_mixed_precision_on_cpu_is_bfloat16_and_restored():
     import keras
 
     assert rt.precision_policy(None) == "float32"
@@ -126,7 +126,7 @@ def test_mixed_precision_on_cpu_is_bfloat16_and_restored(clean_session):
     assert keras.config.dtype_policy().name == "float32"
 
 
-def test_mixed_precision_keeps_outputs_and_variables_float32(clean_session):
+def test_mixed_precision_keeps_outputs_and_variables_float32():
     import keras
 
     from keras_blueprints.builders.model import build_model
@@ -150,7 +150,7 @@ def test_mixed_precision_keeps_outputs_and_variables_float32(clean_session):
     assert model.get_layer("features_conv1").compute_dtype == "bfloat16"
 
 
-def test_a_mixed_precision_run_records_its_runtime(blueprint_file, tmp_path, clean_session):
+def test_a_mixed_precision_run_records_its_runtime(blueprint_file, tmp_path):
     import keras
 
     result = train(

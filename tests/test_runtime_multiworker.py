@@ -10,7 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
-from tests.conftest import spiral_mlp
+from conftest import spiral_mlp
 
 BLUEPRINT = spiral_mlp(points=50, epochs=2, extra="runtime: {strategy: multi_worker}\n")
 

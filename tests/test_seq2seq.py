@@ -4,16 +4,14 @@ from __future__ import annotations
 
 import textwrap
 
+import keras
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
-
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.export.decode import greedy_decode  # noqa: E402
-from keras_blueprints.layers.peephole import PeepholeLSTMCell  # noqa: E402
+from keras_blueprints.export.decode import greedy_decode
+from keras_blueprints.layers.peephole import PeepholeLSTMCell
 
 # --- the peephole LSTM cell ----------------------------------------------------------
 
@@ -39,7 +37,7 @@ def _random_weights(cell, rng) -> list[np.ndarray]:
     return weights
 
 
-def test_peephole_cell_step_matches_numpy_reference(clean_session):
+def test_peephole_cell_step_matches_numpy_reference():
     rng = np.random.default_rng(0)
     cell = PeepholeLSTMCell(3)
     cell.build((None, 4))
@@ -61,7 +59,7 @@ def test_peephole_cell_step_matches_numpy_reference(clean_session):
     assert cell.state_size == [3, 3] and cell.output_size == 3
 
 
-def test_peephole_cell_in_rnn_layer_over_a_sequence(clean_session):
+def test_peephole_cell_in_rnn_layer_over_a_sequence():
     rng = np.random.default_rng(1)
     model = kb.build(
         "inputs: {x: [null, 4]}\ngraph:\n"
@@ -78,7 +76,7 @@ def test_peephole_cell_in_rnn_layer_over_a_sequence(clean_session):
         np.testing.assert_allclose(model(x)[:, t], h, atol=1e-5)
 
 
-def test_peephole_cell_without_peepholes_is_an_lstm_cell(clean_session):
+def test_peephole_cell_without_peepholes_is_an_lstm_cell():
     rng = np.random.default_rng(2)
     cell, plain = PeepholeLSTMCell(3, peephole_initializer="zeros"), keras.layers.LSTMCell(3)
     cell.build((None, 4))
@@ -88,7 +86,7 @@ def test_peephole_cell_without_peepholes_is_an_lstm_cell(clean_session):
     np.testing.assert_allclose(cell(x, [h, c])[0], plain(x, [h, c])[0], atol=1e-6)
 
 
-def test_peephole_cell_dropout_in_training_only(clean_session):
+def test_peephole_cell_dropout_in_training_only():
     cell = PeepholeLSTMCell(8, dropout=0.5, recurrent_dropout=0.5, seed=1)
     layer = keras.layers.RNN(cell, return_sequences=True)
     x = np.ones((2, 3, 4), "float32")
@@ -98,7 +96,7 @@ def test_peephole_cell_dropout_in_training_only(clean_session):
     assert cell.get_config()["recurrent_dropout"] == 0.5
 
 
-def test_peephole_model_round_trips_through_keras_file(clean_session, tmp_path):
+def test_peephole_model_round_trips_through_keras_file(tmp_path):
     model = kb.build(
         textwrap.dedent(
             """
@@ -125,7 +123,7 @@ def test_peephole_model_round_trips_through_keras_file(clean_session, tmp_path):
     assert config["peephole_initializer"]["class_name"] == "RandomNormal"
 
 
-def test_peephole_cell_refuses_bad_units(clean_session):
+def test_peephole_cell_refuses_bad_units():
     with pytest.raises(ValueError, match="Received: units=0"):
         PeepholeLSTMCell(0)
     with pytest.raises(BlueprintError, match="Keras could not create RNN 'rnn'"):
@@ -142,7 +140,7 @@ def _stack(args: str, shape: str = "[7, 3]"):
     return kb.build(f"inputs: {{x: {shape}}}\ngraph: [{{name: enc, rnn_stack: {args}}}]\n")
 
 
-def test_rnn_stack_lstm_two_layers(clean_session):
+def test_rnn_stack_lstm_two_layers():
     model = _stack("{units: [8, 4]}")
     assert [layer.name for layer in model.layers] == ["x", "enc_lstm1", "enc_lstm2"]
     # LSTM: 4 x (units x (inputs + units) + units).
@@ -152,7 +150,7 @@ def test_rnn_stack_lstm_two_layers(clean_session):
     assert tuple(model.output.shape) == (None, 4)
 
 
-def test_rnn_stack_bidirectional_gru(clean_session):
+def test_rnn_stack_bidirectional_gru():
     model = _stack("{cell: gru, units: 5, depth: 2, bidirectional: true, return_sequences: true}")
     assert [layer.name for layer in model.layers] == ["x", "enc_bigru1", "enc_bigru2"]
     inner = model.get_layer("enc_bigru1")
@@ -167,7 +165,7 @@ def test_rnn_stack_bidirectional_gru(clean_session):
     assert tuple(model.output.shape) == (None, 7, 10)  # concat of both directions
 
 
-def test_rnn_stack_simple_rnn_sum_merge_and_dropout(clean_session):
+def test_rnn_stack_simple_rnn_sum_merge_and_dropout():
     model = _stack(
         "{cell: simple_rnn, units: 6, bidirectional: true, merge_mode: sum, dropout: 0.25}"
     )
@@ -190,7 +188,7 @@ def test_rnn_stack_simple_rnn_sum_merge_and_dropout(clean_session):
         ("{units: [4, 4], depth: 3}", "Expected 'depth' to be left out or equal"),
     ],
 )
-def test_rnn_stack_refuses_bad_arguments(args, message, clean_session):
+def test_rnn_stack_refuses_bad_arguments(args, message):
     with pytest.raises(BlueprintError) as info:
         _stack(args)
     assert message in info.value.message
@@ -201,7 +199,7 @@ def test_rnn_stack_refuses_bad_arguments(args, message, clean_session):
 ZOO = ("seq2seq_lstm", "seq2seq_gru_bidirectional")
 
 
-def test_seq2seq_lstm_models(clean_session):
+def test_seq2seq_lstm_models():
     models = kb.build_models("zoo:seq2seq_lstm")
     model, encoder, step = models["model"], models["encoder"], models["decoder_step"]
     assert [layer.name for layer in model.layers] == [
@@ -223,7 +221,7 @@ def test_seq2seq_lstm_models(clean_session):
     assert model.loss == "sparse_categorical_crossentropy"
 
 
-def test_seq2seq_gru_bidirectional_models(clean_session):
+def test_seq2seq_gru_bidirectional_models():
     models = kb.build_models("zoo:seq2seq_gru_bidirectional")
     model, encoder, step = models["model"], models["encoder"], models["decoder_step"]
     # Encoder: 2 x 3 x (64 x (12 + 64) + 2 x 64) = 29,952 (two directions).
@@ -245,7 +243,7 @@ def test_seq2seq_gru_bidirectional_models(clean_session):
 
 
 @pytest.mark.parametrize("name", ZOO)
-def test_zoo_fixed_source_length(name, clean_session):
+def test_zoo_fixed_source_length(name):
     model = kb.build(f"zoo:{name}", overrides=["params.length=10"], compile=False)
     assert tuple(model.inputs[0].shape) == (None, 10, 12)
     assert tuple(model.inputs[1].shape) == (None, None, 12)  # one step at a time at inference
@@ -294,7 +292,7 @@ CONSISTENCY = {
 
 
 @pytest.mark.parametrize("case", sorted(CONSISTENCY))
-def test_greedy_decoding_is_the_argmax_of_the_teacher_forced_model(case, clean_session):
+def test_greedy_decoding_is_the_argmax_of_the_teacher_forced_model(case):
     """Fed its own greedy output as the true prefix, the training model predicts that output."""
     source_text, overrides = CONSISTENCY[case]
     keras.utils.set_random_seed(5)
@@ -401,7 +399,7 @@ def test_greedy_decode_refuses_mismatched_models():
 # --- training: a reversal task -------------------------------------------------------
 
 
-def test_trained_seq2seq_lstm_reverses_sequences(clean_session):
+def test_trained_seq2seq_lstm_reverses_sequences():
     """300 sequences of 5 symbols out of 6 (the ``sequences`` data source): greedy decoding
     reverses the 100 unseen ones of its test split.
 

@@ -170,7 +170,7 @@ def test_a_huge_repeat_range_resolves_without_enumerating(tmp_path, capsys):
 
 
 def test_space_command_lists_hidden_spaces_with_conditions(tmp_path):
-    from tests.conftest import run_cli_isolated
+    from conftest import run_cli_isolated
 
     (tmp_path / "s.yaml").write_text(SEARCH)
     status, heavy, out = run_cli_isolated(["space", str(tmp_path / "s.yaml")])
@@ -197,7 +197,7 @@ def test_space_size_of_a_finite_space(tmp_path, capsys):
     assert capsys.readouterr().out.splitlines()[-1] == "2 hyperparameters; at most 9 combinations"
 
 
-def test_choosing_the_block_type_is_a_choice_and_when(clean_session):
+def test_choosing_the_block_type_is_a_choice_and_when():
     text = textwrap.dedent(
         """\
         params:

@@ -10,12 +10,12 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import spiral_mlp
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.cli import main
 from keras_blueprints.training.run import evaluate, load_trained, resume, train
-from tests.conftest import spiral_mlp
 
 SPIRALS = spiral_mlp(points=60, epochs=3)
 

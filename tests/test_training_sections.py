@@ -158,7 +158,7 @@ def test_plain_dump_keeps_the_sections_and_reloads_equal():
 
 
 def test_validation_of_the_sections_never_imports_tensorflow():
-    from tests.conftest import run_cli_isolated
+    from conftest import run_cli_isolated
 
     status, heavy, _ = run_cli_isolated(["validate", "--no-build", "zoo:lenet5"])
     assert (status, heavy) == (0, [])

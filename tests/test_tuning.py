@@ -6,16 +6,14 @@ from __future__ import annotations
 import csv
 import json
 
+import keras
+import keras_tuner as kt
 import numpy as np
 import pytest
 
 import keras_blueprints as kb
 from keras_blueprints.resolve.spaces import Condition, Space
-
-kt = pytest.importorskip("keras_tuner")
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.tuning import HyperParametersProvider, tune  # noqa: E402
+from keras_blueprints.tuning import HyperParametersProvider, tune
 
 SPACES = """
 params:
@@ -210,7 +208,7 @@ def test_a_search_writes_its_results(searched):
     assert png[:8] == b"\x89PNG\r\n\x1a\n"
 
 
-def test_best_yaml_rebuilds_the_best_trials_model_exactly(searched, clean_session):
+def test_best_yaml_rebuilds_the_best_trials_model_exactly(searched):
     from keras_tuner.src.engine.trial import Trial
 
     from keras_blueprints.builders.model import build_model

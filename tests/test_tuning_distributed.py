@@ -48,10 +48,13 @@ BLUEPRINT = textwrap.dedent(
 )
 
 # A search of our own (keras-tuner directly, no blueprint) whose trials last as long
-# as TOY_SLEEP says: to kill a chief or a worker in the middle of a trial.
+# as TOY_SLEEP says: to kill a chief or a worker in the middle of a trial. A worker
+# writes the marker ROLE.in-trial when its trial's epoch begins and ROLE.trial-ended
+# when the epoch (and its nap) ends, so that tests wait for those events, not a clock.
 TOY = textwrap.dedent(
     """\
     import os, sys, time
+    from pathlib import Path
     from keras_blueprints.tuning.distributed import run_chief, run_worker
 
     role, directory, address = sys.argv[1:4]
@@ -71,8 +74,12 @@ TOY = textwrap.dedent(
 
         x = np.random.default_rng(0).normal(size=(32, 4)).astype("float32")
         y = x.sum(axis=1, keepdims=True)
+        def end(*_):
+            time.sleep(float(os.environ["TOY_SLEEP"]))
+            Path(f"{role}.trial-ended").touch()
+
         nap = keras.callbacks.LambdaCallback(
-            on_epoch_end=lambda *_: time.sleep(float(os.environ["TOY_SLEEP"]))
+            on_epoch_begin=lambda *_: Path(f"{role}.in-trial").touch(), on_epoch_end=end
         )
         tuner = keras_tuner.RandomSearch(
             build, objective="val_loss", max_trials=int(os.environ["TOY_TRIALS"]),
@@ -117,6 +124,17 @@ def _wait_for(path: Path, text: str, proc: subprocess.Popen, seconds: float) -> 
             break
         time.sleep(0.1)
     raise AssertionError(f"'{text}' not in {path.name}:\n{path.read_text()}")
+
+
+def _wait_for_files(paths: list[Path], procs: list[subprocess.Popen], seconds: float) -> None:
+    """Waits until every path exists; the deadline only guards against a hang."""
+    deadline = time.monotonic() + seconds
+    while not all(path.exists() for path in paths):
+        dead = [proc.args for proc in procs if proc.poll() is not None]
+        if dead or time.monotonic() > deadline:
+            missing = [path.name for path in paths if not path.exists()]
+            raise AssertionError(f"never written: {missing} (exited: {dead})")
+        time.sleep(0.1)
 
 
 def _finish(proc: subprocess.Popen, log: Path, seconds: float) -> tuple[int, float]:
@@ -269,17 +287,16 @@ def test_killing_the_chief_makes_workers_exit(tmp_path):
         i: _start([sys.executable, "toy.py", str(i), "d", address], tmp_path, logs[i], env)
         for i in (1, 2)
     }
-    trials = tmp_path / "d" / "toy"
-    deadline = time.monotonic() + 120
-    while len(list(trials.glob("trial_*"))) < 2 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    time.sleep(1.0)  # both workers are inside a 120 s trial
+    # Both workers are inside a 120 s trial.
+    _wait_for_files([tmp_path / f"{i}.in-trial" for i in workers], list(workers.values()), 120)
     chief.send_signal(signal.SIGKILL)
     chief.wait()
     for i, proc in workers.items():
-        rc, seconds = _finish(proc, logs[i], 60)
+        rc, _ = _finish(proc, logs[i], 100)
         assert rc == EXIT_NO_CHIEF, logs[i].read_text()
-        assert seconds < 20  # three missed heartbeats, not keras-tuner's hour
+        # It left in the middle of its trial (three missed heartbeats), not at its end
+        # nor after keras-tuner's hour of waiting for an answer.
+        assert not (tmp_path / f"{i}.trial-ended").exists()
         log = logs[i].read_text()
         assert f"worker {i}: the chief at {address} stopped answering" in log
         assert "Traceback" not in log
@@ -292,13 +309,13 @@ def test_chief_fails_the_trial_of_a_dead_worker_and_finishes(tmp_path):
     chief_log = tmp_path / "chief.log"
     chief = _start([sys.executable, "toy.py", "chief", "d", address], tmp_path, chief_log, env)
     _wait_for(chief_log, "chief: serving the oracle", chief, 120)
-    victim = _start([sys.executable, "toy.py", "1", "d", address], tmp_path, tmp_path / "w1", env)
+    held = {**env, "TOY_SLEEP": "600"}  # its first trial lasts until it is killed
+    victim = _start([sys.executable, "toy.py", "1", "d", address], tmp_path, tmp_path / "w1", held)
     trials = tmp_path / "d" / "toy"
-    deadline = time.monotonic() + 120
-    while not list(trials.glob("trial_*")) and time.monotonic() < deadline:
-        time.sleep(0.1)
+    _wait_for_files([tmp_path / "1.in-trial"], [victim, chief], 120)
     victim.send_signal(signal.SIGKILL)  # in the middle of its first trial
     victim.wait()
+    assert not (tmp_path / "1.trial-ended").exists()
     survivor = _start([sys.executable, "toy.py", "2", "d", address], tmp_path, tmp_path / "w2", env)
     rc, _ = _finish(survivor, tmp_path / "w2", 120)
     assert rc == 0, (tmp_path / "w2").read_text()
@@ -319,6 +336,7 @@ def test_chief_fails_the_trial_of_a_dead_worker_and_finishes(tmp_path):
 
 
 def test_chief_stops_at_its_timeout(tmp_path):
+    # No worker ever connects, so nothing races the 1 s: the timeout is the event under test.
     (tmp_path / "toy.py").write_text(TOY)
     address = f"127.0.0.1:{_free_port()}"
     out = subprocess.run(

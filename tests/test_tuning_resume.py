@@ -9,12 +9,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import keras
 import pytest
 
-pytest.importorskip("keras_tuner")
-keras = pytest.importorskip("keras")
-
-from keras_blueprints.tuning import resume_search  # noqa: E402
+from keras_blueprints.tuning import resume_search
 
 BLUEPRINT = """
 params:

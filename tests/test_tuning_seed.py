@@ -7,10 +7,7 @@ from pathlib import Path
 import pytest
 
 from keras_blueprints.resolve.schema import TuneSpec
-
-kt = pytest.importorskip("keras_tuner")
-
-from keras_blueprints.tuning.engine import (  # noqa: E402
+from keras_blueprints.tuning.engine import (
     ZERO_SEED,
     BlueprintHyperModel,
     make_tuner,

@@ -25,7 +25,7 @@ def test_the_zoo_says_how_to_train_its_classics():
 
 
 @pytest.mark.parametrize("name", TRAINABLE)
-def test_zoo_blueprint_trains_on_its_data(name, clean_session):
+def test_zoo_blueprint_trains_on_its_data(name):
     from keras_blueprints.callbacks.registry import CALLBACKS, CallbackContext
     from keras_blueprints.data import make_datasets
     from keras_blueprints.resolve.schema import thaw

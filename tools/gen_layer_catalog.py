@@ -1,54 +1,43 @@
-"""Generates ``keras_blueprints/catalog/keras_layers.json`` from the installed Keras.
+"""Generates the shipped signature catalogs of ``keras_blueprints/catalog/``.
 
-Run from the repository root after upgrading Keras::
+Run from the repository root after upgrading Keras or changing a layer of
+``keras_blueprints/layers/``::
 
     python tools/gen_layer_catalog.py
 
-The catalog lets ``blueprint validate --no-build`` check layer arguments without
-importing Keras. ``tests/test_catalog.py`` calls :func:`collect` and fails when the
-shipped file no longer matches the installed Keras.
+It writes three files, all read by :mod:`keras_blueprints.catalog` without
+importing Keras (``blueprint validate --no-build`` checks arguments with them):
 
-How a constructor's accepted keywords are found: walk the class MRO's ``__init__``
-methods. Each one contributes its named parameters. When it has ``**kwargs`` and
-forwards them to ``super().__init__``, the next base's named parameters are
-accepted too, except those the subclass already passes to it explicitly (by
-keyword or by position, as ``Conv2D`` passes ``rank=2`` to ``BaseConv``):
-passing them again would be a duplicate keyword. The walk stops at
-``keras.layers.Layer``, at an ``__init__`` without ``**kwargs``, or at one that
-does not forward them. Keywords that an ``__init__`` only pops out of
-``**kwargs`` (deprecated aliases and ``get_config`` plumbing) are deliberately
-not catalogued.
+* ``keras_layers.json``: every public ``keras.layers`` class (:func:`collect`);
+* ``builtin_layers.json``: the layers of :mod:`keras_blueprints.layers`
+  (:func:`collect_builtin_layers`);
+* ``keras_callbacks.json``: every public ``keras.callbacks`` class
+  (:func:`collect_callbacks`), behind the factories of
+  :mod:`keras_blueprints.callbacks.standard`.
+
+Signatures are read by :mod:`keras_blueprints.catalog.signatures`, the one
+reader that ``register_layer`` also uses for a user's layer. The tests
+(``test_catalog.py``, ``test_custom_layers.py``, ``test_callbacks.py``) call
+the ``collect*`` functions and fail when a shipped file no longer matches the
+installed Keras or our own layers.
 """
 
 from __future__ import annotations
 
-import ast
 import inspect
 import json
-import math
 import sys
-import textwrap
 from pathlib import Path
 from typing import Any
 
+from keras_blueprints.catalog.signatures import call_params, constructor_params
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
-CATALOG_PATH = REPO_ROOT / "keras_blueprints" / "catalog" / "keras_layers.json"
+CATALOG_DIR = REPO_ROOT / "keras_blueprints" / "catalog"
+CATALOG_PATH = CATALOG_DIR / "keras_layers.json"
+BUILTIN_LAYERS_PATH = CATALOG_DIR / "builtin_layers.json"
+CALLBACKS_PATH = CATALOG_DIR / "keras_callbacks.json"
 FORMAT_VERSION = 1
-
-# Written in place of a default that JSON cannot hold (an object, a callable).
-OBJECT_DEFAULT = "<object>"
-
-# Optional keywords about a layer's input or preset weights: blueprints declare
-# inputs in their own section and cannot carry weight arrays. A *required*
-# parameter with one of these names is the layer's own meaning and is kept
-# (``Embedding.input_dim`` is the vocabulary size).
-LEGACY_INPUT_PARAMS = frozenset(
-    {"input_shape", "input_dim", "batch_input_shape", "batch_size", "input_length", "weights"}
-)
-
-# Parameters that take one nested layer, or a list of them.
-LAYER_PARAMS = frozenset({"layer", "cell", "backward_layer"})
-LAYER_LIST_PARAMS = frozenset({"cells"})
 
 # A required parameter with one of these names takes a Python callable or a
 # foreign-framework module: the layer cannot be written in YAML.
@@ -66,127 +55,6 @@ REFUSED: dict[str, str] = {
     "Pipeline": "takes a list of layer objects, which a blueprint cannot express; "
     "list the layers in sequence instead",
 }
-
-
-def _json_default(value: Any) -> Any:
-    """Returns ``value`` as JSON data, or :data:`OBJECT_DEFAULT` if it has none."""
-    if value is None or isinstance(value, bool | str):
-        return value
-    if isinstance(value, int):
-        return value if type(value) is int else OBJECT_DEFAULT
-    if isinstance(value, float):
-        return value if type(value) is float and math.isfinite(value) else OBJECT_DEFAULT
-    if isinstance(value, tuple | list):
-        items = [_json_default(item) for item in value]
-        return OBJECT_DEFAULT if OBJECT_DEFAULT in items else items
-    if isinstance(value, dict) and all(isinstance(key, str) for key in value):
-        items = {key: _json_default(item) for key, item in value.items()}
-        return OBJECT_DEFAULT if OBJECT_DEFAULT in items.values() else items
-    return OBJECT_DEFAULT
-
-
-def _param_kind(name: str) -> str:
-    if name in LAYER_PARAMS:
-        return "layer"
-    if name in LAYER_LIST_PARAMS:
-        return "layers"
-    return "any"
-
-
-def _super_call(init: Any, kwargs_name: str) -> tuple[frozenset[str], int] | None:
-    """Finds how an ``__init__`` forwards ``**kwargs`` to its base.
-
-    Args:
-        init: The ``__init__`` function.
-        kwargs_name: The name of its ``**`` parameter.
-
-    Returns:
-        The keyword names it passes explicitly and the number of positional
-        arguments it passes (both over every forwarding call), or None when it
-        never forwards ``**kwargs`` to an ``__init__`` (or its source is missing).
-    """
-    try:
-        tree = ast.parse(textwrap.dedent(inspect.getsource(init)))
-    except (OSError, TypeError, SyntaxError):
-        return None
-    explicit: set[str] = set()
-    positional = 0
-    found = False
-    for node in ast.walk(tree):
-        if not (
-            isinstance(node, ast.Call)
-            and isinstance(node.func, ast.Attribute)
-            and node.func.attr == "__init__"
-        ):
-            continue
-        forwards = any(
-            kw.arg is None and isinstance(kw.value, ast.Name) and kw.value.id == kwargs_name
-            for kw in node.keywords
-        )
-        if not forwards:
-            continue
-        found = True
-        explicit.update(kw.arg for kw in node.keywords if kw.arg is not None)
-        args = node.args
-        # `Base.__init__(self, ...)` passes self explicitly; `super().__init__(...)` does not.
-        if not (isinstance(node.func.value, ast.Call) and _is_super(node.func.value)):
-            args = args[1:]
-        positional = max(positional, len(args))
-    return (frozenset(explicit), positional) if found else None
-
-
-def _is_super(node: ast.Call) -> bool:
-    return isinstance(node.func, ast.Name) and node.func.id == "super"
-
-
-def _constructor_params(cls: type, layer_base: type) -> list[dict[str, Any]]:
-    """Collects every keyword ``cls(...)`` accepts, most-derived class first."""
-    params: dict[str, dict[str, Any]] = {}
-    blocked: set[str] = set()
-    positional_taken = 0
-    for klass in cls.__mro__:
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        signature = inspect.signature(init)
-        named = [
-            p
-            for p in list(signature.parameters.values())[1:]  # drop self
-            if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-        ]
-        blocked.update(p.name for p in named[:positional_taken] if p.kind is not p.KEYWORD_ONLY)
-        for p in named:
-            if p.name in params or p.name in blocked or p.kind is p.POSITIONAL_ONLY:
-                continue
-            required = p.default is p.empty
-            if p.name in LEGACY_INPUT_PARAMS and not required:
-                continue
-            params[p.name] = {
-                "name": p.name,
-                "required": required,
-                "default": None if required else _json_default(p.default),
-                "kind": _param_kind(p.name),
-            }
-        var_kw = [p for p in signature.parameters.values() if p.kind is p.VAR_KEYWORD]
-        if klass is layer_base or not var_kw:
-            break
-        forwarded = _super_call(init, var_kw[0].name)
-        if forwarded is None:
-            break
-        explicit, positional_taken = forwarded
-        blocked.update(explicit)
-    return list(params.values())
-
-
-def _call_params(cls: type) -> list[str]:
-    """Named parameters of ``cls.call`` after the first positional input."""
-    parameters = list(inspect.signature(cls.call).parameters.values())
-    if parameters and parameters[0].name == "self":
-        parameters = parameters[1:]
-    named = [p.name for p in parameters if p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)]
-    if parameters and parameters[0].kind is not parameters[0].VAR_POSITIONAL:
-        named = named[1:]
-    return named
 
 
 def _public_layer_classes(layers_module: Any, layer_base: type) -> dict[type, list[str]]:
@@ -231,7 +99,7 @@ def collect() -> dict[str, Any]:
     refused: dict[str, str] = {}
     for cls, names in _public_layer_classes(keras.layers, layer_base).items():
         canonical = _canonical(cls, names)
-        params = _constructor_params(cls, layer_base)
+        params = constructor_params(cls, layer_base)
         reason = _refusal(canonical, params)
         if reason is not None:
             refused.update(dict.fromkeys(names, reason))
@@ -240,7 +108,7 @@ def collect() -> dict[str, Any]:
             "import_path": f"keras.layers.{canonical}",
             "aliases": sorted(name for name in names if name != canonical),
             "params": params,
-            "call_params": _call_params(cls),
+            "call_params": call_params(cls),
         }
     return {
         "format": FORMAT_VERSION,
@@ -250,18 +118,75 @@ def collect() -> dict[str, Any]:
     }
 
 
+def collect_builtin_layers() -> dict[str, Any]:
+    """Reads the layers of :mod:`keras_blueprints.layers` into their catalog's JSON data.
+
+    Returns:
+        ``format`` and ``layers``: class name -> signature, as in
+        :func:`collect` (``import_path`` names the defining module).
+    """
+    import keras
+
+    from keras_blueprints.layers import builtin_layer_classes
+
+    layers = {
+        cls.__name__: {
+            "import_path": f"{cls.__module__}.{cls.__name__}",
+            "aliases": [],
+            "params": constructor_params(cls, keras.layers.Layer),
+            "call_params": call_params(cls),
+        }
+        for cls in builtin_layer_classes()
+    }
+    return {"format": FORMAT_VERSION, "layers": dict(sorted(layers.items()))}
+
+
+def collect_callbacks() -> dict[str, Any]:
+    """Introspects the installed Keras' callbacks into their catalog's JSON data.
+
+    Returns:
+        ``format``, ``keras_version`` and ``callbacks``: class name ->
+        ``import_path`` and ``params`` (as a layer's, every keyword of the
+        constructor in signature order).
+    """
+    import keras
+
+    base = keras.callbacks.Callback
+    callbacks: dict[str, Any] = {}
+    for name in sorted(dir(keras.callbacks)):
+        obj = getattr(keras.callbacks, name)
+        if name.startswith("_") or not (inspect.isclass(obj) and issubclass(obj, base)):
+            continue
+        if obj is base or obj.__name__ != name:
+            continue
+        callbacks[name] = {
+            "import_path": f"keras.callbacks.{name}",
+            "params": constructor_params(obj, base),
+        }
+    return {
+        "format": FORMAT_VERSION,
+        "keras_version": keras.__version__,
+        "callbacks": callbacks,
+    }
+
+
 def render(data: dict[str, Any]) -> str:
-    """Serializes catalog data exactly as the shipped file is written."""
+    """Serializes catalog data exactly as the shipped files are written."""
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True, allow_nan=False) + "\n"
 
 
 def main() -> int:
-    data = collect()
-    CATALOG_PATH.write_text(render(data), encoding="utf-8")
-    print(
-        f"wrote {CATALOG_PATH.relative_to(REPO_ROOT)}: {len(data['layers'])} layers, "
-        f"{len(data['refused'])} refused names, Keras {data['keras_version']}"
-    )
+    written = [
+        (CATALOG_PATH, collect()),
+        (BUILTIN_LAYERS_PATH, collect_builtin_layers()),
+        (CALLBACKS_PATH, collect_callbacks()),
+    ]
+    for path, data in written:
+        path.write_text(render(data), encoding="utf-8")
+        counts = ", ".join(
+            f"{len(data[key])} {key}" for key in ("layers", "refused", "callbacks") if key in data
+        )
+        print(f"wrote {path.relative_to(REPO_ROOT)}: {counts}")
     return 0
 
 

@@ -1,9 +1,12 @@
 """Keras' own callbacks, with their files placed in the run directory.
 
-Each factory takes the same parameters as the Keras class it builds (same
-names, same defaults, so the Keras documentation applies; a test keeps them in
-step), except the ones Keras takes as Python callables, which YAML cannot
-express, and except the paths, which default to places in the run directory:
+Each factory takes the same parameters as the Keras class it builds, in the
+same order, with the same defaults, so the Keras documentation applies: they
+are not written here but read from ``catalog/keras_callbacks.json``, generated
+from the installed Keras by ``tools/gen_layer_catalog.py`` (a test fails when
+it drifts). Written here are only the YAML types that a Keras default does not
+tell (:data:`TYPES`) and the paths, which default to places in the run
+directory:
 
 * ``model_checkpoint``: ``filepath`` under ``run_dir/checkpoints`` (default
   ``best.keras``, kept only when ``monitor`` improves), written atomically;
@@ -20,11 +23,15 @@ starts (:mod:`keras_blueprints._core.paths`).
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
 from keras_blueprints._core.paths import inside
 from keras_blueprints.callbacks.registry import CallbackContext, register_callback
+from keras_blueprints.catalog import OBJECT_DEFAULT, keras_callbacks
 
 __all__ = [
     "backup_and_restore",
@@ -38,6 +45,82 @@ __all__ = [
 ]
 
 Mode = Literal["auto", "min", "max"]
+
+# The YAML type of each Keras keyword whose default does not tell it (None,
+# an int where a float is accepted, a string where a number is too).
+TYPES: dict[str, Any] = {
+    "mode": Mode,
+    "min_delta": float,
+    "baseline": float | None,
+    "initial_value_threshold": float | None,
+    "save_freq": str | int,
+    "update_freq": str | int,
+    "profile_batch": int | list,
+    "embeddings_metadata": dict | None,
+}
+
+# The type of every other keyword, from its default.
+_TYPE_OF_DEFAULT: dict[type, Any] = {bool: bool, int: int, float: float, str: str}
+
+
+def keras_signature(
+    class_name: str, defaults: Mapping[str, Any] | None = None
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Gives a factory the keyword parameters of a Keras callback, from the shipped catalog.
+
+    The factory is written ``fn(context, **params)``; the decorated function has
+    the signature ``(context, *, <every Keras keyword>=<default>)``, typed from
+    :data:`TYPES` or the default, and calls it with every keyword filled in.
+
+    Args:
+        class_name: The ``keras.callbacks`` class, e.g. ``"EarlyStopping"``.
+        defaults: Our defaults where they differ from Keras' (the run directory's
+            paths), and for the keywords Keras requires.
+
+    Returns:
+        The decorator.
+
+    Raises:
+        TypeError: A keyword has no default usable in YAML, or no known type.
+    """
+    ours = dict(defaults or {})
+
+    def decorate(body: Callable[..., Any]) -> Callable[..., Any]:
+        parameters = [
+            inspect.Parameter(
+                "context", inspect.Parameter.POSITIONAL_OR_KEYWORD, annotation=CallbackContext
+            )
+        ]
+        for info in keras_callbacks()[class_name]:
+            default = ours.pop(info.name, None if info.required else info.default)
+            if info.name not in TYPES and type(default) not in _TYPE_OF_DEFAULT:
+                raise TypeError(f"{class_name}.{info.name}: give it a default and a YAML type")
+            if default == OBJECT_DEFAULT:
+                raise TypeError(f"{class_name}.{info.name}: its Keras default is not YAML data")
+            annotation = TYPES.get(info.name) or _TYPE_OF_DEFAULT[type(default)]
+            parameters.append(
+                inspect.Parameter(
+                    info.name,
+                    inspect.Parameter.KEYWORD_ONLY,
+                    default=default,
+                    annotation=annotation,
+                )
+            )
+        if ours:
+            raise TypeError(f"{class_name} has no keywords {sorted(ours)}")
+        signature = inspect.Signature(parameters, return_annotation=Any)
+
+        @functools.wraps(body)
+        def factory(*args: Any, **kwargs: Any) -> Any:
+            bound = signature.bind(*args, **kwargs)
+            bound.apply_defaults()
+            return body(*bound.args, **bound.kwargs)
+
+        factory.__signature__ = signature  # type: ignore[attr-defined]
+        factory.__annotations__ = {p.name: p.annotation for p in parameters} | {"return": Any}
+        return factory
+
+    return decorate
 
 
 def run_path(context: CallbackContext, path: str | None, folder: str = "") -> Path:
@@ -62,18 +145,8 @@ def run_path(context: CallbackContext, path: str | None, folder: str = "") -> Pa
 
 
 @register_callback("early_stopping", aliases=("EarlyStopping",))
-def early_stopping(
-    context: CallbackContext,
-    *,
-    monitor: str = "val_loss",
-    min_delta: float = 0,
-    patience: int = 0,
-    verbose: int = 0,
-    mode: Mode = "auto",
-    baseline: float | None = None,
-    restore_best_weights: bool = False,
-    start_from_epoch: int = 0,
-) -> Any:
+@keras_signature("EarlyStopping")
+def early_stopping(context: CallbackContext, **params: Any) -> Any:
     """Stops training when ``monitor`` has stopped improving for ``patience`` epochs.
 
     Early stopping is a regulariser: the validation loss of an over-parameterised
@@ -83,45 +156,27 @@ def early_stopping(
 
     Args:
         context: The callback context.
-        monitor: The quantity watched (``val_loss``, ``val_accuracy``...).
-        min_delta: The smallest change counted as an improvement.
-        patience: Epochs without improvement before stopping.
-        verbose: 1 prints a message when stopping.
-        mode: ``min``, ``max``, or ``auto`` (from the metric's name).
-        baseline: Stop if the metric does not beat this value.
-        restore_best_weights: Restore the weights of the best epoch on stopping.
-        start_from_epoch: Epochs of warm-up before watching.
+        **params: The Keras keywords, each filled in with its default if not given:
+            monitor: The quantity watched (``val_loss``, ``val_accuracy``...).
+            min_delta: The smallest change counted as an improvement.
+            patience: Epochs without improvement before stopping.
+            verbose: 1 prints a message when stopping.
+            mode: ``min``, ``max``, or ``auto`` (from the metric's name).
+            baseline: Stop if the metric does not beat this value.
+            restore_best_weights: Restore the weights of the best epoch on stopping.
+            start_from_epoch: Epochs of warm-up before watching.
 
     Returns:
         A ``keras.callbacks.EarlyStopping``.
     """
     import keras
 
-    return keras.callbacks.EarlyStopping(
-        monitor=monitor,
-        min_delta=min_delta,
-        patience=patience,
-        verbose=verbose,
-        mode=mode,
-        baseline=baseline,
-        restore_best_weights=restore_best_weights,
-        start_from_epoch=start_from_epoch,
-    )
+    return keras.callbacks.EarlyStopping(**params)
 
 
 @register_callback("model_checkpoint", aliases=("ModelCheckpoint",), writes=("filepath",))
-def model_checkpoint(
-    context: CallbackContext,
-    *,
-    filepath: str = "best.keras",
-    monitor: str = "val_loss",
-    verbose: int = 0,
-    save_best_only: bool = True,
-    save_weights_only: bool = False,
-    mode: Mode = "auto",
-    save_freq: str | int = "epoch",
-    initial_value_threshold: float | None = None,
-) -> Any:
+@keras_signature("ModelCheckpoint", {"filepath": "best.keras", "save_best_only": True})
+def model_checkpoint(context: CallbackContext, **params: Any) -> Any:
     """Saves the model (or its weights) during training, atomically, under ``run_dir/checkpoints``.
 
     ``filepath`` may hold ``{epoch:02d}`` and ``{val_loss:.3f}``-style fields
@@ -132,46 +187,29 @@ def model_checkpoint(
 
     Args:
         context: The callback context.
-        filepath: Relative to ``run_dir/checkpoints``, inside the run directory.
-        monitor: The quantity that decides the best model.
-        verbose: 1 prints a message at each save.
-        save_best_only: Keep only the best model so far (Keras' default is
-            false; here the default is the best model, ``best.keras``).
-        save_weights_only: Save the weights only.
-        mode: ``min``, ``max``, or ``auto``.
-        save_freq: ``epoch``, or a number of batches.
-        initial_value_threshold: Save only once the metric beats this value.
+        **params: The Keras keywords, each filled in with its default if not given:
+            filepath: Relative to ``run_dir/checkpoints``, inside the run directory.
+            monitor: The quantity that decides the best model.
+            verbose: 1 prints a message at each save.
+            save_best_only: Keep only the best model so far (Keras' default is
+                false; here the default is the best model, ``best.keras``).
+            save_weights_only: Save the weights only.
+            mode: ``min``, ``max``, or ``auto``.
+            save_freq: ``epoch``, or a number of batches.
+            initial_value_threshold: Save only once the metric beats this value.
 
     Returns:
         A ``keras.callbacks.ModelCheckpoint`` writing atomically.
     """
     from keras_blueprints.callbacks._standard import AtomicModelCheckpoint
 
-    return AtomicModelCheckpoint(
-        filepath=str(run_path(context, filepath, "checkpoints")),
-        monitor=monitor,
-        verbose=verbose,
-        save_best_only=save_best_only,
-        save_weights_only=save_weights_only,
-        mode=mode,
-        save_freq=save_freq,
-        initial_value_threshold=initial_value_threshold,
-    )
+    filepath = run_path(context, params["filepath"], "checkpoints")
+    return AtomicModelCheckpoint(**{**params, "filepath": str(filepath)})
 
 
 @register_callback("reduce_lr_on_plateau", aliases=("ReduceLROnPlateau",))
-def reduce_lr_on_plateau(
-    context: CallbackContext,
-    *,
-    monitor: str = "val_loss",
-    factor: float = 0.1,
-    patience: int = 10,
-    verbose: int = 0,
-    mode: Mode = "auto",
-    min_delta: float = 0.0001,
-    cooldown: int = 0,
-    min_lr: float = 0.0,
-) -> Any:
+@keras_signature("ReduceLROnPlateau")
+def reduce_lr_on_plateau(context: CallbackContext, **params: Any) -> Any:
     """Multiplies the learning rate by ``factor`` when ``monitor`` stops improving.
 
     A plateau often means the steps are too large to go down a narrow valley of
@@ -180,46 +218,27 @@ def reduce_lr_on_plateau(
 
     Args:
         context: The callback context.
-        monitor: The quantity watched.
-        factor: New rate = rate x factor (below 1).
-        patience: Epochs without improvement before reducing.
-        verbose: 1 prints a message at each reduction.
-        mode: ``min``, ``max``, or ``auto``.
-        min_delta: The smallest change counted as an improvement.
-        cooldown: Epochs to wait after a reduction before watching again.
-        min_lr: The rate is never reduced below this.
+        **params: The Keras keywords, each filled in with its default if not given:
+            monitor: The quantity watched.
+            factor: New rate = rate x factor (below 1).
+            patience: Epochs without improvement before reducing.
+            verbose: 1 prints a message at each reduction.
+            mode: ``min``, ``max``, or ``auto``.
+            min_delta: The smallest change counted as an improvement.
+            cooldown: Epochs to wait after a reduction before watching again.
+            min_lr: The rate is never reduced below this.
 
     Returns:
         A ``keras.callbacks.ReduceLROnPlateau``.
     """
     import keras
 
-    return keras.callbacks.ReduceLROnPlateau(
-        monitor=monitor,
-        factor=factor,
-        patience=patience,
-        verbose=verbose,
-        mode=mode,
-        min_delta=min_delta,
-        cooldown=cooldown,
-        min_lr=min_lr,
-    )
+    return keras.callbacks.ReduceLROnPlateau(**params)
 
 
 @register_callback("tensorboard", aliases=("TensorBoard",), writes=("log_dir",))
-def tensorboard(
-    context: CallbackContext,
-    *,
-    log_dir: str = "logs",
-    histogram_freq: int = 0,
-    write_graph: bool = True,
-    write_images: bool = False,
-    write_steps_per_second: bool = False,
-    update_freq: str | int = "epoch",
-    profile_batch: int | list = 0,
-    embeddings_freq: int = 0,
-    embeddings_metadata: dict | None = None,
-) -> Any:
+@keras_signature("TensorBoard")
+def tensorboard(context: CallbackContext, **params: Any) -> Any:
     """Writes TensorBoard logs (metrics, weight histograms, graph) under ``run_dir/logs``.
 
     View them with ``tensorboard --logdir RUN_DIR/logs``; ``gradient_flow``
@@ -227,69 +246,55 @@ def tensorboard(
 
     Args:
         context: The callback context.
-        log_dir: Relative to the run directory, inside it.
-        histogram_freq: Epochs between weight histograms (0: none).
-        write_graph: Write the model graph.
-        write_images: Write weights as images.
-        write_steps_per_second: Log the training speed.
-        update_freq: ``epoch``, ``batch``, or a number of batches.
-        profile_batch: Batch (or ``[start, stop]`` range) to profile; 0: none.
-        embeddings_freq: Epochs between embedding visualisations (0: none).
-        embeddings_metadata: Embedding layer name -> metadata file.
+        **params: The Keras keywords, each filled in with its default if not given:
+            log_dir: Relative to the run directory, inside it.
+            histogram_freq: Epochs between weight histograms (0: none).
+            write_graph: Write the model graph.
+            write_images: Write weights as images.
+            write_steps_per_second: Log the training speed.
+            update_freq: ``epoch``, ``batch``, or a number of batches.
+            profile_batch: Batch (or ``[start, stop]`` range) to profile; 0: none.
+            embeddings_freq: Epochs between embedding visualisations (0: none).
+            embeddings_metadata: Embedding layer name -> metadata file.
 
     Returns:
         A ``keras.callbacks.TensorBoard``.
     """
     import keras
 
+    log_dir, profile_batch = run_path(context, params["log_dir"]), params["profile_batch"]
+    if isinstance(profile_batch, list):
+        profile_batch = tuple(profile_batch)
     return keras.callbacks.TensorBoard(
-        log_dir=str(run_path(context, log_dir)),
-        histogram_freq=histogram_freq,
-        write_graph=write_graph,
-        write_images=write_images,
-        write_steps_per_second=write_steps_per_second,
-        update_freq=update_freq,
-        profile_batch=tuple(profile_batch) if isinstance(profile_batch, list) else profile_batch,
-        embeddings_freq=embeddings_freq,
-        embeddings_metadata=embeddings_metadata,
+        **{**params, "log_dir": str(log_dir), "profile_batch": profile_batch}
     )
 
 
 @register_callback("csv_logger", aliases=("CSVLogger",), writes=("filename",))
-def csv_logger(
-    context: CallbackContext,
-    *,
-    filename: str = "training_log.csv",
-    separator: str = ",",
-    append: bool = False,
-) -> Any:
+@keras_signature("CSVLogger", {"filename": "training_log.csv"})
+def csv_logger(context: CallbackContext, **params: Any) -> Any:
     """Appends each epoch's metrics to a CSV file in the run directory.
 
     Args:
         context: The callback context.
-        filename: Relative to the run directory, inside it.
-        separator: The field separator.
-        append: Append to an existing file (when resuming) instead of overwriting it.
+        **params: The Keras keywords, each filled in with its default if not given:
+            filename: Relative to the run directory, inside it.
+            separator: The field separator.
+            append: Append to an existing file (when resuming) instead of overwriting it.
 
     Returns:
         A ``keras.callbacks.CSVLogger``.
     """
     import keras
 
-    path = run_path(context, filename)
+    path = run_path(context, params["filename"])
     path.parent.mkdir(parents=True, exist_ok=True)
-    return keras.callbacks.CSVLogger(str(path), separator=separator, append=append)
+    return keras.callbacks.CSVLogger(**{**params, "filename": str(path)})
 
 
 @register_callback("backup_and_restore", aliases=("BackupAndRestore",), writes=("backup_dir",))
-def backup_and_restore(
-    context: CallbackContext,
-    *,
-    backup_dir: str = "backup/keras",
-    save_freq: str | int = "epoch",
-    double_checkpoint: bool = False,
-    delete_checkpoint: bool = True,
-) -> Any:
+@keras_signature("BackupAndRestore", {"backup_dir": "backup/keras"})
+def backup_and_restore(context: CallbackContext, **params: Any) -> Any:
     """Backs up the training state so an interrupted run resumes where it stopped.
 
     Every run already keeps such a backup of its own (``run_dir/backup``, see
@@ -299,28 +304,26 @@ def backup_and_restore(
 
     Args:
         context: The callback context.
-        backup_dir: Relative to the run directory, inside it (not ``backup`` itself:
-            the run's own backup lives there).
-        save_freq: ``epoch``, or a number of batches.
-        double_checkpoint: Keep the previous backup too (a crash while writing
-            one then still leaves a good one).
-        delete_checkpoint: Delete the backup when training finishes.
+        **params: The Keras keywords, each filled in with its default if not given:
+            backup_dir: Relative to the run directory, inside it (not ``backup`` itself:
+                the run's own backup lives there).
+            save_freq: ``epoch``, or a number of batches.
+            double_checkpoint: Keep the previous backup too (a crash while writing
+                one then still leaves a good one).
+            delete_checkpoint: Delete the backup when training finishes.
 
     Returns:
         A ``keras.callbacks.BackupAndRestore`` writing atomically.
     """
     from keras_blueprints.callbacks._standard import AtomicBackupAndRestore
 
-    return AtomicBackupAndRestore(
-        backup_dir=str(run_path(context, backup_dir)),
-        save_freq=save_freq,
-        double_checkpoint=double_checkpoint,
-        delete_checkpoint=delete_checkpoint,
-    )
+    backup_dir = run_path(context, params["backup_dir"])
+    return AtomicBackupAndRestore(**{**params, "backup_dir": str(backup_dir)})
 
 
 @register_callback("terminate_on_nan", aliases=("TerminateOnNaN",))
-def terminate_on_nan(context: CallbackContext, *, raise_error: bool = False) -> Any:
+@keras_signature("TerminateOnNaN")
+def terminate_on_nan(context: CallbackContext, **params: Any) -> Any:
     """Stops training as soon as the loss becomes NaN or infinite.
 
     A non-finite loss means the weights already overflowed (exploding
@@ -330,11 +333,12 @@ def terminate_on_nan(context: CallbackContext, *, raise_error: bool = False) -> 
 
     Args:
         context: The callback context.
-        raise_error: Raise an error instead of stopping quietly.
+        **params: The Keras keywords, each filled in with its default if not given:
+            raise_error: Raise an error instead of stopping quietly.
 
     Returns:
         A ``keras.callbacks.TerminateOnNaN``.
     """
     import keras
 
-    return keras.callbacks.TerminateOnNaN(raise_error=raise_error)
+    return keras.callbacks.TerminateOnNaN(**params)

@@ -25,7 +25,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from keras_blueprints._core.registry import Registry
-from keras_blueprints.catalog import ParamInfo, keras_layers, refused_layers
+from keras_blueprints.catalog import (
+    ParamInfo,
+    builtin_layers,
+    keras_layers,
+    param_info,
+    refused_layers,
+)
+from keras_blueprints.catalog.signatures import call_params, constructor_params
 from keras_blueprints.loading.valuetypes import ValueType, choices_of_annotation, type_of_annotation
 
 __all__ = [
@@ -195,19 +202,12 @@ def _populate_layers(registry: Registry[LayerEntry]) -> None:
 
 
 def _register_builtin_custom_layers(registry: Registry[LayerEntry]) -> None:
-    """Registers keras_blueprints.layers' classes from their source (no Keras import)."""
-    from keras_blueprints.layers import discover
-
-    for source in discover():
-        params = {
-            name: ParamInfo(name, required, default, "any")
-            for name, required, default in source.params
-        }
-        entry = LayerEntry(
-            source.name, params, source.call_params, f"{source.module}.{source.name}", False
-        )
-        snake = snake_case(source.name)
-        registry.register(source.name, entry, aliases=[snake] if snake != source.name else [])
+    """Registers keras_blueprints.layers' classes from their shipped catalog (no Keras import)."""
+    for name, sig in builtin_layers().items():
+        params = {p.name: p for p in sig.params}
+        entry = LayerEntry(name, params, sig.call_params, sig.import_path, False)
+        snake = snake_case(name)
+        registry.register(name, entry, aliases=[snake] if snake != name else [])
 
 
 LAYERS: Registry[LayerEntry] = Registry(
@@ -269,49 +269,10 @@ def load_plugins() -> list[str]:
     return loaded
 
 
-def _layer_params(cls: type) -> tuple[dict[str, ParamInfo], tuple[str, ...]]:
-    """Reads a custom layer's constructor keywords, following ``**kwargs`` to its bases."""
-    catalog = keras_layers()
-    params: dict[str, ParamInfo] = {}
-    for klass in cls.__mro__:
-        if klass.__module__.startswith("keras"):
-            base = catalog.get(klass.__name__)
-            if base is None:  # keras.layers.Layer itself or an internal base
-                base = catalog["Dense"]
-                inherited = [p for p in base.params if p.name in _BASE_LAYER_KWARGS]
-            else:
-                inherited = list(base.params)
-            for p in inherited:
-                params.setdefault(p.name, p)
-            break
-        init = klass.__dict__.get("__init__")
-        if init is None:
-            continue
-        sig = inspect.signature(init)
-        forwards = False
-        for p in list(sig.parameters.values())[1:]:
-            if p.kind is p.VAR_KEYWORD:
-                forwards = True
-            elif p.kind is not p.VAR_POSITIONAL and p.name not in params:
-                required = p.default is p.empty
-                default = None if required else _jsonable(p.default)
-                params[p.name] = ParamInfo(p.name, required, default, "any")
-        if not forwards:
-            break
-    call = inspect.signature(cls.call) if hasattr(cls, "call") else None
-    call_params = tuple(list(call.parameters)[2:]) if call else ()
-    return params, call_params
-
-
-_BASE_LAYER_KWARGS = {"name", "dtype", "trainable", "autocast", "activity_regularizer"}
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    return "<object>"
+def _layer_params(cls: type, layer_base: type) -> tuple[dict[str, ParamInfo], tuple[str, ...]]:
+    """Reads a custom layer's signature with the catalog's reader (Keras is imported by now)."""
+    params = {p["name"]: param_info(p) for p in constructor_params(cls, layer_base)}
+    return params, tuple(call_params(cls))
 
 
 def register_layer(
@@ -346,7 +307,7 @@ def register_layer(
         keras = sys.modules.get("keras")
         if keras is None or not (isinstance(klass, type) and issubclass(klass, keras.layers.Layer)):
             raise TypeError(f"register_layer expects a keras.layers.Layer subclass, got {klass!r}")
-        params, call_params = _layer_params(klass)
+        params, call_params = _layer_params(klass, keras.layers.Layer)
         layer_name = name or klass.__name__
         entry = LayerEntry(layer_name, params, call_params, klass, builtin=False)
         LAYERS.register(layer_name, entry, aliases=aliases)

@@ -575,10 +575,9 @@ def load_trained(path: str | Path) -> keras.Model:
 def _import_builtin_layers() -> None:
     import importlib
 
-    from keras_blueprints.layers import discover
+    from keras_blueprints.layers import builtin_layer_classes
 
-    for source in discover():
-        importlib.import_module(source.module)
+    builtin_layer_classes()
     importlib.import_module("keras_blueprints.training.schedules")
 
 
