@@ -176,7 +176,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from keras_blueprints._core.errors import BlueprintError, Location
+    from keras_blueprints._core.errors import COMMAND_LINE, UsageError
     from keras_blueprints.training.run import resume, train
 
     verbose = 2 if args.quiet else "auto"
@@ -189,17 +189,17 @@ def _run(args: argparse.Namespace) -> int:
             or args.overrides
             or runtime_overrides(args)
         ):
-            raise BlueprintError(
+            raise UsageError(
                 "--resume continues a run exactly as it was started",
-                Location(args.resume),
+                "--resume",
                 expected="blueprint train --resume DIR (no FILE, --data, --epochs, --set...)",
             )
         result = resume(args.resume, verbose=verbose)
     else:
         if not args.file:
-            raise BlueprintError(
+            raise UsageError(
                 "which blueprint should be trained?",
-                Location("<command line>"),
+                COMMAND_LINE,
                 expected="blueprint train FILE  or  blueprint train --resume DIR",
             )
         overrides = list(args.overrides)

@@ -27,7 +27,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keras_blueprints._core.errors import BlueprintError, Location, Plain, is_out_of_memory
+from keras_blueprints._core.errors import (
+    BlueprintError,
+    KerasBlueprintsError,
+    Location,
+    Plain,
+    RunError,
+    is_out_of_memory,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -119,14 +126,14 @@ def load_keras_model(path: str | Path) -> keras.Model:
 
     try:
         return keras.saving.load_model(path, safe_mode=True)
-    except BlueprintError:
+    except KerasBlueprintsError:
         raise
     except Exception as exc:  # Keras, h5py and zipfile raise many kinds for a damaged file
         if is_out_of_memory(exc):
             raise
-        raise BlueprintError(
+        raise RunError(
             f"cannot load the model file '{path}'",
-            Location(str(path)),
+            path,
             expected=_EXPECTED,
             received=Plain(first_line(exc)),
             hint="The file is damaged, or was written by another version of Keras or with "
@@ -138,33 +145,33 @@ def _read_config(archive: zipfile.ZipFile, path: Path) -> Any:
     try:
         info = archive.getinfo("config.json")
     except KeyError:
-        raise BlueprintError(
+        raise RunError(
             f"the model file '{path}' holds no config.json",
-            Location(str(path)),
+            path,
             expected=_EXPECTED,
             received=Plain("a zip archive of " + (", ".join(archive.namelist()[:5]) or "nothing")),
         ) from None
     if info.file_size > MAX_CONFIG_BYTES:
-        raise BlueprintError(
+        raise RunError(
             f"the config.json in the model file '{path}' is too large",
-            Location(str(path)),
+            path,
             expected=f"at most {MAX_CONFIG_BYTES // 2**20} MiB",
             received=Plain(f"{info.file_size / 2**20:.0f} MiB uncompressed"),
         )
     with archive.open(info) as f:
         raw = f.read(MAX_CONFIG_BYTES + 1)  # the header's size may lie
     if len(raw) > MAX_CONFIG_BYTES:
-        raise BlueprintError(
+        raise RunError(
             f"the config.json in the model file '{path}' is too large",
-            Location(str(path)),
+            path,
             expected=f"at most {MAX_CONFIG_BYTES // 2**20} MiB",
         )
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise BlueprintError(
+        raise RunError(
             f"the config.json in the model file '{path}' is not valid JSON",
-            Location(str(path)),
+            path,
             expected=_EXPECTED,
             received=Plain(first_line(exc)),
         ) from exc
