@@ -138,9 +138,10 @@ def export_model(
         The result.
 
     Raises:
-        BlueprintError: An unknown format, no trained model at ``source``, a
-            non-empty ``out`` without ``overwrite``, a conversion that fails, or a
-            verification above the tolerance (``out`` is then untouched).
+        UsageError: An unknown format, a negative tolerance, or no samples.
+        RunError: No trained model at ``source``, a non-empty ``out`` without
+            ``overwrite``, a conversion that fails, or a verification above the
+            tolerance (``out`` is then untouched).
     """
     import keras
 
@@ -248,7 +249,7 @@ def check_source(source: str | Path) -> None:
     """Checks what is to be exported without TensorFlow, so that a bad file fails fast.
 
     Raises:
-        BlueprintError: No run directory or ``.keras`` file at ``source``, or a
+        RunError: No run directory or ``.keras`` file at ``source``, or a
             damaged one (:func:`keras_blueprints.training.modelfile.check_keras_file`).
     """
     from keras_blueprints.training.modelfile import check_keras_file

@@ -83,7 +83,8 @@ class SavedModelRunner:
         outputs: Its outputs, sorted by name.
 
     Raises:
-        BlueprintError: Not a SavedModel, or no such signature.
+        RunError: Not a SavedModel.
+        BlueprintError: No such signature.
     """
 
     def __init__(self, path: str | Path, signature: str = DEFAULT_SIGNATURE) -> None:

@@ -122,7 +122,7 @@ def restore(model: keras.Model, folder: str | Path, *, run_dir: str | Path) -> B
         before its first epoch ended).
 
     Raises:
-        BlueprintError: States exist but none is whole, or a whole one does not fit
+        RunError: States exist but none is whole, or a whole one does not fit
             the model (the run's blueprint was changed).
     """
     found = states(folder)

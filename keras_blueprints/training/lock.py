@@ -65,7 +65,7 @@ class DirectoryLock:
         """Takes the lock, or refuses at once when another process holds it.
 
         Raises:
-            BlueprintError: Another process holds the lock (its PID is named).
+            RunError: Another process holds the lock (its PID is named).
         """
         if fcntl is None:  # pragma: no cover - Windows
             return

@@ -312,8 +312,10 @@ def predict_file(
         The shape of each output, by name.
 
     Raises:
-        BlueprintError: Bad files or shapes, an output suffix that does not fit the outputs,
-            a signature given for a Keras model.
+        BlueprintError: Bad input files or shapes.
+        RunError: A model that cannot be loaded, an output suffix that does not fit the
+            outputs.
+        UsageError: A signature given for a Keras model.
     """
     import numpy as np
 

@@ -287,7 +287,7 @@ def resume(
         The run's result.
 
     Raises:
-        BlueprintError: Not a run directory, a run that is already complete, one
+        RunError: Not a run directory, a run that is already complete, one
             another process is running (the directory is locked), or one whose
             backup is missing or damaged beyond its previous state.
         RunInterrupted: Ctrl-C or SIGTERM: the run is marked ``interrupted``.
@@ -487,7 +487,8 @@ def evaluate(
         every split there is (``"data"`` for all of other data).
 
     Raises:
-        BlueprintError: Not a completed run, or data that does not fit the model.
+        RunError: Not a completed run.
+        BlueprintError: Data that does not fit the model.
     """
     import keras
 
@@ -549,7 +550,8 @@ def load_run_blueprint(
         The blueprint.
 
     Raises:
-        BlueprintError: Not a run directory, or a problem in the blueprint.
+        RunError: Not a run directory.
+        BlueprintError: A problem in the blueprint.
     """
     run = RunDir(Path(run_dir))
     info = run.read_run() if (run.path / RUN_FILE).is_file() else {}

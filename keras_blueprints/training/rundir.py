@@ -88,7 +88,7 @@ def refuse_dangling_link(path: Path, what: str) -> None:
         what: What it is, for the message (``"run directory"``).
 
     Raises:
-        BlueprintError: ``path`` is a dangling symbolic link.
+        RunError: ``path`` is a dangling symbolic link.
     """
     if path.is_symlink() and not path.exists():
         raise RunError(
@@ -119,7 +119,7 @@ class RunDir:
         """Creates the directory for a new run; refuses one that already holds files.
 
         Raises:
-            BlueprintError: The directory exists and is not empty (nothing is overwritten).
+            RunError: The directory exists and is not empty (nothing is overwritten).
         """
         refuse_dangling_link(self.path, "run directory")
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
@@ -142,7 +142,7 @@ class RunDir:
         """Reads ``run.json`` of an existing run.
 
         Raises:
-            BlueprintError: The directory is not a run directory, or its run.json is damaged.
+            RunError: The directory is not a run directory, or its run.json is damaged.
         """
         file = self.path / RUN_FILE
         if not file.is_file():

@@ -240,7 +240,7 @@ def is_chief(spec: RuntimeSpec | None) -> bool:
         True for the process that writes the run directory.
 
     Raises:
-        BlueprintError: ``multi_worker`` with a missing or malformed ``TF_CONFIG``.
+        UsageError: ``multi_worker`` with a missing or malformed ``TF_CONFIG``.
     """
     if spec is None or spec.strategy != "multi_worker":
         return True
@@ -270,7 +270,8 @@ def strategy_for(spec: RuntimeSpec | None) -> tf.distribute.Strategy:
         The strategy.
 
     Raises:
-        BlueprintError: Unknown devices, no TPU, or a missing or malformed ``TF_CONFIG``.
+        BlueprintError: Unknown devices, or no TPU.
+        UsageError: A missing or malformed ``TF_CONFIG``.
     """
     import tensorflow as tf
 

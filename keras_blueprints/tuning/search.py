@@ -135,8 +135,9 @@ def tune(
         The result; None in a distributed worker (the chief gathers the results).
 
     Raises:
-        BlueprintError: A problem in the blueprint, its data or the run directory,
-            or a search in which no trial finished.
+        BlueprintError: A problem in the blueprint or its data.
+        RunError: A run directory that exists and is not empty.
+        SearchError: A search in which no trial finished.
     """
     overrides = list(overrides)
     allow_read = [str(Path(p).expanduser().resolve()) for p in allow_read]
@@ -203,7 +204,7 @@ def resume_search(
         The result of the whole search (None in a distributed worker).
 
     Raises:
-        BlueprintError: Not a search directory, a search that is already complete, or
+        RunError: Not a search directory, a search that is already complete, or
             one another process is running (the directory is locked).
     """
     run = RunDir(run_dir)
