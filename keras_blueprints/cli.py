@@ -4,8 +4,9 @@ Each subcommand lives in ``keras_blueprints/commands/`` and registers itself
 with :func:`command`; this module only parses arguments and turns errors into
 ``WHERE: error: ...`` lines (``FILE:LINE:COL`` for a blueprint, else the option or
 the path) with the exit status of :func:`exit_status`, the one table of them (a
-traceback only with ``--debug``). Command modules import TensorFlow inside their ``run`` function,
-never at import time, so ``blueprint validate --no-build`` stays light.
+traceback only with ``--debug``). Command modules import TensorFlow inside their
+``run`` function, never at import time, so ``blueprint validate --no-build`` stays
+light.
 """
 
 from __future__ import annotations
@@ -35,7 +36,6 @@ EXIT_OK = 0
 EXIT_BLUEPRINT = 2  # every error of keras-blueprints: the user's to fix
 EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: distinct from diff's 1 and errors' 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
-EXIT_TERMINATED = 143  # 128 + SIGTERM
 
 EXIT_STATUS: dict[type[BaseException], int] = {
     KerasBlueprintsError: EXIT_BLUEPRINT,
@@ -46,10 +46,11 @@ EXIT_STATUS: dict[type[BaseException], int] = {
 
 Every :class:`~keras_blueprints._core.errors.KerasBlueprintsError` (a blueprint,
 usage, run, trial or search error, a duplicate name) is the user's to fix: 2, the
-status of argparse's own usage errors. An interrupt is 130, or the status it carries
-(a training run stopped by SIGTERM: 143). Anything else is a bug: 70. The
-distributed search's own statuses (69: no chief, 75: timed out) are results, not
-errors, and are returned by its commands.
+status of argparse's own usage errors. An interrupt is 130, or the status it
+carries (a training run stopped by SIGTERM: 143; 128 + the signal, as shells
+report it). Anything else is a bug: 70. The distributed search's own statuses
+(69: no chief, 75: timed out) are results, not errors, and are returned by its
+commands.
 """
 
 COMMAND_MODULES = (

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from keras_blueprints.cli import EXIT_OK, add_overrides, command
+from keras_blueprints.cli import EXIT_OK, add_overrides, command, exit_status
 
 __all__ = ["add_runtime_options", "data_override", "print_metrics", "runtime_overrides"]
 
@@ -172,7 +172,7 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     except RunInterrupted as stop:  # Ctrl-C or SIGTERM: the run is marked, and resumable
         print(stop.message, file=sys.stderr)
-        return stop.status
+        return exit_status(stop)  # 130 for Ctrl-C, 143 for SIGTERM
 
 
 def _run(args: argparse.Namespace) -> int:
