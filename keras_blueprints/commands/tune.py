@@ -84,13 +84,13 @@ def run(args: argparse.Namespace) -> int:
     if args.worker is not None and args.chief is None:
         raise UsageError(
             "a worker needs the chief's address",
-            "--worker",
+            "--chief",
             expected="blueprint tune FILE --worker ID --chief HOST:PORT",
         )
     if args.chief is not None and not (args.run_dir or args.resume):
         raise UsageError(
             "the chief and its workers share one search directory",
-            "--chief",
+            "--run-dir",
             expected="--run-dir DIR, the same for the chief and every worker",
         )
     if args.resume:
