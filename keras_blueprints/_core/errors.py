@@ -13,7 +13,7 @@ The hierarchy says whose the problem is, as keras-tuner's ``errors.py`` does::
     ├── BlueprintError            located in a blueprint's YAML (FILE:LINE:COL)
     │   └── BlueprintErrors       several of them, found in one pass
     ├── UsageError                a command-line argument or an environment value
-    │                             (--max-params, $BLUEPRINT_MAX_PARAMS, TF_CONFIG)
+    │                             (--chief, $BLUEPRINT_MAX_PARAMS, $TF_CONFIG)
     ├── RunError                  a run directory, checkpoint, backup, lock, export
     │                             or model file is unusable (names the path)
     ├── TrialError                one trial failed: it is recorded, the search goes on
@@ -25,11 +25,12 @@ The hierarchy says whose the problem is, as keras-tuner's ``errors.py`` does::
                                   the loader re-raises it as a located BlueprintError
 
 ``BlueprintError``, ``UsageError`` and ``DuplicateNameError`` are also
-``ValueError``s (a wrong value), as they always were. Only a BlueprintError has a
-line and a column; a UsageError's WHERE is the option or variable, a RunError's
-the path (``PATH: error: ...``). keras-tuner's own classes cannot be bases here
-(importing keras-tuner imports TensorFlow): the tuning engine raises subclasses
-that are both, e.g. ``class SearchStopped(SearchError, keras_tuner.errors.FatalError)``.
+``ValueError``s (a wrong value), as their cases were before. Only a BlueprintError
+has a line and a column; a UsageError's WHERE is the option or variable (or
+``<command line>`` for arguments wrong together), a RunError's the path
+(``PATH: error: ...``). keras-tuner's own classes cannot be bases here (importing
+keras-tuner imports TensorFlow): the tuning engine raises subclasses that are both,
+e.g. ``class SearchStopped(SearchError, keras_tuner.errors.FatalError)``.
 
 The command line maps each class to its exit status in one table
 (:data:`keras_blueprints.cli.EXIT_STATUS`).
