@@ -11,7 +11,16 @@ importing TensorFlow) into a typed, frozen :class:`Blueprint`, and
 
 from __future__ import annotations
 
-from keras_blueprints._core.errors import BlueprintError, BlueprintErrors, Location
+from keras_blueprints._core.errors import (
+    BlueprintError,
+    BlueprintErrors,
+    KerasBlueprintsError,
+    Location,
+    RunError,
+    SearchError,
+    TrialError,
+    UsageError,
+)
 from keras_blueprints._core.limits import Limits
 from keras_blueprints._core.registry import DuplicateNameError
 from keras_blueprints.api import build, build_models, load
@@ -24,8 +33,13 @@ __all__ = [
     "BlueprintError",
     "BlueprintErrors",
     "DuplicateNameError",
+    "KerasBlueprintsError",
     "Limits",
     "Location",
+    "RunError",
+    "SearchError",
+    "TrialError",
+    "UsageError",
     "__version__",
     "build",
     "build_models",

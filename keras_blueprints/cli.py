@@ -2,9 +2,11 @@
 
 Each subcommand lives in ``keras_blueprints/commands/`` and registers itself
 with :func:`command`; this module only parses arguments and turns errors into
-``FILE:LINE:COL: error: ...`` lines with exit status 2 (a traceback only with
-``--debug``). Command modules import TensorFlow inside their ``run`` function,
-never at import time, so ``blueprint validate --no-build`` stays light.
+``WHERE: error: ...`` lines (``FILE:LINE:COL`` for a blueprint, else the option or
+the path) with the exit status of :func:`exit_status`, the one table of them (a
+traceback only with ``--debug``). Command modules import TensorFlow inside their
+``run`` function, never at import time, so ``blueprint validate --no-build`` stays
+light.
 """
 
 from __future__ import annotations
@@ -17,14 +19,39 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from keras_blueprints._core.errors import BlueprintError, Location, Plain, is_out_of_memory
+from keras_blueprints._core.errors import (
+    COMMAND_LINE,
+    KerasBlueprintsError,
+    Plain,
+    RunError,
+    UsageError,
+    is_out_of_memory,
+    report,
+)
 from keras_blueprints._core.registry import Registry
 
-__all__ = ["COMMANDS", "Command", "command", "main"]
+__all__ = ["COMMANDS", "EXIT_STATUS", "Command", "command", "exit_status", "main"]
 
 EXIT_OK = 0
+EXIT_BLUEPRINT = 2  # every error of keras-blueprints: the user's to fix
 EXIT_INTERNAL = 70  # sysexits' EX_SOFTWARE: distinct from diff's 1 and errors' 2
-EXIT_BLUEPRINT = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report Ctrl-C
+
+EXIT_STATUS: dict[type[BaseException], int] = {
+    KerasBlueprintsError: EXIT_BLUEPRINT,
+    KeyboardInterrupt: EXIT_INTERRUPTED,
+    Exception: EXIT_INTERNAL,
+}
+"""The exit status of each kind of error, the most specific class winning.
+
+Every :class:`~keras_blueprints._core.errors.KerasBlueprintsError` (a blueprint,
+usage, run, trial or search error, a duplicate name) is the user's to fix: 2, the
+status of argparse's own usage errors. An interrupt is 130, or the status it
+carries (a training run stopped by SIGTERM: 143; 128 + the signal, as shells
+report it). Anything else is a bug: 70. The distributed search's own statuses
+(69: no chief, 75: timed out) are results, not errors, and are returned by its
+commands.
+"""
 
 COMMAND_MODULES = (
     "validate", "summary", "plot", "resolve", "diff", "schema", "zoo", "blocks",
@@ -227,14 +254,33 @@ _SUBJECTS = ("file", "files", "resume", "model", "run_dir", "source")
 blueprint is located there."""
 
 
-def user_error(exc: BaseException, args: argparse.Namespace) -> BlueprintError | None:
-    """The one place where an exception other than a BlueprintError becomes a user error.
+def exit_status(exc: BaseException) -> int:
+    """The exit status for an exception that ended a command (see :data:`EXIT_STATUS`).
+
+    Args:
+        exc: The exception.
+
+    Returns:
+        The status of the most specific class in :data:`EXIT_STATUS`; an interrupt
+        that carries its own ``status`` (SIGTERM: 143) returns that.
+    """
+    status = getattr(exc, "status", None)
+    if isinstance(exc, KeyboardInterrupt) and isinstance(status, int):
+        return status
+    for kind in type(exc).__mro__:
+        if kind in EXIT_STATUS:
+            return EXIT_STATUS[kind]
+    return EXIT_INTERNAL
+
+
+def user_error(exc: BaseException, args: argparse.Namespace) -> KerasBlueprintsError | None:
+    """The one place where an exception of another library becomes a user error.
 
     Running out of memory (host ``MemoryError`` or TensorFlow's
     ``ResourceExhaustedError``) is not a bug: the batch, the inputs or the model are
-    too large for this machine. It becomes a located error (at the command's file,
-    model or run directory) saying what ran out and how to make it smaller (the
-    command module's ``MEMORY_HINT``).
+    too large for this machine. It becomes a :class:`RunError` at the command's file,
+    model or run directory (a :class:`UsageError` when the command names none) saying
+    what ran out and how to make it smaller (the command module's ``MEMORY_HINT``).
 
     Args:
         exc: The exception a command raised.
@@ -251,9 +297,10 @@ def user_error(exc: BaseException, args: argparse.Namespace) -> BlueprintError |
     subject = subject[0] if isinstance(subject, list) else subject
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     memory = "host memory" if isinstance(exc, MemoryError) else "memory (TensorFlow)"
-    return BlueprintError(
+    kind = RunError if subject else UsageError
+    return kind(
         f"'{command_name}' ran out of {memory}",
-        Location(str(subject or "<command line>")),
+        str(subject or COMMAND_LINE),
         expected="the model, a batch and its activations to fit in this machine's memory",
         received=Plain(f"{type(exc).__name__}: {text}" if text else type(exc).__name__),
         hint=getattr(module, "MEMORY_HINT", MEMORY_HINT),
@@ -267,8 +314,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         argv: Arguments (default: ``sys.argv[1:]``).
 
     Returns:
-        The exit status: 0 success, 2 a blueprint or usage error, 70 an internal error
-            (``diff`` also returns 1 when the blueprints differ).
+        The exit status: 0 success, else that of :func:`exit_status` (2 an error of
+            keras-blueprints, 70 an internal error, 130 an interrupt); ``diff`` also
+            returns 1 when the blueprints differ.
     """
     quiet_tensorflow()
     parser = _parser()
@@ -280,27 +328,27 @@ def main(argv: Sequence[str] | None = None) -> int:
             import_keras_quietly()
         with _limits_from(args):
             return args._command.run(args)
-    except BlueprintError as err:
+    except KerasBlueprintsError as err:
         if args.debug:
             raise
-        print(err.format(), file=sys.stderr)
-        return EXIT_BLUEPRINT
-    except KeyboardInterrupt:
+        print(report(err), file=sys.stderr)
+        return exit_status(err)
+    except KeyboardInterrupt as exc:
         print("interrupted", file=sys.stderr)
-        return 130
+        return exit_status(exc)
     except Exception as exc:  # the user's to fix (out of memory), or an internal error
         if args.debug:
             raise
         err = user_error(exc, args)
         if err is not None:
-            print(err.format(), file=sys.stderr)
-            return EXIT_BLUEPRINT
+            print(report(err), file=sys.stderr)
+            return exit_status(err)
         print(
             f"blueprint: internal error: {type(exc).__name__}: {exc}\n"
             "  This is a bug in keras-blueprints; run again with --debug for the traceback.",
             file=sys.stderr,
         )
-        return EXIT_INTERNAL
+        return exit_status(exc)
 
 
 if __name__ == "__main__":  # pragma: no cover

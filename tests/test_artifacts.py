@@ -10,7 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from keras_blueprints._core.errors import BlueprintError, is_out_of_memory
+from keras_blueprints._core.errors import BlueprintError, RunError, is_out_of_memory
 from keras_blueprints.cli import EXIT_BLUEPRINT, EXIT_INTERNAL, main
 from keras_blueprints.training.modelfile import (
     MAX_CONFIG_BYTES,
@@ -86,7 +86,7 @@ def _damaged(kind: str, models: Path, folder: Path) -> Path:
 )
 def test_a_bad_model_file_is_refused_at_the_file_before_keras(kind, models, tmp_path):
     path = _damaged(kind, models, tmp_path)
-    with pytest.raises(BlueprintError) as info:
+    with pytest.raises(RunError) as info:
         check_keras_file(path)
     assert info.value.location.file == str(path)
     assert info.value.location.line == 0
@@ -94,7 +94,7 @@ def test_a_bad_model_file_is_refused_at_the_file_before_keras(kind, models, tmp_
 
 
 def test_the_lambda_layer_is_named(models):
-    with pytest.raises(BlueprintError) as info:
+    with pytest.raises(RunError) as info:
         load_keras_model(models / "lambda.keras")
     assert "'double'" in info.value.message
 
@@ -104,7 +104,7 @@ def test_what_keras_cannot_load_is_located_at_the_file(models, tmp_path):
         members = {n: good.read(n) for n in ("config.json", "metadata.json")}
     path = _zip(tmp_path / "no-weights.keras", members)  # passes the cheap checks
     check_keras_file(path)
-    with pytest.raises(BlueprintError) as info:
+    with pytest.raises(RunError) as info:
         load_keras_model(path)
     assert info.value.location.file == str(path)
     assert info.value.received  # Keras' own reason, briefly
@@ -211,7 +211,7 @@ def test_an_output_that_cannot_be_written_is_located_at_the_output(models, tmp_p
     np.save(tmp_path / "x.npy", np.zeros((2, 4), "float32"))
     (tmp_path / "afile").write_text("")
     out = tmp_path / "afile" / "out.npy"
-    with pytest.raises(BlueprintError) as info:
+    with pytest.raises(RunError) as info:
         predict_file(models / "good.keras", tmp_path / "x.npy", out)
     assert info.value.location.file == str(out)
 
@@ -228,12 +228,12 @@ def test_a_batch_size_below_one_is_a_usage_error(models, tmp_path, capsys):
 def test_a_run_directory_is_never_made_through_a_dangling_link(tmp_path):
     link = tmp_path / "run"
     link.symlink_to(tmp_path / "elsewhere")
-    with pytest.raises(BlueprintError) as info:
+    with pytest.raises(RunError) as info:
         RunDir(link).create()
     assert info.value.location.file == str(link)
     assert not (tmp_path / "elsewhere").exists()
     (tmp_path / "file").write_text("")
-    with pytest.raises(BlueprintError) as info:
+    with pytest.raises(RunError) as info:
         RunDir(tmp_path / "file" / "run").create()
     assert info.value.location.file == str(tmp_path / "file" / "run")
 

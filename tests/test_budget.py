@@ -10,7 +10,7 @@ import pytest
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
-from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, Location, UsageError
 from keras_blueprints._core.limits import DEFAULT_MAX_PARAMS, ENV, Limits
 from keras_blueprints.resolve.budget import check_params
 
@@ -37,7 +37,9 @@ def test_the_budget_is_raised_by_limits_or_the_environment(monkeypatch):
     monkeypatch.setenv("BLUEPRINT_MAX_PARAMS", "4e9")
     assert len(kb.load(text).nodes) == 1
     monkeypatch.setenv("BLUEPRINT_MAX_PARAMS", "lots")
-    assert _error(text).location == Location("$BLUEPRINT_MAX_PARAMS")
+    with pytest.raises(UsageError) as info:  # the environment's, not the blueprint's
+        kb.load(text)
+    assert info.value.location == Location("$BLUEPRINT_MAX_PARAMS")
 
 
 @pytest.mark.parametrize(

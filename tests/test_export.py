@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints._core.errors import RunError
 from keras_blueprints.cli import main
 from keras_blueprints.export import (
     DEFAULT_TOLERANCE,
@@ -348,7 +348,7 @@ def test_bad_arguments_exit_2_with_a_clear_error(mlp_run, mlp_export, tmp_path, 
     )
     assert "the array for input 'point' has the wrong shape" in capsys.readouterr().err
     assert not (tmp_path / "o.npy").exists()
-    with pytest.raises(BlueprintError, match="is not a SavedModel"):
+    with pytest.raises(RunError, match="is not a SavedModel"):
         SavedModelRunner(tmp_path / "empty")
 
 

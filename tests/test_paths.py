@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, Location, RunError
 from keras_blueprints._core.paths import ReadRoots, check_write_path, inside, read_bounded
 from keras_blueprints.cli import main
 
@@ -142,7 +142,7 @@ def test_inside_follows_links(tmp_path):
     run.mkdir()
     (run / "out").symlink_to(tmp_path)
     assert inside(run / "logs" / "x", run) == (run / "logs" / "x").resolve()
-    with pytest.raises(BlueprintError):
+    with pytest.raises(RunError):
         inside(run / "out" / "x", run)
 
 

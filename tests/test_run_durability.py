@@ -22,7 +22,7 @@ import numpy as np
 import pytest
 from conftest import spiral_mlp
 
-from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints._core.errors import BlueprintError, RunError
 from keras_blueprints.callbacks.registry import register_callback
 from keras_blueprints.cli import main
 from keras_blueprints.training import run as run_module
@@ -145,7 +145,7 @@ def test_no_whole_state_is_a_located_error_and_nothing_is_lost(copy):
     for n in (1, 2):
         (copy / "backup" / f"epoch-00000{n}.weights.h5").write_bytes(b"\0" * 100)
     history = _history(copy)
-    with pytest.raises(BlueprintError, match="no backup state is whole") as err:
+    with pytest.raises(RunError, match="no backup state is whole") as err:
         resume(copy, verbose=0)
     assert err.value.location.file == str(copy / "backup" / "epoch-000002.json")
     assert _history(copy) == history

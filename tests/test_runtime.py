@@ -12,7 +12,7 @@ import pytest
 from conftest import spiral_mlp
 
 import keras_blueprints as kb
-from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints._core.errors import BlueprintError, UsageError
 from keras_blueprints.cli import main
 from keras_blueprints.resolve.schema import RuntimeSpec
 from keras_blueprints.training import runtime as rt
@@ -84,7 +84,7 @@ def test_tf_config_is_checked(monkeypatch, value, words):
     else:
         monkeypatch.setenv("TF_CONFIG", value)
     spec = RuntimeSpec(strategy="multi_worker")
-    with pytest.raises(BlueprintError) as info:
+    with pytest.raises(UsageError) as info:
         rt.configure(spec)
     assert words in info.value.message
 

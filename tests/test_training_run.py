@@ -13,7 +13,7 @@ import pytest
 from conftest import spiral_mlp
 
 import keras_blueprints as kb
-from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints._core.errors import RunError
 from keras_blueprints.cli import main
 from keras_blueprints.training.run import evaluate, load_trained, resume, train
 
@@ -84,15 +84,15 @@ def test_the_same_seed_gives_the_same_metrics(blueprint_file, finished, tmp_path
 
 def test_a_new_run_never_overwrites_a_directory(blueprint_file, finished):
     before = (finished.run_dir / "metrics.json").read_bytes()
-    with pytest.raises(BlueprintError, match="already exists and is not empty"):
+    with pytest.raises(RunError, match="already exists and is not empty"):
         train(blueprint_file, run_dir=finished.run_dir, verbose=0)
     assert (finished.run_dir / "metrics.json").read_bytes() == before
 
 
 def test_resume_refuses_a_complete_run_and_a_non_run(finished, tmp_path):
-    with pytest.raises(BlueprintError, match="is already complete"):
+    with pytest.raises(RunError, match="is already complete"):
         resume(finished.run_dir)
-    with pytest.raises(BlueprintError, match="is not a run directory"):
+    with pytest.raises(RunError, match="is not a run directory"):
         resume(tmp_path)
 
 

@@ -298,13 +298,13 @@ def test_bayesian_and_hyperband_search(tuner, extra, trials, tmp_path):
 
 
 def test_a_search_needs_data_and_a_new_directory(tmp_path):
-    from keras_blueprints._core.errors import BlueprintError
+    from keras_blueprints._core.errors import BlueprintError, RunError
 
     with pytest.raises(BlueprintError, match="no training data"):
         tune(SPACES, ["data=null"], run_dir=tmp_path / "a", verbose=0)
     (tmp_path / "b").mkdir()
     (tmp_path / "b" / "x").write_text("taken")
-    with pytest.raises(BlueprintError, match="already exists and is not empty"):
+    with pytest.raises(RunError, match="already exists and is not empty"):
         tune(SPACES, run_dir=tmp_path / "b", verbose=0)
 
 

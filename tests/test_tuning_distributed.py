@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints._core.errors import UsageError
 from keras_blueprints.tuning.distributed import (
     EXIT_INCOMPLETE,
     EXIT_NO_CHIEF,
@@ -166,8 +166,8 @@ def test_parse_address(address, expected):
 @pytest.mark.parametrize(
     "address", ["127.0.0.1", "host:0", "host:65536", ":80", "a b:80", "::1:80", "[]:80"]
 )
-def test_bad_address_is_a_blueprint_error(address):
-    with pytest.raises(BlueprintError) as info:
+def test_bad_address_is_a_usage_error(address):
+    with pytest.raises(UsageError) as info:
         parse_address(address)
     message = info.value.format()
     assert message.startswith("<command line>: error:")
@@ -177,7 +177,7 @@ def test_bad_address_is_a_blueprint_error(address):
 @pytest.mark.parametrize("worker_id", ["chief", "mychief2", "", "a/b"])
 def test_bad_worker_id_is_refused_before_any_connection(worker_id):
     called = []
-    with pytest.raises(BlueprintError, match="is not a worker id"):
+    with pytest.raises(UsageError, match="is not a worker id"):
         run_worker(worker_id, "127.0.0.1:1", lambda: called.append(1))
     assert called == []
 
@@ -188,7 +188,7 @@ def test_pin_threads_refuses_nonsense_and_a_started_runtime(monkeypatch):
     tf.constant(1.0) + 1.0  # the runtime has started in this process
     for key in ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS", "OMP_NUM_THREADS"):
         monkeypatch.setenv(key, "7")
-    with pytest.raises(BlueprintError, match="positive integer"):
+    with pytest.raises(UsageError, match="positive integer"):
         pin_threads(0)
     with pytest.raises(RuntimeError, match="already started"):
         pin_threads(3)

@@ -1,12 +1,39 @@
-"""The one error type of keras-blueprints and the location it points at.
+"""The errors of keras-blueprints, the location they point at, and their formula.
 
-Every problem with a blueprint, whatever stage finds it (YAML syntax, schema,
-unknown names, graph checks, expressions, shapes raised by Keras while
-building), is reported as a :class:`BlueprintError` built from structured
-fields, so the message always has the same shape::
+Every error a user can cause derives from :class:`KerasBlueprintsError`, and is
+printed in one shape, the *error formula*: where, what, what was expected, what
+was received, how to fix it::
 
     unet.yaml:42:7: error: 'filtres' is not an argument of Conv2D (in block 'down3').
       Expected one of: filters, kernel_size, strides, ... Did you mean 'filters'?
+
+The hierarchy says whose the problem is, as keras-tuner's ``errors.py`` does::
+
+    KerasBlueprintsError          anything keras-blueprints reports to a user
+    ├── BlueprintError            located in a blueprint's YAML (FILE:LINE:COL)
+    │   └── BlueprintErrors       several of them, found in one pass
+    ├── UsageError                a command-line argument or an environment value
+    │                             (--chief, $BLUEPRINT_MAX_PARAMS, $TF_CONFIG)
+    ├── RunError                  a run directory, checkpoint, backup, lock, export
+    │                             or model file is unusable (names the path)
+    ├── TrialError                one trial failed: it is recorded, the search goes on
+    │                             (the meaning of keras-tuner's FailedTrialError)
+    ├── SearchError               the whole search cannot go on: it stops
+    │                             (the meaning of keras-tuner's FatalError)
+    ├── DuplicateNameError        a component name registered twice (registry.py)
+    └── ExpressionError           a ``${...}`` expression is wrong (expressions.py);
+                                  the loader re-raises it as a located BlueprintError
+
+``BlueprintError``, ``UsageError`` and ``DuplicateNameError`` are also
+``ValueError``s (a wrong value), as their cases were before. Only a BlueprintError
+has a line and a column; a UsageError's WHERE is the option or variable (or
+``<command line>`` for arguments wrong together), a RunError's the path
+(``PATH: error: ...``). keras-tuner's own classes cannot be bases here (importing
+keras-tuner imports TensorFlow): the tuning engine raises subclasses that are both,
+e.g. ``class SearchStopped(SearchError, keras_tuner.errors.FatalError)``.
+
+The command line maps each class to its exit status in one table
+(:data:`keras_blueprints.cli.EXIT_STATUS`).
 
 This module imports nothing heavy: it is used by validation that must not
 import TensorFlow.
@@ -15,19 +42,27 @@ import TensorFlow.
 from __future__ import annotations
 
 import difflib
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 __all__ = [
+    "COMMAND_LINE",
     "BlueprintError",
     "BlueprintErrors",
+    "KerasBlueprintsError",
     "Location",
     "Plain",
+    "RunError",
+    "SearchError",
+    "TrialError",
+    "UsageError",
     "closest",
     "did_you_mean",
     "format_path",
     "is_out_of_memory",
+    "report",
 ]
 
 
@@ -37,8 +72,9 @@ class Location:
 
     Attributes:
         file: The file name as the user gave it, or ``<string>`` for text,
-            or ``<command line>`` for an override.
-        line: 1-based line number (0 when unknown).
+            or ``<command line>`` for an override; for an error that is not in a
+            blueprint, what it names instead (a path, an option, a variable).
+        line: 1-based line number (0 when unknown, or when there is no line).
         col: 1-based column number (0 when unknown).
     """
 
@@ -111,7 +147,85 @@ def _preview(values: Sequence[str], limit: int = 12) -> str:
     return shown
 
 
-class BlueprintError(ValueError):
+COMMAND_LINE = "<command line>"
+"""Where a :class:`UsageError` points when the arguments together are wrong, not one option."""
+
+
+class KerasBlueprintsError(Exception):
+    """The base of every error keras-blueprints reports to a user.
+
+    ``except KerasBlueprintsError`` catches all of them; the command line prints
+    :func:`report` and exits with the status its class maps to (2), where any other
+    exception is a bug (70). See the module docstring for the hierarchy.
+    """
+
+
+class _FormulaError(KerasBlueprintsError):
+    """An error built from structured fields and printed with the error formula.
+
+    Attributes:
+        message: What is wrong, one sentence.
+        location: Where: file, line and column in a blueprint; for the errors that
+            are not in one, the option, variable or path (no line).
+        expected: What would have been valid, in words.
+        received: What was found instead.
+        hint: How to fix it (often a did-you-mean).
+        context: Where in the blueprint's structure (``in block 'down3'``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        location: Location,
+        *,
+        expected: str | None = None,
+        received: object = None,
+        hint: str | None = None,
+        context: str | None = None,
+    ) -> None:
+        self.message = message
+        self.location = location
+        self.expected = expected
+        self.received = received
+        self.hint = hint
+        self.context = context
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        """Formats the error as ``WHERE: error: ...`` plus a line of detail.
+
+        WHERE is ``FILE:LINE:COL`` for a blueprint error, else what the error names.
+        """
+        head = self.message
+        if self.context:
+            head += f" ({self.context})"
+        if not head.endswith((".", "?", "!")):
+            head += "."
+        lines = [f"{self.location}: error: {head}"]
+        detail = []
+        if self.expected:
+            detail.append(f"Expected {self.expected}.")
+        if self.received is not None:
+            detail.append(f"Received: {_show(self.received)}.")
+        if self.hint:
+            hint = self.hint[:1].upper() + self.hint[1:]
+            detail.append(hint if hint.endswith((".", "?", "!", ")")) else hint + ".")
+        if detail:
+            lines.append("  " + " ".join(detail))
+        return "\n".join(lines)
+
+    def __reduce__(self):  # keep the structured fields through pickling
+        return (_rebuild, (self.__class__, self.__dict__.copy()))
+
+
+def _rebuild(cls: type, state: dict) -> _FormulaError:
+    err = cls.__new__(cls)
+    err.__dict__.update(state)
+    Exception.__init__(err, err.format())
+    return err
+
+
+class BlueprintError(_FormulaError, ValueError):
     """A problem in a blueprint, pointing at the YAML that caused it.
 
     Attributes:
@@ -135,14 +249,15 @@ class BlueprintError(ValueError):
         hint: str | None = None,
         context: str | None = None,
     ) -> None:
-        self.message = message
-        self.location = location or UNKNOWN
         self.path = tuple(path)
-        self.expected = expected
-        self.received = received
-        self.hint = hint
-        self.context = context
-        super().__init__(self.format())
+        super().__init__(
+            message,
+            location or UNKNOWN,
+            expected=expected,
+            received=received,
+            hint=hint,
+            context=context,
+        )
 
     @classmethod
     def unknown_name(
@@ -189,36 +304,6 @@ class BlueprintError(ValueError):
             context=context,
         )
 
-    def format(self) -> str:
-        """Formats the error as ``FILE:LINE:COL: error: ...`` plus detail lines."""
-        head = self.message
-        if self.context:
-            head += f" ({self.context})"
-        if not head.endswith((".", "?", "!")):
-            head += "."
-        lines = [f"{self.location}: error: {head}"]
-        detail = []
-        if self.expected:
-            detail.append(f"Expected {self.expected}.")
-        if self.received is not None:
-            detail.append(f"Received: {_show(self.received)}.")
-        if self.hint:
-            hint = self.hint[:1].upper() + self.hint[1:]
-            detail.append(hint if hint.endswith((".", "?", "!", ")")) else hint + ".")
-        if detail:
-            lines.append("  " + " ".join(detail))
-        return "\n".join(lines)
-
-    def __reduce__(self):  # keep the structured fields through pickling
-        return (_rebuild, (self.__class__, self.__dict__.copy()))
-
-
-def _rebuild(cls: type, state: dict) -> BlueprintError:
-    err = cls.__new__(cls)
-    err.__dict__.update(state)
-    ValueError.__init__(err, err.format())
-    return err
-
 
 class Plain(str):
     """Text shown as is (not quoted) after ``Received:``: a description, not a value."""
@@ -263,6 +348,145 @@ class BlueprintErrors(BlueprintError):
         if not errors:
             return super().format()
         return "\n".join(e.format() for e in errors)
+
+
+class UsageError(_FormulaError, ValueError):
+    """A command-line argument or an environment value is wrong.
+
+    It names the option (``--max-params``) or the variable (``$BLUEPRINT_MAX_PARAMS``,
+    ``TF_CONFIG``) and has no line: ``--max-params: error: ...``. Arguments that are
+    wrong together, none alone, point at :data:`COMMAND_LINE`.
+
+    Attributes:
+        option: The option or environment variable, as the user writes it.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        option: str = COMMAND_LINE,
+        *,
+        expected: str | None = None,
+        received: object = None,
+        hint: str | None = None,
+        context: str | None = None,
+    ) -> None:
+        self.option = option
+        super().__init__(
+            message,
+            Location(option),
+            expected=expected,
+            received=received,
+            hint=hint,
+            context=context,
+        )
+
+
+class RunError(_FormulaError):
+    """A run directory, checkpoint, backup, lock, export or model file is unusable.
+
+    It names the path, with no line: ``runs/mlp: error: ...``.
+
+    Attributes:
+        filename: The path, as the user gave it (like ``OSError.filename``).
+    """
+
+    def __init__(
+        self,
+        message: str,
+        filename: str | os.PathLike[str],
+        *,
+        expected: str | None = None,
+        received: object = None,
+        hint: str | None = None,
+        context: str | None = None,
+    ) -> None:
+        self.filename = os.fspath(filename)
+        super().__init__(
+            message,
+            Location(self.filename),
+            expected=expected,
+            received=received,
+            hint=hint,
+            context=context,
+        )
+
+
+class TrialError(_FormulaError):
+    """One trial failed: it is recorded as failed, with this reason, and the search goes on.
+
+    The meaning of keras-tuner's ``FailedTrialError`` (the tuning engine raises a
+    subclass of both). Examples: the trial's values make a blueprint that does not
+    build, its data does not fit its model, its loss diverged.
+
+    Attributes:
+        trial: The trial's id, if known.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        trial: str | None = None,
+        *,
+        expected: str | None = None,
+        received: object = None,
+        hint: str | None = None,
+        context: str | None = None,
+    ) -> None:
+        self.trial = trial
+        super().__init__(
+            message,
+            Location(f"trial {trial}" if trial else "trial"),
+            expected=expected,
+            received=received,
+            hint=hint,
+            context=context,
+        )
+
+
+class SearchError(_FormulaError):
+    """A problem of the whole search, not of one trial: the search stops.
+
+    The meaning of keras-tuner's ``FatalError`` (the tuning engine raises a subclass
+    of both). Example: the ``tune.objective`` is not a metric that training logs.
+    It points at the blueprint's YAML when the blueprint is the cause.
+    """
+
+    def __init__(
+        self,
+        message: str,
+        location: Location | str,
+        *,
+        expected: str | None = None,
+        received: object = None,
+        hint: str | None = None,
+        context: str | None = None,
+    ) -> None:
+        super().__init__(
+            message,
+            location if isinstance(location, Location) else Location(location),
+            expected=expected,
+            received=received,
+            hint=hint,
+            context=context,
+        )
+
+
+def report(error: KerasBlueprintsError) -> str:
+    """The lines the command line prints for ``error``.
+
+    The error formula for the errors built from fields; ``blueprint: error: ...``
+    for the others (a duplicate name, an expression error that was not located).
+
+    Args:
+        error: Any error of keras-blueprints.
+
+    Returns:
+        The text, without a final newline.
+    """
+    if isinstance(error, _FormulaError):
+        return error.format()
+    return f"blueprint: error: {error}"
 
 
 def is_out_of_memory(exc: BaseException) -> bool:

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.errors import Plain, RunError
 
 __all__ = [
     "atomic_path",
@@ -143,8 +143,8 @@ def file_sha256(path: str | Path) -> str:
     return digest.hexdigest()
 
 
-def cannot_write(target: str | Path, exc: OSError, *, what: str, expected: str) -> BlueprintError:
-    """The located error for a write or mkdir that the system refused.
+def cannot_write(target: str | Path, exc: OSError, *, what: str, expected: str) -> RunError:
+    """The error, naming the path, for a write or mkdir that the system refused.
 
     A parent that is a file, a dangling link, no permission, a full disk.
 
@@ -157,9 +157,9 @@ def cannot_write(target: str | Path, exc: OSError, *, what: str, expected: str) 
     Returns:
         The error, to raise ``from exc``.
     """
-    return BlueprintError(
+    return RunError(
         what,
-        Location(str(target)),
+        target,
         expected=expected,
         received=Plain(f"{type(exc).__name__}: {exc.strerror or exc}"),
     )

@@ -21,7 +21,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.errors import UsageError
 
 __all__ = ["DEFAULT_MAX_DATA", "DEFAULT_MAX_PARAMS", "ENV", "Limits"]
 
@@ -50,7 +50,7 @@ class Limits:
         """The limits set by ``BLUEPRINT_MAX_PARAMS`` and ``BLUEPRINT_MAX_DATA``, else defaults.
 
         Raises:
-            BlueprintError: A variable that is not a positive integer.
+            UsageError: A variable that is not a positive integer.
         """
         environ = os.environ if environ is None else environ
         values = {}
@@ -63,9 +63,9 @@ class Limits:
             except ValueError:
                 value = 0
             if value <= 0:
-                raise BlueprintError(
+                raise UsageError(
                     f"${variable} must be a positive integer",
-                    Location(f"${variable}"),
+                    f"${variable}",
                     received=text,
                 )
             values[field_name] = value

@@ -27,7 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
-from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.errors import BlueprintError, Location, Plain, RunError
 
 __all__ = [
     "ReadRoots",
@@ -199,9 +199,9 @@ def inside(path: Path, root: Path, what: str = "the path") -> Path:
     real_root = Path(os.path.realpath(root))
     real = Path(os.path.realpath(path))
     if real != real_root and not real.is_relative_to(real_root):
-        raise BlueprintError(
+        raise RunError(
             f"{what} leads out of the run directory",
-            Location(str(path)),
+            path,
             expected=f"a path inside {real_root}",
             received=Plain(str(real)),
             hint="A symbolic link in the run directory points outside it; remove it",

@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from typing import Generic, TypeVar
 
-from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, KerasBlueprintsError, Location
 
 __all__ = ["DuplicateNameError", "Registry"]
 
 T = TypeVar("T")
 
 
-class DuplicateNameError(ValueError):
+class DuplicateNameError(KerasBlueprintsError, ValueError):
     """Raised when a name is registered twice in the same registry."""
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import yaml
 
-from keras_blueprints.cli import EXIT_OK, add_overrides, command
+from keras_blueprints.cli import EXIT_OK, add_overrides, command, exit_status
 
 __all__ = ["add_runtime_options", "data_override", "print_metrics", "runtime_overrides"]
 
@@ -172,11 +172,11 @@ def run(args: argparse.Namespace) -> int:
         return _run(args)
     except RunInterrupted as stop:  # Ctrl-C or SIGTERM: the run is marked, and resumable
         print(stop.message, file=sys.stderr)
-        return stop.status
+        return exit_status(stop)  # 130 for Ctrl-C, 143 for SIGTERM
 
 
 def _run(args: argparse.Namespace) -> int:
-    from keras_blueprints._core.errors import BlueprintError, Location
+    from keras_blueprints._core.errors import COMMAND_LINE, UsageError
     from keras_blueprints.training.run import resume, train
 
     verbose = 2 if args.quiet else "auto"
@@ -189,17 +189,17 @@ def _run(args: argparse.Namespace) -> int:
             or args.overrides
             or runtime_overrides(args)
         ):
-            raise BlueprintError(
+            raise UsageError(
                 "--resume continues a run exactly as it was started",
-                Location(args.resume),
+                "--resume",
                 expected="blueprint train --resume DIR (no FILE, --data, --epochs, --set...)",
             )
         result = resume(args.resume, verbose=verbose)
     else:
         if not args.file:
-            raise BlueprintError(
+            raise UsageError(
                 "which blueprint should be trained?",
-                Location("<command line>"),
+                COMMAND_LINE,
                 expected="blueprint train FILE  or  blueprint train --resume DIR",
             )
         overrides = list(args.overrides)

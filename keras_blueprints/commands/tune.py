@@ -77,27 +77,27 @@ def needs_keras(args: argparse.Namespace) -> bool:
 
 def run(args: argparse.Namespace) -> int:
     """Runs the search (or a chief or worker of a distributed one); returns the exit status."""
-    from keras_blueprints._core.errors import BlueprintError, Location
+    from keras_blueprints._core.errors import COMMAND_LINE, UsageError
     from keras_blueprints.tuning import resume_search, tune
 
     verbose = 0 if args.quiet else 1
     if args.worker is not None and args.chief is None:
-        raise BlueprintError(
+        raise UsageError(
             "a worker needs the chief's address",
-            Location("<command line>"),
+            "--chief",
             expected="blueprint tune FILE --worker ID --chief HOST:PORT",
         )
     if args.chief is not None and not (args.run_dir or args.resume):
-        raise BlueprintError(
+        raise UsageError(
             "the chief and its workers share one search directory",
-            Location("<command line>"),
+            "--run-dir",
             expected="--run-dir DIR, the same for the chief and every worker",
         )
     if args.resume:
         if args.file or args.data or args.overrides or args.tuner or args.max_trials or args.epochs:
-            raise BlueprintError(
+            raise UsageError(
                 "--resume continues a search exactly as it was started",
-                Location(args.resume),
+                "--resume",
                 expected="blueprint tune --resume DIR (no FILE, --data, --set, --tuner...)",
             )
 
@@ -106,9 +106,9 @@ def run(args: argparse.Namespace) -> int:
 
     else:
         if not args.file:
-            raise BlueprintError(
+            raise UsageError(
                 "which blueprint should be searched?",
-                Location("<command line>"),
+                COMMAND_LINE,
                 expected="blueprint tune FILE  or  blueprint tune --resume DIR",
             )
         overrides = list(args.overrides)

@@ -28,7 +28,13 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keras_blueprints import __version__
-from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.errors import (
+    BlueprintError,
+    Plain,
+    RunError,
+    UsageError,
+    did_you_mean,
+)
 from keras_blueprints._core.files import atomic_write_json, cannot_write, file_sha256, temporary_dir
 from keras_blueprints.export.signatures import (
     DecodeSpec,
@@ -71,7 +77,6 @@ kernels (TFLite)."""
 
 DEFAULT_DECODE_LENGTH = 20
 RANDOM_TIME_STEPS = 8
-_LOCATION = Location("<command line>")
 
 
 @dataclass(frozen=True)
@@ -133,26 +138,30 @@ def export_model(
         The result.
 
     Raises:
-        BlueprintError: An unknown format, no trained model at ``source``, a
-            non-empty ``out`` without ``overwrite``, a conversion that fails, or a
-            verification above the tolerance (``out`` is then untouched).
+        UsageError: An unknown format, a negative tolerance, or no samples.
+        RunError: No trained model at ``source``, a non-empty ``out`` without
+            ``overwrite``, a conversion that fails, or a verification above the
+            tolerance (``out`` is then untouched).
     """
     import keras
 
     if format not in FORMATS:
-        raise BlueprintError.unknown_name(
-            "an export format", str(format), FORMATS, _LOCATION, path=("--format",), ordered=True
+        raise UsageError(
+            f"'{format}' is not an export format",
+            "--format",
+            expected="one of: " + ", ".join(FORMATS),
+            hint=did_you_mean(str(format), FORMATS) or None,
         )
     if tolerance is None:
         tolerance = DEFAULT_TOLERANCE[format]
     if not tolerance >= 0:
-        raise BlueprintError(
-            "the tolerance must be a number >= 0", _LOCATION, received=f"tolerance={tolerance}"
+        raise UsageError(
+            "the tolerance must be a number >= 0", "--tolerance", received=f"tolerance={tolerance}"
         )
     if not isinstance(samples, int) or isinstance(samples, bool) or samples < 1:
-        raise BlueprintError(
+        raise UsageError(
             "the number of verification samples must be a positive integer",
-            _LOCATION,
+            "--samples",
             received=f"samples={samples!r}",
         )
     say = report or (lambda line: None)
@@ -219,10 +228,10 @@ def export_model(
             say(f"{name}: max |export - Keras| = {diff:.3g} (tolerance {tolerance:g})")
         if not worst <= tolerance:
             bad = [n for n, d in diffs.items() if not d <= tolerance]
-            raise BlueprintError(
+            raise RunError(
                 f"the export does not reproduce the Keras model: verification failed for "
                 f"{', '.join(bad)}",
-                Location(str(out)),
+                out,
                 expected=f"a largest absolute difference of at most {tolerance:g}",
                 received=f"{worst:.6g} on {sample_note}",
                 hint=f"Nothing was written to '{out}'. Run again with --debug, or raise "
@@ -240,7 +249,7 @@ def check_source(source: str | Path) -> None:
     """Checks what is to be exported without TensorFlow, so that a bad file fails fast.
 
     Raises:
-        BlueprintError: No run directory or ``.keras`` file at ``source``, or a
+        RunError: No run directory or ``.keras`` file at ``source``, or a
             damaged one (:func:`keras_blueprints.training.modelfile.check_keras_file`).
     """
     from keras_blueprints.training.modelfile import check_keras_file
@@ -250,9 +259,9 @@ def check_source(source: str | Path) -> None:
 
 def _resolve_source(path: Path) -> _Source:
     if not path.exists():
-        raise BlueprintError(
+        raise RunError(
             f"no run directory or model at '{path}'",
-            Location(str(path)),
+            path,
             expected=f"a run directory (holding {MODEL_FILE}) or a .keras file",
             received="no such file or directory",
         )
@@ -260,23 +269,23 @@ def _resolve_source(path: Path) -> _Source:
         if (path / MODEL_FILE).is_file():
             return _Source(path / MODEL_FILE, path if (path / BLUEPRINT_FILE).is_file() else None)
         if (path / RUN_FILE).is_file():
-            raise BlueprintError(
+            raise RunError(
                 f"run '{path}' has no trained model yet",
-                Location(str(path)),
+                path,
                 expected=f"{MODEL_FILE} (written when training completes)",
                 hint=f"Finish the run first: blueprint train --resume {path}",
             )
-        raise BlueprintError(
+        raise RunError(
             f"'{path}' is not a run directory",
-            Location(str(path)),
+            path,
             expected=f"a directory written by 'blueprint train' (with {MODEL_FILE}) or a .keras "
             "file",
             received=f"a directory without {MODEL_FILE}",
         )
     if path.suffix != ".keras":
-        raise BlueprintError(
+        raise RunError(
             f"cannot export '{path}'",
-            Location(str(path)),
+            path,
             expected="a run directory or a .keras file",
             received=f"a {path.suffix or 'suffix-less'} file",
         )
@@ -297,9 +306,9 @@ def _check_apart(src: _Source, out: Path) -> None:
     source = Path(os.path.realpath(src.run_dir or src.model_file))
     target = Path(os.path.realpath(out))
     if target == source or target.is_relative_to(source) or source.is_relative_to(target):
-        raise BlueprintError(
+        raise RunError(
             "the export directory overlaps the run it exports from",
-            Location(str(out)),
+            out,
             expected="an --out outside the source run (and not containing it)",
             received=Plain(f"--out {target}, source {source}"),
             hint="Export next to the run, e.g. --out exports/NAME/1; an export replaces its"
@@ -310,15 +319,15 @@ def _check_apart(src: _Source, out: Path) -> None:
 def _check_out(out: Path, overwrite: bool) -> None:
     refuse_dangling_link(out, "export directory")
     if out.exists() and not out.is_dir():
-        raise BlueprintError(
+        raise RunError(
             f"'{out}' is a file",
-            Location(str(out)),
+            out,
             expected="a new or empty directory for the export",
         )
     if out.is_dir() and any(out.iterdir()) and not overwrite:
-        raise BlueprintError(
+        raise RunError(
             f"'{out}' already exists and is not empty",
-            Location(str(out)),
+            out,
             hint="Choose another --out, or pass --overwrite to replace it (only once the new "
             "export is verified).",
         )
@@ -630,9 +639,9 @@ def _export_tflite(
             flat = converter.convert()
         except Exception as exc:  # the converter raises ConverterError and friends
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            raise BlueprintError(
+            raise RunError(
                 "the TFLite converter refused the model",
-                Location(str(out)),
+                out,
                 received=first[:300],
                 hint="TFLite needs static shapes for recurrent layers: give every input a "
                 "fixed length (e.g. --set params.length=10 when training), or export a "

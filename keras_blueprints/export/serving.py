@@ -12,7 +12,13 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from keras_blueprints._core.errors import BlueprintError, Location, Plain, is_out_of_memory
+from keras_blueprints._core.errors import (
+    BlueprintError,
+    Location,
+    Plain,
+    RunError,
+    is_out_of_memory,
+)
 from keras_blueprints.export.signatures import TensorInfo
 
 __all__ = ["DEFAULT_SIGNATURE", "SavedModelRunner", "is_saved_model", "load_saved_model"]
@@ -38,9 +44,9 @@ def load_saved_model(path: str | Path) -> Any:
 
     path = Path(path)
     if not is_saved_model(path):
-        raise BlueprintError(
+        raise RunError(
             f"'{path}' is not a SavedModel",
-            Location(str(path)),
+            path,
             expected="a directory holding saved_model.pb (written by 'blueprint export')",
             received="no such file or directory"
             if not path.exists()
@@ -53,9 +59,9 @@ def load_saved_model(path: str | Path) -> Any:
             raise
         from keras_blueprints.training.modelfile import first_line
 
-        raise BlueprintError(
+        raise RunError(
             f"cannot load the SavedModel at '{path}'",
-            Location(str(path)),
+            path,
             expected="a SavedModel directory written by 'blueprint export' (saved_model.pb and "
             "complete variables/)",
             received=Plain(first_line(exc)),
@@ -77,7 +83,8 @@ class SavedModelRunner:
         outputs: Its outputs, sorted by name.
 
     Raises:
-        BlueprintError: Not a SavedModel, or no such signature.
+        RunError: Not a SavedModel.
+        BlueprintError: No such signature.
     """
 
     def __init__(self, path: str | Path, signature: str = DEFAULT_SIGNATURE) -> None:

@@ -29,7 +29,7 @@ import re
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
-from keras_blueprints._core.errors import did_you_mean
+from keras_blueprints._core.errors import KerasBlueprintsError, did_you_mean
 
 __all__ = ["ExpressionError", "has_expression", "names_used", "substitute"]
 
@@ -62,7 +62,7 @@ def total_budget(limit: int = MAX_TOTAL) -> Iterator[None]:
         _BUILT.reset(token)
 
 
-class ExpressionError(Exception):
+class ExpressionError(KerasBlueprintsError):
     """A problem in a ``${...}`` expression, pointing at where it starts.
 
     Attributes:

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.errors import RunError
 from keras_blueprints._core.files import atomic_path, atomic_write_json, file_sha256
 
 if TYPE_CHECKING:
@@ -122,7 +122,7 @@ def restore(model: keras.Model, folder: str | Path, *, run_dir: str | Path) -> B
         before its first epoch ended).
 
     Raises:
-        BlueprintError: States exist but none is whole, or a whole one does not fit
+        RunError: States exist but none is whole, or a whole one does not fit
             the model (the run's blueprint was changed).
     """
     found = states(folder)
@@ -139,20 +139,20 @@ def restore(model: keras.Model, folder: str | Path, *, run_dir: str | Path) -> B
         try:
             model.load_weights(state.weights)
         except (ValueError, KeyError, OSError) as exc:
-            raise BlueprintError(
+            raise RunError(
                 f"the backup state of epoch {state.epoch} does not fit the model rebuilt from "
                 f"the run's blueprint: {exc}",
-                Location(str(state.weights)),
+                state.weights,
                 hint=f"Was {Path(run_dir) / 'blueprint.yaml'} edited? Restore it, or start a new "
                 "run.",
             ) from exc
         return state
     if not found:
         return _restore_legacy(model, Path(folder), Path(run_dir))
-    raise BlueprintError(
+    raise RunError(
         f"run '{run_dir}' cannot be resumed: no backup state is whole "
         f"({'; '.join(f'epoch {s.epoch}: {s.problem}' for s in found)})",
-        Location(str(found[0].record)),
+        found[0].record,
         hint=f"Start a new run: blueprint train {Path(run_dir) / 'blueprint.yaml'}.",
     )
 
@@ -173,10 +173,10 @@ def _restore_legacy(model: keras.Model, folder: Path, run_dir: Path) -> BackupSt
             model.optimizer.build(model.trainable_variables)
         model.load_weights(weights)
     except (OSError, ValueError, KeyError, TypeError) as exc:
-        raise BlueprintError(
+        raise RunError(
             f"run '{run_dir}' cannot be resumed: its backup (written by an earlier version, "
             f"in place) cannot be read: {type(exc).__name__}",
-            Location(str(weights)),
+            weights,
             hint=f"Start a new run: blueprint train {run_dir / 'blueprint.yaml'}.",
         ) from exc
     history = {k: list(v)[:epoch] for k, v in history.items()}

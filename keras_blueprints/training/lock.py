@@ -23,7 +23,7 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.errors import RunError
 
 __all__ = [
     "DirectoryLock",
@@ -65,7 +65,7 @@ class DirectoryLock:
         """Takes the lock, or refuses at once when another process holds it.
 
         Raises:
-            BlueprintError: Another process holds the lock (its PID is named).
+            RunError: Another process holds the lock (its PID is named).
         """
         if fcntl is None:  # pragma: no cover - Windows
             return
@@ -84,10 +84,10 @@ class DirectoryLock:
             if exc.errno not in (errno.EAGAIN, errno.EACCES, errno.EWOULDBLOCK):
                 raise
             holder = _read_pid(self.file)
-            raise BlueprintError(
+            raise RunError(
                 f"the {self.what} in '{self.directory}' is in use by another process"
                 + (f" (PID {holder})" if holder else ""),
-                Location(str(self.directory)),
+                self.directory,
                 expected=f"one process at a time in a {self.what} directory",
                 hint=f"Wait for process {holder or '?'} to finish, or stop it "
                 f"(kill {holder or 'PID'}) and resume the {self.what} again.",

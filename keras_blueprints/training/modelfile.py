@@ -2,8 +2,8 @@
 
 Every command that loads a Keras model file (``predict``, ``evaluate``,
 ``export``) goes through :func:`load_keras_model`, so every way a file can be
-wrong ends the same way: one :class:`~keras_blueprints._core.errors.BlueprintError`
-located at the file, saying what was expected and what was found, exit 2.
+wrong ends the same way: one :class:`~keras_blueprints._core.errors.RunError`
+naming the file, saying what was expected and what was found, exit 2.
 
 Before Keras sees the file, :func:`check_keras_file` looks at it cheaply (no
 TensorFlow): a regular, non-empty file (a FIFO or a device would block or never
@@ -27,7 +27,12 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keras_blueprints._core.errors import BlueprintError, Location, Plain, is_out_of_memory
+from keras_blueprints._core.errors import (
+    KerasBlueprintsError,
+    Plain,
+    RunError,
+    is_out_of_memory,
+)
 
 if TYPE_CHECKING:
     import keras
@@ -48,32 +53,31 @@ def check_keras_file(path: str | Path) -> None:
         path: The file.
 
     Raises:
-        BlueprintError: Not a regular file, empty, not a zip archive (or a truncated
+        RunError: Not a regular file, empty, not a zip archive (or a truncated
             one), no ``config.json`` or an unreadable or oversized one, or a
             ``Lambda`` layer holding Python code.
     """
     path = Path(path)
-    where = Location(str(path))
     try:
         st = path.stat()
     except OSError as exc:
-        raise BlueprintError(
+        raise RunError(
             f"cannot open the model file '{path}'",
-            where,
+            path,
             expected=_EXPECTED,
             received=Plain(exc.strerror or type(exc).__name__),
         ) from exc
     if not stat.S_ISREG(st.st_mode):
-        raise BlueprintError(
+        raise RunError(
             f"the model '{path}' is not a regular file",
-            where,
+            path,
             expected=_EXPECTED,
             received=Plain("a directory" if stat.S_ISDIR(st.st_mode) else "a special file"),
         )
     if st.st_size == 0:
-        raise BlueprintError(
+        raise RunError(
             f"the model file '{path}' is empty",
-            where,
+            path,
             expected=_EXPECTED,
             received=Plain("0 bytes"),
         )
@@ -81,16 +85,16 @@ def check_keras_file(path: str | Path) -> None:
         with zipfile.ZipFile(path) as archive:
             config = _read_config(archive, path)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError) as exc:
-        raise BlueprintError(
+        raise RunError(
             f"the model file '{path}' is not a readable .keras archive",
-            where,
+            path,
             expected=_EXPECTED + ": a zip archive",
             received=Plain(f"{st.st_size} bytes that are not a complete zip archive (truncated?)"),
         ) from exc
     for layer in _lambda_layers(config):
-        raise BlueprintError(
+        raise RunError(
             f"the model '{path}' has a Lambda layer holding Python code ('{layer}')",
-            where,
+            path,
             expected="layers Keras can load in safe mode",
             received=Plain("a Lambda layer with a Python function (bytecode)"),
             hint="Loading it would run code from the file, so it is refused. Replace the "
@@ -111,7 +115,7 @@ def load_keras_model(path: str | Path) -> keras.Model:
         The model.
 
     Raises:
-        BlueprintError: The file cannot be loaded (see :func:`check_keras_file`), or
+        RunError: The file cannot be loaded (see :func:`check_keras_file`), or
             Keras could not rebuild the model from it.
     """
     check_keras_file(path)
@@ -119,14 +123,14 @@ def load_keras_model(path: str | Path) -> keras.Model:
 
     try:
         return keras.saving.load_model(path, safe_mode=True)
-    except BlueprintError:
+    except KerasBlueprintsError:
         raise
     except Exception as exc:  # Keras, h5py and zipfile raise many kinds for a damaged file
         if is_out_of_memory(exc):
             raise
-        raise BlueprintError(
+        raise RunError(
             f"cannot load the model file '{path}'",
-            Location(str(path)),
+            path,
             expected=_EXPECTED,
             received=Plain(first_line(exc)),
             hint="The file is damaged, or was written by another version of Keras or with "
@@ -138,33 +142,33 @@ def _read_config(archive: zipfile.ZipFile, path: Path) -> Any:
     try:
         info = archive.getinfo("config.json")
     except KeyError:
-        raise BlueprintError(
+        raise RunError(
             f"the model file '{path}' holds no config.json",
-            Location(str(path)),
+            path,
             expected=_EXPECTED,
             received=Plain("a zip archive of " + (", ".join(archive.namelist()[:5]) or "nothing")),
         ) from None
     if info.file_size > MAX_CONFIG_BYTES:
-        raise BlueprintError(
+        raise RunError(
             f"the config.json in the model file '{path}' is too large",
-            Location(str(path)),
+            path,
             expected=f"at most {MAX_CONFIG_BYTES // 2**20} MiB",
             received=Plain(f"{info.file_size / 2**20:.0f} MiB uncompressed"),
         )
     with archive.open(info) as f:
         raw = f.read(MAX_CONFIG_BYTES + 1)  # the header's size may lie
     if len(raw) > MAX_CONFIG_BYTES:
-        raise BlueprintError(
+        raise RunError(
             f"the config.json in the model file '{path}' is too large",
-            Location(str(path)),
+            path,
             expected=f"at most {MAX_CONFIG_BYTES // 2**20} MiB",
         )
     try:
         return json.loads(raw)
     except (ValueError, RecursionError) as exc:
-        raise BlueprintError(
+        raise RunError(
             f"the config.json in the model file '{path}' is not valid JSON",
-            Location(str(path)),
+            path,
             expected=_EXPECTED,
             received=Plain(first_line(exc)),
         ) from exc

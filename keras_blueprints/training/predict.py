@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.errors import BlueprintError, Location, Plain, RunError, UsageError
 from keras_blueprints._core.files import atomic_path, cannot_write
 from keras_blueprints.training.modelfile import check_keras_file, first_line
 from keras_blueprints.training.rundir import MODEL_FILE
@@ -312,8 +312,10 @@ def predict_file(
         The shape of each output, by name.
 
     Raises:
-        BlueprintError: Bad files or shapes, an output suffix that does not fit the outputs,
-            a signature given for a Keras model.
+        BlueprintError: Bad input files or shapes.
+        RunError: A model that cannot be loaded, an output suffix that does not fit the
+            outputs.
+        UsageError: A signature given for a Keras model.
     """
     import numpy as np
 
@@ -328,9 +330,9 @@ def predict_file(
             return runner(inputs, batch_size=batch_size)
     else:
         if signature is not None:
-            raise BlueprintError(
+            raise UsageError(
                 "--signature names a signature of a SavedModel",
-                Location(str(model_path)),
+                "--signature",
                 received="a Keras model (run directory or .keras file)",
                 hint="Export it first: blueprint export RUN_DIR --out DIR",
             )
@@ -349,9 +351,9 @@ def predict_file(
     if output_path.suffix not in (".npy", ".npz") or (
         output_path.suffix == ".npy" and len(out_names) > 1
     ):
-        raise BlueprintError(
+        raise RunError(
             f"cannot write the outputs to '{output_path}'",
-            Location(str(output_path)),
+            output_path,
             expected=".npz" if len(out_names) > 1 else ".npy or .npz",
         )
     outputs = _running_on(input_path, run)

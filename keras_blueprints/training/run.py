@@ -39,7 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keras_blueprints import __version__
-from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, KerasBlueprintsError, RunError, report
 from keras_blueprints._core.files import atomic_path, atomic_write_json
 from keras_blueprints.api import Overrides, load
 from keras_blueprints.resolve.schema import Blueprint, CallbackSpec, DataSpec, TrainSpec, thaw
@@ -138,7 +138,9 @@ def _marking_the_outcome(run: RunDir, info: dict[str, Any], work):
         status = 143 if isinstance(exc, _Terminated) else 130
         raise RunInterrupted(run.path, status, int(info.get("epochs_done", 0))) from None
     except Exception as exc:
-        text = exc.format() if isinstance(exc, BlueprintError) else f"{type(exc).__name__}: {exc}"
+        text = (
+            report(exc) if isinstance(exc, KerasBlueprintsError) else f"{type(exc).__name__}: {exc}"
+        )
         info.update(status="failed", stopped=_now(), error=text)
         run.write_run(info)
         raise
@@ -285,7 +287,7 @@ def resume(
         The run's result.
 
     Raises:
-        BlueprintError: Not a run directory, a run that is already complete, one
+        RunError: Not a run directory, a run that is already complete, one
             another process is running (the directory is locked), or one whose
             backup is missing or damaged beyond its previous state.
         RunInterrupted: Ctrl-C or SIGTERM: the run is marked ``interrupted``.
@@ -307,17 +309,17 @@ def _resume_locked(
     remove_stale_temporaries(run.path)
     remove_partial(run / BACKUP_DIR)
     if (info.get("runtime") or {}).get("strategy") == "multi_worker":
-        raise BlueprintError(
+        raise RunError(
             f"run '{run.path}' was trained by a multi-worker cluster; it cannot be resumed",
-            Location(str(run.path)),
+            run.path,
             hint="Only the chief kept its files; start the cluster again with a new run "
             "directory (or resume on one machine with --set runtime.strategy=default).",
         )
     if info.get("status") == "completed":
         shutil.rmtree(run / BACKUP_DIR, ignore_errors=True)  # killed before removing it
-        raise BlueprintError(
+        raise RunError(
             f"run '{run.path}' is already complete ({info.get('epochs_done')} epochs)",
-            Location(str(run.path)),
+            run.path,
             hint="Start a new run to train longer, e.g. blueprint train "
             f"{run.path / BLUEPRINT_FILE} --epochs N.",
         )
@@ -396,10 +398,10 @@ def _fit_built(
     if resuming:
         state = restore(model, run / BACKUP_DIR, run_dir=run.path)
         if state is None and int(info.get("epochs_done") or 0) > 0:
-            raise BlueprintError(
+            raise RunError(
                 f"run '{run.path}' cannot be resumed: it finished {info['epochs_done']} "
                 "epoch(s) but its backup state is missing",
-                Location(str(run / BACKUP_DIR)),
+                run / BACKUP_DIR,
                 expected="the backup/ folder the run writes every epoch",
                 hint=f"Start a new run: blueprint train {run.path / BLUEPRINT_FILE}.",
             )
@@ -485,7 +487,8 @@ def evaluate(
         every split there is (``"data"`` for all of other data).
 
     Raises:
-        BlueprintError: Not a completed run, or data that does not fit the model.
+        RunError: Not a completed run.
+        BlueprintError: Data that does not fit the model.
     """
     import keras
 
@@ -495,9 +498,9 @@ def evaluate(
     info = run.read_run()
     model_file = run / MODEL_FILE
     if not model_file.is_file():
-        raise BlueprintError(
+        raise RunError(
             f"run '{run.path}' has no trained model yet",
-            Location(str(run.path)),
+            run.path,
             expected=f"{MODEL_FILE} (written when training completes)",
             hint=f"Finish the run first: blueprint train --resume {run.path}",
         )
@@ -547,7 +550,8 @@ def load_run_blueprint(
         The blueprint.
 
     Raises:
-        BlueprintError: Not a run directory, or a problem in the blueprint.
+        RunError: Not a run directory.
+        BlueprintError: A problem in the blueprint.
     """
     run = RunDir(Path(run_dir))
     info = run.read_run() if (run.path / RUN_FILE).is_file() else {}

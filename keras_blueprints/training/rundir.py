@@ -32,7 +32,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.errors import Plain, RunError
 from keras_blueprints._core.files import atomic_write_json, atomic_write_text, cannot_write
 
 __all__ = [
@@ -88,12 +88,12 @@ def refuse_dangling_link(path: Path, what: str) -> None:
         what: What it is, for the message (``"run directory"``).
 
     Raises:
-        BlueprintError: ``path`` is a dangling symbolic link.
+        RunError: ``path`` is a dangling symbolic link.
     """
     if path.is_symlink() and not path.exists():
-        raise BlueprintError(
+        raise RunError(
             f"the {what} '{path}' is a symbolic link to nothing",
-            Location(str(path)),
+            path,
             expected="a new or empty directory",
             received=Plain(f"a link to '{os.readlink(path)}', which does not exist"),
             hint="Remove the link, or choose another place: a directory is never created "
@@ -119,13 +119,13 @@ class RunDir:
         """Creates the directory for a new run; refuses one that already holds files.
 
         Raises:
-            BlueprintError: The directory exists and is not empty (nothing is overwritten).
+            RunError: The directory exists and is not empty (nothing is overwritten).
         """
         refuse_dangling_link(self.path, "run directory")
         if self.path.exists() and (not self.path.is_dir() or any(self.path.iterdir())):
-            raise BlueprintError(
+            raise RunError(
                 f"run directory '{self.path}' already exists and is not empty",
-                Location(str(self.path)),
+                self.path,
                 hint="Choose another --run-dir, or continue that run with --resume.",
             )
         try:
@@ -142,22 +142,22 @@ class RunDir:
         """Reads ``run.json`` of an existing run.
 
         Raises:
-            BlueprintError: The directory is not a run directory, or its run.json is damaged.
+            RunError: The directory is not a run directory, or its run.json is damaged.
         """
         file = self.path / RUN_FILE
         if not file.is_file():
-            raise BlueprintError(
+            raise RunError(
                 f"'{self.path}' is not a run directory",
-                Location(str(self.path)),
+                self.path,
                 expected=f"a directory written by 'blueprint train' (with {RUN_FILE})",
                 received="no such directory" if not self.path.exists() else "no run.json in it",
             )
         try:
             data = json.loads(file.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            raise BlueprintError(f"cannot read {file}: {exc}", Location(str(file))) from exc
+            raise RunError(f"cannot read {file}: {exc}", file) from exc
         if not isinstance(data, dict):
-            raise BlueprintError(f"{file} is damaged", Location(str(file)))
+            raise RunError(f"{file} is damaged", file)
         return data
 
     # -- files ----------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
-from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.errors import BlueprintError, Plain, UsageError
 from keras_blueprints.resolve.schema import Blueprint, RuntimeSpec, freeze
 
 if TYPE_CHECKING:
@@ -170,18 +170,19 @@ def tf_config(spec: RuntimeSpec | None = None) -> dict[str, Any]:
         The parsed ``TF_CONFIG``: ``{"cluster": {...}, "task": {"type": ..., "index": ...}}``.
 
     Raises:
-        BlueprintError: It is missing, not JSON, or its task is not in its cluster.
+        UsageError: It is missing, not JSON, or its task is not in its cluster.
     """
-    location = spec.location if spec is not None else Location("TF_CONFIG")
+    context = f"for the runtime section at {spec.location}" if spec is not None else None
     example = (
         'TF_CONFIG=\'{"cluster": {"worker": ["host1:12345", "host2:12345"]}, '
         '"task": {"type": "worker", "index": 0}}\''
     )
     text = os.environ.get("TF_CONFIG")
     if not text:
-        raise BlueprintError(
+        raise UsageError(
             "the multi_worker strategy needs the cluster in the TF_CONFIG environment variable",
-            location,
+            "$TF_CONFIG",
+            context=context,
             expected="TF_CONFIG with 'cluster' and 'task'",
             received=Plain("no TF_CONFIG"),
             hint=f"Set it in every worker's environment, e.g.  {example}",
@@ -189,8 +190,12 @@ def tf_config(spec: RuntimeSpec | None = None) -> dict[str, Any]:
     try:
         config = json.loads(text)
     except ValueError as exc:
-        raise BlueprintError(
-            f"TF_CONFIG is not valid JSON: {exc}", location, received=text, hint=example
+        raise UsageError(
+            f"TF_CONFIG is not valid JSON: {exc}",
+            "$TF_CONFIG",
+            context=context,
+            received=text,
+            hint=example,
         ) from exc
     cluster = config.get("cluster") if isinstance(config, dict) else None
     task = config.get("task") if isinstance(config, dict) else None
@@ -203,17 +208,19 @@ def tf_config(spec: RuntimeSpec | None = None) -> dict[str, Any]:
         )
         or not isinstance(task, dict)
     ):
-        raise BlueprintError(
+        raise UsageError(
             "TF_CONFIG must hold a 'cluster' (job -> list of HOST:PORT) and a 'task'",
-            location,
+            "$TF_CONFIG",
+            context=context,
             received=config,
             hint=example,
         )
     kind, index = task.get("type"), task.get("index", 0)
     if kind not in cluster or not isinstance(index, int) or not 0 <= index < len(cluster[kind]):
-        raise BlueprintError(
+        raise UsageError(
             "TF_CONFIG's task is not one of its cluster's",
-            location,
+            "$TF_CONFIG",
+            context=context,
             expected=", ".join(f"{job} 0..{len(a) - 1}" for job, a in cluster.items()),
             received=task,
         )
@@ -233,7 +240,7 @@ def is_chief(spec: RuntimeSpec | None) -> bool:
         True for the process that writes the run directory.
 
     Raises:
-        BlueprintError: ``multi_worker`` with a missing or malformed ``TF_CONFIG``.
+        UsageError: ``multi_worker`` with a missing or malformed ``TF_CONFIG``.
     """
     if spec is None or spec.strategy != "multi_worker":
         return True
@@ -263,7 +270,8 @@ def strategy_for(spec: RuntimeSpec | None) -> tf.distribute.Strategy:
         The strategy.
 
     Raises:
-        BlueprintError: Unknown devices, no TPU, or a missing or malformed ``TF_CONFIG``.
+        BlueprintError: Unknown devices, or no TPU.
+        UsageError: A missing or malformed ``TF_CONFIG``.
     """
     import tensorflow as tf
 

@@ -43,7 +43,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.errors import COMMAND_LINE, UsageError
 
 __all__ = [
     "EXIT_INCOMPLETE",
@@ -64,7 +64,6 @@ EXIT_INCOMPLETE = 75  # sysexits' EX_TEMPFAIL: stopped at the timeout; resume to
 
 RESULTS_FILE = "distributed.json"
 
-_COMMAND_LINE = Location("<command line>")
 _HEARTBEAT_METHOD = "/keras_blueprints.distributed.Chief/Beat"
 _ENV_KEYS = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 _WORKER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
@@ -93,7 +92,7 @@ def parse_address(address: str) -> tuple[str, int]:
         is a valid gRPC target.
 
     Raises:
-        BlueprintError: The address has no port, a port outside 1-65535, or an
+        UsageError: The address has no port, a port outside 1-65535, or an
             empty or malformed host.
     """
     text = str(address).strip()
@@ -102,9 +101,9 @@ def parse_address(address: str) -> tuple[str, int]:
     valid_host = ipv6 or (bool(_HOST.fullmatch(host)) and ":" not in host)
     port = int(port_text) if port_text.isdigit() else -1
     if not sep or not valid_host or not 1 <= port <= 65535:
-        raise BlueprintError(
+        raise UsageError(
             f"'{address}' is not a chief address",
-            _COMMAND_LINE,
+            COMMAND_LINE,
             expected="HOST:PORT with a port from 1 to 65535, e.g. 127.0.0.1:8470 or [::1]:8470",
             received=address,
         )
@@ -115,9 +114,9 @@ def _check_worker_id(worker_id: str) -> str:
     text = str(worker_id)
     # keras-tuner treats any tuner id containing "chief" as the chief.
     if not _WORKER_ID.fullmatch(text) or "chief" in text.lower():
-        raise BlueprintError(
+        raise UsageError(
             f"'{worker_id}' is not a worker id",
-            _COMMAND_LINE,
+            "--worker",
             expected="letters, digits, '_', '.' or '-', not containing 'chief' (e.g. 1, 2, gpu0)",
             received=worker_id,
         )
@@ -163,13 +162,13 @@ def pin_threads(threads: int) -> None:
         threads: Threads per pool, a positive integer.
 
     Raises:
-        BlueprintError: ``threads`` is not a positive integer.
+        UsageError: ``threads`` is not a positive integer.
         RuntimeError: TensorFlow's runtime already started with other settings.
     """
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise BlueprintError(
+        raise UsageError(
             "the number of TensorFlow threads must be a positive integer",
-            _COMMAND_LINE,
+            "--threads",
             received=threads,
         )
     keys = ("TF_NUM_INTRAOP_THREADS", "TF_NUM_INTEROP_THREADS")
@@ -222,7 +221,7 @@ def run_chief(
         :data:`EXIT_OK` when the search finished, :data:`EXIT_INCOMPLETE` at the timeout.
 
     Raises:
-        BlueprintError: A malformed address, or one the chief cannot listen on.
+        UsageError: A malformed address, or one the chief cannot listen on.
     """
     host, port = parse_address(address)
     if threads is not None:
@@ -299,9 +298,9 @@ class _ChiefServer:
         except RuntimeError:
             bound = 0
         if not bound:
-            raise BlueprintError(
+            raise UsageError(
                 f"the chief cannot listen on {self.target}",
-                _COMMAND_LINE,
+                "--chief",
                 hint="another process may hold the port: choose a free one "
                 "(the workers' --chief must match)",
             )
@@ -499,7 +498,7 @@ def run_worker(
         when it could not be reached or went away.
 
     Raises:
-        BlueprintError: A malformed worker id or address.
+        UsageError: A malformed worker id or address.
     """
     tuner_id = f"tuner{_check_worker_id(worker_id)}"
     host, port = parse_address(address)

@@ -6,8 +6,9 @@ Imported only when a search runs (it imports keras-tuner, hence TensorFlow).
   :class:`~keras_blueprints.tuning.provider.HyperParametersProvider` and builds
   it with the very builder of ``blueprint build``; ``fit`` trains it on the
   blueprint's data as its ``train:`` section says. A trial that fails to build
-  or diverges raises keras-tuner's ``FailedTrialError`` with its reason: the
-  trial is recorded as failed and the search goes on.
+  or diverges raises :class:`TrialFailed` (a ``TrialError`` and keras-tuner's
+  ``FailedTrialError``) with its reason: the trial is recorded as failed and the
+  search goes on; a problem of the whole search raises :class:`SearchStopped`.
 * :func:`make_tuner`: the strategies (random, grid, Bayesian, Hyperband) are
   keras-tuner's own; a small mixin adds the bookkeeping of each trial (seconds,
   reason of a failure) and a hook called after every trial.
@@ -26,7 +27,13 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
-from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints._core.errors import (
+    BlueprintError,
+    KerasBlueprintsError,
+    SearchError,
+    TrialError,
+    report,
+)
 from keras_blueprints._core.files import atomic_write_json, atomic_write_text
 from keras_blueprints.api import Overrides, load
 from keras_blueprints.resolve.schema import Blueprint, DataSpec, TrainSpec, TuneSpec, thaw
@@ -38,6 +45,7 @@ __all__ = [
     "ZERO_SEED",
     "BlueprintHyperModel",
     "SearchStopped",
+    "TrialFailed",
     "make_tuner",
     "oracle_seed",
 ]
@@ -46,17 +54,32 @@ OUTCOME_FILE = "outcome.json"
 """Written in each trial's folder by the process that ran it: seconds and failure reason."""
 
 
-class SearchStopped(kt.errors.FatalError):
-    """A problem of the whole search, not of one trial: stops it with a BlueprintError."""
+class SearchStopped(SearchError, kt.errors.FatalError):
+    """A problem of the whole search, not of one trial: keras-tuner stops the search.
+
+    Attributes:
+        error: The located cause, which the search raises once it has stopped.
+    """
 
     def __init__(self, error: BlueprintError) -> None:
-        super().__init__(str(error))
+        super().__init__(
+            error.message,
+            error.location,
+            expected=error.expected,
+            received=error.received,
+            hint=error.hint,
+            context=error.context,
+        )
         self.error = error
 
 
+class TrialFailed(TrialError, kt.errors.FailedTrialError):
+    """One trial failed (its ``message`` is the reason): keras-tuner records it, goes on."""
+
+
 def one_line(error: BaseException) -> str:
-    """A failure's reason on one line (a BlueprintError's location and message first)."""
-    text = error.format() if isinstance(error, BlueprintError) else str(error)
+    """A failure's reason on one line (an error's location and message first)."""
+    text = report(error) if isinstance(error, KerasBlueprintsError) else str(error)
     lines = [line.strip() for line in text.splitlines() if line.strip()]
     return " ".join(lines) or type(error).__name__
 
@@ -124,7 +147,7 @@ class BlueprintHyperModel(kt.HyperModel):
         """Builds the trial's model in a clean, seeded session (None while exploring).
 
         Raises:
-            FailedTrialError: The values make a blueprint that does not resolve or build.
+            TrialFailed: The values make a blueprint that does not resolve or build.
         """
         if self.exploring:
             with contextlib.suppress(BlueprintError):  # its trial will report it
@@ -140,7 +163,7 @@ class BlueprintHyperModel(kt.HyperModel):
             seed_everything(train.seed, deterministic=train.deterministic)
             model = build_model(bp, compile=True)
         except BlueprintError as err:
-            raise kt.errors.FailedTrialError(f"build failed: {one_line(err)}") from err
+            raise TrialFailed(f"build failed: {one_line(err)}") from err
         # Optimizer variables now, so that a checkpoint (weights and optimizer state) loads
         # into the model: Hyperband continues the models of its previous round from theirs.
         model.optimizer.build(model.trainable_variables)
@@ -159,7 +182,7 @@ class BlueprintHyperModel(kt.HyperModel):
             The Keras ``History``.
 
         Raises:
-            FailedTrialError: The data does not fit this trial's model, or the loss
+            TrialFailed: The data does not fit this trial's model, or the loss
                 (or the objective) became NaN or infinite.
             SearchStopped: The objective is not among the metrics training logs.
         """
@@ -169,7 +192,7 @@ class BlueprintHyperModel(kt.HyperModel):
             datasets = self.datasets(bp, model)
             blueprint_callbacks = self._blueprint_callbacks(bp, train, datasets)
         except BlueprintError as err:
-            raise kt.errors.FailedTrialError(f"data: {one_line(err)}") from err
+            raise TrialFailed(f"data: {one_line(err)}") from err
         guard = _Divergence()
         callbacks = [guard, *kwargs.pop("callbacks", []), *blueprint_callbacks]
         if self.tune.patience:
@@ -194,7 +217,7 @@ class BlueprintHyperModel(kt.HyperModel):
             **kwargs,
         )
         if guard.reason:
-            raise kt.errors.FailedTrialError(guard.reason)
+            raise TrialFailed(guard.reason)
         logged = history.history
         if self.tune.objective not in logged:
             raise SearchStopped(
@@ -208,9 +231,7 @@ class BlueprintHyperModel(kt.HyperModel):
             )
         values = logged[self.tune.objective]
         if not any(math.isfinite(float(v)) for v in values):
-            raise kt.errors.FailedTrialError(
-                f"diverged: the objective {self.tune.objective} is {values[-1]}"
-            )
+            raise TrialFailed(f"diverged: the objective {self.tune.objective} is {values[-1]}")
         return history
 
     def datasets(self, bp: Blueprint, model: keras.Model) -> Any:
@@ -299,7 +320,13 @@ class _Bookkeeping:
         try:
             return super().run_trial(trial, *args, **kwargs)
         except Exception as exc:
-            reason = str(exc) if isinstance(exc, kt.errors.FailedTrialError) else one_line(exc)
+            reason = (
+                exc.message
+                if isinstance(exc, TrialError)
+                else str(exc)
+                if isinstance(exc, kt.errors.FailedTrialError)
+                else one_line(exc)
+            )
             raise
         finally:
             atomic_write_json(

@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, RunError, SearchError
 from keras_blueprints._core.files import atomic_path, atomic_write_json, atomic_write_text
 from keras_blueprints.api import Overrides, load
 from keras_blueprints.resolve.schema import Blueprint, TuneSpec
@@ -135,8 +135,9 @@ def tune(
         The result; None in a distributed worker (the chief gathers the results).
 
     Raises:
-        BlueprintError: A problem in the blueprint, its data or the run directory,
-            or a search in which no trial finished.
+        BlueprintError: A problem in the blueprint or its data.
+        RunError: A run directory that exists and is not empty.
+        SearchError: A search in which no trial finished.
     """
     overrides = list(overrides)
     allow_read = [str(Path(p).expanduser().resolve()) for p in allow_read]
@@ -151,9 +152,9 @@ def tune(
     if resume and run_dir is not None and (Path(run_dir) / SEARCH_FILE).is_file():
         state = _read_state(RunDir(run_dir))
         if state.get("overrides") != stored or state.get("given") != _given(source):
-            raise BlueprintError(
+            raise RunError(
                 f"the search in '{run_dir}' was started with another blueprint or overrides",
-                Location(str(run_dir)),
+                run_dir,
                 expected=f"{state.get('given')} with {state.get('overrides')}",
                 received=f"{_given(source)} with {stored}",
                 hint=f"Continue it as it was started: blueprint tune --resume {run_dir}",
@@ -203,7 +204,7 @@ def resume_search(
         The result of the whole search (None in a distributed worker).
 
     Raises:
-        BlueprintError: Not a search directory, a search that is already complete, or
+        RunError: Not a search directory, a search that is already complete, or
             one another process is running (the directory is locked).
     """
     run = RunDir(run_dir)
@@ -220,10 +221,10 @@ def _resume_locked(
 ) -> TuneResult | None:
     state = _read_state(run)  # again: the lock's previous holder may have changed it
     if state.get("status") == "completed":
-        raise BlueprintError(
+        raise RunError(
             f"the search in '{run.path}' is already complete "
             f"({state.get('counts', {}).get('trials', '?')} trials)",
-            Location(str(run.path)),
+            run.path,
             hint=f"Its best blueprint is {run.path / BEST_YAML}; start a new search to go on.",
         )
     state["status"] = "running"
@@ -365,9 +366,9 @@ def _finish(tuner, report: _Report, *, verbose: int) -> TuneResult:
     if not completed:
         state["status"] = "failed"
         atomic_write_json(run / SEARCH_FILE, state)
-        raise BlueprintError(
+        raise SearchError(
             f"no trial of the search finished: {len(rows)} trial(s), all failed",
-            Location(str(run.path)),
+            str(run.path),
             hint=f"The reasons are in {run / TRIALS_CSV}.",
         )
     (best_trial,) = tuner.oracle.get_best_trials(1)
@@ -435,18 +436,18 @@ def _locked(run: RunDir):
 def _read_state(run: RunDir) -> dict[str, Any]:
     file = run / SEARCH_FILE
     if not file.is_file():
-        raise BlueprintError(
+        raise RunError(
             f"'{run.path}' is not a search directory",
-            Location(str(run.path)),
+            run.path,
             expected=f"a directory written by 'blueprint tune' (with {SEARCH_FILE})",
             received="no such directory" if not run.path.exists() else f"no {SEARCH_FILE} in it",
         )
     try:
         data = json.loads(file.read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise BlueprintError(f"cannot read {file}: {exc}", Location(str(file))) from exc
+        raise RunError(f"cannot read {file}: {exc}", file) from exc
     if not isinstance(data, dict) or "source" not in data:
-        raise BlueprintError(f"{file} is damaged", Location(str(file)))
+        raise RunError(f"{file} is damaged", file)
     return data
 
 
