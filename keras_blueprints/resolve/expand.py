@@ -11,7 +11,6 @@ and reported together. Nothing here imports TensorFlow.
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -35,17 +34,13 @@ from keras_blueprints.catalog.components import (
     snake_case,
 )
 from keras_blueprints.loading.document import CONTROL_KEYS, ComposedDocument
-from keras_blueprints.loading.expressions import (
-    ExpressionError,
-    has_expression,
-    names_used,
-    total_budget,
-)
+from keras_blueprints.loading.expressions import ExpressionError, has_expression, names_used
 from keras_blueprints.loading.source import Document
 from keras_blueprints.loading.valuetypes import ValueType
 from keras_blueprints.resolve.arguments import check_arguments
 from keras_blueprints.resolve.budget import check_data, check_inputs, check_params
 from keras_blueprints.resolve.conditions import conditions_of
+from keras_blueprints.resolve.context import ResolveContext
 from keras_blueprints.resolve.graph import (
     POISONED,
     BlockDef,
@@ -64,14 +59,7 @@ from keras_blueprints.resolve.sections import (
     resolve_inputs,
     resolve_params,
 )
-from keras_blueprints.resolve.spaces import (
-    Condition,
-    DefaultProvider,
-    SpaceProvider,
-    condition,
-    node_scope,
-    using_provider,
-)
+from keras_blueprints.resolve.spaces import Condition, DefaultProvider, SpaceProvider
 from keras_blueprints.resolve.training import (
     resolve_data,
     resolve_runtime,
@@ -136,20 +124,19 @@ def resolve(
     Raises:
         BlueprintError: Every independent problem found, together.
     """
-    with (
-        using_provider(provider if provider is not None else DefaultProvider()),
-        total_budget(),
-    ):
-        return _Resolver(
-            doc, reads or ReadRoots.of(doc.path), limits or Limits.from_environment()
-        ).run()
+    ctx = ResolveContext(
+        provider=provider if provider is not None else DefaultProvider(),
+        reads=reads or ReadRoots.of(doc.path),
+        limits=limits or Limits.from_environment(),
+    )
+    return _Resolver(doc, ctx).run()
 
 
 class _Resolver:
-    def __init__(self, doc: ComposedDocument, reads: ReadRoots, limits: Limits) -> None:
+    def __init__(self, doc: ComposedDocument, ctx: ResolveContext) -> None:
         self.doc = doc
-        self.reads = reads
-        self.limits = limits
+        self.reads = ctx.reads
+        self.limits = ctx.limits
         self.errors = ErrorCollector()
         self.env: dict[str, Any] = {}
         self.blocks: dict[str, BlockDef] = {}
@@ -157,7 +144,7 @@ class _Resolver:
         self.taken: dict[str, Location] = {}
         self.suffixes: dict[str, int] = {}  # automatic name -> last suffix given
         self.expanding: list[str] = []  # YAML blocks being expanded (to refuse recursion)
-        self.root = Where(doc, ())
+        self.root = Where(doc, (), ctx)
 
     # -- entry point -------------------------------------------------------------------
     def run(self) -> Blueprint:
@@ -275,7 +262,7 @@ class _Resolver:
     def _blocks(self) -> None:
         sources: list[tuple[str, Any, Where]] = []
         for name, (body, other) in self.doc.imported_blocks.items():
-            sources.append((name, body, Where(other, ("blocks", name))))
+            sources.append((name, body, Where(other, ("blocks", name), self.root.ctx)))
         raw = self.doc.data.get("blocks")
         if raw is not None:
             where = self.root / "blocks"
@@ -449,23 +436,19 @@ class _Resolver:
             raise BlueprintError(
                 "'as' names the index of a 'repeat'", (w / "as").key_loc, hint="Add 'repeat: N'."
             )
-        with contextlib.ExitStack() as stack:
-            for c in conditions:
-                stack.enter_context(condition(c))
-            for index in range(count):
-                local = {**env, var: index} if "repeat" in item else env
-                more = (
-                    conditions_of(item["repeat"], env, w / "repeat", lambda n, i=index: n > i)
-                    if "repeat" in item
-                    else []
-                )
-                with contextlib.ExitStack() as inner:
-                    for c in more:
-                        inner.enter_context(condition(c))
-                    if "graph" in item:
-                        previous = self._group(item, w, local, scope, previous)
-                    else:
-                        previous = self._node(item, w, local, scope, previous)
+        w = w.within(w.ctx.under(conditions))
+        for index in range(count):
+            local = {**env, var: index} if "repeat" in item else env
+            more = (
+                conditions_of(item["repeat"], env, w / "repeat", lambda n, i=index: n > i)
+                if "repeat" in item
+                else []
+            )
+            iw = w.within(w.ctx.under(more))
+            if "graph" in item:
+                previous = self._group(item, iw, local, scope, previous)
+            else:
+                previous = self._node(item, iw, local, scope, previous)
         return previous
 
     def _group(
@@ -553,8 +536,8 @@ class _Resolver:
             )
         explicit = substitute_at(item["name"], env, w / "name") if "name" in item else None
         scope_name = scope.prefix + explicit if isinstance(explicit, str) else None
-        with node_scope(scope_name, tw.path) if scope_name else contextlib.nullcontext():
-            args = substitute_at(args_raw, env, tw)
+        named = tw.within(tw.ctx.naming(scope_name, tw.path)) if scope_name else tw
+        args = substitute_at(args_raw, env, named)
         if "name" in args and isinstance(args.get("name"), str):
             if explicit is not None and explicit != args["name"]:
                 raise BlueprintError(
@@ -853,11 +836,12 @@ class _Resolver:
         context = f"in block '{name}'" + (f", {scope.context}" if scope.context else "")
         inner = Scope(f"{name}_", dict(zip(block.inputs, outer, strict=True)), context)
         body_env = {**self.env, **values}
+        body = block.where.within(w.ctx)  # the instance's conditions hold in its body
         self.expanding.append(block.name)
         try:
             last = self._sequence(
                 block.graph,
-                block.where / "graph",
+                body / "graph",
                 body_env,
                 inner,
                 outer[0] if len(outer) == 1 else None,
@@ -871,11 +855,10 @@ class _Resolver:
                 raise BlueprintError(f"block '{block.name}' has no output", block.where.loc)
             result = {last.node.removeprefix(inner.prefix): last}
         elif isinstance(out_spec, str):
-            result = {out_spec: self._lookup_ref(inner, out_spec, block.where / "outputs")}
+            result = {out_spec: self._lookup_ref(inner, out_spec, body / "outputs")}
         else:  # a non-empty list of names, checked with the block's definition
             result = {
-                n: self._lookup_ref(inner, n, block.where / "outputs" / i)
-                for i, n in enumerate(out_spec)
+                n: self._lookup_ref(inner, n, body / "outputs" / i) for i, n in enumerate(out_spec)
             }
         scope.names[name[len(scope.prefix) :]] = result  # INSTANCE or INSTANCE.OUTPUT
         return next(iter(result.values()))
