@@ -62,13 +62,13 @@ class Where:
     Attributes:
         doc: The document the value comes from.
         path: The value's key path in ``doc``.
-        ctx: The resolution reading it (default: one of its own, where every search
-            space takes its default).
+        ctx: The resolution reading it. Places are made from the root with ``/``, so
+            they all share it; a place made afresh would lose the provider.
     """
 
     doc: Document
     path: Path_
-    ctx: ResolveContext = field(default_factory=ResolveContext, compare=False, repr=False)
+    ctx: ResolveContext = field(compare=False, repr=False)
 
     def __truediv__(self, key: str | int) -> Where:
         return Where(self.doc, (*self.path, key), self.ctx)
