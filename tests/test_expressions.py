@@ -492,10 +492,12 @@ def test_module_runs_no_python_code_and_imports_only_the_standard_library():
 
 
 def test_what_all_expressions_build_together_is_bounded():
-    with expressions.total_budget(limit=25_000):
-        substitute("${[0] * 10000}", ENV)
-        substitute("${[0] * 10000}", ENV)
-        err = _error("${[0] * 10000}")
+    budget = expressions.ExpressionBudget(limit=25_000)
+    substitute("${[0] * 10000}", ENV, budget)
+    substitute("${[0] * 10000}", ENV, budget)
+    with pytest.raises(ExpressionError) as info:
+        substitute("${[0] * 10000}", ENV, budget)
+    err = info.value
     assert err.offset == 6 and "25,000 elements in all" in err.message
     substitute("${[0] * 10000}", ENV)  # outside a load: one value's bound only
 

@@ -20,18 +20,16 @@ Only the standard library is imported: validation uses this without TensorFlow.
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import functools
 import math
 import operator
 import re
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 from keras_blueprints._core.errors import KerasBlueprintsError, did_you_mean
 
-__all__ = ["ExpressionError", "has_expression", "names_used", "substitute"]
+__all__ = ["ExpressionBudget", "ExpressionError", "has_expression", "names_used", "substitute"]
 
 MAX_LENGTH = 1000  # characters between the braces of one expression
 MAX_DEPTH = 50  # nested sub-expressions (parentheses, operands, arguments)
@@ -39,27 +37,41 @@ MAX_INT = 2**63  # largest magnitude of an integer
 MAX_SIZE = 10_000  # most elements (nested ones and characters included) a value may hold
 MAX_TOTAL = 10_000_000  # most elements all the expressions of one load may build together
 
-_BUILT: contextvars.ContextVar[list[int] | None] = contextvars.ContextVar(
-    "keras_blueprints_expression_budget", default=None
-)
 
-
-@contextlib.contextmanager
-def total_budget(limit: int = MAX_TOTAL) -> Iterator[None]:
-    """Bounds what every expression evaluated inside the block builds, together.
+class ExpressionBudget:
+    """What every expression of one load may build together, counted as they build.
 
     One value is bounded by :data:`MAX_SIZE`, but a 1 MB blueprint holds 40,000
-    expressions, each of which may build that much: a load (resolution) counts the
-    lists and strings all of them build and stops past ``limit`` elements.
+    expressions, each of which may build that much: a load (resolution) makes one
+    budget and passes it to :func:`substitute`, which counts the lists and strings
+    all of them build and stops past ``limit`` elements.
 
     Args:
         limit: Most elements (nested ones and characters included) built in all.
+
+    Attributes:
+        limit: As given.
+        built: The elements built so far.
     """
-    token = _BUILT.set([0, limit])
-    try:
-        yield
-    finally:
-        _BUILT.reset(token)
+
+    def __init__(self, limit: int = MAX_TOTAL) -> None:
+        self.limit = limit
+        self.built = 0
+
+    def spend(self, size: int, pos: int) -> None:
+        """Counts ``size`` more elements, built by the expression at ``pos``.
+
+        Raises:
+            ExpressionError: The expressions together built more than ``limit``.
+        """
+        self.built += size
+        if self.built > self.limit:
+            raise ExpressionError(
+                f"the expressions of this blueprint build more than {self.limit:,} elements in all",
+                pos,
+                expected=f"at most {self.limit:,} elements built by all expressions together",
+                hint="Build large lists once, in a parameter, and refer to it.",
+            )
 
 
 class ExpressionError(KerasBlueprintsError):
@@ -341,24 +353,24 @@ class _Parser:
 # ---------------------------------------------------------------- evaluator
 
 
-def _eval(node: _Node, env: Mapping[str, object]) -> Any:
+def _eval(node: _Node, env: Mapping[str, object], budget: ExpressionBudget | None) -> Any:
     kind, pos, value, args = node
     if kind == "const":
         return value
     if kind == "name":
         return _lookup(value, pos, env)
     if kind == "if":
-        return _eval(args[0] if _eval(args[1], env) else args[2], env)
+        return _eval(args[0] if _eval(args[1], env, budget) else args[2], env, budget)
     if kind == "logic":  # short-circuits and returns an operand, as Python does
-        result = _eval(args[0], env)
+        result = _eval(args[0], env, budget)
         for (op, _), arg in zip(value, args[1:], strict=True):
             if bool(result) == (op == "or"):
                 return result
-            result = _eval(arg, env)
+            result = _eval(arg, env, budget)
         return result
-    values = [_eval(arg, env) for arg in args]
+    values = [_eval(arg, env, budget) for arg in args]
     if kind == "list":
-        _check_size(_weight(values), pos)
+        _check_size(_weight(values), pos, budget)
         return values
     if kind == "call":
         return _call(value, values, pos)
@@ -372,7 +384,9 @@ def _eval(node: _Node, env: Mapping[str, object]) -> Any:
     result = values[0]
     for (op, op_pos), operand in zip(value, values[1:], strict=True):
         result = (
-            _index(result, operand, op_pos) if op == "[" else _arith(op, result, operand, op_pos)
+            _index(result, operand, op_pos)
+            if op == "["
+            else _arith(op, result, operand, op_pos, budget)
         )
     return result
 
@@ -457,7 +471,7 @@ def _unary(op: str, value: Any, pos: int) -> Any:
     return _checked(-value if op == "-" else value, pos)
 
 
-def _arith(op: str, a: Any, b: Any, pos: int) -> Any:
+def _arith(op: str, a: Any, b: Any, pos: int, budget: ExpressionBudget | None) -> Any:
     if _is_number(a) and _is_number(b):
         if op in ("/", "//", "%") and b == 0:
             raise ExpressionError("division by zero", pos, expected="a non-zero divisor")
@@ -475,27 +489,19 @@ def _arith(op: str, a: Any, b: Any, pos: int) -> Any:
     if size is None:
         message = f"cannot apply '{op}' to {_type(a)} and {_type(b)}"
         raise _type_error(message, pos, _OPERANDS.get(op, "two numbers"), a, b)
-    _check_size(size, pos)
+    _check_size(size, pos, budget)
     return _NUMERIC[op](a, b)
 
 
-def _check_size(size: int, pos: int) -> None:
+def _check_size(size: int, pos: int, budget: ExpressionBudget | None) -> None:
     if size > MAX_SIZE:
         raise ExpressionError(
             f"result would be {size} long",
             pos,
             expected=f"at most {MAX_SIZE} (nested lists and characters included)",
         )
-    built = _BUILT.get()
-    if built is not None:
-        built[0] += size
-        if built[0] > built[1]:
-            raise ExpressionError(
-                f"the expressions of this blueprint build more than {built[1]:,} elements in all",
-                pos,
-                expected=f"at most {built[1]:,} elements built by all expressions together",
-                hint="Build large lists once, in a parameter, and refer to it.",
-            )
+    if budget is not None:
+        budget.spend(size, pos)
 
 
 def _weight(value: Any) -> int:
@@ -682,9 +688,9 @@ def _parse(text: str) -> tuple[str | _Piece, ...]:
     return tuple(parts)
 
 
-def _evaluate(piece: _Piece, env: Mapping[str, object]) -> Any:
+def _evaluate(piece: _Piece, env: Mapping[str, object], budget: ExpressionBudget | None) -> Any:
     try:
-        return _eval(piece.node, env)
+        return _eval(piece.node, env, budget)
     except ExpressionError:
         raise
     except RecursionError:
@@ -726,12 +732,16 @@ def has_expression(text: str) -> bool:
     return False
 
 
-def substitute(text: str, env: Mapping[str, object]) -> object:
+def substitute(
+    text: str, env: Mapping[str, object], budget: ExpressionBudget | None = None
+) -> object:
     """Evaluates the ``${...}`` expressions in ``text`` against the parameters ``env``.
 
     Args:
         text: A scalar value from a blueprint.
         env: The parameters an expression can name.
+        budget: What the expressions of the whole load may still build (None: only
+            each value's own bound, :data:`MAX_SIZE`).
 
     Returns:
         When ``text`` is exactly one ``${expr}``, the value of ``expr`` with its own
@@ -747,8 +757,8 @@ def substitute(text: str, env: Mapping[str, object]) -> object:
         return text
     parts = _parse(text)
     if len(parts) == 1 and isinstance(parts[0], _Piece):
-        return _evaluate(parts[0], env)
-    out = (p if isinstance(p, str) else _render(_evaluate(p, env), p.start) for p in parts)
+        return _evaluate(parts[0], env, budget)
+    out = (p if isinstance(p, str) else _render(_evaluate(p, env, budget), p.start) for p in parts)
     return "".join(out)
 
 

@@ -1,8 +1,12 @@
 """Resolution: a composed document becomes a typed, frozen :class:`~keras_blueprints.Blueprint`.
 
-Modules: :mod:`.values` (where a value stands, ``${}`` substitution, safety
-checks), :mod:`.sections` (``params``, ``inputs``, ``compile``), :mod:`.expand`
-(the graph: repeats, blocks, names, references, layer arguments), :mod:`.graph`
+Modules: :mod:`.expand` (:func:`resolve`: the steps in order), :mod:`.context`
+(the :class:`~.context.ResolveContext` passed down: space provider, conditions,
+read rule, budgets), :mod:`.values` (where a value stands, ``${}`` substitution,
+safety checks), :mod:`.sections` (``params``, ``inputs``, ``compile``),
+:mod:`.nodes` (graph entries: ``when:``, ``repeat:``, node names), :mod:`.blocks`
+(YAML and Python block instances), :mod:`.references` (``from:``, ``share:``,
+``outputs:``), :mod:`.arguments` (block and layer arguments), :mod:`.graph`
 (pending nodes and the whole-graph checks), :mod:`.models` (``models:``).
 Nothing here imports TensorFlow.
 """

@@ -15,7 +15,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from keras_blueprints._core.errors import BlueprintError
-from keras_blueprints.resolve.spaces import MAX_ENUMERATED, Condition, is_space, param_space
+from keras_blueprints.resolve.spaces import MAX_ENUMERATED, Condition, is_space
 from keras_blueprints.resolve.values import Where, names_in, read_space, substitute_at
 
 __all__ = ["conditions_of"]
@@ -29,7 +29,7 @@ def conditions_of(
     Args:
         raw: The ``when:`` or ``repeat:`` value as written (an expression or a space).
         env: The values in scope.
-        where: Where ``raw`` stands.
+        where: Where ``raw`` stands (its context knows which parameters are spaces).
         active: Whether a value of ``raw`` makes the place active (``when``: true;
             a repeat iteration: count above its index).
 
@@ -46,7 +46,7 @@ def conditions_of(
     except BlueprintError:
         return []
     for param in sorted(used):
-        found = param_space(param)
+        found = where.ctx.param_space(param)
         if found is None:
             continue
         name, space = found

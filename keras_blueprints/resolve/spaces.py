@@ -19,7 +19,9 @@ one hyperparameter drive several places.
 
 Resolution asks a :class:`SpaceProvider` for each space's value as it meets it,
 together with the conditions under which the space is active (the ``when:``
-and ``repeat:`` around it that depend on other hyperparameters). Loading a
+and ``repeat:`` around it that depend on other hyperparameters); the provider
+and the conditions travel in the resolution's
+:class:`~keras_blueprints.resolve.context.ResolveContext`. Loading a
 blueprint uses :class:`DefaultProvider` (every space takes its default, so a
 blueprint with spaces builds as it is); a search passes a provider backed by
 keras-tuner's ``HyperParameters``. This module imports the standard library only.
@@ -27,10 +29,8 @@ keras-tuner's ``HyperParameters``. This module imports the standard library only
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
 import math
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -43,16 +43,8 @@ __all__ = [
     "Space",
     "SpaceProvider",
     "ValuesProvider",
-    "active_provider",
-    "condition",
-    "current_conditions",
     "is_space",
-    "node_scope",
-    "param_space",
     "parse_space",
-    "record_param",
-    "scoped_name",
-    "using_provider",
 ]
 
 KINDS = ("choice", "int", "float", "boolean", "fixed")
@@ -217,100 +209,6 @@ def check_same(seen: Mapping[str, tuple[Space, Any]], space: Space, name: str) -
             received=Plain(space.describe()),
             hint="Give one of them another name, or write the same space in both places.",
         )
-
-
-# -- which provider resolution uses ---------------------------------------------------
-
-_PROVIDER: contextvars.ContextVar[SpaceProvider | None] = contextvars.ContextVar(
-    "keras_blueprints_space_provider", default=None
-)
-_CONDITIONS: contextvars.ContextVar[tuple[Condition, ...]] = contextvars.ContextVar(
-    "keras_blueprints_space_conditions", default=()
-)
-_SCOPE: contextvars.ContextVar[tuple[str, tuple] | None] = contextvars.ContextVar(
-    "keras_blueprints_space_scope", default=None
-)
-_PARAMS: contextvars.ContextVar[dict[str, tuple[str, Space]] | None] = contextvars.ContextVar(
-    "keras_blueprints_param_spaces", default=None
-)
-
-
-@contextlib.contextmanager
-def using_provider(provider: SpaceProvider) -> Iterator[SpaceProvider]:
-    """Makes ``provider`` choose space values for the resolution inside the block."""
-    tokens = (_PROVIDER.set(provider), _CONDITIONS.set(()), _SCOPE.set(None), _PARAMS.set({}))
-    try:
-        yield provider
-    finally:
-        for var, token in zip((_PROVIDER, _CONDITIONS, _SCOPE, _PARAMS), tokens, strict=True):
-            var.reset(token)
-
-
-def active_provider() -> SpaceProvider:
-    """The provider of the resolution in progress (a fresh default one outside any)."""
-    provider = _PROVIDER.get()
-    return provider if provider is not None else DefaultProvider()
-
-
-def current_conditions() -> tuple[Condition, ...]:
-    """The conditions of the place being resolved."""
-    return _CONDITIONS.get()
-
-
-@contextlib.contextmanager
-def condition(cond: Condition | None) -> Iterator[None]:
-    """Adds ``cond`` to the conditions inside the block (None: adds nothing)."""
-    if cond is None:
-        yield
-        return
-    token = _CONDITIONS.set((*_CONDITIONS.get(), cond))
-    try:
-        yield
-    finally:
-        _CONDITIONS.reset(token)
-
-
-@contextlib.contextmanager
-def node_scope(name: str, path: tuple) -> Iterator[None]:
-    """Names spaces met under ``path`` (a node's arguments) after node ``name``."""
-    token = _SCOPE.set((name, tuple(path)))
-    try:
-        yield
-    finally:
-        _SCOPE.reset(token)
-
-
-def scoped_name(path: tuple) -> str:
-    """The name of an unnamed space at ``path``: by node (``hidden2/units``), else by section.
-
-    Args:
-        path: The space's key path in the document.
-
-    Returns:
-        ``NODE/ARG[/...]`` inside a node's arguments; the parameter's name in
-        ``params``; the key path joined with ``/`` elsewhere (``compile/optimizer/...``).
-    """
-    scope = _SCOPE.get()
-    if scope is not None and tuple(path[: len(scope[1])]) == scope[1]:
-        rest = [str(p) for p in path[len(scope[1]) :]]
-        return "/".join([scope[0], *rest])
-    parts = [str(p) for p in path]
-    if parts[:1] == ["params"] and len(parts) > 1:
-        parts = parts[1:]
-    return "/".join(parts)
-
-
-def record_param(param: str, name: str, space: Space) -> None:
-    """Remembers that parameter ``param`` is the hyperparameter ``name`` (for conditions)."""
-    params = _PARAMS.get()
-    if params is not None:
-        params[param] = (name, space)
-
-
-def param_space(param: str) -> tuple[str, Space] | None:
-    """The hyperparameter behind parameter ``param``, if it is a search space."""
-    params = _PARAMS.get()
-    return None if params is None else params.get(param)
 
 
 # -- reading spaces -------------------------------------------------------------------

@@ -1,10 +1,15 @@
-"""Shared pieces of resolution: where a value stands, ``${}`` substitution, safety checks."""
+"""Shared pieces of resolution: where a value stands, ``${}`` substitution, safety checks.
+
+A :class:`Where` is a place being read: the document, the key path there, and the
+:class:`~keras_blueprints.resolve.context.ResolveContext` of the resolution reading
+it, so a function given a place has all it depends on in its arguments.
+"""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from keras_blueprints._core.errors import BlueprintError, Location
@@ -15,15 +20,8 @@ from keras_blueprints.loading.expressions import (
     substitute,
 )
 from keras_blueprints.loading.source import Document, Path_
-from keras_blueprints.resolve.spaces import (
-    Space,
-    active_provider,
-    current_conditions,
-    is_space,
-    parse_space,
-    record_param,
-    scoped_name,
-)
+from keras_blueprints.resolve.context import ResolveContext
+from keras_blueprints.resolve.spaces import Space, is_space, parse_space
 
 __all__ = [
     "NAME_RE", "REF_RE", "Where", "check_safe", "names_in", "read_space", "space_value",
@@ -59,13 +57,25 @@ _KERAS_ROOT_CLASSES = ("DTypePolicy", "FloatDTypePolicy", "QuantizedDTypePolicy"
 
 @dataclass
 class Where:
-    """A value's place: the document it came from and its key path there."""
+    """A value's place: the document it came from, its key path there, and the context.
+
+    Attributes:
+        doc: The document the value comes from.
+        path: The value's key path in ``doc``.
+        ctx: The resolution reading it. Places are made from the root with ``/``, so
+            they all share it; a place made afresh would lose the provider.
+    """
 
     doc: Document
     path: Path_
+    ctx: ResolveContext = field(compare=False, repr=False)
 
     def __truediv__(self, key: str | int) -> Where:
-        return Where(self.doc, (*self.path, key))
+        return Where(self.doc, (*self.path, key), self.ctx)
+
+    def within(self, ctx: ResolveContext) -> Where:
+        """The same place, read in ``ctx`` (a block's body, expanded where it is used)."""
+        return Where(self.doc, self.path, ctx)
 
     @property
     def loc(self) -> Location:
@@ -89,7 +99,8 @@ def substitute_at(value: Any, env: Mapping[str, Any], where: Where) -> Any:
     Args:
         value: Plain YAML data.
         env: Parameter and index values.
-        where: The value's place, for errors.
+        where: The value's place, for errors; its context chooses the values of the
+            search spaces met and bounds what the expressions build.
 
     Returns:
         The value with its expressions evaluated.
@@ -101,7 +112,7 @@ def substitute_at(value: Any, env: Mapping[str, Any], where: Where) -> Any:
         if not has_expression(value):
             return value
         try:
-            return substitute(value, env)
+            return substitute(value, env, where.ctx.budget)
         except ExpressionError as exc:
             raise BlueprintError(
                 exc.message,
@@ -124,15 +135,15 @@ def read_space(value: dict, env: Mapping[str, Any], where: Where) -> tuple[Space
     """Reads a search space written at ``where`` (its own ``${}`` evaluated) and its name."""
     own = {k: substitute_at(v, env, where / k) for k, v in value.items()}
     space = parse_space(own, where)
-    return space, space.name or scoped_name(where.path)
+    return space, space.name or where.ctx.space_name(where.path)
 
 
 def space_value(value: dict, env: Mapping[str, Any], where: Where) -> Any:
-    """The value the active provider chooses for the search space at ``where``."""
+    """The value the provider of ``where``'s context chooses for the search space there."""
     space, name = read_space(value, env, where)
     if len(where.path) == 2 and where.path[0] == "params":
-        record_param(str(where.path[1]), name, space)
-    return active_provider().value(space, name, current_conditions())
+        where.ctx.record_param(str(where.path[1]), name, space)
+    return where.ctx.choose(space, name)
 
 
 def names_in(value: Any, where: Where) -> set[str]:

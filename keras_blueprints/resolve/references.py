@@ -1,0 +1,217 @@
+"""References between nodes: ``from:``, ``share:`` and ``outputs:``.
+
+A node's inputs are read as written (:func:`node_inputs`) while the graph is
+expanded, and looked up (:func:`lookup`) once every name of their scope is
+known (:func:`link`), so a node may name one defined below it. A reference is
+``NAME`` or ``NAME.INDEX`` (one output of a multi-output node, or a named output
+of a block instance).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from keras_blueprints._core.errors import BlueprintError, ErrorCollector, Location
+from keras_blueprints.resolve.graph import POISONED, NodeInput, Scope, Skip
+from keras_blueprints.resolve.schema import Ref
+from keras_blueprints.resolve.values import REF_RE, Where, substitute_at
+
+__all__ = ["input_ref", "link", "lookup", "node_inputs", "read_outputs", "read_refs", "ref_at"]
+
+
+def node_inputs(
+    item: Mapping[str, Any], w: Where, env: Mapping[str, Any], previous: Ref | None
+) -> tuple[list[NodeInput], dict[str, NodeInput | list[NodeInput]]]:
+    """Reads a node's ``from:`` (the previous node when there is none).
+
+    Args:
+        item: The node as written.
+        w: Where the node stands.
+        env: The values in scope.
+        previous: The node before it (None: none gives its input; ``POISONED``: it failed).
+
+    Returns:
+        The positional inputs, and the keyword (call) inputs by name.
+
+    Raises:
+        Skip: No ``from:`` and the previous node failed (its error is reported).
+        BlueprintError: No input can be found, or ``from:`` is malformed.
+    """
+    if "from" not in item and previous is POISONED:
+        raise Skip
+    if "from" not in item:
+        if previous is None:
+            raise BlueprintError(
+                "this node needs 'from': no single previous node gives its input",
+                w.loc,
+                hint="The model has several inputs, or this node follows an error; name its"
+                " input with  from: INPUT_OR_NODE",
+            )
+        return [NodeInput(str(previous), w, previous)], {}
+    value = substitute_at(item["from"], env, w / "from")
+    fw = w / "from"
+    if isinstance(value, dict):
+        positional = value.get("inputs")
+        inputs = read_refs(positional, fw / "inputs") if positional is not None else []
+        if not inputs:
+            if previous is None:
+                raise BlueprintError("'from' needs 'inputs' here", fw.loc)
+            inputs = [NodeInput(str(previous), fw, previous)]
+        call = {}
+        for key, v in value.items():
+            if key == "inputs":
+                continue
+            refs = read_refs(v, fw / key)
+            call[key] = refs if isinstance(v, list) else refs[0]
+        return inputs, call
+    return read_refs(value, fw), {}
+
+
+def read_refs(value: Any, w: Where) -> list[NodeInput]:
+    """Reads one reference or a list of them, as written (not looked up yet).
+
+    Raises:
+        BlueprintError: A value that is not a reference, or an empty list.
+    """
+    items = value if isinstance(value, list) else [value]
+    out = []
+    for i, v in enumerate(items):
+        iw = w / i if isinstance(value, list) else w
+        if not isinstance(v, str) or not REF_RE.match(v):
+            raise BlueprintError(
+                "'from' takes node or input names",
+                iw.loc,
+                expected="a name, NAME.INDEX for one output of a multi-output node, or a list",
+                received=v,
+            )
+        out.append(NodeInput(v, iw))
+    if not out:
+        raise BlueprintError("'from' is empty", w.loc, expected="at least one node or input name")
+    return out
+
+
+def lookup(scope: Scope, text: str, where: Where) -> Ref:
+    """Finds what reference ``text`` names in ``scope``.
+
+    Raises:
+        BlueprintError: An unknown name, or an output its target does not have.
+    """
+    m = REF_RE.match(text) if isinstance(text, str) else None
+    if m is None:  # callers check the syntax where they read it; never crash here
+        raise BlueprintError(
+            "a reference must name a node or an input",
+            where.loc,
+            expected="a name, or NAME.INDEX for one output of a multi-output node",
+            received=text,
+        )
+    base, index = m.group(1), m.group(2)
+    target = scope.names.get(base)
+    if target is None:
+        raise BlueprintError.unknown_name(
+            "a node or input defined here",
+            base,
+            list(scope.names),
+            where.loc,
+            path=where.path,
+            context=scope.context,
+        )
+    if isinstance(target, dict):  # a block instance: its first or its named output
+        key = index if index is not None else next(iter(target))
+        if key not in target and key.isdigit() and int(key) < len(target):
+            key = list(target)[int(key)]
+        if key not in target:
+            raise BlueprintError.unknown_name(
+                f"an output of block instance '{base}'", key, list(target), where.loc
+            )
+        return Ref(target[key].node, target[key].index, where.loc)
+    if index is None:
+        return Ref(target.node, target.index, where.loc)
+    if target.index is not None:
+        raise BlueprintError(
+            f"'{base}' is already one output; it has no output '{index}'", where.loc
+        )
+    return Ref(target.node, int(index) if index.isdigit() else index, where.loc)
+
+
+def ref_at(scope: Scope, value: Any, where: Where) -> Ref:
+    """Checks one reference as written and resolves it in ``scope``."""
+    (inp,) = read_refs(value, where)
+    return lookup(scope, inp.text, where)
+
+
+def input_ref(scope: Scope, inp: NodeInput) -> Ref:
+    """The node an input names (the previous node, already known, or a lookup)."""
+    return inp.ref if inp.ref is not None else lookup(scope, inp.text, inp.where)
+
+
+def link(scope: Scope, errors: ErrorCollector) -> None:
+    """Looks up the inputs and ``share:`` of every node of ``scope``, collecting errors."""
+    for node in scope.members:
+        try:
+            node.resolved_inputs = tuple(input_ref(scope, i) for i in node.inputs)
+            node.resolved_call = {
+                key: tuple(input_ref(scope, i) for i in value)
+                if isinstance(value, list)
+                else input_ref(scope, value)
+                for key, value in node.call_inputs.items()
+            }
+            if node.share is not None:
+                text, sw = node.share
+                if isinstance(scope.names.get(text), dict):
+                    raise BlueprintError(
+                        f"'share' must name a layer node; '{text}' is a block instance",
+                        sw.loc,
+                        hint=f"Share one of its layers by its full name, e.g. '{text}_...'.",
+                    )
+                ref = lookup(scope, text, sw)
+                node.share = (ref.node, sw)
+        except BlueprintError as err:
+            errors.add(err)
+
+
+def read_outputs(
+    raw: Any,
+    top: Scope,
+    last: Ref | None,
+    root: Where,
+    env: Mapping[str, Any],
+    errors: ErrorCollector,
+) -> list[Ref]:
+    """Reads the model's ``outputs:`` (default: the last node of the graph).
+
+    Args:
+        raw: The section as written, or None.
+        top: The top-level scope, every name known.
+        last: The graph's last node, or None.
+        root: The document's root.
+        env: Parameter values.
+        errors: Where independent errors go.
+
+    Returns:
+        The outputs.
+
+    Raises:
+        BlueprintError: Every problem found (with the errors collected before).
+    """
+    w = root / "outputs"
+    if raw is None:
+        if last is None:
+            raise BlueprintError("the graph has no output", Location(root.doc.file, 1, 1))
+        return [last]
+    raw = substitute_at(raw, env, w)
+    items = raw if isinstance(raw, list) else [raw]
+    out = []
+    for i, text in enumerate(items):
+        iw = w / i if isinstance(raw, list) else w
+        if not isinstance(text, str) or not REF_RE.match(text):
+            errors.add(BlueprintError("'outputs' takes node names", iw.loc, received=text))
+            continue
+        try:
+            out.append(lookup(top, text, iw))
+        except BlueprintError as err:
+            errors.add(err)
+    if not out and not errors.errors:
+        errors.add(BlueprintError("'outputs' is empty", w.loc, expected="at least one node name"))
+    errors.raise_if_any()
+    return out
