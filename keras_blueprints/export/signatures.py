@@ -196,7 +196,8 @@ def _folding_time_distributed() -> type:
                 return super().call(inputs, training=training, mask=mask)
             shape = ops.shape(inputs)
             flat = ops.reshape(inputs, (-1, *inputs.shape[2:]))
-            kwargs = {"training": training} if self.layer._call_has_training_arg else {}
+            takes_training = "training" in self.layer.call_signature_parameters
+            kwargs = {"training": training} if takes_training else {}
             out = self.layer.call(flat, **kwargs)
             return ops.reshape(out, (shape[0], shape[1], *out.shape[1:]))
 
