@@ -27,6 +27,12 @@ what keras-tuner 1.4 leaves to its users:
 
 The chief also writes ``distributed.json`` in the tuner's directory: which worker
 ran which trial, and how the chief ended.
+
+This is not a copy of keras-tuner's chief and client: the search, the oracle and the
+gRPC protocol are keras-tuner's own (public ``Trial`` and ``Oracle`` members). Where
+it must reach inside keras-tuner (serving the chief's oracle, subclassing its
+servicer, the oracle's lock, retry queue and directory, the client's call timeout
+and its ``STOPPED`` answer), it goes through :mod:`keras_blueprints._compat.keras_tuner`.
 """
 
 from __future__ import annotations
