@@ -337,7 +337,8 @@ def _atomic_state(tuner: Any) -> None:
     (``Stateful.save``), so a search killed during a write leaves a truncated
     JSON file no ``--resume`` can reload. The oracle's two writers, ``save`` and
     ``_save_trial``, are replaced on this tuner's oracle by writers that move a
-    complete file into place. A distributed worker's oracle is the chief's
+    complete file into place (:func:`~keras_blueprints._compat.keras_tuner.replace_oracle_writers`).
+    A distributed worker's oracle is the chief's
     (a client): it writes nothing here.
     """
     oracle = tuner.oracle
