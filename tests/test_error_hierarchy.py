@@ -208,7 +208,8 @@ def test_failed_trials_are_skipped_and_a_search_with_none_finished_stops(tmp_pat
 
 
 def test_the_tuning_engine_speaks_keras_tuners_language():
-    kt = pytest.importorskip("keras_tuner")
+    import keras_tuner as kt
+
     from keras_blueprints.tuning.engine import SearchStopped, TrialFailed
 
     trial = TrialFailed("diverged: the loss became nan")

@@ -209,7 +209,7 @@ def test_a_search_writes_its_results(searched):
 
 
 def test_best_yaml_rebuilds_the_best_trials_model_exactly(searched):
-    from keras_tuner.src.engine.trial import Trial
+    from keras_tuner.engine.trial import Trial
 
     from keras_blueprints.builders.model import build_model
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_blueprints._compat.keras import input_structure
+
 __all__ = ["as_model_inputs"]
 
 
@@ -21,7 +23,7 @@ def as_model_inputs(model: Any, x: Any) -> Any:
     Returns:
         The inputs, in the model's structure.
     """
-    if not isinstance(x, dict) or isinstance(getattr(model, "_inputs_struct", None), dict):
+    if not isinstance(x, dict) or isinstance(input_structure(model), dict):
         return x
     names = [getattr(t, "name", None) for t in getattr(model, "inputs", None) or []]
     if names and all(n in x for n in names):
@@ -30,5 +32,5 @@ def as_model_inputs(model: Any, x: Any) -> Any:
         values = list(x.values())
     else:
         return x
-    struct = getattr(model, "_inputs_struct", None)
+    struct = input_structure(model)
     return values if isinstance(struct, list | tuple) or len(values) > 1 else values[0]

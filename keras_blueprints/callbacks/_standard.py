@@ -5,14 +5,17 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import keras
-
+from keras_blueprints._compat.keras import (
+    BackupFiles,
+    HookedBackupAndRestore,
+    HookedModelCheckpoint,
+)
 from keras_blueprints._core.files import atomic_path, atomic_write_json
 
 __all__ = ["AtomicBackupAndRestore", "AtomicModelCheckpoint"]
 
 
-class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
+class AtomicModelCheckpoint(HookedModelCheckpoint):
     """``ModelCheckpoint`` that writes each file beside its target and moves it into place.
 
     A run killed while saving leaves the previous complete checkpoint, never a
@@ -20,21 +23,21 @@ class AtomicModelCheckpoint(keras.callbacks.ModelCheckpoint):
     file names) is Keras' own behaviour.
     """
 
-    def _save_model(self, epoch, batch, logs):
-        filepath = self._get_file_path(epoch, batch, logs)
-        if not self._should_save_model(epoch, batch, logs, filepath):
-            return
+    def write_checkpoint(self, filepath: str) -> None:
+        """Writes the checkpoint beside ``filepath``, then moves it into place.
+
+        Args:
+            filepath: The checkpoint's file.
+        """
         suffix = ".weights.h5" if self.save_weights_only else None
         with atomic_path(filepath, suffix=suffix) as tmp:
             if self.save_weights_only:
                 self.model.save_weights(tmp, overwrite=True)
             else:
                 self.model.save(tmp, overwrite=True)
-        if self.verbose > 0:
-            print(f"\nEpoch {epoch + 1}: finished saving model to {filepath}")
 
 
-class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+class AtomicBackupAndRestore(HookedBackupAndRestore):
     """``BackupAndRestore`` whose every file is written beside its target and moved into place.
 
     Keras rewrites ``latest.weights.h5`` in place: a process killed during that
@@ -44,17 +47,22 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
     kill leaves complete files only. Restoring is Keras' own behaviour.
     """
 
-    def _save_model(self):
+    def write_backup(self, files: BackupFiles) -> None:
+        """Writes the weights and the epoch counter, each atomically.
+
+        Args:
+            files: Where to write, and the epoch and batch to record.
+        """
         Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
-        weights, metadata = Path(self._weights_path), Path(self._training_metadata_path)
+        weights, metadata = Path(files.weights), Path(files.metadata)
         if self.double_checkpoint:
             for current, previous in (
-                (weights, Path(self._prev_weights_path)),
-                (metadata, Path(self._prev_training_metadata_path)),
+                (weights, Path(files.previous_weights)),
+                (metadata, Path(files.previous_metadata)),
             ):
                 if current.exists():
                     with atomic_path(previous) as tmp:
                         shutil.copyfile(current, tmp)
         with atomic_path(weights, suffix=".weights.h5") as tmp:
             self.model.save_weights(tmp, overwrite=True)
-        atomic_write_json(metadata, {"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        atomic_write_json(metadata, {"epoch": files.epoch, "batch": files.batch})

@@ -16,6 +16,7 @@ token) that returns the token ids, as
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -196,7 +197,8 @@ def _folding_time_distributed() -> type:
                 return super().call(inputs, training=training, mask=mask)
             shape = ops.shape(inputs)
             flat = ops.reshape(inputs, (-1, *inputs.shape[2:]))
-            kwargs = {"training": training} if self.layer._call_has_training_arg else {}
+            takes_training = "training" in inspect.signature(self.layer.call).parameters
+            kwargs = {"training": training} if takes_training else {}
             out = self.layer.call(flat, **kwargs)
             return ops.reshape(out, (shape[0], shape[1], *out.shape[1:]))
 

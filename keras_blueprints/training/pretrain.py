@@ -46,6 +46,7 @@ from typing import Any
 
 import keras
 
+from keras_blueprints._compat.keras import sublayers
 from keras_blueprints._core.errors import BlueprintError, Plain
 from keras_blueprints.resolve.schema import PretrainSpec
 
@@ -231,12 +232,7 @@ def pretrain_layerwise(
     # construction (they run in the input pipeline). E_k and D_k are made
     # trainable, the pairs name them explicitly; their flags (and those of
     # their sub-layers, parents first) are restored at the end.
-    flags = [
-        (layer, layer.trainable)
-        for pair in pairs
-        for top in pair
-        for layer in top._flatten_layers(include_self=True, recursive=True)
-    ]
+    flags = [(layer, layer.trainable) for pair in pairs for top in pair for layer in sublayers(top)]
     results: list[dict[str, Any]] = []
     try:
         for (encoder, decoder), prefix, pair in zip(pairs, prefixes, pair_models, strict=True):

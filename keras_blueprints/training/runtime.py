@@ -313,14 +313,16 @@ def _local_devices() -> list[str]:
 
 def _check_devices(spec: RuntimeSpec, devices: list[str]) -> None:
     import tensorflow as tf
-    from tensorflow.python.framework import device as tf_device  # canonical device names
+
+    def canonical(name: str) -> str:  # as TensorFlow spells a device name
+        return tf.DeviceSpec.from_string(name).to_string().lower()
 
     known = {
-        tf_device.canonical_name(d.name).lower().replace("/job:localhost/replica:0/task:0", "")
+        canonical(d.name).replace("/job:localhost/replica:0/task:0", "")
         for d in tf.config.list_logical_devices()
     }
     for name in devices:
-        spelled = tf_device.canonical_name(name).lower()
+        spelled = canonical(name)
         spelled = spelled.replace("/job:localhost/replica:0/task:0", "")
         if spelled not in known:
             raise BlueprintError(
@@ -529,54 +531,10 @@ def fitting(runtime: Runtime, model: Any) -> Iterator[None]:
     if runtime.spec.strategy != "multi_worker":
         yield
         return
-    from keras.src.backend.tensorflow import trainer
+    from keras_blueprints._compat.keras import multi_worker_fit
 
-    reduce_per_replica = trainer.reduce_per_replica
-    strategy = runtime.strategy
-
-    def reduce_scalars(values: Any, strategy: Any, reduction: str = "auto") -> Any:
-        if reduction in ("auto", "mean") and trainer._collective_all_reduce_multi_worker(strategy):
-            return _tree_map(lambda v: _mean_over_replicas(strategy, v), values)
-        return reduce_per_replica(values, strategy, reduction)
-
-    def build_from_local_batch(self: Any, iterator: Any = None, data_batch: Any = None) -> None:
-        if iterator is not None:
-            for _, _, batches in iterator:
-                data_batch = _tree_map(lambda v: _local_value(strategy, v), next(batches))
-                break
-        with strategy.scope():
-            self._symbolic_build(data_batch=data_batch)
-
-    trainer.reduce_per_replica = reduce_scalars
-    model._maybe_symbolic_build = build_from_local_batch.__get__(model)
-    try:
+    with multi_worker_fit(model, runtime.strategy):
         yield
-    finally:
-        trainer.reduce_per_replica = reduce_per_replica
-        del model._maybe_symbolic_build
-
-
-def _tree_map(fn: Any, values: Any) -> Any:
-    import keras
-
-    return keras.tree.map_structure(fn, values)
-
-
-def _local_value(strategy: Any, value: Any) -> Any:
-    import tensorflow as tf
-
-    if isinstance(value, tf.distribute.DistributedValues):
-        return strategy.experimental_local_results(value)[0]
-    return value
-
-
-def _mean_over_replicas(strategy: Any, value: Any) -> Any:
-    import tensorflow as tf
-
-    if isinstance(value, tf.distribute.DistributedValues) or tf.is_tensor(value):
-        rank = _local_value(strategy, value).shape.rank
-        return strategy.reduce("MEAN", value, axis=None if rank == 0 else 0)
-    return value
 
 
 def _first_line(exc: BaseException) -> str:

@@ -27,6 +27,12 @@ what keras-tuner 1.4 leaves to its users:
 
 The chief also writes ``distributed.json`` in the tuner's directory: which worker
 ran which trial, and how the chief ended.
+
+This is not a copy of keras-tuner's chief and client: the search, the oracle and the
+gRPC protocol are keras-tuner's own (public ``Trial`` and ``Oracle`` members). Where
+it must reach inside keras-tuner (serving the chief's oracle, subclassing its
+servicer, the oracle's lock, retry queue and directory, the client's call timeout
+and its ``STOPPED`` answer), it goes through :mod:`keras_blueprints._compat.keras_tuner`.
 """
 
 from __future__ import annotations
@@ -139,16 +145,6 @@ def _environment(tuner_id: str, host: str, port: int) -> Iterator[None]:
                 os.environ[key] = value
 
 
-@contextlib.contextmanager
-def _patched(owner: Any, name: str, value: Any) -> Iterator[None]:
-    saved = getattr(owner, name)
-    setattr(owner, name, value)
-    try:
-        yield
-    finally:
-        setattr(owner, name, saved)
-
-
 def pin_threads(threads: int) -> None:
     """Pins TensorFlow's intra-op and inter-op thread pools of this process.
 
@@ -226,12 +222,12 @@ def run_chief(
     host, port = parse_address(address)
     if threads is not None:
         pin_threads(threads)
-    from keras_tuner.src.distribute import oracle_chief
+    from keras_blueprints._compat.keras_tuner import serving_oracle_with
 
     server = _ChiefServer(
         f"{host}:{port}", timeout=timeout, grace=grace, worker_timeout=worker_timeout, poll=poll
     )
-    with _environment("chief", host, port), _patched(oracle_chief, "start_server", server.serve):
+    with _environment("chief", host, port), serving_oracle_with(server.serve):
         search()
     return server.status
 
@@ -279,15 +275,16 @@ class _ChiefServer:
     # the chief's main thread --------------------------------------------------------
 
     def serve(self, oracle: Any) -> None:
-        """Replaces ``keras_tuner...oracle_chief.start_server``: serves, then returns."""
+        """Serves in place of keras-tuner's server (see ``serving_oracle_with``), then returns."""
         from concurrent import futures
 
         import grpc
-        from keras_tuner.src import protos
+
+        from keras_blueprints._compat.keras_tuner import add_oracle_servicer
 
         servicer = _servicer_class()(oracle, self)
         server = grpc.server(futures.ThreadPoolExecutor(max_workers=8))
-        protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+        add_oracle_servicer(servicer, server)
         heartbeat = grpc.unary_unary_rpc_method_handler(self.beat)
         service, method = _HEARTBEAT_METHOD.strip("/").split("/")
         server.add_generic_rpc_handlers(
@@ -355,13 +352,15 @@ class _ChiefServer:
                 return
 
     def _drop_silent_workers(self, oracle: Any, now: float) -> None:
+        from keras_blueprints._compat.keras_tuner import oracle_lock
+
         with self._lock:
             silent = [w for w, t in self.beats.items() if now - t >= self.worker_timeout]
             for worker in silent:
                 del self.beats[worker]
             silent = [w for w in silent if w not in self.told_stop]  # those left when told to
         for worker in silent:
-            with _oracle_lock(oracle):
+            with oracle_lock(oracle):
                 trial = oracle.ongoing_trials.get(worker)
                 oracle.tuner_ids.discard(worker)
             self.lost[worker] = None if trial is None else trial.trial_id
@@ -383,10 +382,12 @@ class _ChiefServer:
             )
 
     def _write_results(self, oracle: Any, seconds: float) -> None:
-        directory = getattr(oracle, "_directory", None)
+        from keras_blueprints._compat.keras_tuner import oracle_directory
+        from keras_blueprints._core.files import atomic_write_json
+
+        directory = oracle_directory(oracle)
         if directory is None:
             return
-        from keras_blueprints._core.files import atomic_write_json
 
         with self._lock:
             assigned = dict(sorted(self.assigned.items()))
@@ -394,7 +395,7 @@ class _ChiefServer:
         for worker in assigned.values():
             counts[worker] = counts.get(worker, 0) + 1
         atomic_write_json(
-            Path(str(directory)) / RESULTS_FILE,
+            Path(directory) / RESULTS_FILE,
             {
                 "address": self.target,
                 "status": "finished" if self.status == EXIT_OK else "timed out",
@@ -407,10 +408,11 @@ class _ChiefServer:
 
 
 def _servicer_class() -> type:
-    from keras_tuner.src.distribute import oracle_chief
-    from keras_tuner.src.engine import trial as trial_module
+    from keras_tuner.engine.trial import Trial
 
-    class Servicer(oracle_chief.OracleServicer):
+    from keras_blueprints._compat.keras_tuner import oracle_servicer_class
+
+    class Servicer(oracle_servicer_class()):
         """keras-tuner's servicer, telling the chief which worker got which trial."""
 
         def __init__(self, oracle: Any, chief: _ChiefServer) -> None:
@@ -419,27 +421,21 @@ def _servicer_class() -> type:
 
         def CreateTrial(self, request: Any, context: Any) -> Any:
             response = super().CreateTrial(request, context)
-            self.chief.created(request.tuner_id, trial_module.Trial.from_proto(response.trial))
+            self.chief.created(request.tuner_id, Trial.from_proto(response.trial))
             return response
 
     return Servicer
 
 
-@contextlib.contextmanager
-def _oracle_lock(oracle: Any) -> Iterator[None]:
-    from keras_tuner.src.engine import oracle as oracle_module
-
-    with oracle_module.LOCKS[oracle]:
-        yield
-
-
 def _snapshot(oracle: Any) -> dict[str, Any]:
-    with _oracle_lock(oracle):
+    from keras_blueprints._compat.keras_tuner import oracle_lock, retry_count
+
+    with oracle_lock(oracle):
         return {
             "trials": len(oracle.trials),
             "ongoing": {w: t.trial_id for w, t in oracle.ongoing_trials.items()},
             "tuner_ids": set(oracle.tuner_ids),
-            "retry": len(oracle._retry_queue),
+            "retry": retry_count(oracle),
         }
 
 
@@ -505,7 +501,8 @@ def run_worker(
     if threads is not None:
         pin_threads(threads)
     import grpc
-    from keras_tuner.src.distribute import oracle_client
+
+    from keras_blueprints._compat.keras_tuner import client_timeout, wrapping_client_create_trial
 
     target = f"{host}:{port}"
     channel = grpc.insecure_channel(target)
@@ -520,11 +517,10 @@ def run_worker(
             )
             return EXIT_NO_CHIEF
         watcher = _Watcher(channel, tuner_id, heartbeat, misses, exit_grace, target, worker_id)
-        client = oracle_client.OracleClient
         with (
             _environment(tuner_id, host, port),
-            _patched(oracle_client, "TIMEOUT", rpc_timeout),
-            _patched(client, "create_trial", _noting_stop(client.create_trial, watcher)),
+            client_timeout(rpc_timeout),
+            wrapping_client_create_trial(lambda create_trial: _noting_stop(create_trial, watcher)),
             _interruptible(watcher),
             watcher,
         ):

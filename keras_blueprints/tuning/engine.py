@@ -27,6 +27,13 @@ from typing import Any
 import keras
 import keras_tuner as kt
 
+from keras_blueprints._compat.keras_tuner import (
+    is_worker,
+    oracle_state_file,
+    replace_oracle_writers,
+    tracebacks_shown,
+    tuner_state_file,
+)
 from keras_blueprints._core.errors import (
     BlueprintError,
     KerasBlueprintsError,
@@ -336,14 +343,14 @@ class _Bookkeeping:
 
     def on_trial_end(self, trial: Any) -> None:
         super().on_trial_end(trial)
-        if self.after_trial is not None and not self._is_worker():
+        if self.after_trial is not None and not is_worker(self):
             self.after_trial(self)
 
     def save(self) -> None:
         """Writes the oracle and tuner state files atomically (as :func:`_atomic_state`)."""
-        if not self._is_worker():
-            _write_state(self.oracle, self.oracle._get_oracle_fname())
-        _write_state(self, self._get_tuner_fname())
+        if not is_worker(self):
+            _write_state(self.oracle, oracle_state_file(self.oracle))
+        _write_state(self, tuner_state_file(self))
 
 
 def _write_state(stateful: Any, fname: str) -> None:
@@ -357,21 +364,21 @@ def _atomic_state(tuner: Any) -> None:
     (``Stateful.save``), so a search killed during a write leaves a truncated
     JSON file no ``--resume`` can reload. The oracle's two writers, ``save`` and
     ``_save_trial``, are replaced on this tuner's oracle by writers that move a
-    complete file into place. A distributed worker's oracle is the chief's
+    complete file into place (:func:`~keras_blueprints._compat.keras_tuner.replace_oracle_writers`).
+    A distributed worker's oracle is the chief's
     (a client): it writes nothing here.
     """
     oracle = tuner.oracle
-    if tuner._is_worker() or not hasattr(oracle, "_save_trial"):
+    if is_worker(tuner):
         return
 
     def save() -> None:
-        _write_state(oracle, oracle._get_oracle_fname())
+        _write_state(oracle, oracle_state_file(oracle))
 
     def save_trial(trial: Any) -> None:
-        _write_state(trial, str(Path(oracle._get_trial_dir(trial.trial_id)) / "trial.json"))
+        _write_state(trial, str(Path(tuner.get_trial_dir(trial.trial_id)) / "trial.json"))
 
-    oracle.save = save
-    oracle._save_trial = save_trial
+    replace_oracle_writers(oracle, save, save_trial)
 
 
 ZERO_SEED = 2**32 - 1
@@ -448,14 +455,8 @@ def tracebacks(shown: bool) -> Iterator[None]:
     The reason of a failure is in ``trials.csv`` and its traceback in the trial's
     ``trial.json`` either way; the setting is restored on the way out.
     """
-    from keras_tuner.src import config
-
-    before = config.DEBUG
-    config.DEBUG = shown
-    try:
+    with tracebacks_shown(shown):
         yield
-    finally:
-        config.DEBUG = before
 
 
 def read_outcome(folder: Path) -> dict[str, Any]:

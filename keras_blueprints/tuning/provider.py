@@ -16,7 +16,6 @@ booleans) is declared as the choice of its *index* and translated back, and a
 from __future__ import annotations
 
 import contextlib
-import copy
 import json
 from collections.abc import Iterator, Sequence
 from typing import Any
@@ -179,13 +178,7 @@ class HyperParametersProvider:
             finally:
                 scope.__exit__(None, None, None)
             return
-        from keras_tuner.src.engine.conditions import Parent
+        from keras_blueprints._compat.keras_tuner import nested_condition
 
-        condition = Parent(parent, values)
-        hp._conditions.append(condition)
-        scopes = hp.active_scopes if condition.is_active(hp.values) else hp.inactive_scopes
-        scopes.append(copy.deepcopy(hp._conditions))
-        try:
+        with nested_condition(hp, parent, values):
             yield
-        finally:
-            hp._conditions.pop()

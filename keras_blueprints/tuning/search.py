@@ -243,6 +243,7 @@ def _search(
     verbose: int,
     extra_callbacks: Iterable[keras.callbacks.Callback],
 ) -> TuneResult | None:
+    from keras_blueprints._compat.keras_tuner import is_worker
     from keras_blueprints.tuning.engine import (
         BlueprintHyperModel,
         SearchStopped,
@@ -276,7 +277,7 @@ def _search(
         state["status"] = "stopped"
         atomic_write_json(run / SEARCH_FILE, state)
         raise stop.error from None
-    if tuner._is_worker():
+    if is_worker(tuner):
         return None
     return _finish(tuner, report, verbose=verbose)
 

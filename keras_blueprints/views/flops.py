@@ -95,6 +95,8 @@ from typing import Any, TypeVar
 import keras
 from keras import activations, layers
 
+from keras_blueprints._compat.keras import functional_graph, graph_node_ids, inbound_nodes
+
 __all__ = [
     "FlopsReport",
     "LayerFlops",
@@ -240,19 +242,19 @@ def model_flops(model: keras.Model) -> FlopsReport:
         TypeError: If ``model`` is a subclassed model or an unbuilt Sequential,
             which have no graph of layer calls to read.
     """
-    graph = _graph_of(model)
+    graph = functional_graph(model)
     if graph is None:
         raise TypeError(
             "model_flops() needs a functional model or a built Sequential model, "
             "whose graph of layer calls can be read. "
             f"Received: {type(model).__name__} '{model.name}'"
         )
-    in_graph = {id(node) for nodes in graph._nodes_by_depth.values() for node in nodes}
+    in_graph = graph_node_ids(graph)
     rows: list[LayerFlops] = []
     unknown: list[str] = []
     total = 0
     for layer in model.layers:
-        calls = [node for node in layer._inbound_nodes if id(node) in in_graph]
+        calls = [node for node in inbound_nodes(layer) if id(node) in in_graph]
         flops, inner_unknown = _calls_flops(layer, calls)
         if flops is None:
             unknown.append(layer.name)
@@ -271,19 +273,9 @@ def model_flops(model: keras.Model) -> FlopsReport:
     return FlopsReport(layers=tuple(rows), total=total, unknown=tuple(unknown))
 
 
-def _graph_of(model: Any) -> Any | None:
-    """Returns the functional graph of a model, or ``None`` if it has none."""
-    if hasattr(model, "_nodes_by_depth"):
-        return model
-    functional = getattr(model, "_functional", None)  # a built Sequential
-    if functional is not None and hasattr(functional, "_nodes_by_depth"):
-        return functional
-    return None
-
-
 def _calls_flops(layer: Any, calls: Sequence[Any]) -> tuple[int | None, tuple[str, ...]]:
     """Returns the FLOPs of all ``calls`` of ``layer`` and the unknown inner names."""
-    if isinstance(layer, keras.Model) and _graph_of(layer) is not None:
+    if isinstance(layer, keras.Model) and functional_graph(layer) is not None:
         inner = model_flops(layer)
         return inner.total * len(calls), inner.unknown
     total = 0
@@ -623,7 +615,7 @@ def _upsampling_2d(
 def _nested_model(
     layer: Any, input_shapes: Sequence[Shape], output_shapes: Sequence[Shape]
 ) -> int | None:
-    if _graph_of(layer) is None:  # a subclassed model: no graph to read
+    if functional_graph(layer) is None:  # a subclassed model: no graph to read
         return None
     report = model_flops(layer)
     return None if report.unknown else report.total

@@ -1,0 +1,241 @@
+"""The keras-tuner internals keras-blueprints relies on (checked against keras-tuner 1.4.8).
+
+keras-tuner's public extension points (``Oracle``/``Tuner`` subclasses,
+``run_trial``, callbacks) cover the search itself; what they do not cover is
+below, each function naming the internal it touches. setup.cfg caps
+``keras-tuner`` below 1.5 so that a release that moves one is checked here
+before it is installed. Import this module only where keras-tuner is already
+needed: it imports keras-tuner (hence TensorFlow).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+from collections.abc import Callable, Iterator
+from typing import Any
+
+__all__ = [
+    "add_oracle_servicer",
+    "client_timeout",
+    "is_worker",
+    "nested_condition",
+    "oracle_directory",
+    "oracle_lock",
+    "oracle_servicer_class",
+    "oracle_state_file",
+    "replace_oracle_writers",
+    "retry_count",
+    "serving_oracle_with",
+    "tracebacks_shown",
+    "tuner_state_file",
+    "wrapping_client_create_trial",
+]
+
+
+@contextlib.contextmanager
+def _replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
+    saved = getattr(owner, name)
+    setattr(owner, name, value)
+    try:
+        yield
+    finally:
+        setattr(owner, name, saved)
+
+
+# ---------------------------------------------------------------- tuner and oracle state
+
+
+def is_worker(tuner: Any) -> bool:
+    """Whether ``tuner`` is a worker of a distributed search (its oracle is the chief's).
+
+    Internal: ``BaseTuner._is_worker`` (keras-tuner 1.4.8), which reads the
+    ``KERASTUNER_*`` environment the way the tuner did when it was built.
+    """
+    return bool(tuner._is_worker())
+
+
+def tuner_state_file(tuner: Any) -> str:
+    """The file keras-tuner saves ``tuner``'s state to (``<project>/<tuner_id>.json``).
+
+    Internal: ``BaseTuner._get_tuner_fname`` (keras-tuner 1.4.8); the name has
+    no public accessor and ``reload`` reads exactly that file.
+    """
+    return str(tuner._get_tuner_fname())
+
+
+def oracle_state_file(oracle: Any) -> str:
+    """The file keras-tuner saves ``oracle``'s state to (``<project>/oracle.json``).
+
+    Internal: ``Oracle._get_oracle_fname`` (keras-tuner 1.4.8); see :func:`tuner_state_file`.
+    """
+    return str(oracle._get_oracle_fname())
+
+
+def replace_oracle_writers(
+    oracle: Any, save: Callable[[], None], save_trial: Callable[[Any], None]
+) -> bool:
+    """Makes ``oracle`` write its own state with ``save`` and each trial's with ``save_trial``.
+
+    Internal: replaces ``Oracle.save`` and the private ``Oracle._save_trial``
+    on this oracle instance (keras-tuner 1.4.8). ``_save_trial`` is called from
+    inside the oracle's locked ``end_trial``/``update_trial``; no public hook
+    decides how ``trial.json`` is written.
+
+    Args:
+        oracle: A local oracle.
+        save: Writes the oracle's state (``oracle.json``).
+        save_trial: Writes one trial's ``trial.json``.
+
+    Returns:
+        False (and nothing replaced) for an oracle that writes no trials itself
+        (a distributed worker's client).
+    """
+    if not hasattr(oracle, "_save_trial"):
+        return False
+    oracle.save = save
+    oracle._save_trial = save_trial
+    return True
+
+
+def oracle_directory(oracle: Any) -> str | None:
+    """The directory the oracle was given (the tuner's ``directory``), if any.
+
+    Internal: ``Oracle._directory`` (keras-tuner 1.4.8), set by ``_set_project_dir``.
+    """
+    directory = getattr(oracle, "_directory", None)
+    return None if directory is None else str(directory)
+
+
+@contextlib.contextmanager
+def oracle_lock(oracle: Any) -> Iterator[None]:
+    """Holds the lock keras-tuner's ``@synchronized`` oracle methods hold.
+
+    Internal: ``keras_tuner.src.engine.oracle.LOCKS`` (keras-tuner 1.4.8). Reading
+    ``ongoing_trials`` from another thread than the one serving gRPC needs the
+    very lock those handlers take.
+    """
+    from keras_tuner.src.engine import oracle as oracle_module
+
+    with oracle_module.LOCKS[oracle]:
+        yield
+
+
+def retry_count(oracle: Any) -> int:
+    """How many failed trials the oracle will still retry (``max_retries_per_trial``).
+
+    Internal: ``Oracle._retry_queue`` (keras-tuner 1.4.8); call it under
+    :func:`oracle_lock`.
+    """
+    return len(oracle._retry_queue)
+
+
+@contextlib.contextmanager
+def tracebacks_shown(shown: bool) -> Iterator[None]:
+    """Whether keras-tuner prints the traceback of each failed trial, inside the block.
+
+    Internal: the module global ``keras_tuner.src.config.DEBUG`` (keras-tuner
+    1.4.8), which has no public setter.
+    """
+    from keras_tuner.src import config
+
+    with _replaced(config, "DEBUG", shown):
+        yield
+
+
+# ---------------------------------------------------------------- hyperparameters
+
+
+@contextlib.contextmanager
+def nested_condition(hp: Any, parent: str, values: list[Any]) -> Iterator[None]:
+    """Opens a condition ``parent in values`` on ``hp`` as ``conditional_scope`` does.
+
+    Unlike ``hp.conditional_scope``, the parent may have been declared under
+    other conditions than the scope around this one (a top-level ``depth`` as
+    the parent of a scope nested in ``kind == 'wide'``).
+
+    Internals: ``keras_tuner.src.engine.conditions.Parent`` and the private
+    ``HyperParameters._conditions`` stack (keras-tuner 1.4.8), pushed and
+    recorded in ``active_scopes``/``inactive_scopes`` exactly as
+    ``conditional_scope`` does, minus its check of the parent's scope.
+    """
+    from keras_tuner.src.engine.conditions import Parent
+
+    condition = Parent(parent, values)
+    hp._conditions.append(condition)
+    scopes = hp.active_scopes if condition.is_active(hp.values) else hp.inactive_scopes
+    scopes.append(copy.deepcopy(hp._conditions))
+    try:
+        yield
+    finally:
+        hp._conditions.pop()
+
+
+# ---------------------------------------------------------------- distributed search
+
+
+@contextlib.contextmanager
+def serving_oracle_with(serve: Callable[[Any], None]) -> Iterator[None]:
+    """Inside the block, the chief tuner's ``search()`` calls ``serve(oracle)`` to serve it.
+
+    Internal: replaces ``keras_tuner.src.distribute.oracle_chief.start_server``
+    (keras-tuner 1.4.8), which the chief's ``BaseTuner.search`` calls and which
+    never returns while a worker it saw has not been told to stop.
+    """
+    from keras_tuner.src.distribute import oracle_chief
+
+    with _replaced(oracle_chief, "start_server", serve):
+        yield
+
+
+def oracle_servicer_class() -> type:
+    """keras-tuner's gRPC servicer class (``OracleServicer(oracle)``), to subclass.
+
+    Internal: ``keras_tuner.src.distribute.oracle_chief.OracleServicer``
+    (keras-tuner 1.4.8). Its ``stop_triggered`` attribute says the oracle
+    answered a worker that the search is over.
+    """
+    from keras_tuner.src.distribute import oracle_chief
+
+    return oracle_chief.OracleServicer
+
+
+def add_oracle_servicer(servicer: Any, server: Any) -> None:
+    """Registers keras-tuner's oracle service on a ``grpc.server``.
+
+    Internal: ``keras_tuner.src.protos.get_service_grpc()`` (keras-tuner 1.4.8),
+    whose generated module matches the installed protobuf.
+    """
+    from keras_tuner.src import protos
+
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+
+
+@contextlib.contextmanager
+def client_timeout(seconds: float) -> Iterator[None]:
+    """Bounds every call a worker's oracle client makes to the chief, inside the block.
+
+    Internal: the module global ``keras_tuner.src.distribute.oracle_client.TIMEOUT``
+    (keras-tuner 1.4.8; an hour by default), read at each call.
+    """
+    from keras_tuner.src.distribute import oracle_client
+
+    with _replaced(oracle_client, "TIMEOUT", seconds):
+        yield
+
+
+@contextlib.contextmanager
+def wrapping_client_create_trial(
+    wrap: Callable[[Callable[..., Any]], Callable[..., Any]],
+) -> Iterator[None]:
+    """Inside the block, a worker's ``OracleClient.create_trial`` is ``wrap(original)``.
+
+    Internal: replaces ``keras_tuner.src.distribute.oracle_client.OracleClient.create_trial``
+    (keras-tuner 1.4.8), the method a worker's tuner calls for its next trial;
+    the wrapper is called as ``(client, tuner_id)``.
+    """
+    from keras_tuner.src.distribute import oracle_client
+
+    client = oracle_client.OracleClient
+    with _replaced(client, "create_trial", wrap(client.create_trial)):
+        yield
