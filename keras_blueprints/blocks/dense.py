@@ -37,10 +37,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any
 
 from keras_blueprints._core.errors import did_you_mean
 from keras_blueprints.catalog.components import register_block
+from keras_blueprints.loading.valuetypes import Bound, NonNegative, PositiveInt, Rate
 
 __all__ = [
     "ACTIVATIONS",
@@ -64,6 +65,9 @@ BN_POSITIONS: dict[bool | str, str | None] = {
 }
 """Where batch normalization goes, relative to the activation, by ``batch_norm`` value."""
 
+Pieces = Annotated[int, Bound("an integer >= 2 (pieces per unit)", minimum=2)]
+"""The number of linear pieces of a maxout unit."""
+
 
 # --- checks ------------------------------------------------------------------------
 
@@ -84,11 +88,10 @@ def layer_sizes(value: int | list, depth: int | None, key: str) -> list[int]:
         One size per layer.
 
     Raises:
-        ValueError: A size or the depth is not a positive integer, or the depth
-            disagrees with the list's length.
+        ValueError: A size is not a positive integer, or the depth disagrees
+            with the list's length (the blocks annotate ``depth`` as a
+            ``PositiveInt``, checked when they are called).
     """
-    if depth is not None and (not _is_int(depth) or depth < 1):
-        raise ValueError(f"Expected a positive integer for 'depth'. Received: depth={depth!r}")
     if isinstance(value, list | tuple):
         sizes = list(value)
         if depth is not None and depth != len(sizes):
@@ -136,20 +139,11 @@ def bn_position(batch_norm: bool | str) -> str | None:
     return BN_POSITIONS[batch_norm]
 
 
-def _check_rate(rate: float) -> None:
-    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate < 1:
-        raise ValueError(f"Expected 'dropout' in [0, 1). Received: dropout={rate!r}")
-
-
 def regularizer(l1: float, l2: float) -> Any:
     """A fresh ``keras.regularizers.L1L2(l1, l2)``, or None when both are 0.
 
-    Raises:
-        ValueError: A negative or non-numeric penalty.
+    The penalties are checked (``NonNegative``) where the blocks take them.
     """
-    for key, value in (("l1", l1), ("l2", l2)):
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"Expected a number >= 0 for '{key}'. Received: {key}={value!r}")
     if not (l1 or l2):
         return None
     import keras
@@ -261,14 +255,14 @@ def dense_stack(
     x: Any,
     *,
     name: str,
-    units: int | list,
-    depth: int | None = None,
+    units: PositiveInt | list,
+    depth: PositiveInt | None = None,
     activation: str | None = None,
-    dropout: float = 0.0,
+    dropout: Rate = 0.0,
     batch_norm: bool | str = False,
-    l1: float = 0.0,
-    l2: float = 0.0,
-    maxout: int | None = None,
+    l1: NonNegative = 0.0,
+    l2: NonNegative = 0.0,
+    maxout: Pieces | None = None,
 ) -> Any:
     """A stack of fully connected layers, with batch norm, dropout, weight penalties or maxout.
 
@@ -310,19 +304,13 @@ def dense_stack(
     from keras import layers
 
     sizes = layer_sizes(units, depth, "units")
-    if maxout is not None and (not _is_int(maxout) or maxout < 2):
-        raise ValueError(
-            f"Expected an integer >= 2 (pieces per unit) for 'maxout'. Received: maxout={maxout!r}"
-        )
     if maxout is not None and activation not in (None, "linear"):
         raise ValueError(
             "Expected no 'activation' with maxout units (the max of the pieces is their "
             f"non-linearity). Received: activation={activation!r}, maxout={maxout}"
         )
     activation = check_activation(activation or ("linear" if maxout else "relu"))
-    _check_rate(dropout)
     bn_position(batch_norm)
-    regularizer(l1, l2)
     for i, size in enumerate(sizes, start=1):
         layer = f"{name}_dense{i}"
         make = functools.partial(

@@ -29,6 +29,7 @@ from __future__ import annotations
 from typing import Any
 
 from keras_blueprints.catalog.components import register_block
+from keras_blueprints.loading.valuetypes import NonNegativeInt, Positive, PositiveInt
 
 __all__ = [
     "inverted_residual",
@@ -63,22 +64,6 @@ def make_divisible(value: float, divisor: int = 8) -> int:
 def _keras_name(base: str, index: int) -> str:
     """The name Keras gives the ``index``-th unnamed layer of a kind: ``conv2d``, ``conv2d_1``..."""
     return base if index == 0 else f"{base}_{index}"
-
-
-def _check_positive(**values: Any) -> None:
-    for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"Expected a positive integer for '{key}'. Received: {key}={value!r}")
-
-
-def _check_index(**values: Any) -> None:
-    for key, value in values.items():
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
-        ):
-            raise ValueError(
-                f"Expected a non-negative integer or null for '{key}'. Received: {key}={value!r}"
-            )
 
 
 def _separable_unit(x: Any, name: str, filters: int, relu_first: bool) -> Any:
@@ -131,10 +116,10 @@ def xception_entry_block(
     x: Any,
     *,
     name: str,
-    filters: int,
+    filters: PositiveInt,
     pre_activation: bool = True,
-    shortcut_index: int | None = None,
-    add_index: int | None = None,
+    shortcut_index: NonNegativeInt | None = None,
+    add_index: NonNegativeInt | None = None,
 ) -> Any:
     """Xception entry-flow block: two separable convolutions, max pooling, a strided 1x1 shortcut.
 
@@ -172,8 +157,6 @@ def xception_entry_block(
     Returns:
         The feature map, (batch, ceil(height / 2), ceil(width / 2), filters).
     """
-    _check_positive(filters=filters)
-    _check_index(shortcut_index=shortcut_index, add_index=add_index)
     return _downsampling_block(
         x, name, (filters, filters), pre_activation, shortcut_index, add_index
     )
@@ -184,9 +167,9 @@ def xception_middle_block(
     x: Any,
     *,
     name: str,
-    filters: int = 728,
-    convs: int = 3,
-    add_index: int | None = None,
+    filters: PositiveInt = 728,
+    convs: PositiveInt = 3,
+    add_index: NonNegativeInt | None = None,
 ) -> Any:
     """Xception middle-flow block: ``convs`` x (ReLU, separable convolution, BN) plus the identity.
 
@@ -215,8 +198,6 @@ def xception_middle_block(
     """
     from keras import layers
 
-    _check_positive(filters=filters, convs=convs)
-    _check_index(add_index=add_index)
     if x.shape[-1] != filters:
         raise ValueError(
             "Expected an input with 'filters' channels, for the identity shortcut. "
@@ -234,8 +215,8 @@ def xception_exit_block(
     *,
     name: str,
     filters: list = (728, 1024),
-    shortcut_index: int | None = None,
-    add_index: int | None = None,
+    shortcut_index: NonNegativeInt | None = None,
+    add_index: NonNegativeInt | None = None,
 ) -> Any:
     """Xception exit-flow block: the entry block's structure, widening inside (728 then 1024).
 
@@ -267,8 +248,9 @@ def xception_exit_block(
             f"Expected two channel counts for 'filters'. Received: filters={list(filters)}"
         )
     first, second = filters
-    _check_positive(**{"filters[0]": first, "filters[1]": second})
-    _check_index(shortcut_index=shortcut_index, add_index=add_index)
+    for key, value in (("filters[0]", first), ("filters[1]", second)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"Expected a positive integer for '{key}'. Received: {key}={value!r}")
     return _downsampling_block(x, name, (first, second), True, shortcut_index, add_index)
 
 
@@ -286,10 +268,10 @@ def inverted_residual(
     x: Any,
     *,
     name: str,
-    filters: int,
-    expansion: int = 6,
+    filters: PositiveInt,
+    expansion: PositiveInt = 6,
     stride: int = 1,
-    alpha: float = 1.0,
+    alpha: Positive = 1.0,
 ) -> Any:
     """MobileNetV2 inverted residual block: expand 1x1, depthwise 3x3, linear 1x1 bottleneck.
 
@@ -330,11 +312,8 @@ def inverted_residual(
     """
     from keras import layers
 
-    _check_positive(filters=filters, expansion=expansion)
     if stride not in (1, 2) or isinstance(stride, bool):
         raise ValueError(f"Expected 1 or 2 for 'stride'. Received: stride={stride!r}")
-    if not alpha > 0:
-        raise ValueError(f"Expected a positive number for 'alpha'. Received: alpha={alpha!r}")
 
     in_channels = x.shape[-1]
     out_channels = make_divisible(int(filters * alpha), 8)

@@ -35,7 +35,8 @@ def check_arguments(
         Every parameter's value: the arguments given, defaults for the others.
 
     Raises:
-        BlueprintError: Unknown names, wrong types, values outside the choices,
+        BlueprintError: Unknown names, wrong types, numbers out of range, values
+            outside the choices,
             missing required parameters (all of them together).
     """
 
@@ -64,6 +65,18 @@ def check_arguments(
                     f"parameter '{key}' of {owner} has the wrong type",
                     (where / key).loc,
                     expected=f"a value of type {spec.type}",
+                    received=value,
+                    hint=hint_at(where / key),
+                    context=context,
+                )
+            )
+            continue
+        if spec.bound is not None and not spec.bound.accepts(value):
+            errors.add(
+                BlueprintError(
+                    f"parameter '{key}' of {owner} is out of range",
+                    (where / key).loc,
+                    expected=spec.range_words,
                     received=value,
                     hint=hint_at(where / key),
                     context=context,
