@@ -88,7 +88,9 @@ def check_arguments(
                 BlueprintError(
                     f"parameter '{key}' of {owner} is not one of its choices",
                     (where / key).loc,
-                    expected="one of: " + ", ".join(map(str, spec.choices)),
+                    expected="one of: "
+                    + ", ".join(str(c) for c in spec.choices if c is not None)
+                    + (" or null" if None in spec.choices else ""),
                     received=value,
                     hint=hint_at(where / key, did_you_mean(str(value), map(str, spec.choices))),
                 )
