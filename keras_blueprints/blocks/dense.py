@@ -40,6 +40,7 @@ from collections.abc import Callable
 from typing import Annotated, Any
 
 from keras_blueprints._core.errors import did_you_mean
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
 from keras_blueprints.loading.valuetypes import Bound, NonNegative, PositiveInt, Rate
 
@@ -154,19 +155,6 @@ def regularizer(l1: float, l2: float) -> Any:
 # --- layer sequences ---------------------------------------------------------------
 
 
-def _activation(activation: str) -> Callable[[Any, str], Any]:
-    """The non-linearity as its own layer, ``{name}_act`` (none for ``linear``)."""
-
-    def apply(x: Any, name: str) -> Any:
-        from keras import layers
-
-        if activation == "linear":
-            return x
-        return layers.Activation(activation, name=f"{name}_act")(x)
-
-    return apply
-
-
 def linear_bn_act(
     x: Any,
     make_linear: Callable[..., Any],
@@ -196,19 +184,19 @@ def linear_bn_act(
     Returns:
         The output tensor.
     """
-    from keras import layers
-
     position = bn_position(batch_norm)
     inline = nonlinearity is None and position != "before"
-    x = make_linear(
+    linear = make_linear(
         name=name, activation=activation if inline else None, use_bias=position != "before"
-    )(x)
-    if position == "before":
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    if not inline:
-        x = (nonlinearity or _activation(activation))(x, name)
+    )
+    bn_before = f"{name}_bn" if position == "before" else None
+    # The activation as its own layer, {name}_act, when it follows a batch norm (none for linear).
+    act = f"{name}_act" if bn_before and nonlinearity is None and activation != "linear" else None
+    x = conv_bn_act(x, linear, bn=bn_before, act=act, activation=activation)
+    if nonlinearity is not None:
+        x = nonlinearity(x, name)
     if position == "after":
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = conv_bn_act(x, None, bn=f"{name}_bn", act=None)
     return x
 
 

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
 from keras_blueprints.loading.valuetypes import Fraction, PositiveInt
 
@@ -34,10 +35,8 @@ BOTTLENECK_FACTOR = 4
 
 def _bn_relu(x: Any, name: str) -> Any:
     """Batch normalization then ReLU: the pre-activation of every DenseNet convolution."""
-    from keras import layers
-
-    x = layers.BatchNormalization(axis=-1, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x)
+    bn_args = {"axis": -1, "epsilon": BN_EPSILON}
+    return conv_bn_act(x, None, bn=f"{name}_bn", act=f"{name}_relu", bn_args=bn_args)
 
 
 def _conv(x: Any, filters: int, kernel_size: int, name: str) -> Any:

@@ -54,6 +54,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block, snake_case
 from keras_blueprints.loading.valuetypes import NonNegativeInt, PositiveInt, Rate
 
@@ -176,12 +177,11 @@ def _conv_bn(
     from keras import layers
 
     conv, bn, act = names
-    x = layers.Conv2D(
+    layer = layers.Conv2D(
         filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=conv
-    )(x)
+    )
     # scale=False: the ReLU that follows is unchanged by a positive scale.
-    x = layers.BatchNormalization(axis=-1, scale=False, name=bn)(x)
-    return layers.Activation("relu", name=act)(x)
+    return conv_bn_act(x, layer, bn=bn, act=act, bn_args={"axis": -1, "scale": False})
 
 
 @dataclass(frozen=True)

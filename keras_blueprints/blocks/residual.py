@@ -38,6 +38,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
 from keras_blueprints.loading.valuetypes import PositiveInt
 
@@ -112,10 +113,8 @@ def _conv(
 
 def _bn(x: Any, *, name: str, relu: bool) -> Any:
     """``{name}_bn``, then ``{name}_relu`` when ``relu``."""
-    from keras import layers
-
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x) if relu else x
+    act = f"{name}_relu" if relu else None
+    return conv_bn_act(x, None, bn=f"{name}_bn", act=act, bn_args={"epsilon": BN_EPSILON})
 
 
 def _conv_bn(

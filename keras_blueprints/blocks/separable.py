@@ -28,6 +28,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
 from keras_blueprints.loading.valuetypes import NonNegativeInt, Positive, PositiveInt
 
@@ -71,9 +72,9 @@ def _separable_unit(x: Any, name: str, filters: int, relu_first: bool) -> Any:
     from keras import layers
 
     if relu_first:
-        x = layers.Activation("relu", name=f"{name}_act")(x)
-    x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=name)(x)
-    return layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = conv_bn_act(x, None, bn=None, act=f"{name}_act")
+    conv = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=name)
+    return conv_bn_act(x, conv, bn=f"{name}_bn", act=None)
 
 
 def _downsampling_block(
@@ -97,10 +98,10 @@ def _downsampling_block(
     )
     # The shortcut projects the block's input (before its ReLU) to the output
     # width and halves its size, so that it can be added to the pooled branch.
-    shortcut = layers.Conv2D(
+    projection = layers.Conv2D(
         filters[1], 1, strides=2, padding="same", use_bias=False, name=shortcut_conv
-    )(x)
-    shortcut = layers.BatchNormalization(name=shortcut_bn)(shortcut)
+    )
+    shortcut = conv_bn_act(x, projection, bn=shortcut_bn, act=None)
     for k, width in enumerate(filters):
         x = _separable_unit(x, f"{name}_sepconv{k + 1}", width, relu_first=pre_activation or k > 0)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
@@ -322,18 +323,17 @@ def inverted_residual(
         x = _conv_bn_relu6(x, f"{name}_expand", expansion * in_channels)
     if stride == 2:
         x = layers.ZeroPadding2D(_correct_pad(x.shape[1:3], 3), name=f"{name}_pad")(x)
-    x = layers.DepthwiseConv2D(
+    depthwise = layers.DepthwiseConv2D(
         3,
         strides=stride,
         use_bias=False,
         padding="same" if stride == 1 else "valid",
         name=f"{name}_depthwise",
-    )(x)
-    x = layers.BatchNormalization(name=f"{name}_depthwise_BN", **_MOBILENET_BN)(x)
-    x = layers.ReLU(6.0, name=f"{name}_depthwise_relu")(x)
+    )
+    x = _mobilenet_bn_relu6(x, depthwise, f"{name}_depthwise")
     # The linear bottleneck: projection and batch norm, no activation.
-    x = layers.Conv2D(out_channels, 1, padding="same", use_bias=False, name=f"{name}_project")(x)
-    x = layers.BatchNormalization(name=f"{name}_project_BN", **_MOBILENET_BN)(x)
+    project = layers.Conv2D(out_channels, 1, padding="same", use_bias=False, name=f"{name}_project")
+    x = conv_bn_act(x, project, bn=f"{name}_project_BN", act=None, bn_args=_MOBILENET_BN)
     if stride == 1 and in_channels == out_channels:
         return layers.Add(name=f"{name}_add")([inputs, x])
     return x
@@ -343,6 +343,18 @@ def _conv_bn_relu6(x: Any, name: str, filters: int) -> Any:
     """1x1 convolution, batch norm, ReLU6: ``{name}``, ``{name}_BN``, ``{name}_relu``."""
     from keras import layers
 
-    x = layers.Conv2D(filters, 1, padding="same", use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_BN", **_MOBILENET_BN)(x)
-    return layers.ReLU(6.0, name=f"{name}_relu")(x)
+    conv = layers.Conv2D(filters, 1, padding="same", use_bias=False, name=name)
+    return _mobilenet_bn_relu6(x, conv, name)
+
+
+def _mobilenet_bn_relu6(x: Any, conv: Any, name: str) -> Any:
+    """``conv``, then MobileNetV2's ``{name}_BN`` and ReLU6 ``{name}_relu``."""
+    return conv_bn_act(
+        x, conv, bn=f"{name}_BN", act=f"{name}_relu", activation=_relu6, bn_args=_MOBILENET_BN
+    )
+
+
+def _relu6(name: str) -> Any:
+    from keras import layers
+
+    return layers.ReLU(6.0, name=name)

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
 from keras_blueprints.loading.valuetypes import PositiveInt, Rate
 
@@ -67,17 +68,16 @@ def _conv_relu(x: Any, filters: int, padding: str, batch_norm: bool, name: str) 
     """3x3 convolution, optional batch normalization, ReLU."""
     from keras import layers
 
-    x = layers.Conv2D(
+    conv = layers.Conv2D(
         filters,
         3,
         padding=padding,
         use_bias=not batch_norm,
         kernel_initializer=KERNEL_INITIALIZER,
         name=f"{name}_conv",
-    )(x)
-    if batch_norm:
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x)
+    )
+    bn = f"{name}_bn" if batch_norm else None
+    return conv_bn_act(x, conv, bn=bn, act=f"{name}_relu")
 
 
 def _conv_pair(x: Any, filters: int, padding: str, batch_norm: bool, name: str) -> Any:
