@@ -38,8 +38,8 @@ from collections.abc import Callable
 from typing import Any, Literal
 
 from keras_blueprints.blocks.dense import (
+    Activation,
     bn_position,
-    check_activation,
     layer_sizes,
     linear_bn_act,
     regularizer,
@@ -154,7 +154,7 @@ def conv_stack(
     strides: int | list = 1,
     padding: Padding = "same",
     dilation_rate: int | list = 1,
-    activation: str = "relu",
+    activation: Activation = "relu",
     batch_norm: bool | str = False,
     l1: NonNegative = 0.0,
     l2: NonNegative = 0.0,
@@ -216,7 +216,6 @@ def conv_stack(
 
     sizes = layer_sizes(filters, depth, "filters")
     _check_padding(padding, rank, up)
-    check_activation(activation)
     bn_position(batch_norm)
     template, enter = UP_MODES[up]
     conv = getattr(layers, template.format(rank=rank))

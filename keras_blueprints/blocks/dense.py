@@ -28,7 +28,7 @@ Layer names, for the ``i``-th layer (from 1) of a stack named ``name``:
 ``{name}_dense{i}_max`` and ``{name}_dense{i}_maxout``.
 
 The helpers shared with the convolution stacks (:func:`linear_bn_act`,
-:func:`layer_sizes`, :func:`check_activation`, :func:`regularizer`) live here.
+:func:`layer_sizes`, :data:`Activation`, :func:`regularizer`) live here.
 Keras is imported inside the functions: registering these blocks happens during
 validation, which never imports TensorFlow.
 """
@@ -36,10 +36,10 @@ validation, which never imports TensorFlow.
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Callable
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from keras_blueprints._core.errors import did_you_mean
 from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
 from keras_blueprints.loading.valuetypes import Bound, NonNegative, PositiveInt, Rate
@@ -47,15 +47,17 @@ from keras_blueprints.loading.valuetypes import Bound, NonNegative, PositiveInt,
 __all__ = [
     "ACTIVATIONS",
     "bn_position",
-    "check_activation",
     "dense_stack",
     "layer_sizes",
     "linear_bn_act",
     "regularizer",
 ]
 
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "linear")
-"""The activations a stack accepts (Keras names)."""
+Activation = Literal["relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "linear"]
+"""The activations a stack accepts (Keras names), checked at load time."""
+
+ACTIVATIONS: tuple[str, ...] = typing.get_args(Activation)
+"""The same, as a tuple."""
 
 BN_POSITIONS: dict[bool | str, str | None] = {
     False: None,
@@ -108,21 +110,6 @@ def layer_sizes(value: int | list, depth: int | None, key: str) -> list[int]:
             f"Received: {key}={value!r}"
         )
     return sizes
-
-
-def check_activation(activation: str) -> str:
-    """Returns ``activation`` when it is one of :data:`ACTIVATIONS`.
-
-    Raises:
-        ValueError: Another name (the message suggests the closest one).
-    """
-    if activation not in ACTIVATIONS:
-        hint = did_you_mean(str(activation), ACTIVATIONS)
-        raise ValueError(
-            f"Expected 'activation' to be one of: {', '.join(ACTIVATIONS)}. "
-            f"Received: activation={activation!r}" + (f". {hint}" if hint else "")
-        )
-    return activation
 
 
 def bn_position(batch_norm: bool | str) -> str | None:
@@ -245,7 +232,7 @@ def dense_stack(
     name: str,
     units: PositiveInt | list,
     depth: PositiveInt | None = None,
-    activation: str | None = None,
+    activation: Activation | None = None,
     dropout: Rate = 0.0,
     batch_norm: bool | str = False,
     l1: NonNegative = 0.0,
@@ -297,7 +284,7 @@ def dense_stack(
             "Expected no 'activation' with maxout units (the max of the pieces is their "
             f"non-linearity). Received: activation={activation!r}, maxout={maxout}"
         )
-    activation = check_activation(activation or ("linear" if maxout else "relu"))
+    activation = activation or ("linear" if maxout else "relu")
     bn_position(batch_norm)
     for i, size in enumerate(sizes, start=1):
         layer = f"{name}_dense{i}"
