@@ -36,8 +36,7 @@ def check_arguments(
 
     Raises:
         BlueprintError: Unknown names, wrong types, numbers out of range, values
-            outside the choices,
-            missing required parameters (all of them together).
+            outside the choices, missing required parameters (all of them together).
     """
 
     def hint_at(w: Where, *more: str | None) -> str | None:
