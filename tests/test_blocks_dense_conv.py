@@ -14,6 +14,7 @@ import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors, randomize
+from refused import NOT_A_CHOICE, OUT_OF_RANGE, assert_refused_at_load
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
@@ -313,43 +314,106 @@ def test_three_3x3_convolutions_see_7x7_with_fewer_weights():
 # --- errors: raised by the block, reported at the YAML node ----------------------
 
 BAD = [
-    (
-        "dense_stack: {units: 8, activation: rellu}",
-        "Received: activation='rellu'. Did you mean 'relu'?",
-    ),
-    (
-        "dense_stack: {units: 8, depth: 0}",
-        "Expected a positive integer for 'depth'. Received: depth=0",
-    ),
     ("dense_stack: {units: [8, 4], depth: 3}", "Received: depth=3, units=[8, 4]"),
-    (
-        "dense_stack: {units: 8, dropout: 1.5}",
-        "Expected 'dropout' in [0, 1). Received: dropout=1.5",
-    ),
     (
         "dense_stack: {units: 8, maxout: 3, activation: relu}",
         "Expected no 'activation' with maxout",
     ),
-    ("dense_stack: {units: 8, maxout: 1}", "Received: maxout=1"),
     ("dense_stack: {units: 8, batch_norm: middle}", "Received: batch_norm='middle'"),
-    ("dense_stack: {units: 8, l2: -1}", "Expected a number >= 0 for 'l2'. Received: l2=-1"),
-    ("conv_stack: {filters: 8, depth: 0}", "Received: depth=0"),
     (
         "conv_stack: {filters: 8, padding: causal}",
         "one of: valid, same. Received: padding='causal'",
     ),
+    ("conv_stack: {filters: [], pool: max}", "Received: filters=[]"),
+]
+
+
+REFUSED_AT_LOAD = [
+    ("dense_stack: {units: 8, depth: 0}", "depth", "a positive integer or null", 0, OUT_OF_RANGE),
+    ("dense_stack: {units: 8, dropout: 1.5}", "dropout", "a number in [0, 1)", 1.5, OUT_OF_RANGE),
     (
-        "conv_stack: {filters: 8, rank: 4}",
-        "Expected 'rank' to be one of: 1, 2, 3. Received: rank=4",
+        "dense_stack: {units: 8, maxout: 1}",
+        "maxout",
+        "an integer >= 2 (pieces per unit) or null",
+        1,
+        OUT_OF_RANGE,
     ),
-    ("conv_stack: {filters: 8, pool: maxx}", "Received: pool='maxx'. Did you mean 'max'?"),
+    ("dense_stack: {units: 8, l2: -1}", "l2", "a number >= 0", -1, OUT_OF_RANGE),
+    ("conv_stack: {filters: 8, depth: 0}", "depth", "a positive integer or null", 0, OUT_OF_RANGE),
+    ("conv_stack: {filters: 8, rank: 4}", "rank", "one of: 1, 2, 3", 4, NOT_A_CHOICE),
+    (
+        "dense_stack: {units: 8, activation: rellu}",
+        "activation",
+        "one of: relu, leaky_relu, elu, selu, gelu, tanh, sigmoid, linear or null",
+        "rellu",
+        NOT_A_CHOICE,
+    ),
+    (
+        "conv_stack: {filters: 8, activation: softmax}",
+        "activation",
+        "one of: relu, leaky_relu, elu, selu, gelu, tanh, sigmoid, linear",
+        "softmax",
+        NOT_A_CHOICE,
+    ),
+    (
+        "conv_stack: {filters: 8, pool: maxx}",
+        "pool",
+        "one of: max, average, global_max, global_average, none or null",
+        "maxx",
+        NOT_A_CHOICE,
+    ),
     (
         "conv_stack: {filters: 8, up: deconv}",
-        "Expected 'up' to be one of: transpose, upsample or null",
+        "up",
+        "one of: transpose, upsample or null",
+        "deconv",
+        NOT_A_CHOICE,
     ),
-    ("conv_stack: {filters: [], pool: max}", "Received: filters=[]"),
-    ("conv_stack: {filters: 8, activation: softmax}", "Received: activation='softmax'"),
 ]
+"""Values the signature's types refuse: at load time, at the value, without TensorFlow."""
+
+
+@pytest.mark.parametrize(("node", "key", "expected", "received", "why"), REFUSED_AT_LOAD)
+def test_values_out_of_range_are_refused_at_load(node, key, expected, received, why):
+    block = node.split(":")[0]
+    shape = "[4]" if block == "dense_stack" else "[8, 8, 3]"
+    text = f"inputs: {{x: {shape}}}\ngraph:\n  - name: bad\n    {node}\n"
+    err = assert_refused_at_load(text, key, expected, received, why)
+    assert err.message == f"parameter '{key}' of block '{block}' {why}"
+
+
+@pytest.mark.parametrize(
+    ("block", "kwargs", "message"),
+    [
+        (
+            dense_stack,
+            {"units": 8, "depth": 0},
+            "Expected a positive integer or null for 'depth'. Received: depth=0",
+        ),
+        (
+            dense_stack,
+            {"units": 8, "dropout": 1.5},
+            "Expected a number in [0, 1) for 'dropout'. Received: dropout=1.5",
+        ),
+        (conv_stack, {"filters": 8, "pool": "maxx"}, "Received: pool='maxx'. Did you mean 'max'?"),
+        (
+            dense_stack,
+            {"units": 8, "activation": "rellu"},
+            "Received: activation='rellu'. Did you mean 'relu'?",
+        ),
+        (
+            conv_stack,
+            {"filters": 8, "up": "deconv"},
+            "Expected 'up' to be one of: transpose, upsample or null",
+        ),
+    ],
+)
+def test_a_block_called_from_python_checks_the_same_types(block, kwargs, message):
+    shape = (4,) if block is dense_stack else (8, 8, 3)
+    with pytest.raises(ValueError) as info:
+        stack_model(block, shape, **kwargs)
+    assert not isinstance(info.value, BlueprintError)
+    assert message in str(info.value)
 
 
 @pytest.mark.parametrize(("node", "fragment"), BAD)

@@ -16,10 +16,12 @@ import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
+from refused import assert_refused_at_load
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints._core.errors import BlueprintError
+from keras_blueprints.blocks.densenet import dense_block, transition
 
 SMALLEST = 32  # the smallest input keras.applications' DenseNets accept
 
@@ -118,22 +120,6 @@ def test_transition_compresses_channels_and_halves_size(shape, compression, outp
     ("block", "message"),
     [
         (
-            "dense_block: {num_layers: 2, growth_rate: 0}",
-            "Expected a positive integer for 'growth_rate'. Received: growth_rate=0",
-        ),
-        (
-            "dense_block: {num_layers: 0}",
-            "Expected a positive integer for 'num_layers'. Received: num_layers=0",
-        ),
-        (
-            "transition: {compression: 1.5}",
-            "Expected 'compression' in (0, 1]. Received: compression=1.5",
-        ),
-        (
-            "transition: {compression: 0}",
-            "Expected 'compression' in (0, 1]. Received: compression=0",
-        ),
-        (
             "transition: {compression: 0.01}",
             "Expected 'compression' to keep at least one of the 16 channels. "
             "Received: compression=0.01",
@@ -148,15 +134,39 @@ def test_bad_values_are_located_errors(block, message):
     assert err.message.endswith(message)
 
 
+@pytest.mark.parametrize(
+    ("block", "key", "expected", "received"),
+    [
+        ("dense_block: {num_layers: 2, growth_rate: 0}", "growth_rate", "a positive integer", 0),
+        ("dense_block: {num_layers: 0}", "num_layers", "a positive integer", 0),
+        ("transition: {compression: 1.5}", "compression", "a number in (0, 1]", 1.5),
+        ("transition: {compression: 0}", "compression", "a number in (0, 1]", 0),
+    ],
+)
+def test_values_out_of_range_are_refused_at_load(block, key, expected, received):
+    text = f"inputs: {{x: [8, 8, 16]}}\ngraph:\n  - name: b\n    {block}\n"
+    assert_refused_at_load(text, key, expected, received)
+
+
+def test_a_block_called_from_python_checks_the_same_types():
+    x = keras.Input((8, 8, 16))
+    with pytest.raises(ValueError, match=r"^Expected a number in \(0, 1\] for 'compression'\."):
+        transition(x, name="t", compression=1.5)
+    with pytest.raises(ValueError, match=r"Received: num_layers=0$"):
+        dense_block(x, name="d", num_layers=0)
+
+
 def test_bad_value_in_the_zoo_points_at_the_transition():
     with pytest.raises(BlueprintError) as info:
-        kb.build("zoo:densenet121", overrides=["params.compression=1.5"], compile=False)
+        kb.load("zoo:densenet121", overrides=["params.compression=1.5"])
     err = info.value
     lines = zoo.path("densenet121").read_text().splitlines()
-    node = next(n for n, text in enumerate(lines, 1) if "- when: ${stage" in text)
-    assert (Path(err.location.file).name, err.location.line) == ("densenet121.yaml", node)
-    assert "transition block 'pool2'" in err.message
-    assert err.message.endswith("Received: compression=1.5")
+    value = next(n for n, text in enumerate(lines, 1) if "transition: {compression: " in text)
+    assert (Path(err.location.file).name, err.location.line) == ("densenet121.yaml", value)
+    assert err.location.col == lines[value - 1].index('"${compression}"') + 1
+    assert err.message == "parameter 'compression' of block 'transition' is out of range"
+    assert (err.expected, err.received) == ("a number in (0, 1]", 1.5)
+    assert "params.compression=1.5" in err.hint
 
 
 def test_wrong_type_is_refused_at_load():

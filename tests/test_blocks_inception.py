@@ -16,11 +16,12 @@ import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
+from refused import assert_refused_at_load
 
 import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints._core.errors import BlueprintError
-from keras_blueprints.blocks.inception import keras_auto_name
+from keras_blueprints.blocks.inception import inception_v1, inception_v3_c, keras_auto_name
 
 
 def build_block(block: str, args: dict, shape: tuple[int, ...]) -> keras.Model:
@@ -235,7 +236,7 @@ def test_inception_v3_without_top_gives_the_feature_map():
 GOOGLENET_3A = "{f1x1: 0, f3x3_reduce: 96, f3x3: 128, f5x5_reduce: 16, f5x5: 32, pool_proj: 32}"
 
 
-def test_bad_filter_count_is_reported_at_the_node(yaml_text):
+def test_bad_filter_count_is_refused_at_load_at_the_value(yaml_text):
     text = yaml_text(
         f"""
         inputs: {{x: [8, 8, 16]}}
@@ -245,11 +246,20 @@ def test_bad_filter_count_is_reported_at_the_node(yaml_text):
             inception_v1: {GOOGLENET_3A}
         """
     )
-    with pytest.raises(BlueprintError) as info:
-        kb.build(text)
-    err = info.value
-    assert (err.location.line, err.location.col) == (4, 5)
-    assert "Expected a positive integer for 'f1x1'. Received: f1x1=0" in err.message
+    err = assert_refused_at_load(text, "f1x1", "a positive integer", 0)
+    assert (err.location.line, err.location.col) == (5, 26)  # at the 0
+
+
+def test_a_block_called_from_python_checks_the_same_types():
+    x = keras.Input((8, 8, 16))
+    with pytest.raises(
+        ValueError, match=r"^Expected a positive integer for 'f1x1'\. Received: f1x1=0$"
+    ):
+        inception_v1(x, name="m", f1x1=0, f3x3_reduce=4, f3x3=4, f5x5_reduce=4, f5x5=4, pool_proj=4)
+    with pytest.raises(
+        ValueError, match=r"^Expected a non-negative integer or null for 'first_index'"
+    ):
+        inception_v3_c(x, name="m", first_index=-1)
 
 
 def test_wrong_type_is_refused_at_load_time(yaml_text):
@@ -270,8 +280,13 @@ def test_wrong_type_is_refused_at_load_time(yaml_text):
 
 
 def test_negative_index_and_bad_split_names(yaml_text):
+    assert_refused_at_load(
+        "inputs: {x: [8, 8, 64]}\ngraph:\n  - inception_v3_c: {first_index: -1}\n",
+        "first_index",
+        "a non-negative integer or null",
+        -1,
+    )
     for args, expected in [
-        ("{first_index: -1}", "Expected a non-negative integer or null for 'first_index'"),
         ("{split_names: [a]}", "Expected a list of two layer names or null for 'split_names'"),
     ]:
         text = yaml_text(f"inputs: {{x: [8, 8, 64]}}\ngraph:\n  - inception_v3_c: {args}\n")

@@ -13,6 +13,7 @@ import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
+from refused import assert_refused_at_load
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
@@ -258,7 +259,7 @@ def test_bad_stage_values():
         resnet_stage(x, name="s", filters=8, blocks=2, block="wide")
 
 
-def test_bad_value_in_a_blueprint_points_at_the_node():
+def test_bad_value_in_a_blueprint_is_refused_at_load_at_the_value():
     text = textwrap.dedent(
         """\
         inputs: {image: [32, 32, 3]}
@@ -268,23 +269,19 @@ def test_bad_value_in_a_blueprint_points_at_the_node():
           - GlobalAveragePooling2D
         """
     )
-    with pytest.raises(BlueprintError) as info:
-        kb.build(text)
-    err = info.value
-    assert (err.location.line, err.location.col) == (3, 5)
-    assert err.message == (
-        "resnet_stage block 'stage' could not be built: "
-        "Expected a positive integer for 'stride'. Received: stride=0"
-    )
+    err = assert_refused_at_load(text, "stride", "a positive integer", 0)
+    assert (err.location.line, err.location.col) == (4, 51)
+    assert err.message == "parameter 'stride' of block 'resnet_stage' is out of range"
 
 
 def test_bad_stage_size_override_points_at_the_zoo_file():
     with pytest.raises(BlueprintError) as info:
-        kb.build("zoo:resnet50", overrides=["params.stages=[3, 4, 0, 3]"])
+        kb.load("zoo:resnet50", overrides=["params.stages=[3, 4, 0, 3]"])
     err = info.value
     assert err.location.file.endswith("resnet50.yaml")
-    assert "resnet_stage block 'conv4'" in err.message
-    assert err.message.endswith("Expected a positive integer for 'blocks'. Received: blocks=0")
+    assert err.message == "parameter 'blocks' of block 'resnet_stage' is out of range"
+    assert (err.expected, err.received) == ("a positive integer", 0)
+    assert "params.stages=[3, 4, 0, 3]" in err.hint
 
 
 def test_block_parameters_are_typed_at_load_time():

@@ -12,10 +12,15 @@ import keras
 import numpy as np
 import pytest
 from mirror import assert_mirrors
+from refused import assert_refused_at_load
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
-from keras_blueprints.blocks.separable import make_divisible
+from keras_blueprints.blocks.separable import (
+    inverted_residual,
+    make_divisible,
+    xception_entry_block,
+)
 from keras_blueprints.catalog.components import BLOCKS
 
 
@@ -235,9 +240,6 @@ def test_inverted_residual_width_multiplier():
     ("block", "message"),
     [
         ("inverted_residual: {filters: 16, stride: 3}", "Received: stride=3"),
-        ("inverted_residual: {filters: 16, alpha: 0}", "Received: alpha=0"),
-        ("inverted_residual: {filters: 0}", "Received: filters=0"),
-        ("xception_entry_block: {filters: 8, add_index: -1}", "Received: add_index=-1"),
         ("xception_exit_block: {filters: [8]}", "Received: filters=[8]"),
         (
             "xception_middle_block: {filters: 728}",
@@ -252,6 +254,34 @@ def test_bad_value_is_a_located_error(block, message):
     assert (err.location.line, err.location.col) == (3, 5)  # the node '- name: b'
     assert err.message.startswith(f"{block.split(':')[0]} block 'b' could not be built: ")
     assert err.message.endswith(message)
+
+
+@pytest.mark.parametrize(
+    ("block", "key", "expected", "received"),
+    [
+        ("inverted_residual: {filters: 16, alpha: 0}", "alpha", "a positive number", 0),
+        ("inverted_residual: {filters: 0}", "filters", "a positive integer", 0),
+        (
+            "xception_entry_block: {filters: 8, add_index: -1}",
+            "add_index",
+            "a non-negative integer or null",
+            -1,
+        ),
+    ],
+)
+def test_values_out_of_range_are_refused_at_load(block, key, expected, received):
+    text = f"inputs: {{x: [8, 8, 16]}}\ngraph:\n  - name: b\n    {block}\n"
+    assert_refused_at_load(text, key, expected, received)
+
+
+def test_a_block_called_from_python_checks_the_same_types():
+    x = keras.Input((8, 8, 16))
+    with pytest.raises(
+        ValueError, match=r"^Expected a positive number for 'alpha'\. Received: alpha=0$"
+    ):
+        inverted_residual(x, name="b", filters=16, alpha=0)
+    with pytest.raises(ValueError, match=r"Received: add_index=-1$"):
+        xception_entry_block(x, name="b", filters=8, add_index=-1)
 
 
 def test_wrong_type_is_refused_at_load_time():

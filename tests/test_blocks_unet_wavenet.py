@@ -7,10 +7,11 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+from refused import NOT_A_CHOICE, OUT_OF_RANGE, assert_refused_at_load
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
-from keras_blueprints.blocks.unet import output_size, valid_sizes
+from keras_blueprints.blocks.unet import output_size, unet, valid_sizes
 from keras_blueprints.blocks.wavenet import receptive_field
 
 
@@ -291,26 +292,36 @@ def test_unet_same_padding_refuses_an_odd_level():
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
+    ("args", "key", "expected", "received", "why"),
     [
-        ("{filters: 4, padding: vaild}", "Expected 'padding' to be one of: same, valid. "),
-        ("{filters: 0}", "Expected a positive integer for 'filters'. Received: filters=0"),
-        ("{filters: 4, up: deconv}", "Expected 'up' to be one of: transpose, upsample. "),
-        ("{filters: 4, dropout: 1.5}", "Expected 'dropout' in [0, 1). Received: dropout=1.5"),
+        ("{filters: 4, padding: vaild}", "padding", "one of: same, valid", "vaild", NOT_A_CHOICE),
+        ("{filters: 0}", "filters", "a positive integer", 0, OUT_OF_RANGE),
+        (
+            "{filters: 4, up: deconv}",
+            "up",
+            "one of: transpose, upsample",
+            "deconv",
+            NOT_A_CHOICE,
+        ),
+        ("{filters: 4, dropout: 1.5}", "dropout", "a number in [0, 1)", 1.5, OUT_OF_RANGE),
     ],
 )
-def test_bad_unet_values_are_located(args, message):
-    with pytest.raises(BlueprintError) as info:
-        build(
-            f"""
-            inputs: {{image: [16, 16, 1]}}
-            graph:
-              - name: net
-                unet: {args}
-            """
-        )
-    assert (info.value.location.line, info.value.location.col) == (4, 5)  # the node
-    assert message in info.value.message
+def test_bad_unet_values_are_refused_at_load(args, key, expected, received, why):
+    text = f"""
+        inputs: {{image: [16, 16, 1]}}
+        graph:
+          - name: net
+            unet: {args}
+        """
+    assert_refused_at_load(text, key, expected, received, why)
+
+
+def test_a_unet_called_from_python_checks_the_same_types():
+    x = keras.Input((16, 16, 1))
+    with pytest.raises(ValueError, match=r"^Expected 'padding' to be one of: same, valid\. "):
+        unet(x, name="u", filters=4, padding="vaild")
+    with pytest.raises(ValueError, match=r"Received: dropout=1\.5$"):
+        unet(x, name="u", filters=4, dropout=1.5)
 
 
 def test_unet_argument_types_are_checked_at_load_time():
@@ -434,24 +445,17 @@ def test_wavenet_is_causal_with_the_receptive_field_of_its_comments():
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
-    [
-        ("{stacks: 0}", "Expected a positive integer for 'stacks'. Received: stacks=0"),
-        ("{skip_channels: -1}", "Expected a positive integer for 'skip_channels'. "),
-    ],
+    ("args", "key", "received"),
+    [("{stacks: 0}", "stacks", 0), ("{skip_channels: -1}", "skip_channels", -1)],
 )
-def test_bad_wavenet_values_are_located(args, message):
-    with pytest.raises(BlueprintError) as info:
-        build(
-            f"""
-            inputs: {{x: [null, 4]}}
-            graph:
-              - name: net
-                wavenet_stack: {args}
-            """
-        )
-    assert (info.value.location.line, info.value.location.col) == (4, 5)  # the node
-    assert message in info.value.message
+def test_bad_wavenet_values_are_refused_at_load(args, key, received):
+    text = f"""
+        inputs: {{x: [null, 4]}}
+        graph:
+          - name: net
+            wavenet_stack: {args}
+        """
+    assert_refused_at_load(text, key, "a positive integer", received)
 
 
 def test_wavenet_refuses_an_image():

@@ -7,6 +7,7 @@ import textwrap
 import keras
 import numpy as np
 import pytest
+from refused import NOT_A_CHOICE, OUT_OF_RANGE, assert_refused_at_load
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
@@ -178,13 +179,6 @@ def test_rnn_stack_simple_rnn_sum_merge_and_dropout():
 @pytest.mark.parametrize(
     ("args", "message"),
     [
-        (
-            "{cell: lstmm}",
-            "Expected 'cell' to be one of: simple_rnn, lstm, gru. "
-            "Received: cell='lstmm'. Did you mean 'lstm'?",
-        ),
-        ("{dropout: 1.5}", "Expected 'dropout' in [0, 1). Received: dropout=1.5"),
-        ("{merge_mode: max}", "Expected 'merge_mode' to be one of: concat, sum, mul, ave."),
         ("{units: [4, 4], depth: 3}", "Expected 'depth' to be left out or equal"),
     ],
 )
@@ -192,6 +186,35 @@ def test_rnn_stack_refuses_bad_arguments(args, message):
     with pytest.raises(BlueprintError) as info:
         _stack(args)
     assert message in info.value.message
+
+
+@pytest.mark.parametrize(
+    ("args", "key", "expected", "received", "why"),
+    [
+        ("{cell: lstmm}", "cell", "one of: simple_rnn, lstm, gru", "lstmm", NOT_A_CHOICE),
+        ("{dropout: 1.5}", "dropout", "a number in [0, 1)", 1.5, OUT_OF_RANGE),
+        ("{merge_mode: max}", "merge_mode", "one of: concat, sum, mul, ave", "max", NOT_A_CHOICE),
+    ],
+)
+def test_rnn_stack_refuses_bad_values_at_load(args, key, expected, received, why):
+    text = f"inputs: {{x: [7, 3]}}\ngraph: [{{name: enc, rnn_stack: {args}}}]\n"
+    err = assert_refused_at_load(text, key, expected, received, why)
+    if key == "cell":
+        assert err.hint == "Did you mean 'lstm'?"
+
+
+def test_rnn_stack_called_from_python_checks_the_same_types():
+    from keras_blueprints.blocks.rnn import rnn_stack
+
+    x = keras.Input((7, 3))
+    with pytest.raises(
+        ValueError,
+        match=r"^Expected 'cell' to be one of: simple_rnn, lstm, gru\. "
+        r"Received: cell='lstmm'\. Did you mean 'lstm'\?$",
+    ):
+        rnn_stack(x, name="enc", cell="lstmm")
+    with pytest.raises(ValueError, match=r"Received: dropout=1\.5$"):
+        rnn_stack(x, name="enc", dropout=1.5)
 
 
 # --- the zoo: models sharing the training model's layers -----------------------------

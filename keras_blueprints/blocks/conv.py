@@ -34,23 +34,35 @@ validation, which never imports TensorFlow.
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable
+from typing import Any, Literal
 
-from keras_blueprints._core.errors import did_you_mean
 from keras_blueprints.blocks.dense import (
+    Activation,
     bn_position,
-    check_activation,
     layer_sizes,
     linear_bn_act,
     regularizer,
 )
 from keras_blueprints.catalog.components import register_block
+from keras_blueprints.loading.valuetypes import NonNegative, PositiveInt
 
 __all__ = ["POOLS", "RANKS", "UP_MODES", "conv_stack"]
 
 RANKS = (1, 2, 3)
 """Spatial axes of the convolutions: 1 for sequences, 2 for images, 3 for volumes."""
+
+Rank = Literal[1, 2, 3]
+"""The ``rank`` values: :data:`RANKS`."""
+
+UpMode = Literal["transpose", "upsample"]
+"""The ``up`` values besides null: the keys of :data:`UP_MODES`."""
+
+Pool = Literal["max", "average", "global_max", "global_average", "none"]
+"""The ``pool`` values besides null: the keys of :data:`POOLS`."""
+
+Padding = Literal["valid", "same", "causal"]
+"""The ``padding`` values; ``causal`` only for plain 1D stacks (checked in the block)."""
 
 
 # --- how a stack starts: the convolution class and what comes before it ------------
@@ -113,22 +125,18 @@ POOLS: dict[str | None, Callable[..., Any] | None] = {
 # --- checks ------------------------------------------------------------------------
 
 
-def _check_choice(key: str, value: Any, choices: Iterable[Any]) -> None:
-    choices = tuple(choices)
-    if any(value == c and type(value) is type(c) for c in choices):
-        return
-    shown = [str(c) for c in choices if c is not None]
-    hint = did_you_mean(str(value), shown) if isinstance(value, str) else ""
-    optional = " or null" if None in choices else ""
-    raise ValueError(
-        f"Expected '{key}' to be one of: {', '.join(shown)}{optional}. "
-        f"Received: {key}={value!r}" + (f". {hint}" if hint else "")
-    )
-
-
 def _paddings(rank: int, up: str | None) -> tuple[str, ...]:
     """``causal`` pads on the left only: defined for 1D convolutions, not transposed ones."""
     return ("valid", "same", "causal") if rank == 1 and up != "transpose" else ("valid", "same")
+
+
+def _check_padding(padding: str, rank: int, up: str | None) -> None:
+    """The one check that depends on other values: ``causal`` needs a plain 1D stack."""
+    choices = _paddings(rank, up)
+    if padding not in choices:
+        raise ValueError(
+            f"Expected 'padding' to be one of: {', '.join(choices)}. Received: padding={padding!r}"
+        )
 
 
 # --- the block -----------------------------------------------------------------------
@@ -139,22 +147,22 @@ def conv_stack(
     x: Any,
     *,
     name: str,
-    filters: int | list,
-    depth: int | None = None,
-    rank: int = 2,
+    filters: PositiveInt | list,
+    depth: PositiveInt | None = None,
+    rank: Rank = 2,
     kernel_size: int | list = 3,
     strides: int | list = 1,
-    padding: str = "same",
+    padding: Padding = "same",
     dilation_rate: int | list = 1,
-    activation: str = "relu",
+    activation: Activation = "relu",
     batch_norm: bool | str = False,
-    l1: float = 0.0,
-    l2: float = 0.0,
-    up: str | None = None,
-    pool: str | None = None,
+    l1: NonNegative = 0.0,
+    l2: NonNegative = 0.0,
+    up: UpMode | None = None,
+    pool: Pool | None = None,
     pool_size: int | list = 2,
     pool_strides: int | list | None = None,
-    pool_padding: str = "valid",
+    pool_padding: Literal["valid", "same"] = "valid",
 ) -> Any:
     """A stack of 1D/2D/3D convolutions followed by pooling, or a decoder stack that upsamples.
 
@@ -207,14 +215,8 @@ def conv_stack(
     from keras import layers
 
     sizes = layer_sizes(filters, depth, "filters")
-    _check_choice("rank", rank, RANKS)
-    _check_choice("up", up, UP_MODES)
-    _check_choice("padding", padding, _paddings(rank, up))
-    _check_choice("pool", pool, POOLS)
-    _check_choice("pool_padding", pool_padding, ("valid", "same"))
-    check_activation(activation)
+    _check_padding(padding, rank, up)
     bn_position(batch_norm)
-    regularizer(l1, l2)
     template, enter = UP_MODES[up]
     conv = getattr(layers, template.format(rank=rank))
     x, first_strides = enter(x, rank=rank, strides=strides, name=name)

@@ -28,7 +28,7 @@ Layer names, for the ``i``-th layer (from 1) of a stack named ``name``:
 ``{name}_dense{i}_max`` and ``{name}_dense{i}_maxout``.
 
 The helpers shared with the convolution stacks (:func:`linear_bn_act`,
-:func:`layer_sizes`, :func:`check_activation`, :func:`regularizer`) live here.
+:func:`layer_sizes`, :data:`Activation`, :func:`regularizer`) live here.
 Keras is imported inside the functions: registering these blocks happens during
 validation, which never imports TensorFlow.
 """
@@ -36,24 +36,28 @@ validation, which never imports TensorFlow.
 from __future__ import annotations
 
 import functools
+import typing
 from collections.abc import Callable
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from keras_blueprints._core.errors import did_you_mean
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
+from keras_blueprints.loading.valuetypes import Bound, NonNegative, PositiveInt, Rate
 
 __all__ = [
     "ACTIVATIONS",
     "bn_position",
-    "check_activation",
     "dense_stack",
     "layer_sizes",
     "linear_bn_act",
     "regularizer",
 ]
 
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "linear")
-"""The activations a stack accepts (Keras names)."""
+Activation = Literal["relu", "leaky_relu", "elu", "selu", "gelu", "tanh", "sigmoid", "linear"]
+"""The activations a stack accepts (Keras names), checked at load time."""
+
+ACTIVATIONS: tuple[str, ...] = typing.get_args(Activation)
+"""The same, as a tuple."""
 
 BN_POSITIONS: dict[bool | str, str | None] = {
     False: None,
@@ -63,6 +67,9 @@ BN_POSITIONS: dict[bool | str, str | None] = {
     "after": "after",
 }
 """Where batch normalization goes, relative to the activation, by ``batch_norm`` value."""
+
+Pieces = Annotated[int, Bound("an integer >= 2 (pieces per unit)", minimum=2)]
+"""The number of linear pieces of a maxout unit."""
 
 
 # --- checks ------------------------------------------------------------------------
@@ -84,11 +91,10 @@ def layer_sizes(value: int | list, depth: int | None, key: str) -> list[int]:
         One size per layer.
 
     Raises:
-        ValueError: A size or the depth is not a positive integer, or the depth
-            disagrees with the list's length.
+        ValueError: A size is not a positive integer, or the depth disagrees
+            with the list's length (the blocks annotate ``depth`` as a
+            ``PositiveInt``, checked when they are called).
     """
-    if depth is not None and (not _is_int(depth) or depth < 1):
-        raise ValueError(f"Expected a positive integer for 'depth'. Received: depth={depth!r}")
     if isinstance(value, list | tuple):
         sizes = list(value)
         if depth is not None and depth != len(sizes):
@@ -106,21 +112,6 @@ def layer_sizes(value: int | list, depth: int | None, key: str) -> list[int]:
     return sizes
 
 
-def check_activation(activation: str) -> str:
-    """Returns ``activation`` when it is one of :data:`ACTIVATIONS`.
-
-    Raises:
-        ValueError: Another name (the message suggests the closest one).
-    """
-    if activation not in ACTIVATIONS:
-        hint = did_you_mean(str(activation), ACTIVATIONS)
-        raise ValueError(
-            f"Expected 'activation' to be one of: {', '.join(ACTIVATIONS)}. "
-            f"Received: activation={activation!r}" + (f". {hint}" if hint else "")
-        )
-    return activation
-
-
 def bn_position(batch_norm: bool | str) -> str | None:
     """Returns ``"before"``, ``"after"`` (the activation) or None, from ``batch_norm``.
 
@@ -136,20 +127,11 @@ def bn_position(batch_norm: bool | str) -> str | None:
     return BN_POSITIONS[batch_norm]
 
 
-def _check_rate(rate: float) -> None:
-    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate < 1:
-        raise ValueError(f"Expected 'dropout' in [0, 1). Received: dropout={rate!r}")
-
-
 def regularizer(l1: float, l2: float) -> Any:
     """A fresh ``keras.regularizers.L1L2(l1, l2)``, or None when both are 0.
 
-    Raises:
-        ValueError: A negative or non-numeric penalty.
+    The penalties are checked (``NonNegative``) where the blocks take them.
     """
-    for key, value in (("l1", l1), ("l2", l2)):
-        if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
-            raise ValueError(f"Expected a number >= 0 for '{key}'. Received: {key}={value!r}")
     if not (l1 or l2):
         return None
     import keras
@@ -158,19 +140,6 @@ def regularizer(l1: float, l2: float) -> Any:
 
 
 # --- layer sequences ---------------------------------------------------------------
-
-
-def _activation(activation: str) -> Callable[[Any, str], Any]:
-    """The non-linearity as its own layer, ``{name}_act`` (none for ``linear``)."""
-
-    def apply(x: Any, name: str) -> Any:
-        from keras import layers
-
-        if activation == "linear":
-            return x
-        return layers.Activation(activation, name=f"{name}_act")(x)
-
-    return apply
 
 
 def linear_bn_act(
@@ -202,19 +171,19 @@ def linear_bn_act(
     Returns:
         The output tensor.
     """
-    from keras import layers
-
     position = bn_position(batch_norm)
     inline = nonlinearity is None and position != "before"
-    x = make_linear(
+    linear = make_linear(
         name=name, activation=activation if inline else None, use_bias=position != "before"
-    )(x)
-    if position == "before":
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    if not inline:
-        x = (nonlinearity or _activation(activation))(x, name)
+    )
+    bn_before = f"{name}_bn" if position == "before" else None
+    # The activation as its own layer, {name}_act, when it follows a batch norm (none for linear).
+    act = f"{name}_act" if bn_before and nonlinearity is None and activation != "linear" else None
+    x = conv_bn_act(x, linear, bn=bn_before, act=act, activation=activation)
+    if nonlinearity is not None:
+        x = nonlinearity(x, name)
     if position == "after":
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = conv_bn_act(x, None, bn=f"{name}_bn", act=None)
     return x
 
 
@@ -261,14 +230,14 @@ def dense_stack(
     x: Any,
     *,
     name: str,
-    units: int | list,
-    depth: int | None = None,
-    activation: str | None = None,
-    dropout: float = 0.0,
+    units: PositiveInt | list,
+    depth: PositiveInt | None = None,
+    activation: Activation | None = None,
+    dropout: Rate = 0.0,
     batch_norm: bool | str = False,
-    l1: float = 0.0,
-    l2: float = 0.0,
-    maxout: int | None = None,
+    l1: NonNegative = 0.0,
+    l2: NonNegative = 0.0,
+    maxout: Pieces | None = None,
 ) -> Any:
     """A stack of fully connected layers, with batch norm, dropout, weight penalties or maxout.
 
@@ -310,19 +279,13 @@ def dense_stack(
     from keras import layers
 
     sizes = layer_sizes(units, depth, "units")
-    if maxout is not None and (not _is_int(maxout) or maxout < 2):
-        raise ValueError(
-            f"Expected an integer >= 2 (pieces per unit) for 'maxout'. Received: maxout={maxout!r}"
-        )
     if maxout is not None and activation not in (None, "linear"):
         raise ValueError(
             "Expected no 'activation' with maxout units (the max of the pieces is their "
             f"non-linearity). Received: activation={activation!r}, maxout={maxout}"
         )
-    activation = check_activation(activation or ("linear" if maxout else "relu"))
-    _check_rate(dropout)
+    activation = activation or ("linear" if maxout else "relu")
     bn_position(batch_norm)
-    regularizer(l1, l2)
     for i, size in enumerate(sizes, start=1):
         layer = f"{name}_dense{i}"
         make = functools.partial(

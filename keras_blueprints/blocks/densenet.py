@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
+from keras_blueprints.loading.valuetypes import Fraction, PositiveInt
 
 __all__ = ["dense_block", "transition"]
 
@@ -31,17 +33,10 @@ BN_EPSILON = 1.001e-5
 BOTTLENECK_FACTOR = 4
 
 
-def _check_positive_int(arg: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Expected a positive integer for '{arg}'. Received: {arg}={value!r}")
-
-
 def _bn_relu(x: Any, name: str) -> Any:
     """Batch normalization then ReLU: the pre-activation of every DenseNet convolution."""
-    from keras import layers
-
-    x = layers.BatchNormalization(axis=-1, epsilon=BN_EPSILON, name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x)
+    bn_args = {"axis": -1, "epsilon": BN_EPSILON}
+    return conv_bn_act(x, None, bn=f"{name}_bn", act=f"{name}_relu", bn_args=bn_args)
 
 
 def _conv(x: Any, filters: int, kernel_size: int, name: str) -> Any:
@@ -66,7 +61,12 @@ def _dense_layer(x: Any, growth_rate: int, bottleneck: bool, name: str) -> Any:
 
 @register_block
 def dense_block(
-    x: Any, *, name: str, num_layers: int, growth_rate: int = 32, bottleneck: bool = True
+    x: Any,
+    *,
+    name: str,
+    num_layers: PositiveInt,
+    growth_rate: PositiveInt = 32,
+    bottleneck: bool = True,
 ) -> Any:
     """A dense block: each layer sees the maps of all the layers before it.
 
@@ -101,15 +101,13 @@ def dense_block(
     Raises:
         ValueError: ``num_layers`` or ``growth_rate`` is not a positive integer.
     """
-    _check_positive_int("num_layers", num_layers)
-    _check_positive_int("growth_rate", growth_rate)
     for i in range(1, num_layers + 1):
         x = _dense_layer(x, growth_rate, bottleneck, f"{name}_block{i}")
     return x
 
 
 @register_block
-def transition(x: Any, *, name: str, compression: float = 0.5) -> Any:
+def transition(x: Any, *, name: str, compression: Fraction = 0.5) -> Any:
     """A transition between dense blocks: compress the channels, halve the size.
 
     Batch normalization, ReLU, a 1x1 convolution to
@@ -139,8 +137,6 @@ def transition(x: Any, *, name: str, compression: float = 0.5) -> Any:
     """
     from keras import layers
 
-    if isinstance(compression, bool) or not 0 < compression <= 1:
-        raise ValueError(f"Expected 'compression' in (0, 1]. Received: compression={compression!r}")
     channels = int(x.shape[-1] * compression)
     if channels < 1:
         raise ValueError(

@@ -52,9 +52,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block, snake_case
+from keras_blueprints.loading.valuetypes import NonNegativeInt, PositiveInt, Rate
 
 __all__ = [
     "inception_aux_head",
@@ -69,34 +71,7 @@ __all__ = [
     "keras_auto_name",
 ]
 
-_PADDINGS = ("same", "valid")
-
-
 # -- argument checks -----------------------------------------------------------------
-
-
-def _check_positive_int(arg: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Expected a positive integer for '{arg}'. Received: {arg}={value!r}")
-
-
-def _check_positive_ints(**values: Any) -> None:
-    for arg, value in values.items():
-        _check_positive_int(arg, value)
-
-
-def _check_index(arg: str, value: Any) -> None:
-    if value is not None and (isinstance(value, bool) or not isinstance(value, int) or value < 0):
-        raise ValueError(
-            f"Expected a non-negative integer or null for '{arg}'. Received: {arg}={value!r}"
-        )
-
-
-def _check_padding(padding: Any) -> None:
-    if padding not in _PADDINGS:
-        raise ValueError(
-            f"Expected 'padding' to be one of {', '.join(_PADDINGS)}. Received: padding={padding!r}"
-        )
 
 
 def _pair(arg: str, value: Any) -> tuple[int, int]:
@@ -156,8 +131,6 @@ class _Namer:
         pool_index: int | None = None,
         split_names: Sequence[str] | None = None,
     ) -> None:
-        _check_index("first_index", first_index)
-        _check_index("pool_index", pool_index)
         _check_split_names(split_names)
         self.name = name
         self._next_index = first_index
@@ -204,12 +177,11 @@ def _conv_bn(
     from keras import layers
 
     conv, bn, act = names
-    x = layers.Conv2D(
+    layer = layers.Conv2D(
         filters, kernel_size, strides=strides, padding=padding, use_bias=False, name=conv
-    )(x)
+    )
     # scale=False: the ReLU that follows is unchanged by a positive scale.
-    x = layers.BatchNormalization(axis=-1, scale=False, name=bn)(x)
-    return layers.Activation("relu", name=act)(x)
+    return conv_bn_act(x, layer, bn=bn, act=act, bn_args={"axis": -1, "scale": False})
 
 
 @dataclass(frozen=True)
@@ -300,7 +272,9 @@ def _module(x: Any, branches: Sequence[Sequence[Any]], namer: _Namer) -> Any:
 
 
 @register_block
-def inception_naive(x: Any, *, name: str, f1x1: int, f3x3: int, f5x5: int) -> Any:
+def inception_naive(
+    x: Any, *, name: str, f1x1: PositiveInt, f3x3: PositiveInt, f5x5: PositiveInt
+) -> Any:
     """The naive Inception module: 1x1, 3x3, 5x5 convolutions and 3x3 max pooling, concatenated.
 
     Figure 2a of the GoogLeNet paper. Each convolution has "same" padding and
@@ -332,7 +306,6 @@ def inception_naive(x: Any, *, name: str, f1x1: int, f3x3: int, f5x5: int) -> An
     Raises:
         ValueError: A filter count is not a positive integer.
     """
-    _check_positive_ints(f1x1=f1x1, f3x3=f3x3, f5x5=f5x5)
     branches = [
         [_ConvReLU("1x1", f1x1, 1)],
         [_ConvReLU("3x3", f3x3, 3)],
@@ -347,12 +320,12 @@ def inception_v1(
     x: Any,
     *,
     name: str,
-    f1x1: int,
-    f3x3_reduce: int,
-    f3x3: int,
-    f5x5_reduce: int,
-    f5x5: int,
-    pool_proj: int,
+    f1x1: PositiveInt,
+    f3x3_reduce: PositiveInt,
+    f3x3: PositiveInt,
+    f5x5_reduce: PositiveInt,
+    f5x5: PositiveInt,
+    pool_proj: PositiveInt,
 ) -> Any:
     """The GoogLeNet Inception module: four branches, with 1x1 reductions before the large kernels.
 
@@ -396,14 +369,6 @@ def inception_v1(
     Raises:
         ValueError: A filter count is not a positive integer.
     """
-    _check_positive_ints(
-        f1x1=f1x1,
-        f3x3_reduce=f3x3_reduce,
-        f3x3=f3x3,
-        f5x5_reduce=f5x5_reduce,
-        f5x5=f5x5,
-        pool_proj=pool_proj,
-    )
     branches = [
         [_ConvReLU("1x1", f1x1, 1)],
         [_ConvReLU("3x3_reduce", f3x3_reduce, 1), _ConvReLU("3x3", f3x3, 3)],
@@ -418,10 +383,10 @@ def inception_aux_head(
     x: Any,
     *,
     name: str,
-    classes: int = 1000,
-    filters: int = 128,
-    units: int = 1024,
-    dropout: float = 0.7,
+    classes: PositiveInt = 1000,
+    filters: PositiveInt = 128,
+    units: PositiveInt = 1024,
+    dropout: Rate = 0.7,
     activation: str = "softmax",
 ) -> Any:
     """An auxiliary classifier: a side output attached to an intermediate feature map.
@@ -464,9 +429,6 @@ def inception_aux_head(
     """
     from keras import layers
 
-    _check_positive_ints(classes=classes, filters=filters, units=units)
-    if isinstance(dropout, bool) or not 0 <= dropout < 1:
-        raise ValueError(f"Expected 'dropout' in [0, 1). Received: dropout={dropout!r}")
     height, width = x.shape[1], x.shape[2]
     if height is not None and width is not None and min(height, width) < 5:
         raise ValueError(
@@ -489,11 +451,11 @@ def inception_conv_bn(
     x: Any,
     *,
     name: str,
-    filters: int,
-    kernel_size: int | list = 3,
-    strides: int | list = 1,
-    padding: str = "same",
-    index: int | None = None,
+    filters: PositiveInt,
+    kernel_size: PositiveInt | list = 3,
+    strides: PositiveInt | list = 1,
+    padding: Literal["same", "valid"] = "same",
+    index: NonNegativeInt | None = None,
 ) -> Any:
     """Convolution, batch normalization, ReLU: the unit every Inception-v3 layer is made of.
 
@@ -527,8 +489,6 @@ def inception_conv_bn(
     Raises:
         ValueError: A value is out of range.
     """
-    _check_positive_int("filters", filters)
-    _check_padding(padding)
     kernel = _pair("kernel_size", kernel_size)
     step = _pair("strides", strides)
     names = _Namer(name, first_index=index).conv_bn("")
@@ -540,14 +500,14 @@ def inception_v3_a(
     x: Any,
     *,
     name: str,
-    f1x1: int = 64,
-    f5x5_reduce: int = 48,
-    f5x5: int = 64,
-    f3x3dbl_reduce: int = 64,
-    f3x3dbl: int = 96,
-    pool_proj: int = 32,
-    first_index: int | None = None,
-    pool_index: int | None = None,
+    f1x1: PositiveInt = 64,
+    f5x5_reduce: PositiveInt = 48,
+    f5x5: PositiveInt = 64,
+    f3x3dbl_reduce: PositiveInt = 64,
+    f3x3dbl: PositiveInt = 96,
+    pool_proj: PositiveInt = 32,
+    first_index: NonNegativeInt | None = None,
+    pool_index: NonNegativeInt | None = None,
 ) -> Any:
     """Inception-v3 module A, for the 35x35 grid: a 1x1, a 5x5, a double 3x3 and a pooling branch.
 
@@ -590,14 +550,6 @@ def inception_v3_a(
     Raises:
         ValueError: A value is out of range.
     """
-    _check_positive_ints(
-        f1x1=f1x1,
-        f5x5_reduce=f5x5_reduce,
-        f5x5=f5x5,
-        f3x3dbl_reduce=f3x3dbl_reduce,
-        f3x3dbl=f3x3dbl,
-        pool_proj=pool_proj,
-    )
     branches = [
         [_ConvBN("1x1", f1x1, (1, 1))],
         [_ConvBN("5x5_reduce", f5x5_reduce, (1, 1)), _ConvBN("5x5", f5x5, (5, 5))],
@@ -616,11 +568,11 @@ def inception_v3_reduction_a(
     x: Any,
     *,
     name: str,
-    f3x3: int = 384,
-    f3x3dbl_reduce: int = 64,
-    f3x3dbl: int = 96,
-    first_index: int | None = None,
-    pool_index: int | None = None,
+    f3x3: PositiveInt = 384,
+    f3x3dbl_reduce: PositiveInt = 64,
+    f3x3dbl: PositiveInt = 96,
+    first_index: NonNegativeInt | None = None,
+    pool_index: NonNegativeInt | None = None,
 ) -> Any:
     """Inception-v3 grid reduction 35x35 -> 17x17: strided convolutions beside a max pooling.
 
@@ -657,7 +609,6 @@ def inception_v3_reduction_a(
     Raises:
         ValueError: A value is out of range.
     """
-    _check_positive_ints(f3x3=f3x3, f3x3dbl_reduce=f3x3dbl_reduce, f3x3dbl=f3x3dbl)
     branches = [
         [_ConvBN("3x3", f3x3, (3, 3), strides=2, padding="valid")],
         [
@@ -675,13 +626,13 @@ def inception_v3_b(
     x: Any,
     *,
     name: str,
-    f7x7_reduce: int = 128,
-    f1x1: int = 192,
-    f7x7: int = 192,
-    pool_proj: int = 192,
-    n: int = 7,
-    first_index: int | None = None,
-    pool_index: int | None = None,
+    f7x7_reduce: PositiveInt = 128,
+    f1x1: PositiveInt = 192,
+    f7x7: PositiveInt = 192,
+    pool_proj: PositiveInt = 192,
+    n: PositiveInt = 7,
+    first_index: NonNegativeInt | None = None,
+    pool_index: NonNegativeInt | None = None,
 ) -> Any:
     """Inception-v3 module B, for the 17x17 grid: nxn convolutions factorized into 1xn and nx1.
 
@@ -721,7 +672,6 @@ def inception_v3_b(
     Raises:
         ValueError: A value is out of range.
     """
-    _check_positive_ints(f7x7_reduce=f7x7_reduce, f1x1=f1x1, f7x7=f7x7, pool_proj=pool_proj, n=n)
     c7, nxn = f7x7_reduce, f"{n}x{n}"
     row, col = (1, n), (n, 1)
     branches = [
@@ -748,12 +698,12 @@ def inception_v3_reduction_b(
     x: Any,
     *,
     name: str,
-    f3x3_reduce: int = 192,
-    f3x3: int = 320,
-    f7x7x3_reduce: int = 192,
-    f7x7x3: int = 192,
-    first_index: int | None = None,
-    pool_index: int | None = None,
+    f3x3_reduce: PositiveInt = 192,
+    f3x3: PositiveInt = 320,
+    f7x7x3_reduce: PositiveInt = 192,
+    f7x7x3: PositiveInt = 192,
+    first_index: NonNegativeInt | None = None,
+    pool_index: NonNegativeInt | None = None,
 ) -> Any:
     """Inception-v3 grid reduction 17x17 -> 8x8, with a factorized 7x7 before the strided 3x3.
 
@@ -787,9 +737,6 @@ def inception_v3_reduction_b(
     Raises:
         ValueError: A value is out of range.
     """
-    _check_positive_ints(
-        f3x3_reduce=f3x3_reduce, f3x3=f3x3, f7x7x3_reduce=f7x7x3_reduce, f7x7x3=f7x7x3
-    )
     c7 = f7x7x3_reduce
     branches = [
         [
@@ -812,14 +759,14 @@ def inception_v3_c(
     x: Any,
     *,
     name: str,
-    f1x1: int = 320,
-    f3x3_reduce: int = 384,
-    f3x3: int = 384,
-    f3x3dbl_reduce: int = 448,
-    f3x3dbl: int = 384,
-    pool_proj: int = 192,
-    first_index: int | None = None,
-    pool_index: int | None = None,
+    f1x1: PositiveInt = 320,
+    f3x3_reduce: PositiveInt = 384,
+    f3x3: PositiveInt = 384,
+    f3x3dbl_reduce: PositiveInt = 448,
+    f3x3dbl: PositiveInt = 384,
+    pool_proj: PositiveInt = 192,
+    first_index: NonNegativeInt | None = None,
+    pool_index: NonNegativeInt | None = None,
     split_names: list | None = None,
 ) -> Any:
     """Inception-v3 module C, for the 8x8 grid: the expanded filter bank, 1x3 beside 3x1.
@@ -864,14 +811,6 @@ def inception_v3_c(
     Raises:
         ValueError: A value is out of range.
     """
-    _check_positive_ints(
-        f1x1=f1x1,
-        f3x3_reduce=f3x3_reduce,
-        f3x3=f3x3,
-        f3x3dbl_reduce=f3x3dbl_reduce,
-        f3x3dbl=f3x3dbl,
-        pool_proj=pool_proj,
-    )
     branches = [
         [_ConvBN("1x1", f1x1, (1, 1))],
         [

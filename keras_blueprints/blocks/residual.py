@@ -38,7 +38,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
+from keras_blueprints.loading.valuetypes import PositiveInt
 
 __all__ = ["basic_block", "bottleneck_block", "resnet_stage"]
 
@@ -61,14 +63,8 @@ STRIDED_BLOCK: dict[int, Callable[[int], int]] = {
 # --- checks ------------------------------------------------------------------------
 
 
-def _check_positive(**values: Any) -> None:
-    for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"Expected a positive integer for '{key}'. Received: {key}={value!r}")
-
-
-def _check_args(*, filters: int, kernel_size: int, stride: int, version: int) -> None:
-    _check_positive(filters=filters, kernel_size=kernel_size, stride=stride)
+def _check_args(*, kernel_size: int, version: int) -> None:
+    """The checks a type cannot say (sizes are ``PositiveInt`` in the signatures)."""
     if kernel_size % 2 == 0:
         raise ValueError(
             "Expected an odd 'kernel_size' (a residual block keeps the spatial size). "
@@ -117,10 +113,8 @@ def _conv(
 
 def _bn(x: Any, *, name: str, relu: bool) -> Any:
     """``{name}_bn``, then ``{name}_relu`` when ``relu``."""
-    from keras import layers
-
-    x = layers.BatchNormalization(epsilon=BN_EPSILON, name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x) if relu else x
+    act = f"{name}_relu" if relu else None
+    return conv_bn_act(x, None, bn=f"{name}_bn", act=act, bn_args={"epsilon": BN_EPSILON})
 
 
 def _conv_bn(
@@ -293,7 +287,7 @@ def _residual_block(
     use_bias: bool | None,
     pool_name: str | None,
 ) -> Any:
-    _check_args(filters=filters, kernel_size=kernel_size, stride=stride, version=version)
+    _check_args(kernel_size=kernel_size, version=version)
     use_bias = CONV_BIAS[version] if use_bias is None else use_bias
     channels = EXPANSION[kind] * filters
     shortcut = _Shortcut(
@@ -328,9 +322,9 @@ def basic_block(
     x: Any,
     *,
     name: str,
-    filters: int,
-    kernel_size: int = 3,
-    stride: int = 1,
+    filters: PositiveInt,
+    kernel_size: PositiveInt = 3,
+    stride: PositiveInt = 1,
     conv_shortcut: bool | None = None,
     version: int = 1,
     use_bias: bool | None = None,
@@ -383,9 +377,9 @@ def bottleneck_block(
     x: Any,
     *,
     name: str,
-    filters: int,
-    kernel_size: int = 3,
-    stride: int = 1,
+    filters: PositiveInt,
+    kernel_size: PositiveInt = 3,
+    stride: PositiveInt = 1,
     conv_shortcut: bool | None = None,
     version: int = 1,
     use_bias: bool | None = None,
@@ -447,12 +441,12 @@ def resnet_stage(
     x: Any,
     *,
     name: str,
-    filters: int,
-    blocks: int,
-    stride: int = 2,
+    filters: PositiveInt,
+    blocks: PositiveInt,
+    stride: PositiveInt = 2,
     block: str = "bottleneck",
     version: int = 1,
-    kernel_size: int = 3,
+    kernel_size: PositiveInt = 3,
     use_bias: bool | None = None,
     pool_name: str | None = None,
 ) -> Any:
@@ -489,8 +483,7 @@ def resnet_stage(
             blocks: "${stages[i]}"
             stride: "${1 if i == 0 else 2}"
     """
-    _check_positive(blocks=blocks)
-    _check_args(filters=filters, kernel_size=kernel_size, stride=stride, version=version)
+    _check_args(kernel_size=kernel_size, version=version)
     if block not in BLOCKS_BY_KIND:
         raise ValueError(
             f"Expected 'block' to be one of {', '.join(sorted(BLOCKS_BY_KIND))}. "

@@ -20,11 +20,11 @@ during validation, which never imports TensorFlow.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
-from keras_blueprints._core.errors import did_you_mean
 from keras_blueprints.blocks.dense import layer_sizes
 from keras_blueprints.catalog.components import register_block
+from keras_blueprints.loading.valuetypes import PositiveInt, Rate
 
 __all__ = ["MERGE_MODES", "RNN_LAYERS", "rnn_stack"]
 
@@ -35,19 +35,11 @@ MERGE_MODES = ("concat", "sum", "mul", "ave")
 """How a bidirectional layer merges its forward and backward outputs."""
 
 
-def _choice(key: str, value: Any, choices: tuple[str, ...] | dict[str, Any]) -> Any:
-    if value not in choices:
-        hint = did_you_mean(str(value), choices)
-        raise ValueError(
-            f"Expected '{key}' to be one of: {', '.join(choices)}. Received: {key}={value!r}"
-            + (f". {hint}" if hint else "")
-        )
-    return value
+Cell = Literal["simple_rnn", "lstm", "gru"]
+"""The ``cell`` values: the keys of :data:`RNN_LAYERS`."""
 
-
-def _check_rate(rate: float) -> None:
-    if not isinstance(rate, int | float) or isinstance(rate, bool) or not 0 <= rate < 1:
-        raise ValueError(f"Expected 'dropout' in [0, 1). Received: dropout={rate!r}")
+MergeMode = Literal["concat", "sum", "mul", "ave"]
+"""The ``merge_mode`` values: :data:`MERGE_MODES`."""
 
 
 @register_block
@@ -55,13 +47,13 @@ def rnn_stack(
     x: Any,
     *,
     name: str,
-    units: int | list = 64,
-    depth: int | None = None,
-    cell: str = "lstm",
+    units: PositiveInt | list = 64,
+    depth: PositiveInt | None = None,
+    cell: Cell = "lstm",
     bidirectional: bool = False,
-    merge_mode: str = "concat",
+    merge_mode: MergeMode = "concat",
     return_sequences: bool = False,
-    dropout: float = 0.0,
+    dropout: Rate = 0.0,
 ) -> Any:
     """A stack of recurrent layers (simple RNN, LSTM or GRU), optionally bidirectional.
 
@@ -94,9 +86,7 @@ def rnn_stack(
     import keras
 
     sizes = layer_sizes(units, depth, "units")
-    layer_class = getattr(keras.layers, RNN_LAYERS[_choice("cell", cell, RNN_LAYERS)])
-    _choice("merge_mode", merge_mode, MERGE_MODES)
-    _check_rate(dropout)
+    layer_class = getattr(keras.layers, RNN_LAYERS[cell])
     for i, size in enumerate(sizes, start=1):
         sequences = return_sequences or i < len(sizes)
         layer = layer_class(

@@ -28,7 +28,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
+from keras_blueprints.loading.valuetypes import NonNegativeInt, Positive, PositiveInt
 
 __all__ = [
     "inverted_residual",
@@ -65,30 +67,14 @@ def _keras_name(base: str, index: int) -> str:
     return base if index == 0 else f"{base}_{index}"
 
 
-def _check_positive(**values: Any) -> None:
-    for key, value in values.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"Expected a positive integer for '{key}'. Received: {key}={value!r}")
-
-
-def _check_index(**values: Any) -> None:
-    for key, value in values.items():
-        if value is not None and (
-            isinstance(value, bool) or not isinstance(value, int) or value < 0
-        ):
-            raise ValueError(
-                f"Expected a non-negative integer or null for '{key}'. Received: {key}={value!r}"
-            )
-
-
 def _separable_unit(x: Any, name: str, filters: int, relu_first: bool) -> Any:
     """Xception's unit: [ReLU] -> SeparableConv2D 3x3 -> BN, named ``{name}_act``, ``{name}``..."""
     from keras import layers
 
     if relu_first:
-        x = layers.Activation("relu", name=f"{name}_act")(x)
-    x = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=name)(x)
-    return layers.BatchNormalization(name=f"{name}_bn")(x)
+        x = conv_bn_act(x, None, bn=None, act=f"{name}_act")
+    conv = layers.SeparableConv2D(filters, 3, padding="same", use_bias=False, name=name)
+    return conv_bn_act(x, conv, bn=f"{name}_bn", act=None)
 
 
 def _downsampling_block(
@@ -112,10 +98,10 @@ def _downsampling_block(
     )
     # The shortcut projects the block's input (before its ReLU) to the output
     # width and halves its size, so that it can be added to the pooled branch.
-    shortcut = layers.Conv2D(
+    projection = layers.Conv2D(
         filters[1], 1, strides=2, padding="same", use_bias=False, name=shortcut_conv
-    )(x)
-    shortcut = layers.BatchNormalization(name=shortcut_bn)(shortcut)
+    )
+    shortcut = conv_bn_act(x, projection, bn=shortcut_bn, act=None)
     for k, width in enumerate(filters):
         x = _separable_unit(x, f"{name}_sepconv{k + 1}", width, relu_first=pre_activation or k > 0)
     x = layers.MaxPooling2D(3, strides=2, padding="same", name=f"{name}_pool")(x)
@@ -131,10 +117,10 @@ def xception_entry_block(
     x: Any,
     *,
     name: str,
-    filters: int,
+    filters: PositiveInt,
     pre_activation: bool = True,
-    shortcut_index: int | None = None,
-    add_index: int | None = None,
+    shortcut_index: NonNegativeInt | None = None,
+    add_index: NonNegativeInt | None = None,
 ) -> Any:
     """Xception entry-flow block: two separable convolutions, max pooling, a strided 1x1 shortcut.
 
@@ -172,8 +158,6 @@ def xception_entry_block(
     Returns:
         The feature map, (batch, ceil(height / 2), ceil(width / 2), filters).
     """
-    _check_positive(filters=filters)
-    _check_index(shortcut_index=shortcut_index, add_index=add_index)
     return _downsampling_block(
         x, name, (filters, filters), pre_activation, shortcut_index, add_index
     )
@@ -184,9 +168,9 @@ def xception_middle_block(
     x: Any,
     *,
     name: str,
-    filters: int = 728,
-    convs: int = 3,
-    add_index: int | None = None,
+    filters: PositiveInt = 728,
+    convs: PositiveInt = 3,
+    add_index: NonNegativeInt | None = None,
 ) -> Any:
     """Xception middle-flow block: ``convs`` x (ReLU, separable convolution, BN) plus the identity.
 
@@ -215,8 +199,6 @@ def xception_middle_block(
     """
     from keras import layers
 
-    _check_positive(filters=filters, convs=convs)
-    _check_index(add_index=add_index)
     if x.shape[-1] != filters:
         raise ValueError(
             "Expected an input with 'filters' channels, for the identity shortcut. "
@@ -234,8 +216,8 @@ def xception_exit_block(
     *,
     name: str,
     filters: list = (728, 1024),
-    shortcut_index: int | None = None,
-    add_index: int | None = None,
+    shortcut_index: NonNegativeInt | None = None,
+    add_index: NonNegativeInt | None = None,
 ) -> Any:
     """Xception exit-flow block: the entry block's structure, widening inside (728 then 1024).
 
@@ -267,8 +249,9 @@ def xception_exit_block(
             f"Expected two channel counts for 'filters'. Received: filters={list(filters)}"
         )
     first, second = filters
-    _check_positive(**{"filters[0]": first, "filters[1]": second})
-    _check_index(shortcut_index=shortcut_index, add_index=add_index)
+    for key, value in (("filters[0]", first), ("filters[1]", second)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise ValueError(f"Expected a positive integer for '{key}'. Received: {key}={value!r}")
     return _downsampling_block(x, name, (first, second), True, shortcut_index, add_index)
 
 
@@ -286,10 +269,10 @@ def inverted_residual(
     x: Any,
     *,
     name: str,
-    filters: int,
-    expansion: int = 6,
+    filters: PositiveInt,
+    expansion: PositiveInt = 6,
     stride: int = 1,
-    alpha: float = 1.0,
+    alpha: Positive = 1.0,
 ) -> Any:
     """MobileNetV2 inverted residual block: expand 1x1, depthwise 3x3, linear 1x1 bottleneck.
 
@@ -330,11 +313,8 @@ def inverted_residual(
     """
     from keras import layers
 
-    _check_positive(filters=filters, expansion=expansion)
     if stride not in (1, 2) or isinstance(stride, bool):
         raise ValueError(f"Expected 1 or 2 for 'stride'. Received: stride={stride!r}")
-    if not alpha > 0:
-        raise ValueError(f"Expected a positive number for 'alpha'. Received: alpha={alpha!r}")
 
     in_channels = x.shape[-1]
     out_channels = make_divisible(int(filters * alpha), 8)
@@ -343,18 +323,17 @@ def inverted_residual(
         x = _conv_bn_relu6(x, f"{name}_expand", expansion * in_channels)
     if stride == 2:
         x = layers.ZeroPadding2D(_correct_pad(x.shape[1:3], 3), name=f"{name}_pad")(x)
-    x = layers.DepthwiseConv2D(
+    depthwise = layers.DepthwiseConv2D(
         3,
         strides=stride,
         use_bias=False,
         padding="same" if stride == 1 else "valid",
         name=f"{name}_depthwise",
-    )(x)
-    x = layers.BatchNormalization(name=f"{name}_depthwise_BN", **_MOBILENET_BN)(x)
-    x = layers.ReLU(6.0, name=f"{name}_depthwise_relu")(x)
+    )
+    x = _mobilenet_bn_relu6(x, depthwise, f"{name}_depthwise")
     # The linear bottleneck: projection and batch norm, no activation.
-    x = layers.Conv2D(out_channels, 1, padding="same", use_bias=False, name=f"{name}_project")(x)
-    x = layers.BatchNormalization(name=f"{name}_project_BN", **_MOBILENET_BN)(x)
+    project = layers.Conv2D(out_channels, 1, padding="same", use_bias=False, name=f"{name}_project")
+    x = conv_bn_act(x, project, bn=f"{name}_project_BN", act=None, bn_args=_MOBILENET_BN)
     if stride == 1 and in_channels == out_channels:
         return layers.Add(name=f"{name}_add")([inputs, x])
     return x
@@ -364,6 +343,18 @@ def _conv_bn_relu6(x: Any, name: str, filters: int) -> Any:
     """1x1 convolution, batch norm, ReLU6: ``{name}``, ``{name}_BN``, ``{name}_relu``."""
     from keras import layers
 
-    x = layers.Conv2D(filters, 1, padding="same", use_bias=False, name=name)(x)
-    x = layers.BatchNormalization(name=f"{name}_BN", **_MOBILENET_BN)(x)
-    return layers.ReLU(6.0, name=f"{name}_relu")(x)
+    conv = layers.Conv2D(filters, 1, padding="same", use_bias=False, name=name)
+    return _mobilenet_bn_relu6(x, conv, name)
+
+
+def _mobilenet_bn_relu6(x: Any, conv: Any, name: str) -> Any:
+    """``conv``, then MobileNetV2's ``{name}_BN`` and ReLU6 ``{name}_relu``."""
+    return conv_bn_act(
+        x, conv, bn=f"{name}_BN", act=f"{name}_relu", activation=_relu6, bn_args=_MOBILENET_BN
+    )
+
+
+def _relu6(name: str) -> Any:
+    from keras import layers
+
+    return layers.ReLU(6.0, name=name)

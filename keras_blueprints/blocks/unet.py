@@ -28,13 +28,21 @@ level; a whole ``unet`` block prefixes its levels ``{name}_down{l}``,
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
+from keras_blueprints.blocks._common import conv_bn_act
 from keras_blueprints.catalog.components import register_block
+from keras_blueprints.loading.valuetypes import PositiveInt, Rate
 
 __all__ = ["unet", "unet_conv_block", "unet_decoder_level", "unet_encoder_level"]
 
 PADDINGS = ("same", "valid")
+
+Padding = Literal["same", "valid"]
+"""The ``padding`` values: :data:`PADDINGS`."""
+
+UpMode = Literal["transpose", "upsample"]
+"""The ``up`` values: the keys of :data:`UPSAMPLERS`."""
 
 # Every 3x3 convolution with padding 'valid' takes one pixel off each side.
 SHRINK_PER_CONV = {"same": 0, "valid": 2}
@@ -42,26 +50,6 @@ SHRINK_PER_CONV = {"same": 0, "valid": 2}
 # He initialisation: the paper draws the weights from a Gaussian with standard
 # deviation sqrt(2 / N), N the number of inputs of a neuron.
 KERNEL_INITIALIZER = "he_normal"
-
-
-# -- argument checks --------------------------------------------------------------------
-
-
-def _check_positive_int(arg: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Expected a positive integer for '{arg}'. Received: {arg}={value!r}")
-
-
-def _check_choice(arg: str, value: Any, choices: tuple[str, ...]) -> None:
-    if value not in choices:
-        raise ValueError(
-            f"Expected '{arg}' to be one of: {', '.join(choices)}. Received: {arg}={value!r}"
-        )
-
-
-def _check_rate(value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < 1:
-        raise ValueError(f"Expected 'dropout' in [0, 1). Received: dropout={value!r}")
 
 
 def _spatial(x: Any) -> tuple[Any, Any]:
@@ -80,17 +68,16 @@ def _conv_relu(x: Any, filters: int, padding: str, batch_norm: bool, name: str) 
     """3x3 convolution, optional batch normalization, ReLU."""
     from keras import layers
 
-    x = layers.Conv2D(
+    conv = layers.Conv2D(
         filters,
         3,
         padding=padding,
         use_bias=not batch_norm,
         kernel_initializer=KERNEL_INITIALIZER,
         name=f"{name}_conv",
-    )(x)
-    if batch_norm:
-        x = layers.BatchNormalization(name=f"{name}_bn")(x)
-    return layers.Activation("relu", name=f"{name}_relu")(x)
+    )
+    bn = f"{name}_bn" if batch_norm else None
+    return conv_bn_act(x, conv, bn=bn, act=f"{name}_relu")
 
 
 def _conv_pair(x: Any, filters: int, padding: str, batch_norm: bool, name: str) -> Any:
@@ -187,9 +174,7 @@ def _decoder(
     return _conv_pair(x, filters, padding, batch_norm, name)
 
 
-def _check_level_args(filters: Any, padding: Any, batch_norm: Any) -> None:
-    _check_positive_int("filters", filters)
-    _check_choice("padding", padding, PADDINGS)
+def _check_batch_norm(batch_norm: Any) -> None:
     if not isinstance(batch_norm, bool):
         raise ValueError(
             f"Expected a boolean for 'batch_norm'. Received: batch_norm={batch_norm!r}"
@@ -281,7 +266,7 @@ def _check_input_size(x: Any, depth: int, padding: str) -> None:
 
 @register_block
 def unet_conv_block(
-    x: Any, *, name: str, filters: int, padding: str = "same", batch_norm: bool = False
+    x: Any, *, name: str, filters: PositiveInt, padding: Padding = "same", batch_norm: bool = False
 ) -> Any:
     """Two 3x3 convolutions with ReLU: the body of every U-Net level, and its bottom.
 
@@ -307,7 +292,7 @@ def unet_conv_block(
     Raises:
         ValueError: A non-positive ``filters`` or an unknown ``padding``.
     """
-    _check_level_args(filters, padding, batch_norm)
+    _check_batch_norm(batch_norm)
     _spatial(x)
     return _conv_pair(x, filters, padding, batch_norm, name)
 
@@ -317,10 +302,10 @@ def unet_encoder_level(
     x: Any,
     *,
     name: str,
-    filters: int,
-    padding: str = "same",
+    filters: PositiveInt,
+    padding: Padding = "same",
     batch_norm: bool = False,
-    dropout: float = 0.0,
+    dropout: Rate = 0.0,
 ) -> dict[str, Any]:
     """One level of the contracting path: two 3x3 convolutions, then 2x2 max pooling.
 
@@ -355,8 +340,7 @@ def unet_encoder_level(
         ValueError: A bad argument, or an odd feature map size before the
             pooling (the input size does not suit the depth).
     """
-    _check_level_args(filters, padding, batch_norm)
-    _check_rate(dropout)
+    _check_batch_norm(batch_norm)
     _spatial(x)
     return _encoder(x, filters, padding, batch_norm, dropout, name)
 
@@ -366,9 +350,9 @@ def unet_decoder_level(
     inputs: list,
     *,
     name: str,
-    filters: int,
-    up: str = "transpose",
-    padding: str = "same",
+    filters: PositiveInt,
+    up: UpMode = "transpose",
+    padding: Padding = "same",
     batch_norm: bool = False,
 ) -> Any:
     """One level of the expanding path: upsample, join the skip tensor, two 3x3 convolutions.
@@ -405,8 +389,7 @@ def unet_decoder_level(
         ValueError: A bad argument, not two inputs, or a skip tensor smaller
             than the upsampled one.
     """
-    _check_level_args(filters, padding, batch_norm)
-    _check_choice("up", up, tuple(UPSAMPLERS))
+    _check_batch_norm(batch_norm)
     if len(inputs) != 2:
         raise ValueError(
             f"Expected two inputs, the deeper feature map and the skip tensor. "
@@ -423,12 +406,12 @@ def unet(
     x: Any,
     *,
     name: str,
-    depth: int = 4,
-    filters: int = 64,
-    padding: str = "same",
-    up: str = "transpose",
+    depth: PositiveInt = 4,
+    filters: PositiveInt = 64,
+    padding: Padding = "same",
+    up: UpMode = "transpose",
     batch_norm: bool = False,
-    dropout: float = 0.0,
+    dropout: Rate = 0.0,
 ) -> Any:
     """A whole U-Net body: ``depth`` encoder levels, the bottom, ``depth`` decoder levels.
 
@@ -472,10 +455,7 @@ def unet(
     """
     from keras import layers
 
-    _check_positive_int("depth", depth)
-    _check_level_args(filters, padding, batch_norm)
-    _check_choice("up", up, tuple(UPSAMPLERS))
-    _check_rate(dropout)
+    _check_batch_norm(batch_norm)
     _check_input_size(x, depth, padding)
     skips = []
     for level in range(depth):

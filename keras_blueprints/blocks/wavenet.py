@@ -33,13 +33,9 @@ from __future__ import annotations
 from typing import Any
 
 from keras_blueprints.catalog.components import register_block
+from keras_blueprints.loading.valuetypes import PositiveInt
 
 __all__ = ["receptive_field", "wavenet_residual_block", "wavenet_stack"]
-
-
-def _check_positive_int(arg: str, value: Any) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"Expected a positive integer for '{arg}'. Received: {arg}={value!r}")
 
 
 def _check_sequence(x: Any) -> None:
@@ -48,13 +44,6 @@ def _check_sequence(x: Any) -> None:
             "Expected a 3D sequence (batch, time, channels) with a known number of channels. "
             f"Received: input shape {tuple(x.shape)}"
         )
-
-
-def _check_args(skip_channels: Any, gate_channels: Any, kernel_size: Any) -> None:
-    _check_positive_int("skip_channels", skip_channels)
-    if gate_channels is not None:
-        _check_positive_int("gate_channels", gate_channels)
-    _check_positive_int("kernel_size", kernel_size)
 
 
 def receptive_field(stacks: int, layers_per_stack: int, kernel_size: int = 2) -> int:
@@ -113,10 +102,10 @@ def wavenet_residual_block(
     x: Any,
     *,
     name: str,
-    dilation_rate: int = 1,
-    skip_channels: int = 64,
-    gate_channels: int | None = None,
-    kernel_size: int = 2,
+    dilation_rate: PositiveInt = 1,
+    skip_channels: PositiveInt = 64,
+    gate_channels: PositiveInt | None = None,
+    kernel_size: PositiveInt = 2,
 ) -> dict[str, Any]:
     """A WaveNet residual block: gated dilated causal convolution, residual and skip outputs.
 
@@ -152,8 +141,6 @@ def wavenet_residual_block(
     Raises:
         ValueError: A non-positive argument or an input that is not a sequence.
     """
-    _check_positive_int("dilation_rate", dilation_rate)
-    _check_args(skip_channels, gate_channels, kernel_size)
     _check_sequence(x)
     z = _gated(x, dilation_rate, kernel_size, gate_channels or x.shape[-1], name)
     return {"residual": _residual(x, z, name), "skip": _skip(z, skip_channels, name)}
@@ -164,11 +151,11 @@ def wavenet_stack(
     x: Any,
     *,
     name: str,
-    stacks: int = 1,
-    layers_per_stack: int = 10,
-    skip_channels: int = 64,
-    gate_channels: int | None = None,
-    kernel_size: int = 2,
+    stacks: PositiveInt = 1,
+    layers_per_stack: PositiveInt = 10,
+    skip_channels: PositiveInt = 64,
+    gate_channels: PositiveInt | None = None,
+    kernel_size: PositiveInt = 2,
 ) -> Any:
     """Stacks of WaveNet residual blocks with dilations 1, 2, ..., 2**(L-1), skips summed.
 
@@ -209,9 +196,6 @@ def wavenet_stack(
     """
     from keras import layers
 
-    _check_positive_int("stacks", stacks)
-    _check_positive_int("layers_per_stack", layers_per_stack)
-    _check_args(skip_channels, gate_channels, kernel_size)
     _check_sequence(x)
     channels = gate_channels or x.shape[-1]
     blocks = [

@@ -14,6 +14,8 @@ here: they belong to that blueprint only.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import importlib
 import inspect
 import re
@@ -24,6 +26,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from keras_blueprints._core.errors import did_you_mean
 from keras_blueprints._core.registry import Registry
 from keras_blueprints.catalog import (
     ParamInfo,
@@ -33,7 +36,13 @@ from keras_blueprints.catalog import (
     refused_layers,
 )
 from keras_blueprints.catalog.signatures import call_params, constructor_params
-from keras_blueprints.loading.valuetypes import ValueType, choices_of_annotation, type_of_annotation
+from keras_blueprints.loading.valuetypes import (
+    Bound,
+    ValueType,
+    bound_of_annotation,
+    choices_of_annotation,
+    type_of_annotation,
+)
 
 __all__ = [
     "BLOCKS",
@@ -151,6 +160,7 @@ class BlockParam:
         default: Default value, or ``MISSING`` when required.
         choices: Allowed values, when restricted.
         doc: One line of documentation.
+        bound: The range of a number (``PositiveInt``, ``Rate``...), or None.
     """
 
     name: str
@@ -158,11 +168,19 @@ class BlockParam:
     default: Any = MISSING
     choices: tuple[Any, ...] = ()
     doc: str = ""
+    bound: Bound | None = None
 
     @property
     def required(self) -> bool:
         """True when the parameter has no default."""
         return self.default is MISSING
+
+    @property
+    def range_words(self) -> str | None:
+        """The bound in words (``a positive integer or null``), or None when unbounded."""
+        if self.bound is None:
+            return None
+        return self.bound.words + (" or null" if "null" in self.type.names else "")
 
 
 @dataclass(frozen=True)
@@ -328,7 +346,11 @@ def register_block(fn: Callable[..., Any] | None = None, *, name: str | None = N
     tensors when annotated as a list); ``name`` (keyword) is the block
     instance's name, to be used as the prefix of every layer it creates;
     the other keyword-only parameters are the block's typed parameters, read
-    from their annotations and defaults.
+    from their annotations and defaults. Annotations may bound a number
+    (``filters: PositiveInt``, ``dropout: Rate``, from
+    ``keras_blueprints.loading.valuetypes``) or list its choices
+    (``typing.Literal``): the loader refuses a value outside them at its YAML
+    location, and the JSON Schema shows them.
 
     Example::
 
@@ -343,7 +365,10 @@ def register_block(fn: Callable[..., Any] | None = None, *, name: str | None = N
         name: Name in blueprints (default: the function's name).
 
     Returns:
-        The function, unchanged.
+        The function; when it bounds a parameter or lists its choices, a
+        wrapper (``functools.wraps``) that also checks them on direct calls
+        from Python, raising for instance
+        ``ValueError("Expected a positive integer for 'filters'. Received: filters=0")``.
 
     Raises:
         DuplicateNameError: The name is taken by a block or a layer.
@@ -358,8 +383,10 @@ def register_block(fn: Callable[..., Any] | None = None, *, name: str | None = N
             raise DuplicateNameError(
                 f"block name '{block_name}' is already the name of a layer; choose another."
             )
-        BLOCKS.register(block_name, block_entry(func, block_name))
-        return func
+        entry = block_entry(func, block_name)
+        checked = _checking_signature(func, entry.params)
+        BLOCKS.register(block_name, dataclasses.replace(entry, fn=checked))
+        return checked
 
     return decorate(fn) if fn is not None else decorate
 
@@ -394,9 +421,49 @@ def block_entry(func: Callable[..., Any], block_name: str) -> BlockEntry:
     return BlockEntry(block_name, func, block_params, many, doc[0] if doc else "")
 
 
+def _checking_signature(
+    func: Callable[..., Any], params: Mapping[str, BlockParam]
+) -> Callable[..., Any]:
+    """Wraps ``func`` to check its bounded and restricted parameters, or returns it as is.
+
+    Blueprints are checked at load time already; this keeps the same checks for
+    a block called directly from Python, without repeating them in its body.
+    """
+    checked_params = {n: p for n, p in params.items() if p.bound is not None or p.choices}
+    if not checked_params:
+        return func
+
+    @functools.wraps(func)
+    def checked(*args: Any, **kwargs: Any) -> Any:
+        for key, value in kwargs.items():
+            param = checked_params.get(key)
+            problem = _problem(param, value) if param is not None else None
+            if problem:
+                raise ValueError(problem)
+        return func(*args, **kwargs)
+
+    return checked
+
+
+def _problem(param: BlockParam, value: Any) -> str | None:
+    """The Keras-style message for a value outside a parameter's choices or range."""
+    key = param.name
+    if param.choices and not any(value == c and type(value) is type(c) for c in param.choices):
+        shown = ", ".join(str(c) for c in param.choices if c is not None)
+        optional = " or null" if None in param.choices else ""
+        hint = did_you_mean(str(value), map(str, param.choices)) if isinstance(value, str) else ""
+        return f"Expected '{key}' to be one of: {shown}{optional}. Received: {key}={value!r}" + (
+            f". {hint}" if hint else ""
+        )
+    bound = param.bound
+    if bound is not None and not (param.type.accepts(value) and bound.accepts(value)):
+        return f"Expected {param.range_words} for '{key}'. Received: {key}={value!r}"
+    return None
+
+
 def _hints(func: Callable[..., Any]) -> dict[str, Any]:
     try:
-        return typing.get_type_hints(func)
+        return typing.get_type_hints(func, include_extras=True)
     except Exception:  # unresolvable string annotations: fall back to 'any'
         return {}
 
@@ -405,7 +472,9 @@ def typed_params(func: Callable[..., Any], skip: tuple[str, ...] = ()) -> dict[s
     """Reads a function's parameters as typed :class:`BlockParam` (types, choices, defaults).
 
     Used for every component configured from YAML by keyword: blocks, data
-    sources, callbacks. ``typing.Literal`` annotations become choices.
+    sources, callbacks. ``typing.Literal`` annotations become choices, and the
+    :class:`~keras_blueprints.loading.valuetypes.Bound` of an ``Annotated`` one
+    (``PositiveInt``, ``Rate``) the parameter's range.
 
     Args:
         func: The function.
@@ -422,8 +491,9 @@ def typed_params(func: Callable[..., Any], skip: tuple[str, ...] = ()) -> dict[s
         hint = hints.get(p.name)
         kind = type_of_annotation(hint) if hint is not None else ValueType()
         choices = choices_of_annotation(hint) if hint is not None else ()
+        bound = bound_of_annotation(hint) if hint is not None else None
         default = MISSING if p.default is p.empty else p.default
-        out[p.name] = BlockParam(p.name, kind, default, tuple(choices))
+        out[p.name] = BlockParam(p.name, kind, default, tuple(choices), bound=bound)
     return out
 
 

@@ -32,6 +32,8 @@ def _param_line(entry: BlockEntry) -> list[str]:
         text += " (required)" if p.default is MISSING else f" = `{p.default!r}`"
         if p.choices:
             text += " — one of " + ", ".join(f"`{c!r}`" for c in p.choices)
+        if p.bound is not None:
+            text += f" — {p.bound.words}"
         rows.append(text)
     return rows
 

@@ -60,8 +60,8 @@ def check_arguments(
         Every parameter's value: the arguments given, defaults for the others.
 
     Raises:
-        BlueprintError: Unknown names, wrong types, values outside the choices,
-            missing required parameters (all of them together).
+        BlueprintError: Unknown names, wrong types, numbers out of range, values
+            outside the choices, missing required parameters (all of them together).
     """
 
     def hint_at(w: Where, *more: str | None) -> str | None:
@@ -95,12 +95,26 @@ def check_arguments(
                 )
             )
             continue
+        if spec.bound is not None and not spec.bound.accepts(value):
+            errors.add(
+                BlueprintError(
+                    f"parameter '{key}' of {owner} is out of range",
+                    (where / key).loc,
+                    expected=spec.range_words,
+                    received=value,
+                    hint=hint_at(where / key),
+                    context=context,
+                )
+            )
+            continue
         if spec.choices and value not in spec.choices:
             errors.add(
                 BlueprintError(
                     f"parameter '{key}' of {owner} is not one of its choices",
                     (where / key).loc,
-                    expected="one of: " + ", ".join(map(str, spec.choices)),
+                    expected="one of: "
+                    + ", ".join(str(c) for c in spec.choices if c is not None)
+                    + (" or null" if None in spec.choices else ""),
                     received=value,
                     hint=hint_at(where / key, did_you_mean(str(value), map(str, spec.choices))),
                 )

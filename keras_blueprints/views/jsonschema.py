@@ -678,7 +678,8 @@ def _python_block(
 def _block_param(param: BlockParam) -> dict[str, Any]:
     schema: dict[str, Any] = {}
     if "any" not in param.type.names:
-        schema = _typed({"type": _json_types(param.type.names)})
+        bound = param.bound.schema() if param.bound is not None else {}
+        schema = _typed({"type": _json_types(param.type.names), **bound})
     if param.choices:
         schema = _typed({"enum": [_json(c) for c in param.choices]})
     description = param.doc + " " if param.doc else ""
