@@ -12,12 +12,11 @@ import re
 import typing
 from pathlib import Path
 
+import keras
 import pytest
 
 from keras_blueprints.catalog.components import BLOCKS, BlockEntry
 from keras_blueprints.views.jsonschema import blueprint_schema
-
-keras = pytest.importorskip("keras")
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "blocks.md"
 
