@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from keras_blueprints import expressions
+from keras_blueprints.loading import expressions
 from keras_blueprints.loading.expressions import (
     ExpressionError,
     has_expression,

@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints import runtime as rt
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.cli import main
 from keras_blueprints.resolve.schema import RuntimeSpec
+from keras_blueprints.training import runtime as rt
 from keras_blueprints.training.run import load_trained, train
 from tests.conftest import spiral_mlp
 

@@ -17,8 +17,8 @@ import pytest
 import yaml
 
 import keras_blueprints as kb
-from keras_blueprints import source
 from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints.loading import source
 from keras_blueprints.loading.source import decode, parse, parse_value, read_source
 
 SYNTAX_HINT_TABS = "Indent with spaces, not tabs."
@@ -560,7 +560,7 @@ def test_endless_read_stops_at_the_limit(tmp_path, monkeypatch):
     # A regular file that grows past its stat() size is still read only up to the limit.
     path = tmp_path / "big.yaml"
     path.write_text("name: big\n" + "# padding\n" * 20)
-    from keras_blueprints import paths
+    from keras_blueprints._core import paths
 
     real_fstat = paths.os.fstat
 

@@ -7,9 +7,9 @@ import textwrap
 import pytest
 
 import keras_blueprints as kb
-from keras_blueprints import plain
 from keras_blueprints._core.errors import BlueprintError, BlueprintErrors
 from keras_blueprints.resolve.schema import SourceSpec
+from keras_blueprints.views import plain
 
 HEAD = """\
 inputs: {x: [64]}

@@ -117,7 +117,7 @@ def test_a_search_in_use_is_refused_with_the_holders_pid(tmp_path, capsys):
 
 
 def test_keras_tuner_state_files_are_replaced_whole(tmp_path, monkeypatch):
-    from keras_blueprints import files
+    from keras_blueprints._core import files
     from keras_blueprints.api import load
     from keras_blueprints.tuning.engine import BlueprintHyperModel, make_tuner
 
