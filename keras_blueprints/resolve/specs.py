@@ -117,12 +117,10 @@ Choice = Says("")
 """The mark of a ``Literal`` field: a refused value is an unknown name ("Did you mean")."""
 
 _SECTION_CONFIG = ConfigDict(
-    frozen=True,
-    extra="forbid",
-    strict=True,
-    hide_input_in_errors=True,
-    use_attribute_docstrings=True,
+    frozen=True, extra="forbid", strict=True, hide_input_in_errors=True, defer_build=True
 )
+"""Frozen, no unknown keys, no coercion (``"3"`` is not 3, ``true`` not 1); a model's
+validator is built on its first use (a blueprint rarely has every section)."""
 
 
 class SectionSpec(BaseModel):
@@ -159,26 +157,28 @@ class DataSpec(SectionSpec):
         " (blueprint train)."
     )
 
-    source: Source | None = None
-    """The training data (null: it must come from --data)."""
-    validation: Split = None
-    """A fraction of the training data held out, or a separate source."""
-    test: Split = None
-    """A fraction held out, or a source."""
-    batch_size: Count = 32
-    """Examples per batch."""
+    source: Source | None = Field(
+        None, description="The training data (null: it must come from --data)."
+    )
+    validation: Split = Field(
+        None, description="A fraction of the training data held out, or a separate source."
+    )
+    test: Split = Field(None, description="A fraction held out, or a source.")
+    batch_size: Count = Field(32, description="Examples per batch.")
     shuffle: Annotated[
         Count0,
         BeforeValidator(lambda value: 0 if value is False else value),
         WithJsonSchema({"type": ["integer", "boolean"], "minimum": 0}),
-    ] = 1024
-    """Shuffle buffer size for the training data (0 or false: off)."""
-    cache: Flag = True
-    """Cache the decoded examples in memory after the first epoch."""
+    ] = Field(1024, description="Shuffle buffer size for the training data (0 or false: off).")
+    cache: Flag = Field(
+        True, description="Cache the decoded examples in memory after the first epoch."
+    )
     label_noise: Annotated[
         float, Field(ge=0, lt=1), Says("'{key}' must be a fraction", expected="a number in [0, 1)")
-    ] = 0.0
-    """Share of training labels replaced by a random other class (integer labels only)."""
+    ] = Field(
+        0.0,
+        description="Share of training labels replaced by a random other class (integer labels).",
+    )
 
 
 NodeName = Annotated[str, Field(min_length=1)]
@@ -196,16 +196,17 @@ class PretrainSpec(SectionSpec):
             "'pretrain' needs 'pairs': (encoder layer, decoder layer) node names, outermost first",
             expected="e.g.  pairs: [[enc1, dec1], [enc2, dec2]]",
         ),
-    ]
-    """(encoder layer, decoder layer) node names, outermost pair first."""
-    epochs: Count = 5
-    """Epochs for each pair."""
+    ] = Field(description="(encoder layer, decoder layer) node names, outermost pair first.")
+    epochs: Count = Field(5, description="Epochs for each pair.")
     noise: Annotated[
         float, Field(ge=0), Says("'{key}' is a standard deviation", expected="a number >= 0")
-    ] = 0.0
-    """Standard deviation of Gaussian noise added to each pair's input (0: none)."""
-    loss: Annotated[str, Says("'{key}' names a Keras loss")] = "mse"
-    """The reconstruction loss."""
+    ] = Field(
+        0.0,
+        description="Standard deviation of Gaussian noise added to each pair's input (0: none).",
+    )
+    loss: Annotated[str, Says("'{key}' names a Keras loss")] = Field(
+        "mse", description="The reconstruction loss."
+    )
 
 
 class TrainSpec(SectionSpec):
@@ -213,23 +214,29 @@ class TrainSpec(SectionSpec):
 
     summary: ClassVar[str] = "How blueprint train fits the model."
 
-    epochs: Count = 10
-    """Number of epochs."""
-    seed: Count0 = 0
-    """Seed of every random generator (weights, shuffling, dropout, generated data)."""
-    steps_per_epoch: OptionalCount = None
-    """Batches per epoch (null: the whole training set)."""
-    monitor: OptionalMetric = None
-    """Metric picking the best checkpoint (default val_loss, or loss without validation)."""
-    deterministic: Flag = True
-    """Make TensorFlow's ops deterministic (same seed, same machine: same metrics)."""
+    epochs: Count = Field(10, description="Number of epochs.")
+    seed: Count0 = Field(
+        0,
+        description="Seed of every random generator (weights, shuffling, dropout, generated data).",
+    )
+    steps_per_epoch: OptionalCount = Field(
+        None, description="Batches per epoch (null: the whole training set)."
+    )
+    monitor: OptionalMetric = Field(
+        None,
+        description="Metric picking the best checkpoint (val_loss, or loss if no validation).",
+    )
+    deterministic: Flag = Field(
+        True,
+        description="Make TensorFlow's ops deterministic (same seed, same machine: same metrics).",
+    )
     callbacks: Annotated[
         tuple[InstanceOf[CallbackSpec], ...],
         WithJsonSchema({"type": "array", "items": {EDITOR_REF: "callback"}}),
-    ] = ()
-    """Callbacks, in order."""
-    pretrain: PretrainSpec | None = None
-    """Layer-wise pretraining before fitting, or null."""
+    ] = Field((), description="Callbacks, in order.")
+    pretrain: PretrainSpec | None = Field(
+        None, description="Layer-wise pretraining before fitting, or null."
+    )
 
 
 class TuneSpec(SectionSpec):
@@ -237,26 +244,26 @@ class TuneSpec(SectionSpec):
 
     summary: ClassVar[str] = "How blueprint tune searches the blueprint's search spaces."
 
-    tuner: Annotated[Tuner, Choice] = "random"
-    """The search strategy."""
-    objective: Metric = "val_loss"
-    """The logged metric to optimise."""
-    direction: Annotated[Literal["min", "max"], Choice] = "min"
-    """min or max (default: from the metric's name)."""
-    max_trials: Count = 10
-    """Trials at most (random, grid, bayesian)."""
-    executions_per_trial: Count = 1
-    """Models trained per trial (their objective is averaged)."""
-    epochs: OptionalCount = None
-    """Epochs per trial (random, grid, bayesian; default: train.epochs)."""
-    max_epochs: Count = 10
-    """Hyperband's largest number of epochs for one model."""
-    factor: Annotated[int, Field(ge=2), Says("Hyperband's '{key}' must be at least 2")] = 3
-    """Hyperband's reduction factor."""
-    patience: OptionalCount = None
-    """Early stopping inside a trial (epochs without improvement), or null."""
-    seed: Count0 = 0
-    """The search's seed."""
+    tuner: Annotated[Tuner, Choice] = Field("random", description="The search strategy.")
+    objective: Metric = Field("val_loss", description="The logged metric to optimise.")
+    direction: Annotated[Literal["min", "max"], Choice] = Field(
+        "min", description="min or max (default: from the metric's name)."
+    )
+    max_trials: Count = Field(10, description="Trials at most (random, grid, bayesian).")
+    executions_per_trial: Count = Field(
+        1, description="Models trained per trial (their objective is averaged)."
+    )
+    epochs: OptionalCount = Field(
+        None, description="Epochs per trial (random, grid, bayesian; default: train.epochs)."
+    )
+    max_epochs: Count = Field(10, description="Hyperband's largest number of epochs for one model.")
+    factor: Annotated[int, Field(ge=2), Says("Hyperband's '{key}' must be at least 2")] = Field(
+        3, description="Hyperband's reduction factor."
+    )
+    patience: OptionalCount = Field(
+        None, description="Early stopping inside a trial (epochs without improvement), or null."
+    )
+    seed: Count0 = Field(0, description="The search's seed.")
 
     @model_validator(mode="before")
     @classmethod
@@ -275,8 +282,9 @@ class RuntimeSpec(SectionSpec):
 
     summary: ClassVar[str] = "Where the model runs: a tf.distribute strategy, mixed precision, XLA."
 
-    strategy: Annotated[Strategy, Choice] = "default"
-    """The tf.distribute strategy."""
+    strategy: Annotated[Strategy, Choice] = Field(
+        "default", description="The tf.distribute strategy."
+    )
     devices: Annotated[
         tuple[Annotated[str, Field(min_length=1)], ...],
         Field(min_length=1),
@@ -289,25 +297,30 @@ class RuntimeSpec(SectionSpec):
                 ]
             }
         ),
-    ] = ()
-    """one_device or mirrored: e.g. ["/gpu:0", "/gpu:1"] (none: the strategy's choice)."""
+    ] = Field(
+        (),
+        description='one_device or mirrored: e.g. ["/gpu:0", "/gpu:1"] (none: strategy\'s choice).',
+    )
     tpu: Annotated[
         str | None,
         Field(min_length=1),
         Says("'{key}' is the TPU resolver's address", expected="a non-empty string"),
-    ] = None
-    """The TPU resolver's address (tpu strategy), or null for the default."""
-    virtual_cpus: OptionalCount = None
-    """Split the CPU into this many logical devices before TensorFlow starts."""
-    scale_batch_size: Flag = False
-    """Multiply the batch size by the number of replicas."""
-    mixed_precision: Flag = False
-    """Compute in float16 (GPU) or bfloat16 (TPU, CPU) with float32 variables."""
+    ] = Field(
+        None, description="The TPU resolver's address (tpu strategy), or null for the default."
+    )
+    virtual_cpus: OptionalCount = Field(
+        None, description="Split the CPU into this many logical devices before TensorFlow starts."
+    )
+    scale_batch_size: Flag = Field(
+        False, description="Multiply the batch size by the number of replicas."
+    )
+    mixed_precision: Flag = Field(
+        False, description="Compute in float16 (GPU) or bfloat16 (TPU, CPU) with float32 variables."
+    )
     jit_compile: Annotated[
         bool | Literal["auto"],
         Says("'{key}' is true, false or auto", expected="true, false or auto"),
-    ] = "auto"
-    """XLA: true, false or auto (Keras' choice)."""
+    ] = Field("auto", description="XLA: true, false or auto (Keras' choice).")
 
     @model_validator(mode="after")
     def _devices_fit_the_strategy(self) -> RuntimeSpec:
