@@ -14,7 +14,7 @@ not before: most blueprints load without them.
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
-from typing import TYPE_CHECKING, Any, get_args
+from typing import TYPE_CHECKING, Any, TypeVar, get_args
 
 from keras_blueprints._core.errors import BlueprintError, ErrorCollector, Plain
 from keras_blueprints._core.paths import ReadRoots, check_read_path, check_write_path
@@ -54,12 +54,14 @@ _MAXIMIZED = ("acc", "auc", "precision", "recall", "f1", "iou", "dice")
 FILE_SUFFIXES = {".npz": ("npz", "path"), ".npy": ("npy", "x"), ".csv": ("csv", "path")}
 """A source written as a file name: suffix -> (source, the argument the name fills)."""
 
+S = TypeVar("S", bound="SectionSpec")
+
 Reader = Callable[[Any, Where], Any]
 """Reads one key's YAML value (substituted) standing at a place; raises BlueprintError."""
 
 
 def read_section(
-    spec: type[SectionSpec],
+    spec: type[S],
     raw: Any,
     w: Where,
     *,
@@ -67,7 +69,7 @@ def read_section(
     env: Mapping[str, Any] | None = None,
     readers: Mapping[str, Reader] | None = None,
     alternative: str | None = None,
-) -> Any:
+) -> S:
     """Reads a section's YAML mapping into its model, every error located and collected.
 
     Values are resolved first (``${...}`` expressions, search spaces, parameters), then
@@ -121,12 +123,13 @@ def read_section(
             except BlueprintError as err:
                 errors.add(err)
                 failed.add(key)
-    out = None
     try:
         out = spec(**values, location=w.loc)
     except ValidationError as exc:
         for err in _refusals(spec, exc, raw, w, failed):
             errors.add(err)
+        errors.raise_if_any()
+        raise  # pydantic refused a value the reader could not place: never expected
     errors.raise_if_any()
     return out
 
@@ -168,13 +171,12 @@ def _refusals(
         elif key in raw:
             out.append(_refused(spec.model_fields[key], key, raw[key], w / key))
         else:
-            out.append(_refused(spec.model_fields[key], key, Plain(f"no {key}"), w, missing=True))
+            out.append(_refused(spec.model_fields[key], key, Plain(f"no {key}"), w))
     return out
 
 
-def _refused(
-    field: FieldInfo, key: str, value: Any, w: Where, *, missing: bool = False
-) -> BlueprintError:
+def _refused(field: FieldInfo, key: str, value: Any, w: Where) -> BlueprintError:
+    """A refused value in the words of its field's ``Says`` (a choice: did you mean)."""
     says = _says(field)
     if says is not None and not says.message:  # a choice
         choices = get_args(field.annotation)

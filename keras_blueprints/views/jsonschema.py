@@ -8,7 +8,9 @@ while typing. A blueprint opts in with a first line such as::
     # yaml-language-server: $schema=./blueprint.schema.json
 
 The schema is generated, never written by hand, so it stays true: sections and
-node keys come from the resolver and the document composer, layers and their
+node keys come from the resolver and the document composer, the ``data``,
+``train``, ``tune`` and ``runtime`` sections from their models
+(:mod:`keras_blueprints.resolve.specs`), layers and their
 arguments from the layer registry (the shipped Keras catalog, aliases, custom
 layers registered so far), Python blocks from the block registry. Nothing here
 imports TensorFlow.
