@@ -395,6 +395,7 @@ _NO_DEFAULT = object()
 
 
 def _editor(model: Mapping[str, Any]) -> dict[str, Any]:
+    """An object schema for editors: each value typed or an expression, defaults told."""
     properties = {}
     for key, prop in model["properties"].items():
         prop = dict(prop)
