@@ -25,12 +25,15 @@ import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keras_blueprints._core.errors import UNKNOWN, BlueprintError, Location, Plain, closest
 from keras_blueprints.data.examples import Examples
 from keras_blueprints.data.registry import SOURCES, SourceContext
-from keras_blueprints.resolve.schema import Blueprint, DataSpec, SourceSpec, thaw
+from keras_blueprints.resolve.schema import Blueprint, SourceSpec, thaw
+
+if TYPE_CHECKING:  # the section models load pydantic: only when a blueprint has the section
+    from keras_blueprints.resolve.specs import DataSpec
 
 __all__ = ["Datasets", "check_examples", "check_finite", "load_examples", "make_datasets"]
 

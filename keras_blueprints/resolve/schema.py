@@ -1,5 +1,9 @@
 """Typed, frozen blueprint objects: what builders receive.
 
+The top-level sections (``DataSpec``, ``TrainSpec``, ``TuneSpec``, ``RuntimeSpec``,
+``PretrainSpec``) are declared in :mod:`keras_blueprints.resolve.specs` and re-exported
+here on first use, so that blueprints without them load without pydantic.
+
 A :class:`Blueprint` is fully resolved: parameters substituted, repeats
 unrolled, YAML blocks expanded into named nodes, references checked, layer
 arguments checked against their signatures. Builders never see YAML.
@@ -10,9 +14,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keras_blueprints._core.errors import Location
+
+if TYPE_CHECKING:
+    from keras_blueprints.resolve.specs import (
+        DataSpec,
+        PretrainSpec,
+        RuntimeSpec,
+        TrainSpec,
+        TuneSpec,
+    )
+
+_SECTION_SPECS = ("DataSpec", "PretrainSpec", "RuntimeSpec", "TrainSpec", "TuneSpec")
+"""The sections declared as validated models in :mod:`keras_blueprints.resolve.specs`."""
 
 __all__ = [
     "Blueprint",
@@ -209,35 +225,6 @@ class SourceSpec:
 
 
 @dataclass(frozen=True, slots=True)
-class DataSpec:
-    """The ``data:`` section: where training, validation and test examples come from.
-
-    Attributes:
-        source: The training data (None: it must come from ``--data``). A source
-            may also provide its own validation and test splits.
-        validation: A fraction of the training data held out, a separate source,
-            or None (the source's own validation split, if it has one).
-        test: A fraction held out, a separate source, or None (the source's own
-            test split, if any).
-        batch_size: Examples per batch.
-        shuffle: Shuffle buffer size for the training data (0: no shuffling).
-        cache: Cache the decoded examples in memory after the first epoch.
-        label_noise: Share of training labels replaced by a random other class
-            (integer class labels only), as a regulariser and a robustness test.
-        location: Where the section stands.
-    """
-
-    source: SourceSpec | None = None
-    validation: SourceSpec | float | None = None
-    test: SourceSpec | float | None = None
-    batch_size: int = 32
-    shuffle: int = 1024
-    cache: bool = True
-    label_noise: float = 0.0
-    location: Location = field(default=Location("<unknown>"), compare=False)
-
-
-@dataclass(frozen=True, slots=True)
 class CallbackSpec:
     """One entry of ``train.callbacks``: a registered callback and its checked arguments.
 
@@ -249,114 +236,6 @@ class CallbackSpec:
 
     name: str
     args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    location: Location = field(default=Location("<unknown>"), compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class PretrainSpec:
-    """``train.pretrain``: greedy layer-wise pretraining of a stacked autoencoder.
-
-    Attributes:
-        pairs: ``(encoder layer, decoder layer)`` node names, outermost pair first:
-            pair k learns to reconstruct what the first k - 1 encoders produce.
-        epochs: Epochs for each pair.
-        noise: Standard deviation of Gaussian noise added to each pair's input
-            (stacked *denoising* autoencoder); 0 for none.
-        loss: The reconstruction loss.
-        location: Where it stands.
-    """
-
-    pairs: tuple[tuple[str, str], ...]
-    epochs: int = 5
-    noise: float = 0.0
-    loss: str = "mse"
-    location: Location = field(default=Location("<unknown>"), compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class TrainSpec:
-    """The ``train:`` section: how ``blueprint train`` fits the model.
-
-    Attributes:
-        epochs: Number of epochs.
-        seed: Seed of every random generator (weights, shuffling, dropout, generated data).
-        steps_per_epoch: Batches per epoch (None: the whole training set).
-        monitor: The metric that picks the best checkpoint (``val_loss`` when
-            there is validation data, else ``loss``, when None).
-        deterministic: Make TensorFlow's ops deterministic, so that the same seed
-            on the same machine gives the same metrics.
-        callbacks: Callbacks, in order.
-        pretrain: Layer-wise pretraining before fitting, or None.
-        location: Where the section stands.
-    """
-
-    epochs: int = 10
-    seed: int = 0
-    steps_per_epoch: int | None = None
-    monitor: str | None = None
-    deterministic: bool = True
-    callbacks: tuple[CallbackSpec, ...] = ()
-    pretrain: PretrainSpec | None = None
-    location: Location = field(default=Location("<unknown>"), compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class TuneSpec:
-    """The ``tune:`` section: how ``blueprint tune`` searches the blueprint's spaces.
-
-    Attributes:
-        tuner: ``random``, ``grid``, ``bayesian`` or ``hyperband``.
-        objective: The logged metric to optimise (``val_loss``, ``val_accuracy``...).
-        direction: ``min`` or ``max`` (from the metric's name when not given).
-        max_trials: Trials at most (random, grid, bayesian).
-        executions_per_trial: Models trained per trial (their objective is averaged).
-        epochs: Epochs per trial (random, grid, bayesian).
-        max_epochs: Hyperband's largest number of epochs for one model.
-        factor: Hyperband's reduction factor.
-        patience: Early stopping inside a trial (epochs without improvement), or None.
-        seed: The search's seed.
-        location: Where the section stands.
-    """
-
-    tuner: str = "random"
-    objective: str = "val_loss"
-    direction: str = "min"
-    max_trials: int = 10
-    executions_per_trial: int = 1
-    epochs: int | None = None
-    max_epochs: int = 10
-    factor: int = 3
-    patience: int | None = None
-    seed: int = 0
-    location: Location = field(default=Location("<unknown>"), compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class RuntimeSpec:
-    """The ``runtime:`` section: where and how the model runs (``tf.distribute``, precision, XLA).
-
-    Attributes:
-        strategy: ``default``, ``one_device``, ``mirrored``, ``multi_worker`` or ``tpu``.
-        devices: Devices for ``one_device`` (one) or ``mirrored`` (several), e.g.
-            ``["/gpu:0", "/gpu:1"]``; empty for the strategy's own choice.
-        tpu: The TPU resolver's address (``tpu`` strategy), or None for the default.
-        virtual_cpus: Split the CPU into this many logical devices before TensorFlow
-            starts (to run ``mirrored`` on one CPU, e.g. in tests); None to leave it.
-        scale_batch_size: Multiply the batch size by the number of replicas (the
-            per-replica batch stays ``data.batch_size``).
-        mixed_precision: Compute in float16 (GPU) or bfloat16 (TPU, CPU) with float32
-            variables; the outputs stay float32.
-        jit_compile: ``true``, ``false`` or ``auto`` (XLA, Keras' choice).
-        location: Where the section stands.
-    """
-
-    strategy: str = "default"
-    devices: tuple[str, ...] = ()
-    tpu: str | None = None
-    virtual_cpus: int | None = None
-    scale_batch_size: bool = False
-    mixed_precision: bool = False
-    jit_compile: bool | str = "auto"
     location: Location = field(default=Location("<unknown>"), compare=False)
 
 
@@ -419,3 +298,12 @@ class Blueprint:
     def location(self) -> Location:
         """The blueprint's file."""
         return Location(self.source)
+
+
+def __getattr__(name: str) -> Any:
+    """The section specs, imported from :mod:`keras_blueprints.resolve.specs` on first use."""
+    if name in _SECTION_SPECS:
+        from keras_blueprints.resolve import specs
+
+        return getattr(specs, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

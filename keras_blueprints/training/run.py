@@ -253,7 +253,7 @@ def _train_in(
         "allow_read": [str(Path(p).expanduser().resolve()) for p in allow_read],
         "seed": spec.seed,
         "epochs": epochs or spec.epochs,
-        "batch_size": batch_size or (bp.data.batch_size if bp.data else 32),
+        "batch_size": batch_size or (bp.data or DataSpec()).batch_size,
         "epochs_done": 0,
         "started": _now(),
         "versions": _versions(),

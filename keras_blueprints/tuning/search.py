@@ -350,7 +350,7 @@ class _Report:
             "failed": statuses.count("FAILED") + statuses.count("INVALID"),
         }
         self.state["spec"] = {
-            k: getattr(self.spec, k) for k in self.spec.__dataclass_fields__ if k != "location"
+            k: getattr(self.spec, k) for k in type(self.spec).model_fields if k != "location"
         }
         atomic_write_json(self.run / SEARCH_FILE, self.state)
         return rows

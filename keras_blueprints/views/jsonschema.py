@@ -8,7 +8,9 @@ while typing. A blueprint opts in with a first line such as::
     # yaml-language-server: $schema=./blueprint.schema.json
 
 The schema is generated, never written by hand, so it stays true: sections and
-node keys come from the resolver and the document composer, layers and their
+node keys come from the resolver and the document composer, the ``data``,
+``train``, ``tune`` and ``runtime`` sections from their models
+(:mod:`keras_blueprints.resolve.specs`), layers and their
 arguments from the layer registry (the shipped Keras catalog, aliases, custom
 layers registered so far), Python blocks from the block registry. Nothing here
 imports TensorFlow.
@@ -45,7 +47,14 @@ from keras_blueprints.loading.document import CONTROL_KEYS
 from keras_blueprints.loading.valuetypes import TYPE_NAMES
 from keras_blueprints.resolve import COMPILE_EXTRA, DTYPES, NAME_RE, REF_RE, TOP_LEVEL_KEYS
 from keras_blueprints.resolve.spaces import SAMPLINGS
-from keras_blueprints.resolve.training import STRATEGIES, TUNERS
+from keras_blueprints.resolve.specs import (
+    EDITOR_REF,
+    DataSpec,
+    RuntimeSpec,
+    SectionSpec,
+    TrainSpec,
+    TuneSpec,
+)
 
 __all__ = ["DRAFT", "blueprint_schema"]
 
@@ -258,10 +267,12 @@ def _sections() -> dict[str, Any]:
             "description": "Reusable sub-graphs, used in the graph like layers.",
         },
         "compile": {"$ref": "#/$defs/compile"},
-        "data": _data_section(),
-        "train": _train_section(),
-        "tune": _tune_section(),
-        "runtime": _runtime_section(),
+        "data": _section(
+            DataSpec, {"type": "string", "description": "A data source alone, e.g.  data: digits"}
+        ),
+        "train": _section(TrainSpec),
+        "tune": _section(TuneSpec),
+        "runtime": _section(RuntimeSpec, model_schema(RuntimeSpec)["properties"]["strategy"]),
         "models": {
             "type": "object",
             "propertyNames": {"pattern": NAME_RE.pattern, "not": {"const": "model"}},
@@ -330,135 +341,85 @@ def _search_space() -> dict[str, Any]:
     }
 
 
-def _tune_section() -> dict[str, Any]:
-    count = {"type": "integer", "minimum": 1}
-    return {
-        "type": "object",
-        "description": "How blueprint tune searches the blueprint's search spaces.",
-        "additionalProperties": False,
-        "properties": {
-            "tuner": {"enum": list(TUNERS), "description": 'Default: "random".'},
-            "objective": {"type": "string", "description": 'A logged metric. Default: "val_loss".'},
-            "direction": {"enum": ["min", "max"], "description": "Default: from the metric."},
-            "max_trials": _typed(count, "Default: 10."),
-            "executions_per_trial": _typed(count, "Default: 1."),
-            "epochs": _typed(count, "Epochs per trial (default: train.epochs)."),
-            "max_epochs": _typed(count, "Hyperband. Default: 10."),
-            "factor": _typed({"type": "integer", "minimum": 2}, "Hyperband. Default: 3."),
-            "patience": _typed(count, "Early stopping inside a trial."),
-            "seed": _typed({"type": "integer", "minimum": 0}, "Default: 0."),
-        },
-    }
+def model_schema(spec: type[SectionSpec]) -> dict[str, Any]:
+    """A section model's own JSON Schema, nested models inlined, pydantic's titles dropped.
+
+    References to the editor schema's definitions (``EDITOR_REF``) become ``$ref``.
+
+    Args:
+        spec: The section's model (:mod:`keras_blueprints.resolve.specs`).
+
+    Returns:
+        ``spec.model_json_schema()``, self-contained.
+    """
+    raw = spec.model_json_schema()
+    defs = raw.pop("$defs", {})
+
+    def inline(node: Any) -> Any:
+        if isinstance(node, list):
+            return [inline(v) for v in node]
+        if not isinstance(node, dict):
+            return node
+        if EDITOR_REF in node:
+            return {"$ref": f"#/$defs/{node[EDITOR_REF]}"}
+        ref = node.get("$ref", "")
+        if ref.startswith("#/$defs/") and ref[len("#/$defs/") :] in defs:
+            return inline(defs[ref[len("#/$defs/") :]])
+        return {k: inline(v) for k, v in node.items() if k != "title"}
+
+    return inline(raw)
 
 
-def _runtime_section() -> dict[str, Any]:
-    strategy = {"enum": list(STRATEGIES), "description": 'Default: "default".'}
-    return {
-        "description": "Where the model runs: a tf.distribute strategy, mixed precision, XLA.",
-        "anyOf": [
-            strategy,
-            {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "strategy": strategy,
-                    "devices": {
-                        "anyOf": [
-                            {"type": "string"},
-                            {"type": "array", "items": {"type": "string"}, "minItems": 1},
-                        ],
-                        "description": 'one_device or mirrored: e.g. ["/gpu:0", "/gpu:1"].',
-                    },
-                    "tpu": {"type": "string", "description": "The TPU resolver's address."},
-                    "virtual_cpus": _typed({"type": "integer", "minimum": 1}),
-                    "scale_batch_size": _typed({"type": "boolean"}, "Default: false."),
-                    "mixed_precision": _typed({"type": "boolean"}, "Default: false."),
-                    "jit_compile": {"enum": [True, False, "auto"], "description": "XLA."},
-                },
-            },
-        ],
-    }
+def _section(spec: type[SectionSpec], alternative: Mapping[str, Any] | None = None) -> dict:
+    """A section's schema, derived from its model (:func:`model_schema`) for editors.
+
+    Each value may also be a ``${...}`` expression or a search space, as the resolver
+    substitutes them before the model validates; a field's default is told in its
+    description.
+
+    Args:
+        spec: The section's model.
+        alternative: What else the section may be written as (``data: digits``).
+
+    Returns:
+        The section's schema.
+    """
+    out = _editor(model_schema(spec))
+    if alternative is None:
+        return {**out, "description": spec.summary}
+    shorthand = {k: v for k, v in alternative.items() if k != "default"}
+    return {"description": spec.summary, "anyOf": [shorthand, out]}
 
 
-def _data_section() -> dict[str, Any]:
-    split = {
-        "anyOf": [
-            {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
-            {"$ref": "#/$defs/source"},
-        ]
-    }
-    return {
-        "description": "Where training, validation and test examples come from, and how they"
-        " are batched (blueprint train).",
-        "anyOf": [
-            {"type": "string", "description": "A data source alone, e.g.  data: digits"},
-            {
-                "type": "object",
-                "additionalProperties": False,
-                "properties": {
-                    "source": {"$ref": "#/$defs/source"},
-                    "validation": {
-                        **split,
-                        "description": "A fraction of the training data"
-                        " held out, or a separate source.",
-                    },
-                    "test": {**split, "description": "A fraction held out, or a source."},
-                    "batch_size": _typed({"type": "integer", "minimum": 1}, "Default: 32."),
-                    "shuffle": _typed(
-                        {"type": ["integer", "boolean"], "minimum": 0},
-                        "Shuffle buffer size (0 or false: off). Default: 1024.",
-                    ),
-                    "cache": _typed({"type": "boolean"}, "Default: true."),
-                    "label_noise": _typed(
-                        {"type": "number", "minimum": 0, "exclusiveMaximum": 1},
-                        "Share of training labels flipped. Default: 0.",
-                    ),
-                },
-            },
-        ],
-    }
+_NO_DEFAULT = object()
 
 
-def _train_section() -> dict[str, Any]:
-    count = {"type": "integer", "minimum": 1}
-    return {
-        "type": "object",
-        "description": "How blueprint train fits the model.",
-        "additionalProperties": False,
-        "properties": {
-            "epochs": _typed(count, "Default: 10."),
-            "seed": _typed({"type": "integer", "minimum": 0}, "Default: 0."),
-            "steps_per_epoch": _typed({**count, "type": ["integer", "null"]}),
-            "monitor": {
-                "type": ["string", "null"],
-                "description": "Metric picking the best"
-                " checkpoint (default val_loss, or loss without validation).",
-            },
-            "deterministic": _typed({"type": "boolean"}, "Default: true."),
-            "callbacks": {"type": "array", "items": {"$ref": "#/$defs/callback"}},
-            "pretrain": {
-                "type": "object",
-                "required": ["pairs"],
-                "additionalProperties": False,
-                "description": "Greedy layer-wise pretraining of a stacked autoencoder.",
-                "properties": {
-                    "pairs": {
-                        "type": "array",
-                        "minItems": 1,
-                        "items": {
-                            "type": "array",
-                            "minItems": 2,
-                            "maxItems": 2,
-                            "items": {"type": "string"},
-                        },
-                    },
-                    "epochs": _typed(count, "Default: 5."),
-                    "noise": _typed({"type": "number", "minimum": 0}, "Default: 0."),
-                    "loss": {"type": "string", "description": "Default: mse."},
-                },
-            },
-        },
-    }
+def _editor(model: Mapping[str, Any]) -> dict[str, Any]:
+    """An object schema for editors: each value typed or an expression, defaults told."""
+    properties = {}
+    for key, prop in model["properties"].items():
+        prop = dict(prop)
+        description = prop.pop("description", "")
+        default = prop.pop("default", _NO_DEFAULT)
+        if default not in (_NO_DEFAULT, None, []) and "default:" not in description:
+            description = f"{description} Default: {json.dumps(default)}.".strip()
+        nested = next(
+            (
+                s
+                for s in prop.get("anyOf", [prop])
+                if s.get("type") == "object" and "properties" in s
+            ),
+            None,
+        )
+        if nested is not None:  # a section inside the section (train.pretrain)
+            properties[key] = {**_editor(nested), "description": description}
+        else:
+            properties[key] = _typed(prop, description)
+    out: dict[str, Any] = {"type": "object", "additionalProperties": False}
+    if model.get("required"):
+        out["required"] = list(model["required"])
+    out["properties"] = properties
+    return out
 
 
 def _shape() -> dict[str, Any]:

@@ -109,7 +109,7 @@ def to_plain(blueprint: Blueprint) -> dict[str, Any]:
         if spec is not None:
             data[key] = {
                 field: _value(getattr(spec, field))
-                for field in spec.__dataclass_fields__
+                for field in type(spec).model_fields
                 if field != "location" and getattr(spec, field) not in (None, ())
             }
     return data
