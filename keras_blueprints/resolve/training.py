@@ -17,6 +17,7 @@ from keras_blueprints.callbacks.registry import CALLBACKS
 from keras_blueprints.data.registry import SOURCES
 from keras_blueprints.loading.valuetypes import ValueType
 from keras_blueprints.resolve.arguments import check_arguments
+from keras_blueprints.resolve.directions import default_direction
 from keras_blueprints.resolve.schema import (
     CallbackSpec,
     DataSpec,
@@ -48,8 +49,6 @@ TUNE_KEYS = (
     "tuner", "objective", "direction", "max_trials", "executions_per_trial", "epochs",
     "max_epochs", "factor", "patience", "seed",
 )  # fmt: skip
-_MAXIMIZED = ("acc", "auc", "precision", "recall", "f1", "iou", "dice")
-
 DATA_KEYS = ("source", "validation", "test", "batch_size", "shuffle", "cache", "label_noise")
 TRAIN_KEYS = (
     "epochs", "seed", "steps_per_epoch", "monitor", "deterministic", "callbacks", "pretrain",
@@ -437,11 +436,6 @@ def _pretrain(value: Any, w: Where, node_names: Collection[str]) -> PretrainSpec
     if not isinstance(loss, str):
         raise BlueprintError("'loss' names a Keras loss", (w / "loss").loc, received=loss)
     return PretrainSpec(tuple(out), epochs, float(noise), loss, w.loc)
-
-
-def default_direction(metric: str) -> str:
-    """``max`` for metrics whose name says accuracy, AUC, precision... else ``min``."""
-    return "max" if any(word in metric for word in _MAXIMIZED) else "min"
 
 
 def resolve_tune(raw: Any, root: Where, env: Mapping[str, Any]) -> TuneSpec | None:

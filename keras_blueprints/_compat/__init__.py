@@ -1,0 +1,1 @@
+"""The one door to upstream internals: one module per library, each with the versions checked."""
