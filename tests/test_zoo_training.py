@@ -25,22 +25,14 @@ def test_the_zoo_says_how_to_train_its_classics():
 
 
 @pytest.mark.parametrize("name", TRAINABLE)
-def test_zoo_blueprint_trains_on_its_data(name):
-    from keras_blueprints.callbacks.registry import CALLBACKS, CallbackContext
+def test_zoo_blueprint_trains_on_its_data(name, tmp_path):
     from keras_blueprints.data import make_datasets
-    from keras_blueprints.resolve.schema import thaw
+    from keras_blueprints.training.fit import fit_blueprint
 
-    bp = kb.load(f"zoo:{name}", ["data.batch_size=8", *SMALLER.get(name, [])])
+    overrides = ["data.batch_size=8", "train.steps_per_epoch=2", *SMALLER.get(name, [])]
+    bp = kb.load(f"zoo:{name}", overrides)
     model = kb.build(bp)
     sets = make_datasets(bp, seed=0, model=model)
-    context = CallbackContext(blueprint=bp, run_dir=None, datasets=sets)
-    callbacks = [
-        CALLBACKS.get(c.name).fn(context, **thaw(c.args))
-        for c in bp.train.callbacks
-        if c.name == "teacher_forcing"
-    ]
-    history = model.fit(
-        sets.train, epochs=2, steps_per_epoch=2, callbacks=callbacks, verbose=0, shuffle=False
-    )
+    history = fit_blueprint(model, bp, sets, run_dir=tmp_path, epochs=2, verbose=0)
     losses = history.history["loss"]
     assert len(losses) == 2 and all(math.isfinite(v) for v in losses)

@@ -23,6 +23,7 @@ __all__ = [
     "graph_node_ids",
     "inbound_nodes",
     "input_structure",
+    "metric_direction_of",
     "multi_worker_fit",
     "sublayers",
 ]
@@ -253,3 +254,24 @@ def _mean_over_replicas(strategy: Any, value: Any) -> Any:
         rank = _local_value(strategy, value).shape.rank
         return strategy.reduce("MEAN", value, axis=None if rank == 0 else 0)
     return value
+
+
+# ---------------------------------------------------------------- metrics
+
+_DIRECTIONS = {"up": "max", "down": "min"}
+
+
+def metric_direction_of(metric: Any) -> str | None:
+    """Whether a Keras metric object improves upwards: ``"max"``, ``"min"`` or None.
+
+    Keras' own monitoring callbacks (``EarlyStopping``, ``ModelCheckpoint`` in
+    ``mode="auto"``) read the metric's private ``_direction`` (``"up"`` or ``"down"``);
+    this is that same reading, behind one door.
+
+    Args:
+        metric: A ``keras.metrics.Metric`` (or anything else: then None).
+
+    Returns:
+        ``"max"``, ``"min"``, or None when the metric says nothing (``Mean``, counts).
+    """
+    return _DIRECTIONS.get(getattr(metric, "_direction", None))

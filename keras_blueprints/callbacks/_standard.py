@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import math
 import shutil
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from keras_blueprints._compat.keras import (
     BackupFiles,
@@ -21,7 +24,47 @@ class AtomicModelCheckpoint(HookedModelCheckpoint):
     A run killed while saving leaves the previous complete checkpoint, never a
     truncated one. Everything else (``save_best_only``, ``monitor``, formatted
     file names) is Keras' own behaviour.
+
+    The one checkpointer of the project: the ``model_checkpoint`` callback a blueprint
+    lists, and a run's own ``checkpoints/last.keras`` and ``best.keras``
+    (:mod:`keras_blueprints.training.run`), which also pass the two arguments below.
+
+    Args:
+        *args: ``keras.callbacks.ModelCheckpoint``'s.
+        on_best: Called with the new best value and the epoch (counted from 1) each
+            time ``save_best_only`` keeps a better model.
+        unmeasured_skipped: With ``save_best_only``, an epoch whose monitored value is
+            missing or not finite saves nothing (Keras warns and saves), and
+            ``mode="auto"`` reads the direction from the compiled metric objects,
+            else from the name (:func:`keras_blueprints.training.fit.metric_direction`)
+            where Keras would refuse a metric whose object declares none.
+        **kwargs: ``keras.callbacks.ModelCheckpoint``'s.
     """
+
+    def __init__(
+        self,
+        *args: Any,
+        on_best: Callable[[float, int], None] | None = None,
+        unmeasured_skipped: bool = False,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.on_best = on_best
+        self.unmeasured_skipped = unmeasured_skipped
+
+    def on_epoch_end(self, epoch: int, logs: dict[str, Any] | None = None) -> None:
+        if self.unmeasured_skipped and self.save_best_only:
+            value = (logs or {}).get(self.monitor)
+            if value is None or not math.isfinite(float(value)):
+                return
+            if self.mode == "auto":
+                from keras_blueprints.training.fit import metric_direction
+
+                self.mode = metric_direction(self.monitor, self.model)
+        best = self.best
+        super().on_epoch_end(epoch, logs)
+        if self.on_best is not None and self.best is not best:
+            self.on_best(float(self.best), epoch + 1)
 
     def write_checkpoint(self, filepath: str) -> None:
         """Writes the checkpoint beside ``filepath``, then moves it into place.

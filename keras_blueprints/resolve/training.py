@@ -49,7 +49,6 @@ __all__ = [
     "resolve_tune",
 ]  # fmt: skip
 
-_MAXIMIZED = ("acc", "auc", "precision", "recall", "f1", "iou", "dice")
 
 FILE_SUFFIXES = {".npz": ("npz", "path"), ".npy": ("npy", "x"), ".csv": ("csv", "path")}
 """A source written as a file name: suffix -> (source, the argument the name fills)."""
@@ -430,11 +429,6 @@ def _pretrain(value: Any, w: Where, node_names: Collection[str]) -> PretrainSpec
         readers={"pairs": pairs},
         example="{pairs: [[enc1, dec1], [enc2, dec2]], epochs: 5}",
     )
-
-
-def default_direction(metric: str) -> str:
-    """``max`` for metrics whose name says accuracy, AUC, precision... else ``min``."""
-    return "max" if any(word in metric for word in _MAXIMIZED) else "min"
 
 
 def resolve_tune(raw: Any, root: Where, env: Mapping[str, Any]) -> TuneSpec | None:

@@ -39,12 +39,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keras_blueprints import __version__
-from keras_blueprints._core.errors import BlueprintError, KerasBlueprintsError, RunError, report
+from keras_blueprints._core.errors import KerasBlueprintsError, RunError, report
 from keras_blueprints._core.files import atomic_path, atomic_write_json
 from keras_blueprints.api import Overrides, load
-from keras_blueprints.resolve.schema import Blueprint, CallbackSpec, DataSpec, TrainSpec, thaw
-from keras_blueprints.resolve.training import default_direction
+from keras_blueprints.resolve.schema import Blueprint, DataSpec, TrainSpec
 from keras_blueprints.training.backup import RunBackup, remove_partial, restore
+from keras_blueprints.training.fit import DEFAULT_CALLBACKS, fit_blueprint
 from keras_blueprints.training.lock import holding, remove_stale_temporaries
 from keras_blueprints.training.preflight import check_trainable
 from keras_blueprints.training.rundir import (
@@ -79,9 +79,6 @@ __all__ = [
     "resume",
     "train",
 ]
-
-DEFAULT_CALLBACKS = ("learning_curves",)
-"""Callbacks every run gets unless the blueprint lists them itself."""
 
 
 class RunInterrupted(KeyboardInterrupt):
@@ -419,29 +416,28 @@ def _fit_built(
         pairs = pretrain_layerwise(model, spec.pretrain, datasets.train, verbose=_quiet(verbose))
         atomic_write_json(run / PRETRAIN_FILE, pairs)
     monitor = spec.monitor or ("val_loss" if datasets.validation is not None else "loss")
-    callbacks = [
-        _Checkpoints(run, info, monitor),
-        _Recorder(run, info, history, RunBackup(run / BACKUP_DIR)),
-        *_blueprint_callbacks(bp, spec, run, datasets, models, history),
-        *extra_callbacks,
-    ]
     # A run killed after its training ended (all epochs, or stopped early) runs no more
     # epochs when resumed: it only finishes (model, metrics, status).
     finishing = resuming and info.get("phase") == "finishing"
     if finishing and (run / MODEL_FILE).is_file():
         model.load_weights(run / MODEL_FILE)
     else:
-        # With a fixed number of steps an epoch is not a pass over the data: repeat it.
-        train_data = datasets.train.repeat() if spec.steps_per_epoch else datasets.train
-        model.fit(
-            train_data,
-            validation_data=datasets.validation,
+        fit_blueprint(
+            model,
+            bp,
+            datasets,
+            run_dir=run.path,
             initial_epoch=done,
             epochs=done if finishing else info["epochs"],
-            steps_per_epoch=spec.steps_per_epoch,
-            callbacks=callbacks,
+            callbacks_before=[
+                *_checkpoints(run, info, monitor),
+                _Recorder(run, info, history, RunBackup(run / BACKUP_DIR)),
+            ],
+            callbacks_extra=extra_callbacks,
+            default_callbacks=DEFAULT_CALLBACKS,
+            models=models,
+            history=history,
             verbose=verbose,
-            shuffle=False,  # the tf.data pipeline shuffles (seeded)
         )
         info["phase"] = "finishing"
         run.write_run(info)
@@ -603,37 +599,6 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def _blueprint_callbacks(bp, spec: TrainSpec, run: RunDir, datasets, models, history) -> list:
-    from keras_blueprints.callbacks.registry import CALLBACKS, CallbackContext
-
-    context = CallbackContext(
-        blueprint=bp,
-        run_dir=run.path,
-        datasets=datasets,
-        seed=spec.seed,
-        models={k: v for k, v in models.items() if k != "model"},
-    )
-    listed = {c.name for c in spec.callbacks}
-    specs = list(spec.callbacks) + [
-        CallbackSpec(name) for name in DEFAULT_CALLBACKS if name in CALLBACKS and name not in listed
-    ]
-    out = []
-    for cb in specs:
-        entry = CALLBACKS.lookup(cb.name, cb.location)
-        args = {**{p.name: p.default for p in entry.params.values() if not p.required}}
-        args.update(thaw(cb.args))
-        try:
-            callback = entry.fn(context, **args)
-        except (TypeError, ValueError) as exc:
-            raise BlueprintError(
-                f"callback '{cb.name}' could not be set up: {exc}", cb.location
-            ) from exc
-        if history and hasattr(callback, "initial_history"):
-            callback.initial_history = {k: list(v) for k, v in history.items()}
-        out.append(callback)
-    return out
-
-
 def _evaluate(model, dataset, verbose: int | str = 0) -> dict[str, float]:
     result = model.evaluate(dataset, verbose=verbose, return_dict=True)
     return {k: float(v) for k, v in result.items()}
@@ -657,12 +622,6 @@ def _versions() -> dict[str, str]:
         "tensorflow": tf.__version__,
         "python": platform.python_version(),
     }
-
-
-def _is_better(monitor: str, value: float, best: float | None) -> bool:
-    if best is None:
-        return True
-    return value > best if default_direction(monitor) == "max" else value < best
 
 
 def _callback_base():
@@ -705,26 +664,28 @@ class _Recorder(_callback_base()):  # type: ignore[misc]
         self.run.write_run(self.info)
 
 
-class _Checkpoints(_callback_base()):  # type: ignore[misc]
-    """Saves ``checkpoints/last.keras`` every epoch and ``best.keras`` when the monitor improves."""
+def _checkpoints(run: RunDir, info: dict[str, Any], monitor: str) -> list:
+    """``checkpoints/last.keras`` every epoch; ``best.keras`` when ``monitor`` improves.
 
-    def __init__(self, run: RunDir, info: dict[str, Any], monitor: str) -> None:
-        super().__init__()
-        self.run = run
-        self.info = info
-        self.monitor = monitor
-        best = info.get("best") or {}
-        self.best = best.get("value") if best.get("monitor") == monitor else None
+    The best value and its epoch go into ``info["best"]`` (run.json and the backup
+    carry it), and a resumed run starts from it when it watched the same monitor.
+    """
+    from keras_blueprints.callbacks._standard import AtomicModelCheckpoint
 
-    def on_epoch_end(self, epoch: int, logs: Mapping[str, Any] | None = None) -> None:
-        folder = self.run / CHECKPOINT_DIR
-        with atomic_path(folder / "last.keras") as tmp:
-            self.model.save(tmp)
-        value = (logs or {}).get(self.monitor)
-        if value is None or not math.isfinite(float(value)):
-            return
-        if _is_better(self.monitor, float(value), self.best):
-            self.best = float(value)
-            with atomic_path(folder / "best.keras") as tmp:
-                self.model.save(tmp)
-            self.info["best"] = {"monitor": self.monitor, "value": self.best, "epoch": epoch + 1}
+    folder = str(run / CHECKPOINT_DIR).replace("{", "{{").replace("}", "}}")  # not a format
+    best = info.get("best") or {}
+
+    def record(value: float, epoch: int) -> None:
+        info["best"] = {"monitor": monitor, "value": value, "epoch": epoch}
+
+    return [
+        AtomicModelCheckpoint(f"{folder}/last.keras", save_best_only=False),
+        AtomicModelCheckpoint(
+            f"{folder}/best.keras",
+            monitor=monitor,
+            save_best_only=True,
+            initial_value_threshold=best.get("value") if best.get("monitor") == monitor else None,
+            on_best=record,
+            unmeasured_skipped=True,
+        ),
+    ]

@@ -43,7 +43,7 @@ from keras_blueprints._core.errors import (
 )
 from keras_blueprints._core.files import atomic_write_json, atomic_write_text
 from keras_blueprints.api import Overrides, load
-from keras_blueprints.resolve.schema import Blueprint, DataSpec, TrainSpec, TuneSpec, thaw
+from keras_blueprints.resolve.schema import Blueprint, DataSpec, TrainSpec, TuneSpec
 from keras_blueprints.resolve.spaces import Space
 from keras_blueprints.tuning.provider import HyperParametersProvider
 
@@ -193,36 +193,38 @@ class BlueprintHyperModel(kt.HyperModel):
                 (or the objective) became NaN or infinite.
             SearchStopped: The objective is not among the metrics training logs.
         """
+        from keras_blueprints.training.fit import fit_blueprint
+
         bp = self._blueprint
         train = bp.train or TrainSpec()
         try:
             datasets = self.datasets(bp, model)
-            blueprint_callbacks = self._blueprint_callbacks(bp, train, datasets)
         except BlueprintError as err:
             raise TrialFailed(f"data: {one_line(err)}") from err
         guard = _Divergence()
-        callbacks = [guard, *kwargs.pop("callbacks", []), *blueprint_callbacks]
+        after = []
         if self.tune.patience:
-            callbacks.append(
+            after.append(
                 keras.callbacks.EarlyStopping(
                     monitor=self.tune.objective,
                     mode=self.tune.direction,
                     patience=self.tune.patience,
                 )
             )
-        callbacks += self.extra_callbacks
-        epochs = kwargs.pop("epochs", None) or self.tune.epochs or train.epochs
-        data = datasets.train.repeat() if train.steps_per_epoch else datasets.train
-        history = model.fit(
-            data,
-            validation_data=datasets.validation,
-            epochs=epochs,
-            steps_per_epoch=train.steps_per_epoch,
-            callbacks=callbacks,
-            verbose=self.verbose,
-            shuffle=False,  # the tf.data pipeline shuffles (seeded)
-            **kwargs,
-        )
+        try:
+            history = fit_blueprint(
+                model,
+                bp,
+                datasets,
+                run_dir=self.trial_dir or Path("."),
+                epochs=kwargs.pop("epochs", None) or self.tune.epochs or train.epochs,
+                callbacks_before=[guard, *kwargs.pop("callbacks", [])],  # keras-tuner's own
+                callbacks_extra=[*after, *self.extra_callbacks],
+                verbose=self.verbose,
+                **kwargs,
+            )
+        except BlueprintError as err:  # a callback refused its arguments: before any epoch
+            raise kt.errors.FailedTrialError(f"data: {one_line(err)}") from err
         if guard.reason:
             raise TrialFailed(guard.reason)
         logged = history.history
@@ -261,25 +263,6 @@ class BlueprintHyperModel(kt.HyperModel):
                 bp, bp.data or DataSpec(), base_dir=self.base_dir, seed=train.seed, model=model
             )
         return self._data[key]
-
-    def _blueprint_callbacks(self, bp: Blueprint, train: TrainSpec, datasets: Any) -> list:
-        from keras_blueprints.callbacks.registry import CALLBACKS, CallbackContext
-
-        context = CallbackContext(
-            blueprint=bp, run_dir=self.trial_dir or Path("."), datasets=datasets, seed=train.seed
-        )
-        out = []
-        for cb in train.callbacks:
-            entry = CALLBACKS.lookup(cb.name, cb.location)
-            args = {p.name: p.default for p in entry.params.values() if not p.required}
-            args.update({k: thaw(v) for k, v in cb.args.items()})
-            try:
-                out.append(entry.fn(context, **args))
-            except (TypeError, ValueError) as exc:
-                raise BlueprintError(
-                    f"callback '{cb.name}' could not be set up: {exc}", cb.location
-                ) from exc
-        return out
 
 
 class _Divergence(keras.callbacks.Callback):
