@@ -115,9 +115,7 @@ def test_while_training_the_compiled_metric_object_decides():
     assert metric_direction("val_unknown_recall", model) == "max"  # no object: the name
 
 
-def test_the_run_checkpointer_keeps_the_best_by_the_metric_objects_direction(
-    tmp_path, clean_session
-):
+def test_the_run_checkpointer_keeps_the_best_by_the_metric_objects_direction(tmp_path):
     model = _tiny_model([keras.metrics.AUC(name="quality")])
     kept = []
     best = AtomicModelCheckpoint(
