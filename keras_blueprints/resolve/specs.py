@@ -269,7 +269,7 @@ class TuneSpec(SectionSpec):
     @classmethod
     def _direction_from_the_objective(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("direction") is None:
-            from keras_blueprints.resolve.training import default_direction
+            from keras_blueprints.resolve.directions import default_direction
 
             objective = data.get("objective", "val_loss")
             if isinstance(objective, str):
