@@ -10,9 +10,12 @@ import pytest
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError, BlueprintErrors, Location
+from keras_blueprints.resolve import COMPILE_EXTRA
+from keras_blueprints.resolve.schema import CompileSpec as CompileReExported
 from keras_blueprints.resolve.schema import TrainSpec as ReExported
 from keras_blueprints.resolve.specs import (
     SECTIONS,
+    CompileSpec,
     DataSpec,
     PretrainSpec,
     RuntimeSpec,
@@ -69,6 +72,16 @@ def errors_of(text: str) -> list[BlueprintError]:
         (RuntimeSpec, {"devices": ("/gpu:0",)}),  # the default strategy takes no devices
         (PretrainSpec, {"pairs": ()}),
         (PretrainSpec, {"pairs": (("enc", "dec"),), "noise": -0.1}),
+        (CompileSpec, {"optimizer": 3}),
+        (CompileSpec, {"optimizer": {"adam": 0.1}}),  # arguments are a mapping
+        (CompileSpec, {"optimizer": {"adam": {}, "sgd": {}}}),  # one optimizer
+        (CompileSpec, {"optimizer_args": ["learning_rate", 0.1]}),
+        (CompileSpec, {"steps_per_execution": 0}),
+        (CompileSpec, {"jit_compile": "maybe"}),
+        (CompileSpec, {"run_eagerly": 1}),
+        (CompileSpec, {"auto_scale_loss": "yes"}),
+        (CompileSpec, {"learning_rate": 0.1}),  # unknown field
+        (CompileSpec, {"extra": {"jit_compile": True}}),  # keywords are fields of their own
     ],
 )
 def test_a_spec_refuses_bad_values_on_construction(spec, values):
@@ -99,6 +112,36 @@ def test_the_tuning_direction_defaults_from_the_objective():
     assert TuneSpec(objective="val_accuracy", direction="min").direction == "min"
 
 
+def test_the_compile_spec_takes_the_optimizer_as_written_or_split():
+    written = CompileSpec(optimizer={"adam": {"learning_rate": 0.1}}, loss="mse")
+    split = CompileSpec(optimizer="adam", optimizer_args={"learning_rate": 0.1}, loss="mse")
+    assert written == split
+    assert (written.optimizer, dict(written.optimizer_args)) == ("adam", {"learning_rate": 0.1})
+    assert CompileSpec(optimizer={"adam": None}).optimizer_args == {}
+    assert CompileSpec() == CompileSpec(optimizer="rmsprop")
+    with pytest.raises(ValueError):
+        written.loss = "mae"
+    with pytest.raises(TypeError):  # frozen deeply: YAML mappings become read-only
+        written.optimizer_args["learning_rate"] = 1.0
+    assert CompileReExported is CompileSpec
+
+
+def test_the_compile_spec_passes_on_only_the_keywords_given():
+    assert dict(CompileSpec().extra) == {}
+    spec = CompileSpec(jit_compile=False, steps_per_execution=4)
+    assert dict(spec.extra) == {"jit_compile": False, "steps_per_execution": 4}
+    assert dict(spec.model_copy(update={"jit_compile": True}).extra)["jit_compile"] is True
+    bp = load("compile: {loss: mse, run_eagerly: true, weighted_metrics: [accuracy]}\n")
+    assert dict(bp.compile.extra) == {"run_eagerly": True, "weighted_metrics": ("accuracy",)}
+    assert bp.compile.loss == "mse"
+
+
+def test_every_compile_keyword_is_a_field_of_the_model():
+    core = ("optimizer", "loss", "metrics", "loss_weights")
+    assert CompileSpec.yaml_keys() == (*core, *COMPILE_EXTRA)
+    assert "optimizer_args" in CompileSpec.model_fields  # filled from 'optimizer'
+
+
 # -- the reader locates each refused value in the YAML -----------------------------------
 
 
@@ -116,6 +159,14 @@ def test_the_tuning_direction_defaults_from_the_objective():
         ("tune: {max_trials: '3'}", 20, "'max_trials' must be a positive integer", "3"),
         ("runtime: {jit_compile: maybe}", 24, "'jit_compile' is true, false or auto", "maybe"),
         ("runtime: {virtual_cpus: 0}", 25, "'virtual_cpus' must be a positive integer", 0),
+        ("compile: {steps_per_execution: 0}", 32, "'steps_per_execution' must be a positive"
+         " integer", 0),
+        ("compile: {loss: mse, jit_compile: maybe}", 35, "'jit_compile' is true, false or auto",
+         "maybe"),
+        ("compile: {optimizer: [adam]}", 22, "an optimizer is a name or a one-key mapping of name"
+         " to arguments", ["adam"]),
+        ("compile: {optimizer: {adam: 0.1}}", 29, "the arguments of an optimizer must be a"
+         " mapping", 0.1),
     ],
 )  # fmt: skip
 def test_a_refused_value_is_told_at_its_place(text, col, message, received):
@@ -135,6 +186,8 @@ def test_a_refused_value_is_told_at_its_place(text, col, message, received):
         ("runtime: {stratgy: mirrored}", 11, "stratgy", "strategy"),
         ("data: {source: digits, batchsize: 8}", 24, "batchsize", "batch_size"),
         ("train: {pretrain: {pairs: [[hidden, out]], epoch: 2}}", 44, "epoch", "epochs"),
+        ("compile: {optimiser: adam}", 11, "optimiser", "optimizer"),
+        ("compile: {loss: {outt: mse}}", 18, "outt", "out"),
     ],
 )
 def test_an_unknown_name_or_choice_says_did_you_mean(text, col, name, suggestion):
@@ -207,6 +260,23 @@ def test_every_sections_schema_is_derived_from_its_model(name):
         assert derived == expected
         assert also == [{"$ref": "#/$defs/expression"}, {"$ref": "#/$defs/searchSpace"}]
         assert prop["description"]
+
+
+def test_the_compile_sections_schema_is_derived_from_its_model():
+    own = model_schema(CompileSpec)
+    assert tuple(own["properties"]) == CompileSpec.yaml_keys()  # not location, optimizer_args
+    section = blueprint_schema()["properties"]["compile"]
+    assert section["additionalProperties"] is False
+    assert section["description"] == CompileSpec.summary
+    assert tuple(section["properties"]) == CompileSpec.yaml_keys()
+    for key, prop in section["properties"].items():
+        derived, *also = prop["anyOf"]
+        assert derived == _without_notes(own["properties"][key])
+        assert also == [{"$ref": "#/$defs/expression"}, {"$ref": "#/$defs/searchSpace"}]
+        assert prop["description"]
+    assert section["properties"]["optimizer"]["description"].endswith('Default: "rmsprop".')
+    steps = section["properties"]["steps_per_execution"]["anyOf"][0]
+    assert {"type": "integer", "minimum": 1} in steps["anyOf"]
 
 
 def test_the_schema_tells_each_fields_default():

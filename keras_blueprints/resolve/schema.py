@@ -1,8 +1,8 @@
 """Typed, frozen blueprint objects: what builders receive.
 
-The top-level sections (``DataSpec``, ``TrainSpec``, ``TuneSpec``, ``RuntimeSpec``,
-``PretrainSpec``) are declared in :mod:`keras_blueprints.resolve.specs` and re-exported
-here on first use, so that blueprints without them load without pydantic.
+The top-level sections (``CompileSpec``, ``DataSpec``, ``TrainSpec``, ``TuneSpec``,
+``RuntimeSpec``, ``PretrainSpec``) are declared in :mod:`keras_blueprints.resolve.specs`
+and re-exported here on first use, so that blueprints without them load without pydantic.
 
 A :class:`Blueprint` is fully resolved: parameters substituted, repeats
 unrolled, YAML blocks expanded into named nodes, references checked, layer
@@ -20,6 +20,7 @@ from keras_blueprints._core.errors import Location
 
 if TYPE_CHECKING:
     from keras_blueprints.resolve.specs import (
+        CompileSpec,
         DataSpec,
         PretrainSpec,
         RuntimeSpec,
@@ -27,7 +28,14 @@ if TYPE_CHECKING:
         TuneSpec,
     )
 
-_SECTION_SPECS = ("DataSpec", "PretrainSpec", "RuntimeSpec", "TrainSpec", "TuneSpec")
+_SECTION_SPECS = (
+    "CompileSpec",
+    "DataSpec",
+    "PretrainSpec",
+    "RuntimeSpec",
+    "TrainSpec",
+    "TuneSpec",
+)
 """The sections declared as validated models in :mod:`keras_blueprints.resolve.specs`."""
 
 __all__ = [
@@ -183,29 +191,6 @@ class SubModel:
     inputs: tuple[tuple[str, Ref], ...]
     outputs: tuple[Ref, ...]
     nodes: tuple[str, ...]
-    location: Location = field(default=Location("<unknown>"), compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class CompileSpec:
-    """How ``build`` compiles the model.
-
-    Attributes:
-        optimizer: Optimizer name (Keras identifier or class name).
-        optimizer_args: Its constructor arguments.
-        loss: A loss name, or a mapping of output name to loss name.
-        metrics: Metric names, or a mapping of output name to metric names.
-        loss_weights: Per-output loss weights, or None.
-        extra: Other ``Model.compile`` arguments (``jit_compile``, ``steps_per_execution``...).
-        location: Where the section stands.
-    """
-
-    optimizer: str = "rmsprop"
-    optimizer_args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
-    loss: Any = None
-    metrics: Any = None
-    loss_weights: Any = None
-    extra: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     location: Location = field(default=Location("<unknown>"), compare=False)
 
 

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from keras_blueprints._core.errors import BlueprintError, ErrorCollector, Location, Plain
 from keras_blueprints.loading.valuetypes import ValueType
-from keras_blueprints.resolve.schema import CompileSpec, InputSpec, Ref, freeze
-from keras_blueprints.resolve.values import NAME_RE, Where, check_safe, names_in, substitute_at
+from keras_blueprints.resolve.schema import InputSpec, Ref
+from keras_blueprints.resolve.values import NAME_RE, Where, names_in, substitute_at
+
+if TYPE_CHECKING:
+    from keras_blueprints.resolve.specs import CompileSpec
 
 __all__ = ["COMPILE_EXTRA", "DTYPES", "resolve_compile", "resolve_inputs", "resolve_params"]
 
@@ -23,6 +26,9 @@ COMPILE_EXTRA = (
     "weighted_metrics",
     "auto_scale_loss",
 )
+"""The further ``Model.compile`` keywords a ``compile:`` section may give: each is a field
+of :class:`~keras_blueprints.resolve.specs.CompileSpec` (listed here, without pydantic,
+for the modules that import this one on every load)."""
 
 
 def resolve_params(root: Where) -> dict[str, Any]:
@@ -175,7 +181,13 @@ def output_name(ref: Ref) -> str:
 def resolve_compile(
     raw: Any, outputs: list[Ref], root: Where, env: Mapping[str, Any]
 ) -> CompileSpec | None:
-    """Reads ``compile:``, checking per-output settings against the outputs.
+    """Reads ``compile:`` into its model, checking per-output settings against the outputs.
+
+    The section is read by the generic reader
+    (:func:`keras_blueprints.resolve.training.read_section`): values resolved first,
+    unknown settings told with the closest name, refused values located. The
+    optimizer's form and the per-output settings (``loss``, ``metrics``,
+    ``loss_weights``) are checked here, where the outputs are known.
 
     Args:
         raw: The section (None when absent).
@@ -187,61 +199,66 @@ def resolve_compile(
         The compile specification, or None.
 
     Raises:
-        BlueprintError: Unknown settings or outputs, inconsistent per-output values.
+        BlueprintError: Unknown settings or outputs, inconsistent per-output values,
+            refused values (all together).
     """
     if raw is None:
         return None
-    w = root / "compile"
-    if not isinstance(raw, dict):
-        raise BlueprintError("'compile' must be a mapping", w.loc, received=raw)
-    raw = substitute_at(raw, env, w)
-    allowed = ("optimizer", "loss", "metrics", "loss_weights", *COMPILE_EXTRA)
-    for key in raw:
-        if key not in allowed:
-            raise BlueprintError.unknown_name("a compile setting", key, allowed, (w / key).key_loc)
-    optimizer, opt_args = "rmsprop", {}
-    if "optimizer" in raw:
-        optimizer, opt_args = named_with_args(raw["optimizer"], w / "optimizer", "an optimizer")
+    from keras_blueprints.resolve.specs import CompileSpec
+    from keras_blueprints.resolve.training import read_section
+
     names = [output_name(r) for r in outputs]
-    for key in ("loss", "metrics", "loss_weights"):
-        value = raw.get(key)
-        if isinstance(value, dict) and not is_named_object(value):
-            for out_name in value:
-                if out_name not in names:
-                    raise BlueprintError.unknown_name(
-                        "a model output",
-                        out_name,
-                        names,
-                        (w / key / out_name).key_loc,
-                        extra_hint=f"'{key}' may map output names to values.",
-                    )
-        flat = isinstance(value, str) or (
-            isinstance(value, list) and any(not isinstance(v, list) for v in value)
-        )
-        if key == "metrics" and len(names) > 1 and flat:
-            raise BlueprintError(
-                "with several outputs, 'metrics' says which output each metric is for",
-                (w / key).loc,
-                expected=f"a mapping such as {{{names[0]}: [accuracy]}} or one list per output",
-                received=value,
-            )
-        if isinstance(value, list) and key in ("loss", "loss_weights") and len(value) != len(names):
-            raise BlueprintError(
-                f"'{key}' gives one value per output",
-                (w / key).loc,
-                expected=f"{len(names)} values ({', '.join(names)})",
-                received=Plain(f"{len(value)} values"),
-            )
-    check_safe(raw, w)
-    return CompileSpec(
-        optimizer=optimizer,
-        optimizer_args=freeze(opt_args),
-        loss=freeze(raw.get("loss")),
-        metrics=freeze(raw.get("metrics")),
-        loss_weights=freeze(raw.get("loss_weights")),
-        extra=freeze({k: raw[k] for k in COMPILE_EXTRA if k in raw}),
-        location=w.loc,
+
+    def optimizer(value: Any, w: Where) -> Any:
+        name, args = named_with_args(value, w, "an optimizer")
+        return {name: args}
+
+    def per_output(key: str) -> Callable[[Any, Where], Any]:
+        return lambda value, w: _per_output(key, value, names, w)
+
+    return read_section(
+        CompileSpec,
+        raw,
+        root / "compile",
+        env=env,
+        readers={
+            "optimizer": optimizer,
+            **{key: per_output(key) for key in ("loss", "metrics", "loss_weights")},
+        },
+        example="{optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]}",
     )
+
+
+def _per_output(key: str, value: Any, names: list[str], w: Where) -> Any:
+    """Checks ``loss``, ``metrics`` or ``loss_weights`` against the model's outputs."""
+    if isinstance(value, dict) and not is_named_object(value):
+        for out_name in value:
+            if out_name not in names:
+                raise BlueprintError.unknown_name(
+                    "a model output",
+                    out_name,
+                    names,
+                    (w / out_name).key_loc,
+                    extra_hint=f"'{key}' may map output names to values.",
+                )
+    flat = isinstance(value, str) or (
+        isinstance(value, list) and any(not isinstance(v, list) for v in value)
+    )
+    if key == "metrics" and len(names) > 1 and flat:
+        raise BlueprintError(
+            "with several outputs, 'metrics' says which output each metric is for",
+            w.loc,
+            expected=f"a mapping such as {{{names[0]}: [accuracy]}} or one list per output",
+            received=value,
+        )
+    if isinstance(value, list) and key in ("loss", "loss_weights") and len(value) != len(names):
+        raise BlueprintError(
+            f"'{key}' gives one value per output",
+            w.loc,
+            expected=f"{len(names)} values ({', '.join(names)})",
+            received=Plain(f"{len(value)} values"),
+        )
+    return value
 
 
 def is_named_object(value: dict) -> bool:

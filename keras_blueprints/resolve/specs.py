@@ -1,8 +1,9 @@
-"""The top-level sections ``data``, ``train``, ``tune`` and ``runtime``, each declared once.
+"""The top-level sections (data, train, tune, runtime, compile), each declared once.
 
 Each section is one frozen, validated pydantic model: its fields are the section's
-keys, their defaults the section's defaults, their constraints and validators its
-checks. Everything else is derived from the model: the YAML reader
+keys (less those the reader fills: :meth:`SectionSpec.yaml_keys`), their defaults
+the section's defaults, their constraints and validators its checks. Everything
+else is derived from the model: the YAML reader
 (:func:`keras_blueprints.resolve.training.read_section`), the editor's JSON Schema
 (:mod:`keras_blueprints.views.jsonschema`) and the defaults the trainer falls back on
 (``TrainSpec()``). Constructing a spec with a bad value raises, from YAML or from
@@ -19,20 +20,32 @@ does not pay for it.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, InstanceOf, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    InstanceOf,
+    model_validator,
+)
 from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 from keras_blueprints._core.errors import UNKNOWN, Location
-from keras_blueprints.resolve.schema import CallbackSpec, SourceSpec
+from keras_blueprints.resolve.schema import CallbackSpec, SourceSpec, freeze
+from keras_blueprints.resolve.sections import COMPILE_EXTRA
 
 __all__ = [
     "EDITOR_REF",
     "SECTIONS",
     "STRATEGIES",
     "TUNERS",
+    "CompileSpec",
     "DataSpec",
     "PretrainSpec",
     "Refusal",
@@ -136,6 +149,23 @@ class SectionSpec(BaseModel):
 
     location: SkipJsonSchema[InstanceOf[Location]] = Field(default=UNKNOWN, repr=False)
     """Where the section stands."""
+
+    @classmethod
+    def yaml_keys(cls) -> tuple[str, ...]:
+        """The keys the section's YAML mapping may have.
+
+        They are its fields less those left out of its JSON Schema, which are not
+        written as keys of their own (``location``; ``compile``'s ``optimizer_args``,
+        written inside ``optimizer``).
+
+        Returns:
+            The keys, in the order the fields are declared.
+        """
+        return tuple(
+            key
+            for key, field in cls.model_fields.items()
+            if not any(isinstance(m, SkipJsonSchema) for m in field.metadata)
+        )
 
     def _values(self) -> tuple[Any, ...]:
         return tuple(getattr(self, k) for k in type(self).model_fields if k != "location")
@@ -341,10 +371,100 @@ class RuntimeSpec(SectionSpec):
         return self
 
 
+Frozen = Annotated[Any, AfterValidator(freeze)]
+"""Any YAML value, kept deeply immutable (mappings read-only, lists tuples)."""
+OptionalFlag = Annotated[bool | None, Says("'{key}' must be true or false")]
+NAMED = {
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "additionalProperties": {"type": ["object", "null"]},
+        },
+    ]
+}
+"""The JSON Schema of a name or ``{name: {arguments}}``."""
+
+
+class CompileSpec(SectionSpec):
+    """The ``compile:`` section: how ``build`` compiles the model.
+
+    The YAML names the optimizer with its arguments (``optimizer: {adam:
+    {learning_rate: 0.001}}``); the model keeps the name in ``optimizer`` and the
+    arguments in ``optimizer_args``, and takes either form. The other
+    ``Model.compile`` keywords (``jit_compile``, ``steps_per_execution``...) are fields
+    of their own, passed to Keras together as :attr:`extra`, only those given.
+    Losses and metrics are named as Keras names them (checked by the builder,
+    which imports Keras); the resolver checks per-output settings against the outputs.
+    """
+
+    summary: ClassVar[str] = "How the model is compiled."
+
+    optimizer: Annotated[
+        str,
+        Says(
+            "an optimizer is a name or a one-key mapping of name to arguments",
+            expected="e.g.  adam  or  {adam: {learning_rate: 0.001}}",
+        ),
+        WithJsonSchema(NAMED),
+    ] = Field("rmsprop", description="An optimizer name, or {name: {arguments}}.")
+    optimizer_args: SkipJsonSchema[Annotated[Mapping[Any, Any], AfterValidator(freeze)]] = Field(
+        default_factory=lambda: MappingProxyType({}),
+        description="The optimizer's arguments (written inside 'optimizer').",
+    )
+    loss: Frozen = Field(None, description="A loss name, or a mapping of output name to loss.")
+    metrics: Frozen = Field(
+        None, description="Metric names, or a mapping of output name to metrics."
+    )
+    loss_weights: Frozen = Field(None, description="Per-output loss weights.")
+    jit_compile: Annotated[
+        bool | Literal["auto"] | None,
+        Says("'{key}' is true, false or auto", expected="true, false or auto"),
+    ] = Field(None, description="XLA: true, false or auto (default: Keras' choice).")
+    steps_per_execution: OptionalCount = Field(
+        None, description="Batches run in one call of the compiled step (default: 1)."
+    )
+    run_eagerly: OptionalFlag = Field(
+        None, description="Run the model eagerly, for debugging (default: false)."
+    )
+    weighted_metrics: Frozen = Field(
+        None, description="Metrics weighted by the sample weights, as 'metrics'."
+    )
+    auto_scale_loss: OptionalFlag = Field(
+        None, description="Scale the loss under mixed precision (default: true)."
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _optimizer_with_its_arguments(cls, data: Any) -> Any:
+        """``optimizer: {name: {arguments}}`` (as written) -> the name and its arguments."""
+        if not isinstance(data, dict) or not isinstance(data.get("optimizer"), Mapping):
+            return data
+        value = data["optimizer"]
+        if len(value) != 1 or "optimizer_args" in data:
+            raise Refusal(
+                "optimizer",
+                "an optimizer is a name or a one-key mapping of name to arguments",
+                received=value,
+            )
+        ((name, args),) = value.items()
+        return {**data, "optimizer": name, "optimizer_args": {} if args is None else args}
+
+    @property
+    def extra(self) -> Mapping[str, Any]:
+        """The further ``Model.compile`` keywords that were given, by name."""
+        given = {key: getattr(self, key) for key in COMPILE_EXTRA}
+        return MappingProxyType({k: v for k, v in given.items() if v is not None})
+
+
 SECTIONS: dict[str, type[SectionSpec]] = {
     "data": DataSpec,
     "train": TrainSpec,
     "tune": TuneSpec,
     "runtime": RuntimeSpec,
 }
-"""The top-level sections declared here, by their YAML key."""
+"""The top-level sections declared here whose YAML keys are all their fields, by their
+YAML key (``compile``, whose optimizer is written with its arguments, is read with the
+model's outputs at hand: :func:`keras_blueprints.resolve.sections.resolve_compile`)."""

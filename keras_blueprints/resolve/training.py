@@ -105,7 +105,7 @@ def read_section(
     if env is not None:
         raw = substitute_at(raw, env, w)
         check_safe(raw, w)
-    keys = tuple(k for k in spec.model_fields if k != "location")
+    keys = spec.yaml_keys()
     readers = readers or {}
     errors = ErrorCollector()
     values: dict[str, Any] = {}

@@ -31,7 +31,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from keras_blueprints._core.errors import BlueprintError, Plain, UsageError
-from keras_blueprints.resolve.schema import Blueprint, RuntimeSpec, freeze
+from keras_blueprints.resolve.schema import Blueprint, RuntimeSpec
 
 if TYPE_CHECKING:
     import tensorflow as tf
@@ -470,12 +470,11 @@ def with_runtime_compile(blueprint: Blueprint) -> Blueprint:
     """
     if blueprint.compile is None or blueprint.runtime is None:
         return blueprint
-    extra = dict(blueprint.compile.extra)
+    extra = blueprint.compile.extra
     chosen = jit_compile_for(blueprint.runtime, extra)
     if extra.get("jit_compile", "auto") == chosen:
         return blueprint
-    extra["jit_compile"] = chosen
-    return replace(blueprint, compile=replace(blueprint.compile, extra=freeze(extra)))
+    return replace(blueprint, compile=blueprint.compile.model_copy(update={"jit_compile": chosen}))
 
 
 @contextlib.contextmanager

@@ -9,7 +9,7 @@ while typing. A blueprint opts in with a first line such as::
 
 The schema is generated, never written by hand, so it stays true: sections and
 node keys come from the resolver and the document composer, the ``data``,
-``train``, ``tune`` and ``runtime`` sections from their models
+``train``, ``tune``, ``runtime`` and ``compile`` sections from their models
 (:mod:`keras_blueprints.resolve.specs`), layers and their
 arguments from the layer registry (the shipped Keras catalog, aliases, custom
 layers registered so far), Python blocks from the block registry. Nothing here
@@ -45,10 +45,11 @@ from keras_blueprints.data.registry import SOURCES
 from keras_blueprints.loading import zoo
 from keras_blueprints.loading.document import CONTROL_KEYS
 from keras_blueprints.loading.valuetypes import TYPE_NAMES
-from keras_blueprints.resolve import COMPILE_EXTRA, DTYPES, NAME_RE, REF_RE, TOP_LEVEL_KEYS
+from keras_blueprints.resolve import DTYPES, NAME_RE, REF_RE, TOP_LEVEL_KEYS
 from keras_blueprints.resolve.spaces import SAMPLINGS
 from keras_blueprints.resolve.specs import (
     EDITOR_REF,
+    CompileSpec,
     DataSpec,
     RuntimeSpec,
     SectionSpec,
@@ -142,7 +143,6 @@ def blueprint_schema() -> dict[str, Any]:
         "blockDefinition": _block_definition(),
         "blockParameter": _block_parameter(),
         "typeName": _type_name(),
-        "compile": _compile(),
         "searchSpace": _search_space(),
         "source": _named_choice(
             SOURCES,
@@ -266,7 +266,7 @@ def _sections() -> dict[str, Any]:
             "additionalProperties": {"$ref": "#/$defs/blockDefinition"},
             "description": "Reusable sub-graphs, used in the graph like layers.",
         },
-        "compile": {"$ref": "#/$defs/compile"},
+        "compile": _section(CompileSpec),
         "data": _section(
             DataSpec, {"type": "string", "description": "A data source alone, e.g.  data: digits"}
         ),
@@ -716,38 +716,4 @@ def _block_parameter() -> dict[str, Any]:
                 "additionalProperties": False,
             },
         ]
-    }
-
-
-def _compile() -> dict[str, Any]:
-    named = {
-        "anyOf": [
-            {"type": "string"},
-            {
-                "type": "object",
-                "minProperties": 1,
-                "maxProperties": 1,
-                "additionalProperties": {"type": ["object", "null"]},
-            },
-        ]
-    }
-    known: dict[str, dict[str, Any]] = {
-        "optimizer": {
-            **named,
-            "description": "An optimizer name, or {name: {arguments}}. Default: rmsprop.",
-        },
-        "loss": {"description": "A loss name, or a mapping of output name to loss."},
-        "metrics": {"description": "Metric names, or a mapping of output name to metrics."},
-        "loss_weights": {"description": "Per-output loss weights."},
-        "jit_compile": _typed({"anyOf": [{"type": "boolean"}, {"const": "auto"}]}),
-        "steps_per_execution": _typed({"type": "integer", "minimum": 1}),
-        "run_eagerly": _typed({"type": "boolean"}),
-        "auto_scale_loss": _typed({"type": "boolean"}),
-    }
-    keys = ("optimizer", "loss", "metrics", "loss_weights", *COMPILE_EXTRA)
-    return {
-        "type": "object",
-        "description": "How the model is compiled.",
-        "properties": {key: known.get(key, {}) for key in keys},
-        "additionalProperties": False,
     }
