@@ -7,8 +7,13 @@ safety checks), :mod:`.sections` (``params``, ``inputs``, ``compile``),
 :mod:`.nodes` (graph entries: ``when:``, ``repeat:``, node names), :mod:`.blocks`
 (YAML and Python block instances), :mod:`.references` (``from:``, ``share:``,
 ``outputs:``), :mod:`.arguments` (block and layer arguments), :mod:`.graph`
-(pending nodes and the whole-graph checks), :mod:`.models` (``models:``).
-Nothing here imports TensorFlow.
+(pending nodes and the whole-graph checks), :mod:`.models` (``models:``),
+:mod:`.specs` (the ``data``, ``train``, ``tune``, ``runtime`` and ``compile``
+sections, each declared once) read by :mod:`.training`'s one reader,
+:mod:`.spaces` and :mod:`.conditions` (search spaces), :mod:`.directions`
+(whether a metric is maximised), :mod:`.budget` (parameters counted before
+anything is allocated), :mod:`.schema` (the frozen objects builders receive).
+Nothing here imports TensorFlow. docs/architecture.md draws the whole flow.
 """
 
 from __future__ import annotations
