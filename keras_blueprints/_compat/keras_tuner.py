@@ -29,7 +29,6 @@ __all__ = [
     "serving_oracle_with",
     "tracebacks_shown",
     "tuner_state_file",
-    "wrapping_client_create_trial",
 ]
 
 
@@ -221,21 +220,4 @@ def client_timeout(seconds: float) -> Iterator[None]:
     from keras_tuner.src.distribute import oracle_client
 
     with _replaced(oracle_client, "TIMEOUT", seconds):
-        yield
-
-
-@contextlib.contextmanager
-def wrapping_client_create_trial(
-    wrap: Callable[[Callable[..., Any]], Callable[..., Any]],
-) -> Iterator[None]:
-    """Inside the block, a worker's ``OracleClient.create_trial`` is ``wrap(original)``.
-
-    Internal: replaces ``keras_tuner.src.distribute.oracle_client.OracleClient.create_trial``
-    (keras-tuner 1.4.8), the method a worker's tuner calls for its next trial;
-    the wrapper is called as ``(client, tuner_id)``.
-    """
-    from keras_tuner.src.distribute import oracle_client
-
-    client = oracle_client.OracleClient
-    with _replaced(client, "create_trial", wrap(client.create_trial)):
         yield

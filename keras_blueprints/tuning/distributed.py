@@ -71,6 +71,7 @@ EXIT_INCOMPLETE = 75  # sysexits' EX_TEMPFAIL: stopped at the timeout; resume to
 RESULTS_FILE = "distributed.json"
 
 _HEARTBEAT_METHOD = "/keras_blueprints.distributed.Chief/Beat"
+_OVER = b"over"  # the heartbeat's answer once the chief told the worker the search is over
 _ENV_KEYS = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 _WORKER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _HOST = re.compile(r"[A-Za-z0-9_.-]+")
@@ -259,10 +260,16 @@ class _ChiefServer:
     # gRPC handlers run on the server's threads --------------------------------------
 
     def beat(self, request: bytes, context: Any) -> bytes:
-        """Records a worker's heartbeat (the request is its tuner id)."""
+        """Records a worker's heartbeat (the request is its tuner id).
+
+        Returns:
+            :data:`_OVER` once keras-tuner told that worker the search is over, so
+            that it no longer takes the chief's silence for a loss; else ``b""``.
+        """
+        tuner_id = request.decode("utf-8", "replace")
         with self._lock:
-            self.beats[request.decode("utf-8", "replace")] = time.monotonic()
-        return b""
+            self.beats[tuner_id] = time.monotonic()
+            return _OVER if tuner_id in self.told_stop else b""
 
     def created(self, tuner_id: str, trial: Any) -> None:
         """Records what ``CreateTrial`` answered a worker."""
@@ -502,7 +509,7 @@ def run_worker(
         pin_threads(threads)
     import grpc
 
-    from keras_blueprints._compat.keras_tuner import client_timeout, wrapping_client_create_trial
+    from keras_blueprints._compat.keras_tuner import client_timeout
 
     target = f"{host}:{port}"
     channel = grpc.insecure_channel(target)
@@ -520,12 +527,13 @@ def run_worker(
         with (
             _environment(tuner_id, host, port),
             client_timeout(rpc_timeout),
-            wrapping_client_create_trial(lambda create_trial: _noting_stop(create_trial, watcher)),
             _interruptible(watcher),
             watcher,
         ):
             try:
                 search()
+                # A worker's search returns only when the chief said it is over.
+                watcher.finished.set()
             except ChiefLost:
                 return EXIT_NO_CHIEF
             except grpc.RpcError as exc:
@@ -549,16 +557,6 @@ def _gone(code: Any) -> bool:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _noting_stop(create_trial: Callable[..., Any], watcher: _Watcher) -> Callable[..., Any]:
-    def wrapped(self: Any, tuner_id: str) -> Any:
-        trial = create_trial(self, tuner_id)
-        if trial.status == "STOPPED":
-            watcher.finished.set()  # from now on the chief may leave at any moment
-        return trial
-
-    return wrapped
 
 
 class _Watcher:
@@ -600,10 +598,12 @@ class _Watcher:
         import grpc
 
         try:
-            self.beat(self.tuner_id.encode(), timeout=max(self.period, 1.0))
+            answer = self.beat(self.tuner_id.encode(), timeout=max(self.period, 1.0))
         except grpc.RpcError as exc:
             # A chief that is not ours (plain keras-tuner) answers UNIMPLEMENTED: alive.
             return not _gone(exc.code())
+        if answer == _OVER:
+            self.finished.set()  # from now on the chief may leave at any moment
         return True
 
     def _run(self) -> None:
@@ -639,7 +639,9 @@ def _interruptible(watcher: _Watcher) -> Iterator[None]:
 
     def handler(signum: int, frame: Any) -> None:
         if watcher.lost.is_set():
-            raise ChiefLost
+            if not watcher.finished.is_set():  # else the search already ended on its own
+                raise ChiefLost
+            return
         if callable(previous):
             previous(signum, frame)
         else:
