@@ -20,13 +20,9 @@ __all__ = [
     "client_timeout",
     "is_worker",
     "nested_condition",
-    "oracle_directory",
-    "oracle_lock",
     "oracle_servicer_class",
     "oracle_state_file",
     "replace_oracle_writers",
-    "retry_count",
-    "serving_oracle_with",
     "tracebacks_shown",
     "tuner_state_file",
 ]
@@ -97,38 +93,6 @@ def replace_oracle_writers(
     return True
 
 
-def oracle_directory(oracle: Any) -> str | None:
-    """The directory the oracle was given (the tuner's ``directory``), if any.
-
-    Internal: ``Oracle._directory`` (keras-tuner 1.4.8), set by ``_set_project_dir``.
-    """
-    directory = getattr(oracle, "_directory", None)
-    return None if directory is None else str(directory)
-
-
-@contextlib.contextmanager
-def oracle_lock(oracle: Any) -> Iterator[None]:
-    """Holds the lock keras-tuner's ``@synchronized`` oracle methods hold.
-
-    Internal: ``keras_tuner.src.engine.oracle.LOCKS`` (keras-tuner 1.4.8). Reading
-    ``ongoing_trials`` from another thread than the one serving gRPC needs the
-    very lock those handlers take.
-    """
-    from keras_tuner.src.engine import oracle as oracle_module
-
-    with oracle_module.LOCKS[oracle]:
-        yield
-
-
-def retry_count(oracle: Any) -> int:
-    """How many failed trials the oracle will still retry (``max_retries_per_trial``).
-
-    Internal: ``Oracle._retry_queue`` (keras-tuner 1.4.8); call it under
-    :func:`oracle_lock`.
-    """
-    return len(oracle._retry_queue)
-
-
 @contextlib.contextmanager
 def tracebacks_shown(shown: bool) -> Iterator[None]:
     """Whether keras-tuner prints the traceback of each failed trial, inside the block.
@@ -171,20 +135,6 @@ def nested_condition(hp: Any, parent: str, values: list[Any]) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- distributed search
-
-
-@contextlib.contextmanager
-def serving_oracle_with(serve: Callable[[Any], None]) -> Iterator[None]:
-    """Inside the block, the chief tuner's ``search()`` calls ``serve(oracle)`` to serve it.
-
-    Internal: replaces ``keras_tuner.src.distribute.oracle_chief.start_server``
-    (keras-tuner 1.4.8), which the chief's ``BaseTuner.search`` calls and which
-    never returns while a worker it saw has not been told to stop.
-    """
-    from keras_tuner.src.distribute import oracle_chief
-
-    with _replaced(oracle_chief, "start_server", serve):
-        yield
 
 
 def oracle_servicer_class() -> type:

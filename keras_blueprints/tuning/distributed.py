@@ -57,6 +57,7 @@ __all__ = [
     "EXIT_OK",
     "RESULTS_FILE",
     "ChiefLost",
+    "ChiefSearch",
     "parse_address",
     "pin_threads",
     "run_chief",
@@ -220,17 +221,47 @@ def run_chief(
     Raises:
         UsageError: A malformed address, or one the chief cannot listen on.
     """
+    global _serving
     host, port = parse_address(address)
     if threads is not None:
         pin_threads(threads)
-    from keras_blueprints._compat.keras_tuner import serving_oracle_with
-
     server = _ChiefServer(
         f"{host}:{port}", timeout=timeout, grace=grace, worker_timeout=worker_timeout, poll=poll
     )
-    with _environment("chief", host, port), serving_oracle_with(server.serve):
-        search()
+    _serving = server
+    try:
+        with _environment("chief", host, port):
+            search()
+    finally:
+        _serving = None
     return server.status
+
+
+_serving: _ChiefServer | None = None
+"""The server of the :func:`run_chief` in progress, which :class:`ChiefSearch` serves with."""
+
+
+class ChiefSearch:
+    """Mixed into a keras-tuner tuner class (first): its chief serves as :func:`run_chief` says.
+
+    On the chief, keras-tuner's ``BaseTuner.search`` saves the tuner and serves the
+    oracle with its own gRPC server, which only returns once every worker it saw has
+    been told to stop. Inside :func:`run_chief`, this ``search`` does the same with the
+    chief's server instead (see the module docstring); anywhere else, in a worker or a
+    local search, it is keras-tuner's own ``search``. A tuner without this mixin still
+    works under :func:`run_chief`, served by keras-tuner's own server.
+    """
+
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """Serves the oracle inside :func:`run_chief`; keras-tuner's ``search`` elsewhere."""
+        server = _serving
+        if server is None:
+            return super().search(*fit_args, **fit_kwargs)  # type: ignore[misc]
+        if "verbose" in fit_kwargs:  # as keras-tuner's chief does
+            self.oracle.verbose = fit_kwargs["verbose"]  # type: ignore[attr-defined]
+        self.save()  # type: ignore[attr-defined]
+        server.serve(self.oracle, self.directory)  # type: ignore[attr-defined]
+        return None
 
 
 class _ChiefServer:
@@ -281,8 +312,13 @@ class _ChiefServer:
 
     # the chief's main thread --------------------------------------------------------
 
-    def serve(self, oracle: Any) -> None:
-        """Serves in place of keras-tuner's server (see ``serving_oracle_with``), then returns."""
+    def serve(self, oracle: Any, directory: str | None) -> None:
+        """Serves ``oracle`` until the search is over, then writes :data:`RESULTS_FILE`.
+
+        Args:
+            oracle: The chief tuner's oracle.
+            directory: The chief tuner's ``directory``, where the results go.
+        """
         from concurrent import futures
 
         import grpc
@@ -315,7 +351,7 @@ class _ChiefServer:
             self._watch(oracle, servicer, started)
         finally:
             server.stop(grace=1.0).wait()
-            self._write_results(oracle, time.monotonic() - started)
+            self._write_results(oracle, directory, time.monotonic() - started)
 
     def _watch(self, oracle: Any, servicer: Any, started: float) -> None:
         over_since: float | None = None
@@ -359,7 +395,7 @@ class _ChiefServer:
                 return
 
     def _drop_silent_workers(self, oracle: Any, now: float) -> None:
-        from keras_blueprints._compat.keras_tuner import oracle_lock
+        import keras_tuner as kt
 
         with self._lock:
             silent = [w for w, t in self.beats.items() if now - t >= self.worker_timeout]
@@ -367,9 +403,7 @@ class _ChiefServer:
                 del self.beats[worker]
             silent = [w for w in silent if w not in self.told_stop]  # those left when told to
         for worker in silent:
-            with oracle_lock(oracle):
-                trial = oracle.ongoing_trials.get(worker)
-                oracle.tuner_ids.discard(worker)
+            trial = kt.synchronized(_forget_worker)(oracle, worker)
             self.lost[worker] = None if trial is None else trial.trial_id
             if trial is None:
                 print(f"chief: worker {worker} stopped answering", flush=True)
@@ -388,11 +422,9 @@ class _ChiefServer:
                 flush=True,
             )
 
-    def _write_results(self, oracle: Any, seconds: float) -> None:
-        from keras_blueprints._compat.keras_tuner import oracle_directory
+    def _write_results(self, oracle: Any, directory: str | None, seconds: float) -> None:
         from keras_blueprints._core.files import atomic_write_json
 
-        directory = oracle_directory(oracle)
         if directory is None:
             return
 
@@ -435,15 +467,27 @@ def _servicer_class() -> type:
 
 
 def _snapshot(oracle: Any) -> dict[str, Any]:
-    from keras_blueprints._compat.keras_tuner import oracle_lock, retry_count
+    """What the chief watches of the oracle, read under the oracle's lock."""
+    import keras_tuner as kt
 
-    with oracle_lock(oracle):
-        return {
-            "trials": len(oracle.trials),
-            "ongoing": {w: t.trial_id for w, t in oracle.ongoing_trials.items()},
-            "tuner_ids": set(oracle.tuner_ids),
-            "retry": retry_count(oracle),
-        }
+    return kt.synchronized(_read_oracle)(oracle)
+
+
+def _read_oracle(oracle: Any) -> dict[str, Any]:
+    return {
+        "trials": len(oracle.trials),
+        "ongoing": {w: t.trial_id for w, t in oracle.ongoing_trials.items()},
+        "tuner_ids": set(oracle.tuner_ids),
+        # A trial ended INVALID waits in the oracle's retry queue (ended for good, it
+        # would be COMPLETED or FAILED): it will run again.
+        "retry": sum(t.status == "INVALID" for t in oracle.trials.values()),
+    }
+
+
+def _forget_worker(oracle: Any, worker: str) -> Any:
+    """The trial ``worker`` was running (None if none); it gets no further trial."""
+    oracle.tuner_ids.discard(worker)
+    return oracle.ongoing_trials.get(worker)
 
 
 def trial_workers(directory: str | Path) -> dict[str, str]:
