@@ -20,6 +20,7 @@ from keras_blueprints.tuning.distributed import (
     EXIT_INCOMPLETE,
     EXIT_NO_CHIEF,
     ChiefSearch,
+    is_worker,
     parse_address,
     pin_threads,
     run_worker,
@@ -232,6 +233,24 @@ def test_chief_search_outside_a_chief_is_keras_tuners_own_search(tmp_path):
     assert sorted(tuner.oracle.trials) == ["0", "1"]
     assert {t.status for t in tuner.oracle.trials.values()} == {"COMPLETED"}
     assert not (tmp_path / "distributed.json").exists()
+
+
+def test_is_worker_when_the_environment_names_a_chief(tmp_path, monkeypatch):
+    import keras_tuner as kt
+
+    def tuner(name: str):
+        oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("score", "min"))
+        return kt.engine.base_tuner.BaseTuner(
+            oracle, lambda hp: hp.Int("a", 0, 3), directory=str(tmp_path), project_name=name
+        )
+
+    assert not is_worker(tuner("local"))
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "9")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    assert not is_worker(tuner("chief"))
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner1")
+    assert is_worker(tuner("worker"))
 
 
 # -- the real command: a chief and two workers ------------------------------------------

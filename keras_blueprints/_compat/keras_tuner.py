@@ -18,7 +18,6 @@ from typing import Any
 __all__ = [
     "add_oracle_servicer",
     "client_timeout",
-    "is_worker",
     "nested_condition",
     "oracle_servicer_class",
     "oracle_state_file",
@@ -39,15 +38,6 @@ def _replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- tuner and oracle state
-
-
-def is_worker(tuner: Any) -> bool:
-    """Whether ``tuner`` is a worker of a distributed search (its oracle is the chief's).
-
-    Internal: ``BaseTuner._is_worker`` (keras-tuner 1.4.8), which reads the
-    ``KERASTUNER_*`` environment the way the tuner did when it was built.
-    """
-    return bool(tuner._is_worker())
 
 
 def tuner_state_file(tuner: Any) -> str:

@@ -58,6 +58,7 @@ __all__ = [
     "RESULTS_FILE",
     "ChiefLost",
     "ChiefSearch",
+    "is_worker",
     "parse_address",
     "pin_threads",
     "run_chief",
@@ -506,6 +507,21 @@ def trial_workers(directory: str | Path) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- worker
+
+
+def is_worker(tuner: Any) -> bool:
+    """Whether ``tuner`` is a worker of a distributed search (its oracle is the chief's).
+
+    A worker's tuner is built with an oracle and, as keras-tuner reads the
+    ``KERASTUNER_*`` environment in ``BaseTuner.__init__``, swaps it for a gRPC client
+    of the chief's, which is no ``keras_tuner.Oracle``.
+
+    Args:
+        tuner: A keras-tuner tuner.
+    """
+    import keras_tuner as kt
+
+    return not isinstance(tuner.oracle, kt.Oracle)
 
 
 def run_worker(

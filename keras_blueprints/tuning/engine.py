@@ -30,7 +30,6 @@ import keras
 import keras_tuner as kt
 
 from keras_blueprints._compat.keras_tuner import (
-    is_worker,
     oracle_state_file,
     replace_oracle_writers,
     tracebacks_shown,
@@ -47,7 +46,7 @@ from keras_blueprints._core.files import atomic_write_json, atomic_write_text
 from keras_blueprints.api import Overrides, load
 from keras_blueprints.resolve.schema import Blueprint, DataSpec, TrainSpec, TuneSpec
 from keras_blueprints.resolve.spaces import Space
-from keras_blueprints.tuning.distributed import ChiefSearch
+from keras_blueprints.tuning.distributed import ChiefSearch, is_worker
 from keras_blueprints.tuning.provider import HyperParametersProvider
 
 __all__ = [
