@@ -5,18 +5,38 @@ tuner is constructed: ``KERASTUNER_TUNER_ID`` (``"chief"`` for the process that
 serves the oracle over gRPC, any other id for a worker), ``KERASTUNER_ORACLE_IP``
 and ``KERASTUNER_ORACLE_PORT``. The chief's ``tuner.search()`` serves the oracle;
 each worker's ``tuner.search()`` asks it for trials, trains them and reports back.
-
 :func:`run_chief` and :func:`run_worker` set those variables around a zero-argument
-``search`` callable (the command builds the tuner and searches inside it) and fix
-what keras-tuner 1.4 leaves to its users:
+``search`` callable (the command builds the tuner and searches inside it).
 
-* **The chief returns.** keras-tuner's server polls every 20 s and waits until
-  every worker it ever saw has been told to stop, so a worker that crashed keeps
-  the chief up forever. Here the chief serves through :class:`_ChiefServer`:
-  it returns as soon as every trial is finished and every live worker has been
-  told so, waits at most ``grace`` seconds for workers that never come back,
-  records the trial of a worker that stopped answering as failed (workers send a
-  heartbeat), and gives up after ``timeout`` seconds if one is set.
+**keras-tuner's own** (used as it is):
+
+* the protocol: keras-tuner's ``Oracle`` gRPC service and its servicer on the chief
+  (subclassed only to note which worker got which trial), its ``OracleClient`` in
+  every worker, and the search loop on both sides (``BaseTuner.search``,
+  ``create_trial``/``run_trial``/``end_trial``, ``STOPPED`` ending a worker's loop);
+* the oracle: trials, retries, when the search is over. The chief reads its
+  public members (``trials``, ``ongoing_trials``, ``tuner_ids``, ``Trial.status``)
+  under ``keras_tuner.synchronized``, the lock its own methods take, and fails the
+  trial of a lost worker with the public ``end_trial``;
+* who is chief or worker: the ``KERASTUNER_*`` variables above (:func:`is_worker`
+  tells a worker's tuner by its oracle, which keras-tuner swapped for a client).
+
+**Ours**, for what keras-tuner 1.4 leaves to its users:
+
+* **The chief returns.** keras-tuner's server polls every 20 s and returns only
+  once every worker it ever saw has been told to stop, so a worker that crashed
+  keeps the chief up forever. :class:`ChiefSearch`, mixed into the tuner class
+  (``Tuner.search`` is a public hook; ``make_tuner``'s tuners have it), serves
+  instead with :class:`_ChiefServer`: it returns as soon as every trial is finished
+  and every live worker has been told so, waits at most ``grace`` seconds for
+  workers that never come back, records the trial of a worker whose heartbeat went
+  silent as failed, gives up after ``timeout`` seconds if one is set, and writes
+  ``distributed.json`` in the tuner's directory (which worker ran which trial, how
+  the chief ended). A tuner without the mixin still works under :func:`run_chief`,
+  served by keras-tuner's own server, without any of this.
+* **A heartbeat**: one gRPC method of ours beside keras-tuner's service on the
+  chief's port. Its answer also tells a worker that the chief told it the search
+  is over, from when on the chief may leave at any moment.
 * **Workers leave when the chief is gone.** keras-tuner's client waits up to an
   hour for an unreachable chief. A worker here first checks that the chief
   answers (``connect_timeout``), then a heartbeat thread watches it during the
@@ -25,14 +45,10 @@ what keras-tuner 1.4 leaves to its users:
 * **Threads are pinned** per process (``threads=``), so two workers on one
   machine do not fight over the same cores.
 
-The chief also writes ``distributed.json`` in the tuner's directory: which worker
-ran which trial, and how the chief ended.
-
-This is not a copy of keras-tuner's chief and client: the search, the oracle and the
-gRPC protocol are keras-tuner's own (public ``Trial`` and ``Oracle`` members). Where
-it must reach inside keras-tuner (serving the chief's oracle, subclassing its
-servicer, the oracle's lock, retry queue and directory, the client's call timeout
-and its ``STOPPED`` answer), it goes through :mod:`keras_blueprints._compat.keras_tuner`.
+Where no public hook exists, :mod:`keras_blueprints._compat.keras_tuner` reaches
+inside keras-tuner: its servicer class and the registration of its service on our
+``grpc.server`` (to serve keras-tuner's protocol from a server that returns), and
+the client's call timeout (a module global, an hour by default).
 """
 
 from __future__ import annotations
