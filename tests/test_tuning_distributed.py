@@ -19,6 +19,8 @@ from keras_blueprints._core.errors import UsageError
 from keras_blueprints.tuning.distributed import (
     EXIT_INCOMPLETE,
     EXIT_NO_CHIEF,
+    ChiefSearch,
+    is_worker,
     parse_address,
     pin_threads,
     run_worker,
@@ -47,15 +49,16 @@ BLUEPRINT = textwrap.dedent(
     """
 )
 
-# A search of our own (keras-tuner directly, no blueprint) whose trials last as long
-# as TOY_SLEEP says: to kill a chief or a worker in the middle of a trial. A worker
+# A search of our own (a keras-tuner tuner with ChiefSearch mixed in, no blueprint) whose
+# trials last as long as TOY_SLEEP says: to kill a chief or a worker in the middle of a
+# trial. A worker
 # writes the marker ROLE.in-trial when its trial's epoch begins and ROLE.trial-ended
 # when the epoch (and its nap) ends, so that tests wait for those events, not a clock.
 TOY = textwrap.dedent(
     """\
     import os, sys, time
     from pathlib import Path
-    from keras_blueprints.tuning.distributed import run_chief, run_worker
+    from keras_blueprints.tuning.distributed import ChiefSearch, run_chief, run_worker
 
     role, directory, address = sys.argv[1:4]
 
@@ -81,7 +84,10 @@ TOY = textwrap.dedent(
         nap = keras.callbacks.LambdaCallback(
             on_epoch_begin=lambda *_: Path(f"{role}.in-trial").touch(), on_epoch_end=end
         )
-        tuner = keras_tuner.RandomSearch(
+        class Toy(ChiefSearch, keras_tuner.RandomSearch):
+            pass
+
+        tuner = Toy(
             build, objective="val_loss", max_trials=int(os.environ["TOY_TRIALS"]),
             directory=directory, project_name="toy", overwrite=False, seed=1,
         )
@@ -210,6 +216,41 @@ def test_pin_threads_before_the_runtime_starts():
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["1", "1"]
+
+
+def test_chief_search_outside_a_chief_is_keras_tuners_own_search(tmp_path):
+    import keras_tuner as kt
+
+    class Scoring(ChiefSearch, kt.engine.base_tuner.BaseTuner):
+        def run_trial(self, trial, *args, **kwargs):
+            return float(trial.hyperparameters.get("a"))
+
+    oracle = kt.oracles.RandomSearchOracle(
+        objective=kt.Objective("score", "min"), max_trials=2, seed=1
+    )
+    tuner = Scoring(oracle=oracle, hypermodel=lambda hp: hp.Int("a", 0, 3), directory=str(tmp_path))
+    tuner.search()  # runs its trials here: nothing serves, nothing waits for workers
+    assert sorted(tuner.oracle.trials) == ["0", "1"]
+    assert {t.status for t in tuner.oracle.trials.values()} == {"COMPLETED"}
+    assert not (tmp_path / "distributed.json").exists()
+
+
+def test_is_worker_when_the_environment_names_a_chief(tmp_path, monkeypatch):
+    import keras_tuner as kt
+
+    def tuner(name: str):
+        oracle = kt.oracles.RandomSearchOracle(objective=kt.Objective("score", "min"))
+        return kt.engine.base_tuner.BaseTuner(
+            oracle, lambda hp: hp.Int("a", 0, 3), directory=str(tmp_path), project_name=name
+        )
+
+    assert not is_worker(tuner("local"))
+    monkeypatch.setenv("KERASTUNER_ORACLE_IP", "127.0.0.1")
+    monkeypatch.setenv("KERASTUNER_ORACLE_PORT", "9")
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "chief")
+    assert not is_worker(tuner("chief"))
+    monkeypatch.setenv("KERASTUNER_TUNER_ID", "tuner1")
+    assert is_worker(tuner("worker"))
 
 
 # -- the real command: a chief and two workers ------------------------------------------

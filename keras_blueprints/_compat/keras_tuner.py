@@ -18,18 +18,12 @@ from typing import Any
 __all__ = [
     "add_oracle_servicer",
     "client_timeout",
-    "is_worker",
     "nested_condition",
-    "oracle_directory",
-    "oracle_lock",
     "oracle_servicer_class",
     "oracle_state_file",
     "replace_oracle_writers",
-    "retry_count",
-    "serving_oracle_with",
     "tracebacks_shown",
     "tuner_state_file",
-    "wrapping_client_create_trial",
 ]
 
 
@@ -44,15 +38,6 @@ def _replaced(owner: Any, name: str, value: Any) -> Iterator[None]:
 
 
 # ---------------------------------------------------------------- tuner and oracle state
-
-
-def is_worker(tuner: Any) -> bool:
-    """Whether ``tuner`` is a worker of a distributed search (its oracle is the chief's).
-
-    Internal: ``BaseTuner._is_worker`` (keras-tuner 1.4.8), which reads the
-    ``KERASTUNER_*`` environment the way the tuner did when it was built.
-    """
-    return bool(tuner._is_worker())
 
 
 def tuner_state_file(tuner: Any) -> str:
@@ -96,38 +81,6 @@ def replace_oracle_writers(
     oracle.save = save
     oracle._save_trial = save_trial
     return True
-
-
-def oracle_directory(oracle: Any) -> str | None:
-    """The directory the oracle was given (the tuner's ``directory``), if any.
-
-    Internal: ``Oracle._directory`` (keras-tuner 1.4.8), set by ``_set_project_dir``.
-    """
-    directory = getattr(oracle, "_directory", None)
-    return None if directory is None else str(directory)
-
-
-@contextlib.contextmanager
-def oracle_lock(oracle: Any) -> Iterator[None]:
-    """Holds the lock keras-tuner's ``@synchronized`` oracle methods hold.
-
-    Internal: ``keras_tuner.src.engine.oracle.LOCKS`` (keras-tuner 1.4.8). Reading
-    ``ongoing_trials`` from another thread than the one serving gRPC needs the
-    very lock those handlers take.
-    """
-    from keras_tuner.src.engine import oracle as oracle_module
-
-    with oracle_module.LOCKS[oracle]:
-        yield
-
-
-def retry_count(oracle: Any) -> int:
-    """How many failed trials the oracle will still retry (``max_retries_per_trial``).
-
-    Internal: ``Oracle._retry_queue`` (keras-tuner 1.4.8); call it under
-    :func:`oracle_lock`.
-    """
-    return len(oracle._retry_queue)
 
 
 @contextlib.contextmanager
@@ -174,20 +127,6 @@ def nested_condition(hp: Any, parent: str, values: list[Any]) -> Iterator[None]:
 # ---------------------------------------------------------------- distributed search
 
 
-@contextlib.contextmanager
-def serving_oracle_with(serve: Callable[[Any], None]) -> Iterator[None]:
-    """Inside the block, the chief tuner's ``search()`` calls ``serve(oracle)`` to serve it.
-
-    Internal: replaces ``keras_tuner.src.distribute.oracle_chief.start_server``
-    (keras-tuner 1.4.8), which the chief's ``BaseTuner.search`` calls and which
-    never returns while a worker it saw has not been told to stop.
-    """
-    from keras_tuner.src.distribute import oracle_chief
-
-    with _replaced(oracle_chief, "start_server", serve):
-        yield
-
-
 def oracle_servicer_class() -> type:
     """keras-tuner's gRPC servicer class (``OracleServicer(oracle)``), to subclass.
 
@@ -221,21 +160,4 @@ def client_timeout(seconds: float) -> Iterator[None]:
     from keras_tuner.src.distribute import oracle_client
 
     with _replaced(oracle_client, "TIMEOUT", seconds):
-        yield
-
-
-@contextlib.contextmanager
-def wrapping_client_create_trial(
-    wrap: Callable[[Callable[..., Any]], Callable[..., Any]],
-) -> Iterator[None]:
-    """Inside the block, a worker's ``OracleClient.create_trial`` is ``wrap(original)``.
-
-    Internal: replaces ``keras_tuner.src.distribute.oracle_client.OracleClient.create_trial``
-    (keras-tuner 1.4.8), the method a worker's tuner calls for its next trial;
-    the wrapper is called as ``(client, tuner_id)``.
-    """
-    from keras_tuner.src.distribute import oracle_client
-
-    client = oracle_client.OracleClient
-    with _replaced(client, "create_trial", wrap(client.create_trial)):
         yield

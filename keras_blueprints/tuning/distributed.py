@@ -5,18 +5,38 @@ tuner is constructed: ``KERASTUNER_TUNER_ID`` (``"chief"`` for the process that
 serves the oracle over gRPC, any other id for a worker), ``KERASTUNER_ORACLE_IP``
 and ``KERASTUNER_ORACLE_PORT``. The chief's ``tuner.search()`` serves the oracle;
 each worker's ``tuner.search()`` asks it for trials, trains them and reports back.
-
 :func:`run_chief` and :func:`run_worker` set those variables around a zero-argument
-``search`` callable (the command builds the tuner and searches inside it) and fix
-what keras-tuner 1.4 leaves to its users:
+``search`` callable (the command builds the tuner and searches inside it).
 
-* **The chief returns.** keras-tuner's server polls every 20 s and waits until
-  every worker it ever saw has been told to stop, so a worker that crashed keeps
-  the chief up forever. Here the chief serves through :class:`_ChiefServer`:
-  it returns as soon as every trial is finished and every live worker has been
-  told so, waits at most ``grace`` seconds for workers that never come back,
-  records the trial of a worker that stopped answering as failed (workers send a
-  heartbeat), and gives up after ``timeout`` seconds if one is set.
+**keras-tuner's own** (used as it is):
+
+* the protocol: keras-tuner's ``Oracle`` gRPC service and its servicer on the chief
+  (subclassed only to note which worker got which trial), its ``OracleClient`` in
+  every worker, and the search loop on both sides (``BaseTuner.search``,
+  ``create_trial``/``run_trial``/``end_trial``, ``STOPPED`` ending a worker's loop);
+* the oracle: trials, retries, when the search is over. The chief reads its
+  public members (``trials``, ``ongoing_trials``, ``tuner_ids``, ``Trial.status``)
+  under ``keras_tuner.synchronized``, the lock its own methods take, and fails the
+  trial of a lost worker with the public ``end_trial``;
+* who is chief or worker: the ``KERASTUNER_*`` variables above (:func:`is_worker`
+  tells a worker's tuner by its oracle, which keras-tuner swapped for a client).
+
+**Ours**, for what keras-tuner 1.4 leaves to its users:
+
+* **The chief returns.** keras-tuner's server polls every 20 s and returns only
+  once every worker it ever saw has been told to stop, so a worker that crashed
+  keeps the chief up forever. :class:`ChiefSearch`, mixed into the tuner class
+  (``Tuner.search`` is a public hook; ``make_tuner``'s tuners have it), serves
+  instead with :class:`_ChiefServer`: it returns as soon as every trial is finished
+  and every live worker has been told so, waits at most ``grace`` seconds for
+  workers that never come back, records the trial of a worker whose heartbeat went
+  silent as failed, gives up after ``timeout`` seconds if one is set, and writes
+  ``distributed.json`` in the tuner's directory (which worker ran which trial, how
+  the chief ended). A tuner without the mixin still works under :func:`run_chief`,
+  served by keras-tuner's own server, without any of this.
+* **A heartbeat**: one gRPC method of ours beside keras-tuner's service on the
+  chief's port. Its answer also tells a worker that the chief told it the search
+  is over, from when on the chief may leave at any moment.
 * **Workers leave when the chief is gone.** keras-tuner's client waits up to an
   hour for an unreachable chief. A worker here first checks that the chief
   answers (``connect_timeout``), then a heartbeat thread watches it during the
@@ -25,14 +45,10 @@ what keras-tuner 1.4 leaves to its users:
 * **Threads are pinned** per process (``threads=``), so two workers on one
   machine do not fight over the same cores.
 
-The chief also writes ``distributed.json`` in the tuner's directory: which worker
-ran which trial, and how the chief ended.
-
-This is not a copy of keras-tuner's chief and client: the search, the oracle and the
-gRPC protocol are keras-tuner's own (public ``Trial`` and ``Oracle`` members). Where
-it must reach inside keras-tuner (serving the chief's oracle, subclassing its
-servicer, the oracle's lock, retry queue and directory, the client's call timeout
-and its ``STOPPED`` answer), it goes through :mod:`keras_blueprints._compat.keras_tuner`.
+Where no public hook exists, :mod:`keras_blueprints._compat.keras_tuner` reaches
+inside keras-tuner: its servicer class and the registration of its service on our
+``grpc.server`` (to serve keras-tuner's protocol from a server that returns), and
+the client's call timeout (a module global, an hour by default).
 """
 
 from __future__ import annotations
@@ -57,6 +73,8 @@ __all__ = [
     "EXIT_OK",
     "RESULTS_FILE",
     "ChiefLost",
+    "ChiefSearch",
+    "is_worker",
     "parse_address",
     "pin_threads",
     "run_chief",
@@ -71,6 +89,7 @@ EXIT_INCOMPLETE = 75  # sysexits' EX_TEMPFAIL: stopped at the timeout; resume to
 RESULTS_FILE = "distributed.json"
 
 _HEARTBEAT_METHOD = "/keras_blueprints.distributed.Chief/Beat"
+_OVER = b"over"  # the heartbeat's answer once the chief told the worker the search is over
 _ENV_KEYS = ("KERASTUNER_TUNER_ID", "KERASTUNER_ORACLE_IP", "KERASTUNER_ORACLE_PORT")
 _WORKER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
 _HOST = re.compile(r"[A-Za-z0-9_.-]+")
@@ -219,17 +238,47 @@ def run_chief(
     Raises:
         UsageError: A malformed address, or one the chief cannot listen on.
     """
+    global _serving
     host, port = parse_address(address)
     if threads is not None:
         pin_threads(threads)
-    from keras_blueprints._compat.keras_tuner import serving_oracle_with
-
     server = _ChiefServer(
         f"{host}:{port}", timeout=timeout, grace=grace, worker_timeout=worker_timeout, poll=poll
     )
-    with _environment("chief", host, port), serving_oracle_with(server.serve):
-        search()
+    _serving = server
+    try:
+        with _environment("chief", host, port):
+            search()
+    finally:
+        _serving = None
     return server.status
+
+
+_serving: _ChiefServer | None = None
+"""The server of the :func:`run_chief` in progress, which :class:`ChiefSearch` serves with."""
+
+
+class ChiefSearch:
+    """Mixed into a keras-tuner tuner class (first): its chief serves as :func:`run_chief` says.
+
+    On the chief, keras-tuner's ``BaseTuner.search`` saves the tuner and serves the
+    oracle with its own gRPC server, which only returns once every worker it saw has
+    been told to stop. Inside :func:`run_chief`, this ``search`` does the same with the
+    chief's server instead (see the module docstring); anywhere else, in a worker or a
+    local search, it is keras-tuner's own ``search``. A tuner without this mixin still
+    works under :func:`run_chief`, served by keras-tuner's own server.
+    """
+
+    def search(self, *fit_args: Any, **fit_kwargs: Any) -> None:
+        """Serves the oracle inside :func:`run_chief`; keras-tuner's ``search`` elsewhere."""
+        server = _serving
+        if server is None:
+            return super().search(*fit_args, **fit_kwargs)  # type: ignore[misc]
+        if "verbose" in fit_kwargs:  # as keras-tuner's chief does
+            self.oracle.verbose = fit_kwargs["verbose"]  # type: ignore[attr-defined]
+        self.save()  # type: ignore[attr-defined]
+        server.serve(self.oracle, self.directory)  # type: ignore[attr-defined]
+        return None
 
 
 class _ChiefServer:
@@ -259,10 +308,16 @@ class _ChiefServer:
     # gRPC handlers run on the server's threads --------------------------------------
 
     def beat(self, request: bytes, context: Any) -> bytes:
-        """Records a worker's heartbeat (the request is its tuner id)."""
+        """Records a worker's heartbeat (the request is its tuner id).
+
+        Returns:
+            :data:`_OVER` once keras-tuner told that worker the search is over, so
+            that it no longer takes the chief's silence for a loss; else ``b""``.
+        """
+        tuner_id = request.decode("utf-8", "replace")
         with self._lock:
-            self.beats[request.decode("utf-8", "replace")] = time.monotonic()
-        return b""
+            self.beats[tuner_id] = time.monotonic()
+            return _OVER if tuner_id in self.told_stop else b""
 
     def created(self, tuner_id: str, trial: Any) -> None:
         """Records what ``CreateTrial`` answered a worker."""
@@ -274,8 +329,13 @@ class _ChiefServer:
 
     # the chief's main thread --------------------------------------------------------
 
-    def serve(self, oracle: Any) -> None:
-        """Serves in place of keras-tuner's server (see ``serving_oracle_with``), then returns."""
+    def serve(self, oracle: Any, directory: str | None) -> None:
+        """Serves ``oracle`` until the search is over, then writes :data:`RESULTS_FILE`.
+
+        Args:
+            oracle: The chief tuner's oracle.
+            directory: The chief tuner's ``directory``, where the results go.
+        """
         from concurrent import futures
 
         import grpc
@@ -308,7 +368,7 @@ class _ChiefServer:
             self._watch(oracle, servicer, started)
         finally:
             server.stop(grace=1.0).wait()
-            self._write_results(oracle, time.monotonic() - started)
+            self._write_results(oracle, directory, time.monotonic() - started)
 
     def _watch(self, oracle: Any, servicer: Any, started: float) -> None:
         over_since: float | None = None
@@ -352,7 +412,7 @@ class _ChiefServer:
                 return
 
     def _drop_silent_workers(self, oracle: Any, now: float) -> None:
-        from keras_blueprints._compat.keras_tuner import oracle_lock
+        import keras_tuner as kt
 
         with self._lock:
             silent = [w for w, t in self.beats.items() if now - t >= self.worker_timeout]
@@ -360,9 +420,7 @@ class _ChiefServer:
                 del self.beats[worker]
             silent = [w for w in silent if w not in self.told_stop]  # those left when told to
         for worker in silent:
-            with oracle_lock(oracle):
-                trial = oracle.ongoing_trials.get(worker)
-                oracle.tuner_ids.discard(worker)
+            trial = kt.synchronized(_forget_worker)(oracle, worker)
             self.lost[worker] = None if trial is None else trial.trial_id
             if trial is None:
                 print(f"chief: worker {worker} stopped answering", flush=True)
@@ -381,11 +439,9 @@ class _ChiefServer:
                 flush=True,
             )
 
-    def _write_results(self, oracle: Any, seconds: float) -> None:
-        from keras_blueprints._compat.keras_tuner import oracle_directory
+    def _write_results(self, oracle: Any, directory: str | None, seconds: float) -> None:
         from keras_blueprints._core.files import atomic_write_json
 
-        directory = oracle_directory(oracle)
         if directory is None:
             return
 
@@ -428,15 +484,27 @@ def _servicer_class() -> type:
 
 
 def _snapshot(oracle: Any) -> dict[str, Any]:
-    from keras_blueprints._compat.keras_tuner import oracle_lock, retry_count
+    """What the chief watches of the oracle, read under the oracle's lock."""
+    import keras_tuner as kt
 
-    with oracle_lock(oracle):
-        return {
-            "trials": len(oracle.trials),
-            "ongoing": {w: t.trial_id for w, t in oracle.ongoing_trials.items()},
-            "tuner_ids": set(oracle.tuner_ids),
-            "retry": retry_count(oracle),
-        }
+    return kt.synchronized(_read_oracle)(oracle)
+
+
+def _read_oracle(oracle: Any) -> dict[str, Any]:
+    return {
+        "trials": len(oracle.trials),
+        "ongoing": {w: t.trial_id for w, t in oracle.ongoing_trials.items()},
+        "tuner_ids": set(oracle.tuner_ids),
+        # A trial ended INVALID waits in the oracle's retry queue (ended for good, it
+        # would be COMPLETED or FAILED): it will run again.
+        "retry": sum(t.status == "INVALID" for t in oracle.trials.values()),
+    }
+
+
+def _forget_worker(oracle: Any, worker: str) -> Any:
+    """The trial ``worker`` was running (None if none); it gets no further trial."""
+    oracle.tuner_ids.discard(worker)
+    return oracle.ongoing_trials.get(worker)
 
 
 def trial_workers(directory: str | Path) -> dict[str, str]:
@@ -455,6 +523,21 @@ def trial_workers(directory: str | Path) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------- worker
+
+
+def is_worker(tuner: Any) -> bool:
+    """Whether ``tuner`` is a worker of a distributed search (its oracle is the chief's).
+
+    A worker's tuner is built with an oracle and, as keras-tuner reads the
+    ``KERASTUNER_*`` environment in ``BaseTuner.__init__``, swaps it for a gRPC client
+    of the chief's, which is no ``keras_tuner.Oracle``.
+
+    Args:
+        tuner: A keras-tuner tuner.
+    """
+    import keras_tuner as kt
+
+    return not isinstance(tuner.oracle, kt.Oracle)
 
 
 def run_worker(
@@ -502,7 +585,7 @@ def run_worker(
         pin_threads(threads)
     import grpc
 
-    from keras_blueprints._compat.keras_tuner import client_timeout, wrapping_client_create_trial
+    from keras_blueprints._compat.keras_tuner import client_timeout
 
     target = f"{host}:{port}"
     channel = grpc.insecure_channel(target)
@@ -520,12 +603,13 @@ def run_worker(
         with (
             _environment(tuner_id, host, port),
             client_timeout(rpc_timeout),
-            wrapping_client_create_trial(lambda create_trial: _noting_stop(create_trial, watcher)),
             _interruptible(watcher),
             watcher,
         ):
             try:
                 search()
+                # A worker's search returns only when the chief said it is over.
+                watcher.finished.set()
             except ChiefLost:
                 return EXIT_NO_CHIEF
             except grpc.RpcError as exc:
@@ -549,16 +633,6 @@ def _gone(code: Any) -> bool:
 
 def _say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
-
-
-def _noting_stop(create_trial: Callable[..., Any], watcher: _Watcher) -> Callable[..., Any]:
-    def wrapped(self: Any, tuner_id: str) -> Any:
-        trial = create_trial(self, tuner_id)
-        if trial.status == "STOPPED":
-            watcher.finished.set()  # from now on the chief may leave at any moment
-        return trial
-
-    return wrapped
 
 
 class _Watcher:
@@ -600,10 +674,12 @@ class _Watcher:
         import grpc
 
         try:
-            self.beat(self.tuner_id.encode(), timeout=max(self.period, 1.0))
+            answer = self.beat(self.tuner_id.encode(), timeout=max(self.period, 1.0))
         except grpc.RpcError as exc:
             # A chief that is not ours (plain keras-tuner) answers UNIMPLEMENTED: alive.
             return not _gone(exc.code())
+        if answer == _OVER:
+            self.finished.set()  # from now on the chief may leave at any moment
         return True
 
     def _run(self) -> None:
@@ -639,7 +715,9 @@ def _interruptible(watcher: _Watcher) -> Iterator[None]:
 
     def handler(signum: int, frame: Any) -> None:
         if watcher.lost.is_set():
-            raise ChiefLost
+            if not watcher.finished.is_set():  # else the search already ended on its own
+                raise ChiefLost
+            return
         if callable(previous):
             previous(signum, frame)
         else:

@@ -11,7 +11,9 @@ Imported only when a search runs (it imports keras-tuner, hence TensorFlow).
   search goes on; a problem of the whole search raises :class:`SearchStopped`.
 * :func:`make_tuner`: the strategies (random, grid, Bayesian, Hyperband) are
   keras-tuner's own; a small mixin adds the bookkeeping of each trial (seconds,
-  reason of a failure) and a hook called after every trial.
+  reason of a failure) and a hook called after every trial, and
+  :class:`~keras_blueprints.tuning.distributed.ChiefSearch` the chief's own server
+  of a distributed search.
 """
 
 from __future__ import annotations
@@ -28,7 +30,6 @@ import keras
 import keras_tuner as kt
 
 from keras_blueprints._compat.keras_tuner import (
-    is_worker,
     oracle_state_file,
     replace_oracle_writers,
     tracebacks_shown,
@@ -45,6 +46,7 @@ from keras_blueprints._core.files import atomic_write_json, atomic_write_text
 from keras_blueprints.api import Overrides, load
 from keras_blueprints.resolve.schema import Blueprint, DataSpec, TrainSpec, TuneSpec
 from keras_blueprints.resolve.spaces import Space
+from keras_blueprints.tuning.distributed import ChiefSearch, is_worker
 from keras_blueprints.tuning.provider import HyperParametersProvider
 
 __all__ = [
@@ -407,7 +409,8 @@ def make_tuner(
         The tuner; its oracle already knows the whole search space.
     """
     base = _STRATEGIES[spec.tuner]()
-    cls = type(f"Blueprint{base.__name__}", (_Bookkeeping, base), {"after_trial": after_trial})
+    bases = (_Bookkeeping, ChiefSearch, base)  # ChiefSearch: a distributed chief's own server
+    cls = type(f"Blueprint{base.__name__}", bases, {"after_trial": after_trial})
     common: dict[str, Any] = {
         "hypermodel": hypermodel,
         "objective": kt.Objective(spec.objective, spec.direction),

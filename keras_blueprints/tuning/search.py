@@ -243,7 +243,7 @@ def _search(
     verbose: int,
     extra_callbacks: Iterable[keras.callbacks.Callback],
 ) -> TuneResult | None:
-    from keras_blueprints._compat.keras_tuner import is_worker
+    from keras_blueprints.tuning.distributed import is_worker
     from keras_blueprints.tuning.engine import (
         BlueprintHyperModel,
         SearchStopped,
