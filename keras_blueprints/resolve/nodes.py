@@ -214,7 +214,11 @@ class Expansion:
             )
             iw = w.within(w.ctx.under(more))
             if "graph" in item:
-                previous = self.group(item, iw, local, scope, previous)
+                try:
+                    previous = self.group(item, iw, local, scope, previous)
+                except (BlueprintError, Skip):
+                    _poison(item, iw, local, scope)  # a group may not be named: it is an error
+                    raise
             else:
                 previous = self.node(item, iw, local, scope, previous)
         return previous
@@ -229,14 +233,17 @@ class Expansion:
     ) -> Ref | None:
         """Expands a group (an entry with its own ``graph:``) in the enclosing scope."""
         extra = [k for k in item if k not in ("graph", "repeat", "as", "when", "from", "doc")]
-        if extra:
-            raise BlueprintError(
-                f"a group (a node with 'graph') takes no '{extra[0]}'",
-                (w / extra[0]).key_loc,
-                expected="'graph' with optional 'repeat', 'as', 'when', 'from'",
-                hint="Groups have no name of their own: name the nodes inside."
-                if extra[0] in ("name", "share")
-                else "Put the layer inside the group's graph.",
+        if extra:  # reported, and the group's own nodes are still checked
+            _poison(item, w, env, scope)
+            self.errors.add(
+                BlueprintError(
+                    f"a group (a node with 'graph') takes no '{extra[0]}'",
+                    (w / extra[0]).key_loc,
+                    expected="'graph' with optional 'repeat', 'as', 'when', 'from'",
+                    hint="Groups have no name of their own: name the nodes inside."
+                    if extra[0] in ("name", "share")
+                    else "Put the layer inside the group's graph.",
+                )
             )
         if not isinstance(item["graph"], list):
             raise BlueprintError("a group's 'graph' must be a list", (w / "graph").loc)
@@ -247,8 +254,11 @@ class Expansion:
                     "a group's 'from' takes one reference", (w / "from").loc, received=item["from"]
                 )
             # Unlike a node's 'from', it must name something defined above: it feeds
-            # the group's first node now.
-            previous = input_ref(scope, refs[0])
+            # the group's first node now. A failed one still lets the group be checked.
+            try:
+                previous = input_ref(scope, refs[0])
+            except Skip:
+                previous = POISONED
         return self.sequence(item["graph"], w / "graph", env, scope, previous)
 
     def node(
@@ -259,7 +269,25 @@ class Expansion:
         scope: Scope,
         previous: Ref | None,
     ) -> Ref | None:
-        """Expands one node: a layer, a Python block, a YAML block instance, or a share."""
+        """Expands one node: a layer, a Python block, a YAML block instance, or a share.
+
+        A node that fails is *poisoned*: its name (when it has one) stands for the
+        failure, so that the nodes and outputs that name it add no knock-on error.
+        """
+        try:
+            return self._node(item, w, env, scope, previous)
+        except (BlueprintError, Skip):
+            _poison(item, w, env, scope)
+            raise
+
+    def _node(
+        self,
+        item: dict[str, Any],
+        w: Where,
+        env: Mapping[str, Any],
+        scope: Scope,
+        previous: Ref | None,
+    ) -> Ref | None:
         type_keys = [k for k in item if k not in CONTROL_KEYS]
         if "share" in item:
             if type_keys:
@@ -394,3 +422,31 @@ class Expansion:
             )
         self.pending.append(node)
         scope.members.append(node)
+
+
+def _poison(item: dict[str, Any], w: Where, env: Mapping[str, Any], scope: Scope) -> None:
+    """Names the failed entry ``item`` in ``scope`` as ``POISONED`` (if it has a free name)."""
+    name = _written_name(item, w, env)
+    if name is not None and name not in scope.names:
+        scope.names[name] = POISONED
+
+
+def _written_name(item: dict[str, Any], w: Where, env: Mapping[str, Any]) -> str | None:
+    """The name a node is given as written (``name:``, or its layer's ``name`` argument).
+
+    Returns:
+        The name, or None when it has none, or none that can be worked out.
+    """
+    if "name" in item:
+        raw, nw = item["name"], w / "name"
+    else:
+        key = next((k for k in item if k not in CONTROL_KEYS), None)
+        args = item.get(key) if key is not None else None
+        if not isinstance(args, dict) or "name" not in args:
+            return None
+        raw, nw = args["name"], w / key / "name"
+    try:
+        name = substitute_at(raw, env, nw)
+    except BlueprintError:
+        return None
+    return name if isinstance(name, str) and NAME_RE.match(name) else None

@@ -17,7 +17,21 @@ from keras_blueprints.resolve.graph import POISONED, NodeInput, Scope, Skip
 from keras_blueprints.resolve.schema import Ref
 from keras_blueprints.resolve.values import REF_RE, Where, substitute_at
 
-__all__ = ["input_ref", "link", "lookup", "node_inputs", "read_outputs", "read_refs", "ref_at"]
+__all__ = [
+    "input_ref",
+    "is_poisoned",
+    "link",
+    "lookup",
+    "node_inputs",
+    "read_outputs",
+    "read_refs",
+    "ref_at",
+]
+
+
+def is_poisoned(ref: object) -> bool:
+    """Whether ``ref`` stands for a node that failed (its error is already reported)."""
+    return isinstance(ref, Ref) and ref.node == POISONED.node
 
 
 def node_inputs(
@@ -35,11 +49,14 @@ def node_inputs(
         The positional inputs, and the keyword (call) inputs by name.
 
     Raises:
-        Skip: No ``from:`` and the previous node failed (its error is reported).
         BlueprintError: No input can be found, or ``from:`` is malformed.
+
+    A node fed by a failed one (``previous`` is ``POISONED``) still has its own
+    arguments checked: its input is looked up as ``POISONED``, which :func:`input_ref`
+    skips without a knock-on error.
     """
-    if "from" not in item and previous is POISONED:
-        raise Skip
+    if "from" not in item and is_poisoned(previous):
+        return [NodeInput(POISONED.node, w, POISONED)], {}
     if "from" not in item:
         if previous is None:
             raise BlueprintError(
@@ -95,6 +112,7 @@ def lookup(scope: Scope, text: str, where: Where) -> Ref:
     """Finds what reference ``text`` names in ``scope``.
 
     Raises:
+        Skip: The name is that of a node that failed (its error is already reported).
         BlueprintError: An unknown name, or an output its target does not have.
     """
     m = REF_RE.match(text) if isinstance(text, str) else None
@@ -107,6 +125,8 @@ def lookup(scope: Scope, text: str, where: Where) -> Ref:
         )
     base, index = m.group(1), m.group(2)
     target = scope.names.get(base)
+    if is_poisoned(target):
+        raise Skip
     if target is None:
         raise BlueprintError.unknown_name(
             "a node or input defined here",
@@ -141,33 +161,62 @@ def ref_at(scope: Scope, value: Any, where: Where) -> Ref:
 
 
 def input_ref(scope: Scope, inp: NodeInput) -> Ref:
-    """The node an input names (the previous node, already known, or a lookup)."""
-    return inp.ref if inp.ref is not None else lookup(scope, inp.text, inp.where)
+    """The node an input names (the previous node, already known, or a lookup).
+
+    Raises:
+        Skip: The input is a node that failed (its error is already reported).
+        BlueprintError: An unknown name.
+    """
+    if inp.ref is not None:
+        if is_poisoned(inp.ref):
+            raise Skip
+        return inp.ref
+    return lookup(scope, inp.text, inp.where)
 
 
 def link(scope: Scope, errors: ErrorCollector) -> None:
-    """Looks up the inputs and ``share:`` of every node of ``scope``, collecting errors."""
+    """Looks up the inputs and ``share:`` of every node of ``scope``, collecting errors.
+
+    Every reference is looked up, so each wrong one is reported; one that names a
+    node that failed adds no error (that node's error is reported).
+    """
     for node in scope.members:
-        try:
-            node.resolved_inputs = tuple(input_ref(scope, i) for i in node.inputs)
-            node.resolved_call = {
-                key: tuple(input_ref(scope, i) for i in value)
-                if isinstance(value, list)
-                else input_ref(scope, value)
-                for key, value in node.call_inputs.items()
-            }
-            if node.share is not None:
-                text, sw = node.share
+        failed = False
+
+        def find(inp: NodeInput) -> Ref:
+            nonlocal failed
+            try:
+                return input_ref(scope, inp)
+            except Skip:
+                failed = True
+            except BlueprintError as err:
+                errors.add(err)
+                failed = True
+            return POISONED
+
+        inputs = tuple(find(i) for i in node.inputs)
+        call = {
+            key: tuple(find(i) for i in value) if isinstance(value, list) else find(value)
+            for key, value in node.call_inputs.items()
+        }
+        if node.share is not None:
+            text, sw = node.share
+            try:
                 if isinstance(scope.names.get(text), dict):
                     raise BlueprintError(
                         f"'share' must name a layer node; '{text}' is a block instance",
                         sw.loc,
                         hint=f"Share one of its layers by its full name, e.g. '{text}_...'.",
                     )
-                ref = lookup(scope, text, sw)
-                node.share = (ref.node, sw)
-        except BlueprintError as err:
-            errors.add(err)
+                node.share = (lookup(scope, text, sw).node, sw)
+            except Skip:
+                failed = True
+            except BlueprintError as err:
+                errors.add(err)
+                failed = True
+        if not failed:
+            node.resolved_inputs = inputs
+            node.resolved_call = call
 
 
 def read_outputs(
@@ -209,6 +258,8 @@ def read_outputs(
             continue
         try:
             out.append(lookup(top, text, iw))
+        except Skip:  # a node that failed: its error is reported
+            continue
         except BlueprintError as err:
             errors.add(err)
     if not out and not errors.errors:
