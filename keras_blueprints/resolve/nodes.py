@@ -323,6 +323,14 @@ class Expansion:
         type_name = type_keys[0]
         args_raw = item[type_name]
         tw = w / type_name
+        if "${" in type_name:
+            raise BlueprintError(
+                "a node's layer or block cannot be chosen by an expression",
+                tw.key_loc,
+                received=type_name,
+                hint="Keys are never evaluated, only values: name the layer, and choose"
+                " between layers with 'when:' on one node for each",
+            )
         if args_raw is None:
             args_raw = {}
         if not isinstance(args_raw, dict):

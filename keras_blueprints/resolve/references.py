@@ -9,6 +9,7 @@ of a block instance).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -18,6 +19,7 @@ from keras_blueprints.resolve.schema import Ref
 from keras_blueprints.resolve.values import REF_RE, Where, substitute_at
 
 __all__ = [
+    "indexed_hint",
     "input_ref",
     "is_poisoned",
     "link",
@@ -27,6 +29,21 @@ __all__ = [
     "read_refs",
     "ref_at",
 ]
+
+
+_INDEXED = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*\[\s*['\"]?([A-Za-z0-9_\-]+)['\"]?\s*\]\s*$"
+)
+
+
+def indexed_hint(value: Any) -> str | None:
+    """For a reference written like Python (``enc[1]``), the way to write it (``enc.1``)."""
+    m = _INDEXED.match(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    return (
+        f"Write '{m.group(1)}.{m.group(2)}': one output of a node is NAME.INDEX, not NAME[INDEX]."
+    )
 
 
 def is_poisoned(ref: object) -> bool:
@@ -101,6 +118,7 @@ def read_refs(value: Any, w: Where) -> list[NodeInput]:
                 iw.loc,
                 expected="a name, NAME.INDEX for one output of a multi-output node, or a list",
                 received=v,
+                hint=indexed_hint(v),
             )
         out.append(NodeInput(v, iw))
     if not out:
@@ -254,7 +272,11 @@ def read_outputs(
     for i, text in enumerate(items):
         iw = w / i if isinstance(raw, list) else w
         if not isinstance(text, str) or not REF_RE.match(text):
-            errors.add(BlueprintError("'outputs' takes node names", iw.loc, received=text))
+            errors.add(
+                BlueprintError(
+                    "'outputs' takes node names", iw.loc, received=text, hint=indexed_hint(text)
+                )
+            )
             continue
         try:
             out.append(lookup(top, text, iw))
