@@ -343,3 +343,28 @@ def test_an_expression_as_a_layer_key_says_keys_are_never_evaluated():
     assert (err.location.line, err.location.col) == (4, 5)
     assert err.message == "a node's layer or block cannot be chosen by an expression"
     assert "Keys are never evaluated" in err.hint
+
+
+def test_a_failed_node_keeps_its_name_and_a_group_lends_its_name_to_no_one():
+    # A second node named like a failed one is a duplicate, pointing at the first;
+    # a node inside a wrongly named group may take the group's name.
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - name: h
+            Dnese: {units: 2}
+          - name: h
+            Dense: {units: 2}
+          - name: g
+            graph:
+              - name: g
+                Dense: {units: 2}
+          - Dense: {units: 1}
+            from: g
+        """
+    )
+    assert places(err) == [(4, 5), (5, 11), (7, 5)]
+    duplicate = all_errors(err)[1]
+    assert duplicate.message == "duplicate node name 'h'"
+    assert "<string>:3:5" in duplicate.hint

@@ -5,7 +5,9 @@ collects :class:`~keras_blueprints.resolve.graph.PendingNode`: a layer node, a
 Python block node, a ``share:`` node, or a YAML block instance expanded in
 place (:mod:`.blocks`). Every node gets a unique name (:class:`NodeNames`):
 its own, or ``dense``, ``dense_1``... like Keras. Errors in one node are
-collected and the walk goes on; a node fed by a failed one is skipped.
+collected and the walk goes on: a node that fails is *poisoned* (its name stands
+for the failure, ``POISONED``), and a node fed by it still has its own arguments
+checked, while its input adds no knock-on error.
 """
 
 from __future__ import annotations
@@ -217,7 +219,7 @@ class Expansion:
                 try:
                     previous = self.group(item, iw, local, scope, previous)
                 except (BlueprintError, Skip):
-                    _poison(item, iw, local, scope)  # a group may not be named: it is an error
+                    self.poison(item, iw, local, scope)  # a group may not be named: an error
                     raise
             else:
                 previous = self.node(item, iw, local, scope, previous)
@@ -234,7 +236,6 @@ class Expansion:
         """Expands a group (an entry with its own ``graph:``) in the enclosing scope."""
         extra = [k for k in item if k not in ("graph", "repeat", "as", "when", "from", "doc")]
         if extra:  # reported, and the group's own nodes are still checked
-            _poison(item, w, env, scope)
             self.errors.add(
                 BlueprintError(
                     f"a group (a node with 'graph') takes no '{extra[0]}'",
@@ -259,7 +260,10 @@ class Expansion:
                 previous = input_ref(scope, refs[0])
             except Skip:
                 previous = POISONED
-        return self.sequence(item["graph"], w / "graph", env, scope, previous)
+        last = self.sequence(item["graph"], w / "graph", env, scope, previous)
+        if extra:  # after its nodes, which may take the name the group was wrongly given
+            self.poison(item, w, env, scope)
+        return last
 
     def node(
         self,
@@ -277,7 +281,7 @@ class Expansion:
         try:
             return self._node(item, w, env, scope, previous)
         except (BlueprintError, Skip):
-            _poison(item, w, env, scope)
+            self.poison(item, w, env, scope)
             raise
 
     def _node(
@@ -431,12 +435,16 @@ class Expansion:
         self.pending.append(node)
         scope.members.append(node)
 
+    def poison(self, item: dict[str, Any], w: Where, env: Mapping[str, Any], scope: Scope) -> None:
+        """Names the failed entry ``item`` in ``scope`` as ``POISONED``, if its name is free.
 
-def _poison(item: dict[str, Any], w: Where, env: Mapping[str, Any], scope: Scope) -> None:
-    """Names the failed entry ``item`` in ``scope`` as ``POISONED`` (if it has a free name)."""
-    name = _written_name(item, w, env)
-    if name is not None and name not in scope.names:
+        The name counts as given (at ``w``): a later node of the same name is a duplicate.
+        """
+        name = _written_name(item, w, env)
+        if name is None or name in scope.names or scope.prefix + name in self.names.taken:
+            return
         scope.names[name] = POISONED
+        self.names.taken[scope.prefix + name] = w.loc
 
 
 def _written_name(item: dict[str, Any], w: Where, env: Mapping[str, Any]) -> str | None:
