@@ -510,18 +510,27 @@ def is_out_of_memory(exc: BaseException) -> bool:
 
 
 class ErrorCollector:
-    """Collects independent errors so that one pass can report all of them."""
+    """Collects independent errors so that one pass can report all of them, each once.
+
+    An error met again at the same place with the same message (a mistake in a
+    block's body, expanded for every instance; one in a repeated node) is kept once.
+    :class:`BlueprintErrors` reports them sorted by file, line and column.
+    """
 
     def __init__(self, limit: int = 50) -> None:
         self.errors: list[BlueprintError] = []
         self.limit = limit
+        self._seen: set[tuple[Location, str]] = set()
 
     def add(self, error: BlueprintError) -> None:
         """Records an error; raises everything at once when the limit is reached."""
-        if isinstance(error, BlueprintErrors):
-            self.errors.extend(error.errors)
-        else:
-            self.errors.append(error)
+        for err in error.errors if isinstance(error, BlueprintErrors) else [error]:
+            key = (err.location, err.message)
+            if key in self._seen:
+                continue
+            if err.location.line > 0:  # two errors with no line may be at different places
+                self._seen.add(key)
+            self.errors.append(err)
         if len(self.errors) >= self.limit:
             self.raise_if_any()
 

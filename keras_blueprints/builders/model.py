@@ -14,6 +14,7 @@ that caused them, with the input shapes the layer received.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -107,7 +108,7 @@ def _build(blueprint: Blueprint, compile: bool) -> tuple[keras.Model, dict, dict
         )
     except (ValueError, TypeError) as exc:
         raise BlueprintError(
-            f"Keras could not assemble the model: {_first_line(exc)}", blueprint.location
+            f"Keras could not assemble the model: {_keras_reason(exc)}", blueprint.location
         ) from exc
     if compile and blueprint.compile is not None:
         compile_model(model, blueprint.compile, blueprint.output_names)
@@ -320,14 +321,14 @@ def _keras_step(node: Node, args: list[Any] | None, step):
             shapes = ", ".join(str(tuple(a.shape)) for a in args)
             received = Plain(f"input shape{'s' if len(args) > 1 else ''} {shapes}")
         if node.kind == "block":  # the block's own checks, or a layer inside it
-            message = f"{node.type} block '{node.name}' could not be built: {_first_line(exc)}"
+            message = f"{node.type} block '{node.name}' could not be built: {_keras_reason(exc)}"
         else:
             label = (
                 f"{node.type} '{node.name}'"
                 if node.kind != "share"
                 else f"shared layer '{node.name}'"
             )
-            message = f"Keras could not {what} {label}: {_first_line(exc)}"
+            message = f"Keras could not {what} {label}: {_keras_reason(exc)}"
         raise BlueprintError(
             message,
             node.location,
@@ -377,7 +378,36 @@ def _tensor(ref: Ref, tensors: Mapping[str, Any]) -> Any:
     return value[ref.index]
 
 
-def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip() or type(exc).__name__
-    line = text.splitlines()[0].strip()
-    return line if len(line) <= 300 else line[:297] + "..."
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_BOILERPLATE = ("Exception encountered when calling",)
+_ARGUMENTS_RECEIVED = "Arguments received by"
+MAX_REASON = 1000
+"""The most characters of Keras' reason kept in a message."""
+
+
+def _keras_reason(exc: BaseException) -> str:
+    """Keras' whole reason for ``exc``, on one line, without its boilerplate.
+
+    Keras wraps a layer's error in lines that only say where it was raised
+    (``Exception encountered when calling Reshape.call().``) and lists the call's
+    arguments (``Arguments received by Reshape.call(): ...``, tensors the error
+    formula shows as input shapes); those are dropped, terminal colours too, and
+    every other line is kept, in order.
+
+    Args:
+        exc: What Keras (or a block's own code) raised.
+
+    Returns:
+        The reason, at most :data:`MAX_REASON` characters; the first line of the
+        message when nothing but boilerplate is left.
+    """
+    text = _ANSI.sub("", str(exc)).strip() or type(exc).__name__
+    kept = []
+    for raw in text.splitlines():
+        line = raw.strip()
+        if line.startswith(_ARGUMENTS_RECEIVED):
+            break  # the rest lists the call's arguments
+        if line and not line.startswith(_BOILERPLATE):
+            kept.append(line)
+    reason = " ".join(kept) or text.splitlines()[0].strip()
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 3] + "..."

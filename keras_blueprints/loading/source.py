@@ -418,11 +418,15 @@ def parse(text: str, file: str = "<string>", path: Path | None = None) -> Docume
         if context and start and (start.line, start.column) != (mark.line, mark.column):
             context += f" at line {start.line + 1}, column {start.column + 1}"  # where it opened
         at_tab = bool(mark) and 0 <= mark.index < len(text) and text[mark.index] == "\t"
+        hint = "Indent with spaces, not tabs." if at_tab else _yaml_hint(problem)
+        expression = _unquoted_expression(text, mark)
+        if expression is not None:  # YAML stops at the '{' of '${': point at the '$'
+            loc, hint = Location(loc.file, loc.line, loc.col - 1), _quote_hint(expression)
         raise BlueprintError(
             f"YAML syntax error: {problem}",
             loc,
             context=context,
-            hint="Indent with spaces, not tabs." if at_tab else _yaml_hint(problem),
+            hint=hint,
         ) from None
     except yaml.reader.ReaderError as exc:  # control characters
         raise BlueprintError(
@@ -578,6 +582,33 @@ def kind_of(value: Any) -> str:
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _unquoted_expression(text: str, mark: yaml.Mark | None) -> str | None:
+    """The unquoted ``${...}`` a YAML syntax error stopped at, or None.
+
+    In a flow mapping or list (``{...}``, ``[...]``) a plain ``${n}`` is not a
+    value: YAML reads ``$`` and fails at the ``{`` after it.
+    """
+    if (
+        mark is None
+        or not 1 <= mark.index < len(text)
+        or text[mark.index - 1 : mark.index + 1] != "${"
+    ):
+        return None
+    end = text.find("}", mark.index)
+    line_end = _LINE_BREAK.search(text, mark.index)
+    if end < 0 or (line_end is not None and end > line_end.start()):
+        return "${...}"
+    return text[mark.index - 1 : end + 1]
+
+
+def _quote_hint(expression: str) -> str:
+    """How to write an expression inside ``{...}`` or ``[...]``."""
+    return (
+        f'Quote it: write "{expression}". Inside {{...}} or [...] (YAML\'s flow style)'
+        " a ${...} expression must be quoted"
+    )
 
 
 def _yaml_hint(problem: str) -> str | None:

@@ -8,17 +8,24 @@ Python block instance stays one node, built by the registered function.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from keras_blueprints._core.errors import BlueprintError, ErrorCollector, Plain
+from keras_blueprints._core.errors import (
+    BlueprintError,
+    BlueprintErrors,
+    ErrorCollector,
+    Location,
+    Plain,
+)
 from keras_blueprints.catalog.components import LAYERS, MISSING, BlockEntry, BlockParam
 from keras_blueprints.loading.document import ComposedDocument
 from keras_blueprints.loading.valuetypes import ValueType
 from keras_blueprints.resolve.arguments import check_arguments, overrides_behind
-from keras_blueprints.resolve.graph import BlockDef, NodeInput, PendingNode, Scope
-from keras_blueprints.resolve.references import input_ref, link, lookup
+from keras_blueprints.resolve.graph import POISONED, BlockDef, NodeInput, PendingNode, Scope, Skip
+from keras_blueprints.resolve.references import input_ref, is_poisoned, link, lookup
 from keras_blueprints.resolve.schema import Ref
 from keras_blueprints.resolve.values import NAME_RE, REF_RE, Where
 
@@ -177,15 +184,62 @@ def block_arguments(
     tw: Where,
     context: str | None,
 ) -> dict:
-    """Checks a block's arguments, raising all their errors at once (no expansion)."""
-    return check_arguments(
-        f"block '{block}'",
-        params,
-        args,
-        tw,
-        context=context,
-        origin=functools.partial(overrides_behind, doc),
-    )
+    """Checks a block's arguments, raising all their errors at once (no expansion).
+
+    An unknown argument given where a required parameter is missing is most likely
+    that parameter misspelt: one mistake, reported once, at the name written, whose
+    hint names the parameters left without a value.
+
+    Raises:
+        BlueprintError: Every problem of the arguments, together.
+    """
+    unknown = [k for k in args if k not in params]
+    missing = [p.name for p in params.values() if p.required and p.name not in args]
+    checked = params
+    if unknown and missing:  # an unknown argument always fails the check below
+        checked = {
+            n: dataclasses.replace(p, default=None) if n in missing else p
+            for n, p in params.items()
+        }
+    try:
+        return check_arguments(
+            f"block '{block}'",
+            checked,
+            args,
+            tw,
+            context=context,
+            origin=functools.partial(overrides_behind, doc),
+        )
+    except BlueprintError as err:
+        if checked is params:
+            raise
+        raise _naming_missing(err, [(tw / k).key_loc for k in unknown], missing) from None
+
+
+def _naming_missing(
+    err: BlueprintError, unknown_at: list[Location], missing: list[str]
+) -> BlueprintError:
+    """``err`` with the hint of each unknown-argument error naming the ``missing`` parameters."""
+    named = ", ".join(repr(m) for m in missing)
+    out = []
+    for e in err.errors if isinstance(err, BlueprintErrors) else [err]:
+        if e.location in unknown_at:
+            more = (
+                f"Parameter {named} has no value."
+                if len(missing) == 1
+                else f"Parameters {named} have no value."
+            )
+            e = BlueprintError(
+                e.message,
+                e.location,
+                path=e.path,
+                expected=e.expected,
+                received=e.received,
+                hint=f"{e.hint} {more}" if e.hint else more,
+                context=e.context,
+            )
+        out.append(e)
+    return out[0] if len(out) == 1 else BlueprintErrors(out)
 
 
 def expand_block(
@@ -233,7 +287,7 @@ def expand_block(
             received=Plain(chain),
             hint="Blocks cannot be recursive; use 'repeat' for a chain of copies.",
         )
-    outer = [input_ref(scope, i) for i in inputs]  # defined above the block
+    outer = [_outer_ref(scope, i) for i in inputs]  # defined above the block
     context = f"in block '{name}'" + (f", {scope.context}" if scope.context else "")
     inner = Scope(f"{name}_", dict(zip(block.inputs, outer, strict=True)), context)
     body_env = {**expansion.env, **values}
@@ -251,6 +305,9 @@ def expand_block(
         expansion.expanding.pop()
     link(inner, expansion.errors)
     out_spec = block.outputs
+    if out_spec is None and is_poisoned(last):  # its last node failed: so did the instance
+        scope.names[name[len(scope.prefix) :]] = POISONED
+        return POISONED
     if out_spec is None:
         if last is None:
             raise BlueprintError(f"block '{block.name}' has no output", block.where.loc)
@@ -261,6 +318,18 @@ def expand_block(
         result = {n: lookup(inner, n, body / "outputs" / i) for i, n in enumerate(out_spec)}
     scope.names[name[len(scope.prefix) :]] = result  # INSTANCE or INSTANCE.OUTPUT
     return next(iter(result.values()))
+
+
+def _outer_ref(scope: Scope, inp: NodeInput) -> Ref:
+    """What feeds one input of a block instance; ``POISONED`` for a node that failed.
+
+    The body of an instance fed by a failed node is still expanded, so that its own
+    errors are reported; the nodes it feeds are skipped when linked.
+    """
+    try:
+        return input_ref(scope, inp)
+    except Skip:
+        return POISONED
 
 
 def python_block_node(

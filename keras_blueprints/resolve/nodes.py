@@ -5,7 +5,9 @@ collects :class:`~keras_blueprints.resolve.graph.PendingNode`: a layer node, a
 Python block node, a ``share:`` node, or a YAML block instance expanded in
 place (:mod:`.blocks`). Every node gets a unique name (:class:`NodeNames`):
 its own, or ``dense``, ``dense_1``... like Keras. Errors in one node are
-collected and the walk goes on; a node fed by a failed one is skipped.
+collected and the walk goes on: a node that fails is *poisoned* (its name stands
+for the failure, ``POISONED``), and a node fed by it still has its own arguments
+checked, while its input adds no knock-on error.
 """
 
 from __future__ import annotations
@@ -214,7 +216,11 @@ class Expansion:
             )
             iw = w.within(w.ctx.under(more))
             if "graph" in item:
-                previous = self.group(item, iw, local, scope, previous)
+                try:
+                    previous = self.group(item, iw, local, scope, previous)
+                except (BlueprintError, Skip):
+                    self.poison(item, iw, local, scope)  # a group may not be named: an error
+                    raise
             else:
                 previous = self.node(item, iw, local, scope, previous)
         return previous
@@ -229,14 +235,16 @@ class Expansion:
     ) -> Ref | None:
         """Expands a group (an entry with its own ``graph:``) in the enclosing scope."""
         extra = [k for k in item if k not in ("graph", "repeat", "as", "when", "from", "doc")]
-        if extra:
-            raise BlueprintError(
-                f"a group (a node with 'graph') takes no '{extra[0]}'",
-                (w / extra[0]).key_loc,
-                expected="'graph' with optional 'repeat', 'as', 'when', 'from'",
-                hint="Groups have no name of their own: name the nodes inside."
-                if extra[0] in ("name", "share")
-                else "Put the layer inside the group's graph.",
+        if extra:  # reported, and the group's own nodes are still checked
+            self.errors.add(
+                BlueprintError(
+                    f"a group (a node with 'graph') takes no '{extra[0]}'",
+                    (w / extra[0]).key_loc,
+                    expected="'graph' with optional 'repeat', 'as', 'when', 'from'",
+                    hint="Groups have no name of their own: name the nodes inside."
+                    if extra[0] in ("name", "share")
+                    else "Put the layer inside the group's graph.",
+                )
             )
         if not isinstance(item["graph"], list):
             raise BlueprintError("a group's 'graph' must be a list", (w / "graph").loc)
@@ -247,9 +255,15 @@ class Expansion:
                     "a group's 'from' takes one reference", (w / "from").loc, received=item["from"]
                 )
             # Unlike a node's 'from', it must name something defined above: it feeds
-            # the group's first node now.
-            previous = input_ref(scope, refs[0])
-        return self.sequence(item["graph"], w / "graph", env, scope, previous)
+            # the group's first node now. A failed one still lets the group be checked.
+            try:
+                previous = input_ref(scope, refs[0])
+            except Skip:
+                previous = POISONED
+        last = self.sequence(item["graph"], w / "graph", env, scope, previous)
+        if extra:  # after its nodes, which may take the name the group was wrongly given
+            self.poison(item, w, env, scope)
+        return last
 
     def node(
         self,
@@ -259,7 +273,25 @@ class Expansion:
         scope: Scope,
         previous: Ref | None,
     ) -> Ref | None:
-        """Expands one node: a layer, a Python block, a YAML block instance, or a share."""
+        """Expands one node: a layer, a Python block, a YAML block instance, or a share.
+
+        A node that fails is *poisoned*: its name (when it has one) stands for the
+        failure, so that the nodes and outputs that name it add no knock-on error.
+        """
+        try:
+            return self._node(item, w, env, scope, previous)
+        except (BlueprintError, Skip):
+            self.poison(item, w, env, scope)
+            raise
+
+    def _node(
+        self,
+        item: dict[str, Any],
+        w: Where,
+        env: Mapping[str, Any],
+        scope: Scope,
+        previous: Ref | None,
+    ) -> Ref | None:
         type_keys = [k for k in item if k not in CONTROL_KEYS]
         if "share" in item:
             if type_keys:
@@ -295,6 +327,14 @@ class Expansion:
         type_name = type_keys[0]
         args_raw = item[type_name]
         tw = w / type_name
+        if "${" in type_name:
+            raise BlueprintError(
+                "a node's layer or block cannot be chosen by an expression",
+                tw.key_loc,
+                received=type_name,
+                hint="Keys are never evaluated, only values: name the layer, and choose"
+                " between layers with 'when:' on one node for each",
+            )
         if args_raw is None:
             args_raw = {}
         if not isinstance(args_raw, dict):
@@ -394,3 +434,35 @@ class Expansion:
             )
         self.pending.append(node)
         scope.members.append(node)
+
+    def poison(self, item: dict[str, Any], w: Where, env: Mapping[str, Any], scope: Scope) -> None:
+        """Names the failed entry ``item`` in ``scope`` as ``POISONED``, if its name is free.
+
+        The name counts as given (at ``w``): a later node of the same name is a duplicate.
+        """
+        name = _written_name(item, w, env)
+        if name is None or name in scope.names or scope.prefix + name in self.names.taken:
+            return
+        scope.names[name] = POISONED
+        self.names.taken[scope.prefix + name] = w.loc
+
+
+def _written_name(item: dict[str, Any], w: Where, env: Mapping[str, Any]) -> str | None:
+    """The name a node is given as written (``name:``, or its layer's ``name`` argument).
+
+    Returns:
+        The name, or None when it has none, or none that can be worked out.
+    """
+    if "name" in item:
+        raw, nw = item["name"], w / "name"
+    else:
+        key = next((k for k in item if k not in CONTROL_KEYS), None)
+        args = item.get(key) if key is not None else None
+        if not isinstance(args, dict) or "name" not in args:
+            return None
+        raw, nw = args["name"], w / key / "name"
+    try:
+        name = substitute_at(raw, env, nw)
+    except BlueprintError:
+        return None
+    return name if isinstance(name, str) and NAME_RE.match(name) else None

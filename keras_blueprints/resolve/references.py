@@ -9,6 +9,7 @@ of a block instance).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from typing import Any
 
@@ -17,7 +18,37 @@ from keras_blueprints.resolve.graph import POISONED, NodeInput, Scope, Skip
 from keras_blueprints.resolve.schema import Ref
 from keras_blueprints.resolve.values import REF_RE, Where, substitute_at
 
-__all__ = ["input_ref", "link", "lookup", "node_inputs", "read_outputs", "read_refs", "ref_at"]
+__all__ = [
+    "indexed_hint",
+    "input_ref",
+    "is_poisoned",
+    "link",
+    "lookup",
+    "node_inputs",
+    "read_outputs",
+    "read_refs",
+    "ref_at",
+]
+
+
+_INDEXED = re.compile(
+    r"^\s*([A-Za-z_][A-Za-z0-9_\-]*)\s*\[\s*['\"]?([A-Za-z0-9_\-]+)['\"]?\s*\]\s*$"
+)
+
+
+def indexed_hint(value: Any) -> str | None:
+    """For a reference written like Python (``enc[1]``), the way to write it (``enc.1``)."""
+    m = _INDEXED.match(value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    return (
+        f"Write '{m.group(1)}.{m.group(2)}': one output of a node is NAME.INDEX, not NAME[INDEX]."
+    )
+
+
+def is_poisoned(ref: object) -> bool:
+    """Whether ``ref`` stands for a node that failed (its error is already reported)."""
+    return isinstance(ref, Ref) and ref.node == POISONED.node
 
 
 def node_inputs(
@@ -35,11 +66,14 @@ def node_inputs(
         The positional inputs, and the keyword (call) inputs by name.
 
     Raises:
-        Skip: No ``from:`` and the previous node failed (its error is reported).
         BlueprintError: No input can be found, or ``from:`` is malformed.
+
+    A node fed by a failed one (``previous`` is ``POISONED``) still has its own
+    arguments checked: its input is looked up as ``POISONED``, which :func:`input_ref`
+    skips without a knock-on error.
     """
-    if "from" not in item and previous is POISONED:
-        raise Skip
+    if "from" not in item and is_poisoned(previous):
+        return [NodeInput(POISONED.node, w, POISONED)], {}
     if "from" not in item:
         if previous is None:
             raise BlueprintError(
@@ -84,6 +118,7 @@ def read_refs(value: Any, w: Where) -> list[NodeInput]:
                 iw.loc,
                 expected="a name, NAME.INDEX for one output of a multi-output node, or a list",
                 received=v,
+                hint=indexed_hint(v),
             )
         out.append(NodeInput(v, iw))
     if not out:
@@ -95,6 +130,7 @@ def lookup(scope: Scope, text: str, where: Where) -> Ref:
     """Finds what reference ``text`` names in ``scope``.
 
     Raises:
+        Skip: The name is that of a node that failed (its error is already reported).
         BlueprintError: An unknown name, or an output its target does not have.
     """
     m = REF_RE.match(text) if isinstance(text, str) else None
@@ -107,6 +143,8 @@ def lookup(scope: Scope, text: str, where: Where) -> Ref:
         )
     base, index = m.group(1), m.group(2)
     target = scope.names.get(base)
+    if is_poisoned(target):
+        raise Skip
     if target is None:
         raise BlueprintError.unknown_name(
             "a node or input defined here",
@@ -141,33 +179,62 @@ def ref_at(scope: Scope, value: Any, where: Where) -> Ref:
 
 
 def input_ref(scope: Scope, inp: NodeInput) -> Ref:
-    """The node an input names (the previous node, already known, or a lookup)."""
-    return inp.ref if inp.ref is not None else lookup(scope, inp.text, inp.where)
+    """The node an input names (the previous node, already known, or a lookup).
+
+    Raises:
+        Skip: The input is a node that failed (its error is already reported).
+        BlueprintError: An unknown name.
+    """
+    if inp.ref is not None:
+        if is_poisoned(inp.ref):
+            raise Skip
+        return inp.ref
+    return lookup(scope, inp.text, inp.where)
 
 
 def link(scope: Scope, errors: ErrorCollector) -> None:
-    """Looks up the inputs and ``share:`` of every node of ``scope``, collecting errors."""
+    """Looks up the inputs and ``share:`` of every node of ``scope``, collecting errors.
+
+    Every reference is looked up, so each wrong one is reported; one that names a
+    node that failed adds no error (that node's error is reported).
+    """
     for node in scope.members:
-        try:
-            node.resolved_inputs = tuple(input_ref(scope, i) for i in node.inputs)
-            node.resolved_call = {
-                key: tuple(input_ref(scope, i) for i in value)
-                if isinstance(value, list)
-                else input_ref(scope, value)
-                for key, value in node.call_inputs.items()
-            }
-            if node.share is not None:
-                text, sw = node.share
+        failed = False
+
+        def find(inp: NodeInput) -> Ref:
+            nonlocal failed
+            try:
+                return input_ref(scope, inp)
+            except Skip:
+                failed = True
+            except BlueprintError as err:
+                errors.add(err)
+                failed = True
+            return POISONED
+
+        inputs = tuple(find(i) for i in node.inputs)
+        call = {
+            key: tuple(find(i) for i in value) if isinstance(value, list) else find(value)
+            for key, value in node.call_inputs.items()
+        }
+        if node.share is not None:
+            text, sw = node.share
+            try:
                 if isinstance(scope.names.get(text), dict):
                     raise BlueprintError(
                         f"'share' must name a layer node; '{text}' is a block instance",
                         sw.loc,
                         hint=f"Share one of its layers by its full name, e.g. '{text}_...'.",
                     )
-                ref = lookup(scope, text, sw)
-                node.share = (ref.node, sw)
-        except BlueprintError as err:
-            errors.add(err)
+                node.share = (lookup(scope, text, sw).node, sw)
+            except Skip:
+                failed = True
+            except BlueprintError as err:
+                errors.add(err)
+                failed = True
+        if not failed:
+            node.resolved_inputs = inputs
+            node.resolved_call = call
 
 
 def read_outputs(
@@ -205,10 +272,16 @@ def read_outputs(
     for i, text in enumerate(items):
         iw = w / i if isinstance(raw, list) else w
         if not isinstance(text, str) or not REF_RE.match(text):
-            errors.add(BlueprintError("'outputs' takes node names", iw.loc, received=text))
+            errors.add(
+                BlueprintError(
+                    "'outputs' takes node names", iw.loc, received=text, hint=indexed_hint(text)
+                )
+            )
             continue
         try:
             out.append(lookup(top, text, iw))
+        except Skip:  # a node that failed: its error is reported
+            continue
         except BlueprintError as err:
             errors.add(err)
     if not out and not errors.errors:

@@ -1,0 +1,370 @@
+"""All mistakes at once, each once: every independent error in one run, no knock-on.
+
+Also Keras' whole reason when a layer cannot be called, and the hints where a user
+is likely wrong (an unquoted ``${...}`` in flow style, ``enc[1]``, ``${kind}:`` as
+a layer key), each at its exact line and column.
+"""
+
+from __future__ import annotations
+
+import re
+import textwrap
+from pathlib import Path
+
+import pytest
+
+import keras_blueprints as kb
+from keras_blueprints._core.errors import (
+    BlueprintError,
+    BlueprintErrors,
+    ErrorCollector,
+    Location,
+)
+
+
+def error_of(text: str, **kw) -> BlueprintError:
+    with pytest.raises(BlueprintError) as info:
+        kb.load(textwrap.dedent(text).lstrip("\n"), **kw)
+    return info.value
+
+
+def all_errors(err: BlueprintError) -> list[BlueprintError]:
+    return list(err.errors) if isinstance(err, BlueprintErrors) else [err]
+
+
+def places(err: BlueprintError) -> list[tuple[int, int]]:
+    return [(e.location.line, e.location.col) for e in all_errors(err)]
+
+
+MANY_MISTAKES = """
+blocks:
+  down:
+    params: {f: int}
+    graph:
+      - Dense: {units: "${f}"}
+inputs: {x: [8]}
+graph:
+  - name: a
+    down: {g: 4}
+  - name: b
+    down: {f: "four"}
+  - name: c
+    down: {h: 4}
+  - name: d
+    Dnese: {units: 3}
+  - name: e
+    Dense: {units: 3}
+    from: nothere
+  - Concatenate: {}
+    from: [a, b, c, d, e]
+outputs: [a, d, e]
+"""
+
+
+def test_n_independent_mistakes_report_exactly_n_errors_sorted():
+    # Three wrong block arguments (a misspelt name, a wrong type, another misspelt
+    # name), an unknown layer and a bad reference: five mistakes. The nodes and
+    # outputs that name the failed nodes add nothing.
+    err = error_of(MANY_MISTAKES)
+    assert places(err) == [(9, 12), (11, 15), (13, 12), (15, 5), (18, 11)]
+    messages = [e.message for e in all_errors(err)]
+    assert messages[0] == "'g' is not a parameter of block 'down'"
+    assert messages[1] == "parameter 'f' of block 'down' has the wrong type"
+    assert messages[2] == "'h' is not a parameter of block 'down'"
+    assert messages[3] == "'Dnese' is not a known layer"
+    assert messages[4] == "'nothere' is not a node or input defined here"
+
+
+def test_a_misspelt_block_argument_is_one_error_naming_the_missing_parameter():
+    err = error_of(
+        """
+        blocks:
+          down:
+            params: {filters: int}
+            graph:
+              - Dense: {units: "${filters}"}
+        inputs: {x: [8]}
+        graph:
+          - down: {filtres: 4}
+        """
+    )
+    assert not isinstance(err, BlueprintErrors)
+    assert (err.location.line, err.location.col) == (8, 12)
+    assert err.message == "'filtres' is not a parameter of block 'down'"
+    assert "Did you mean 'filters'?" in err.hint
+    assert "Parameter 'filters' has no value." in err.hint
+
+
+def test_a_missing_block_parameter_alone_is_still_reported():
+    err = error_of(
+        """
+        blocks:
+          down:
+            params: {f: int}
+            graph:
+              - Dense: {units: "${f}"}
+        inputs: {x: [8]}
+        graph:
+          - down: {}
+        """
+    )
+    assert err.message == "block 'down' needs 'f'"
+
+
+def test_a_node_after_a_failed_one_still_has_its_arguments_checked():
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - Dnese: {units: 3}
+          - Dense: {unit: 3}
+          - Dropout: {rate: 0.5}
+        """
+    )
+    assert places(err) == [(3, 5), (4, 13)]
+
+
+def test_every_wrong_reference_of_a_node_is_reported():
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - Concatenate: {}
+            from: [x, nope, nada]
+        """
+    )
+    assert places(err) == [(4, 15), (4, 21)]
+
+
+def test_a_mistake_in_a_block_body_is_reported_once_for_all_instances():
+    err = error_of(
+        """
+        blocks:
+          down:
+            graph:
+              - Dense: {units: 4, activaton: relu}
+        inputs: {x: [8]}
+        graph:
+          - down: {}
+          - down: {}
+          - down: {}
+        """
+    )
+    assert places(err) == [(4, 27)]
+    assert err.message == "'activaton' is not an argument of Dense"
+
+
+def test_a_block_body_fed_by_a_failed_node_is_still_checked():
+    err = error_of(
+        """
+        blocks:
+          down:
+            graph:
+              - Dense: {units: 4, activaton: relu}
+        inputs: {x: [8]}
+        graph:
+          - Dnese: {units: 3}
+          - down: {}
+        """
+    )
+    assert places(err) == [(4, 27), (7, 5)]
+
+
+def test_a_named_group_is_reported_and_its_nodes_still_checked():
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - name: grp
+            graph:
+              - Dense: {unit: 3}
+          - Dense: {units: 2}
+            from: grp
+        """
+    )
+    assert places(err) == [(3, 5), (5, 17)]
+
+
+def test_an_unknown_layer_in_an_extended_file_has_no_knock_on_in_the_parent(tmp_path: Path):
+    (tmp_path / "base.yaml").write_text(
+        textwrap.dedent(
+            """
+            params: {width: 8}
+            inputs: {x: [8]}
+            graph:
+              - name: position_embedding
+                PositionEmbeddin: {}
+              - name: head
+                Dense: {units: "${width}"}
+                from: position_embedding
+            outputs: [head, position_embedding]
+            """
+        ).lstrip("\n")
+    )
+    child = tmp_path / "child.yaml"
+    child.write_text("extends: base.yaml\nparams: {width: 4}\n")
+    with pytest.raises(BlueprintError) as info:
+        kb.load(child)
+    (err,) = all_errors(info.value)
+    assert err.message == "'PositionEmbeddin' is not a known layer"
+    assert Path(err.location.file).name == "base.yaml"
+    assert (err.location.line, err.location.col) == (5, 5)
+
+
+def test_the_collector_keeps_an_error_met_again_at_the_same_place_once():
+    errors = ErrorCollector()
+    at = Location("a.yaml", 3, 4)
+    errors.add(BlueprintError("wrong", at))
+    errors.add(BlueprintErrors([BlueprintError("wrong", at), BlueprintError("other", at)]))
+    errors.add(BlueprintError("wrong", Location("a.yaml", 5, 1)))
+    assert [(str(e.location), e.message) for e in errors.errors] == [
+        ("a.yaml:3:4", "wrong"),
+        ("a.yaml:3:4", "other"),
+        ("a.yaml:5:1", "wrong"),
+    ]
+
+
+# -- Keras' reason -------------------------------------------------------------------
+
+
+def _plain(text: str) -> str:
+    return re.sub(r"\x1b\[[0-9;]*m", "", text)
+
+
+def test_a_keras_call_error_keeps_the_whole_reason_and_shows_the_input_shape():
+    bp = kb.load(
+        textwrap.dedent(
+            """
+            inputs: {x: [8]}
+            graph:
+              - name: reshape
+                Reshape: {target_shape: [1, 1, 9]}
+            """
+        ).lstrip("\n")
+    )
+    with pytest.raises(BlueprintError) as info:
+        kb.build(bp)
+    err = info.value
+    assert (err.location.line, err.location.col) == (3, 5)
+    assert err.message.startswith("Keras could not call Reshape 'reshape': ")
+    cause = _plain(str(err.__cause__)).strip()
+    first, *rest = [line.strip() for line in cause.splitlines() if line.strip()]
+    reason = err.message.removeprefix("Keras could not call Reshape 'reshape': ")
+    assert reason.rstrip(".") != first.rstrip(".")  # more than Keras' first line
+    assert rest and rest[0] in reason
+    assert "(None, 8)" in err.format()  # the input shape
+
+
+def test_the_reason_drops_only_the_boilerplate_lines():
+    from keras_blueprints.builders.model import _keras_reason
+
+    exc = ValueError(
+        "Exception encountered when calling Thing.call().\n\n"
+        "\x1b[1mThe sizes differ. Received: a=(8,)\x1b[0m\n"
+        "They must match.\n\n"
+        "Arguments received by Thing.call():\n  • args=('<tensor>',)"
+    )
+    assert _keras_reason(exc) == "The sizes differ. Received: a=(8,) They must match."
+    assert _keras_reason(ValueError("one line")) == "one line"
+    assert _keras_reason(ValueError("Exception encountered when calling X.")) == (
+        "Exception encountered when calling X."
+    )
+
+
+# -- hints ---------------------------------------------------------------------------
+
+
+def test_an_unquoted_expression_in_flow_style_says_quote_it():
+    err = error_of(
+        """
+        params: {n: 4}
+        inputs: {x: [8]}
+        graph:
+          - Dense: {units: ${n * 2}, activation: relu}
+        """
+    )
+    assert (err.location.line, err.location.col) == (4, 20)
+    assert err.message.startswith("YAML syntax error")
+    assert err.hint.startswith('Quote it: write "${n * 2}".')
+
+
+def test_an_unquoted_expression_in_a_flow_list_says_quote_it():
+    err = error_of(
+        """
+        params: {n: 4}
+        inputs: {x: [8]}
+        graph:
+          - Reshape: {target_shape: [2, "${n}", ${n}]}
+        """
+    )
+    assert (err.location.line, err.location.col) == (4, 41)
+    assert err.hint.startswith('Quote it: write "${n}".')
+
+
+def test_a_python_style_index_suggests_name_dot_index():
+    err = error_of(
+        """
+        inputs: {x: [8, 2]}
+        graph:
+          - name: enc
+            LSTM: {units: 4, return_state: true}
+          - Dense: {units: 3}
+            from: enc[1]
+        """
+    )
+    assert (err.location.line, err.location.col) == (6, 11)
+    assert err.message == "'from' takes node or input names"
+    assert err.hint.startswith("Write 'enc.1'")
+
+
+def test_a_python_style_index_in_outputs_suggests_name_dot_index():
+    err = error_of(
+        """
+        inputs: {x: [8, 2]}
+        graph:
+          - name: enc
+            LSTM: {units: 4, return_state: true}
+        outputs: ["enc[0]"]
+        """
+    )
+    assert (err.location.line, err.location.col) == (5, 11)
+    assert err.hint.startswith("Write 'enc.0'")
+
+
+def test_an_expression_as_a_layer_key_says_keys_are_never_evaluated():
+    err = error_of(
+        """
+        params: {kind: Dense}
+        inputs: {x: [8]}
+        graph:
+          - "${kind}": {units: 3}
+        """
+    )
+    assert (err.location.line, err.location.col) == (4, 5)
+    assert err.message == "a node's layer or block cannot be chosen by an expression"
+    assert "Keys are never evaluated" in err.hint
+
+
+def test_a_failed_node_keeps_its_name_and_a_group_lends_its_name_to_no_one():
+    # A second node named like a failed one is a duplicate, pointing at the first;
+    # a node inside a wrongly named group may take the group's name.
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - name: h
+            Dnese: {units: 2}
+          - name: h
+            Dense: {units: 2}
+          - name: g
+            graph:
+              - name: g
+                Dense: {units: 2}
+          - Dense: {units: 1}
+            from: g
+        """
+    )
+    assert places(err) == [(4, 5), (5, 11), (7, 5)]
+    duplicate = all_errors(err)[1]
+    assert duplicate.message == "duplicate node name 'h'"
+    assert "<string>:3:5" in duplicate.hint
