@@ -301,6 +301,9 @@ def render(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True, allow_nan=False) + "\n"
 
 
+SUMMARY_KEYS = ("layers", "refused", "callbacks", "identifiers", "enumerations")
+
+
 def main() -> int:
     written = [
         (CATALOG_PATH, collect()),
