@@ -29,9 +29,17 @@ __all__ = [
     "check_optimizer",
 ]
 
+SCHEDULE_HINT = (
+    "Schedules are classes of keras.optimizers.schedules or of keras_blueprints.training.schedules."
+)
 REGISTER_HINT = (
     "A custom object is accepted once registered with keras.saving.register_keras_serializable."
 )
+
+_EXTRA_HINTS: dict[str, str | None] = {
+    "optimizers": None,
+    "learning_rate_schedules": SCHEDULE_HINT,
+}
 
 CASE_SENSITIVE_ENUMERATIONS = frozenset({"dtype", "merge_mode", "reduction"})
 """Enumerated arguments Keras compares as written (it lower-cases the others)."""
@@ -68,7 +76,7 @@ def _unknown(
         path=w.path,
         context=context,
         shown=shown,
-        extra_hint=None if kind in vocabulary.NORMALIZED_KINDS else REGISTER_HINT,
+        extra_hint=_EXTRA_HINTS.get(kind, REGISTER_HINT),
     )
 
 
@@ -220,7 +228,12 @@ def _check_schedule(value: Any, w: Where) -> list[BlueprintError]:
         pool = vocabulary.names("learning_rate_schedules")
         errors.append(
             BlueprintError.unknown_name(
-                vocabulary.KINDS["learning_rate_schedules"], name, pool, nw.key_loc, path=nw.path
+                vocabulary.KINDS["learning_rate_schedules"],
+                name,
+                pool,
+                nw.key_loc,
+                path=nw.path,
+                extra_hint=SCHEDULE_HINT,
             )
         )
     if isinstance(args, Mapping):  # a nested schedule (LinearWarmup's `after`)
