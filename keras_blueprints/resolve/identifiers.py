@@ -68,10 +68,11 @@ def _unknown(
 ) -> BlueprintError:
     pool = vocabulary.names(kind)
     shown = [n for n in pool if n[:1].isupper() == classes] or list(pool)
+    registered = sorted(n for n in vocabulary.registered_names() if ">" not in n)
     return BlueprintError.unknown_name(
         vocabulary.KINDS[kind],
         name,
-        pool,
+        [*pool, *registered],
         w.loc,
         path=w.path,
         context=context,
