@@ -331,6 +331,7 @@ graph:
             "'CategoricalCrossentropy'",
         ),
         ("  metrics: [accuracy, aucc]", "aucc", "'aucc' is not a Keras metric", "'auc'"),
+        ("  weighted_metrics: [maee]", "maee", "'maee' is not a Keras metric", "'mae'"),
         (
             "  loss: {MeanSquaredError: {reduction: summ}}",
             "summ",

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from keras_blueprints._core.errors import BlueprintError, BlueprintErrors, closest
+from keras_blueprints._core.errors import BlueprintError, ErrorCollector, closest
 from keras_blueprints.resolve.values import Where
 
 if TYPE_CHECKING:
@@ -109,8 +109,9 @@ def check_monitors(
     tune = data.get("tune")
     if tune_spec is not None and isinstance(tune, Mapping) and "objective" in tune:
         found.append((tune_spec.objective, root / "tune" / "objective"))
-    errors = [e for value, w in found if (e := _check(value, logged, w)) is not None]
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise BlueprintErrors(errors)
+    errors = ErrorCollector()
+    for value, w in found:
+        error = _check(value, logged, w)
+        if error is not None:
+            errors.add(error)
+    errors.raise_if_any()

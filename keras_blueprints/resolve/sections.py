@@ -5,13 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
-from keras_blueprints._core.errors import (
-    BlueprintError,
-    BlueprintErrors,
-    ErrorCollector,
-    Location,
-    Plain,
-)
+from keras_blueprints._core.errors import BlueprintError, ErrorCollector, Location, Plain
 from keras_blueprints.loading.valuetypes import ValueType
 from keras_blueprints.resolve.identifiers import check_compile_value, check_optimizer
 from keras_blueprints.resolve.schema import InputSpec, Ref
@@ -230,6 +224,10 @@ def resolve_compile(
 
         return read
 
+    def weighted_metrics(value: Any, w: Where) -> Any:
+        _raise_all(check_compile_value("metrics", value, w))
+        return value
+
     return read_section(
         CompileSpec,
         raw,
@@ -238,6 +236,7 @@ def resolve_compile(
         readers={
             "optimizer": optimizer,
             **{key: per_output(key) for key in ("loss", "metrics", "loss_weights")},
+            "weighted_metrics": weighted_metrics,
         },
         example="{optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]}",
     )
@@ -248,10 +247,10 @@ IDENTIFIER_KINDS = {"loss": "losses", "metrics": "metrics"}
 
 
 def _raise_all(errors: list[BlueprintError]) -> None:
-    if len(errors) == 1:
-        raise errors[0]
-    if errors:
-        raise BlueprintErrors(errors)
+    collected = ErrorCollector()
+    for error in errors:
+        collected.add(error)
+    collected.raise_if_any()
 
 
 def _per_output(key: str, value: Any, names: list[str], w: Where) -> Any:
