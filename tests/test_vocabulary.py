@@ -408,6 +408,36 @@ def test_a_metric_logged_by_its_own_name_is_accepted():
     kb.load(_text(COMPILED) + "train: {monitor: learning_rate}\n")  # logged by a callback
 
 
+@pytest.mark.parametrize(
+    "compile_section",
+    [
+        "compile: {optimizer: adam, loss: mse, metrics: [{Precision: {name: prec}}]}",
+        "compile: {optimizer: adam, loss: mse, metrics: [AUC]}",
+        "compile: {optimizer: adam, loss: mse, metrics: [mae], weighted_metrics: [mae]}",
+    ],
+)
+def test_a_monitor_is_not_refused_when_the_logged_names_are_not_certain(compile_section):
+    # A metric written as a class logs a name of its own (``prec``, ``auc``).
+    kb.load(_text(GRAPH) + compile_section + "\ntrain: {monitor: val_prec}\n")
+    kb.load(_text(GRAPH) + compile_section + "\ntrain: {monitor: val_auc}\n")
+
+
+def test_a_monitor_of_a_model_with_several_outputs_is_left_to_the_run():
+    kb.load(
+        _text(
+            """
+            inputs: {x: [4]}
+            graph:
+              - {name: a, Dense: {units: 2}}
+              - {name: b, Dense: {units: 2}, from: x}
+            outputs: [a, b]
+            compile: {optimizer: adam, loss: mse, metrics: {a: [mae], b: [mae]}}
+            train: {monitor: val_a_mae}
+            """
+        )
+    )
+
+
 # --- the issue's example, on the command line ------------------------------------------
 
 ISSUE_EXAMPLE = """\
