@@ -95,6 +95,31 @@ def test_shipped_file_is_written_exactly_as_the_generator_writes_it(
     assert text == generator.render(json.loads(text)), f"hand-edited catalog: {REGENERATE}"
 
 
+def test_shipped_vocabulary_matches_installed_keras(generator: ModuleType) -> None:
+    from keras_blueprints.catalog import vocabulary
+
+    path = REPO_ROOT / "keras_blueprints" / "catalog" / vocabulary.VOCABULARY_FILE
+    text = path.read_text(encoding="utf-8")
+    assert text == generator.render(json.loads(text)), f"hand-edited vocabulary: {REGENERATE}"
+    shipped, fresh = json.loads(text), generator.collect_vocabulary()
+    if shipped == fresh:
+        return
+    problems = []
+    for section in ("identifiers", "enumerations"):
+        old, new = shipped.get(section, {}), fresh[section]
+        for kind in sorted(old.keys() | new.keys()):
+            added = sorted(set(new.get(kind, ())) - set(old.get(kind, ())))
+            gone = sorted(set(old.get(kind, ())) - set(new.get(kind, ())))
+            if added:
+                problems.append(f"{kind} missing {', '.join(added)}")
+            if gone:
+                problems.append(f"{kind} no longer accepts {', '.join(gone)}")
+    pytest.fail(
+        f"keras_blueprints/catalog/{vocabulary.VOCABULARY_FILE} is out of date with the "
+        f"installed Keras ({'; '.join(problems) or 'version or format changed'}): {REGENERATE}."
+    )
+
+
 def test_loaded_catalog_agrees_with_the_file() -> None:
     shipped = _shipped()
     layers = catalog.keras_layers()
@@ -114,6 +139,8 @@ def test_loading_the_catalog_imports_neither_keras_nor_tensorflow() -> None:
         "layers = catalog.keras_layers()\n"
         "catalog.refused_layers(); catalog.keras_version(); catalog.find_layer('Conv2D')\n"
         "catalog.builtin_layers(); catalog.keras_callbacks()\n"
+        "from keras_blueprints.catalog import vocabulary\n"
+        "assert vocabulary.accepts('losses', 'mse') and vocabulary.enumeration('padding')\n"
         "heavy = sorted(m for m in ('keras', 'tensorflow', 'numpy', 'jax', 'torch')\n"
         "               if m in sys.modules)\n"
         "print(json.dumps({'heavy': heavy, 'layers': len(layers)}))\n"

@@ -308,13 +308,13 @@ def test_models_trained_with_custom_schedules_reload_from_keras_files(name, tmp_
     np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0))
 
 
-def test_unknown_schedule_suggests_the_closest_name_at_the_compile_section():
+def test_unknown_schedule_suggests_the_closest_name_at_the_schedule_at_load():
     text = _yaml("{SGD: {learning_rate: {CosineDecayRestart: {initial_learning_rate: 0.1}}}}")
     with pytest.raises(BlueprintError) as info:
-        kb.build(text)
+        kb.load(text)  # refused at load (the vocabulary), where the name is written
     message = str(info.value)
     assert message.startswith(
-        "<string>:8:3: error: 'CosineDecayRestart' is not a learning-rate schedule."
+        "<string>:8:37: error: 'CosineDecayRestart' is not a learning-rate schedule."
     )
     assert "Did you mean 'CosineDecayRestarts'?" in message
 

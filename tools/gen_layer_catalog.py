@@ -13,7 +13,12 @@ importing Keras (``blueprint validate --no-build`` checks arguments with them):
   (:func:`collect_builtin_layers`);
 * ``keras_callbacks.json``: every public ``keras.callbacks`` class
   (:func:`collect_callbacks`), behind the factories of
-  :mod:`keras_blueprints.callbacks.standard`.
+  :mod:`keras_blueprints.callbacks.standard`;
+* ``keras_vocabulary.json``: the names Keras accepts for activations,
+  initializers, regularizers, constraints, losses, metrics, optimizers and
+  learning-rate schedules, and the values of enumerated arguments (``padding``,
+  ``data_format``...) (:func:`collect_vocabulary`), read by
+  :mod:`keras_blueprints.catalog.vocabulary`.
 
 Signatures are read by :mod:`keras_blueprints.catalog.signatures`, the one
 reader that ``register_layer`` also uses for a user's layer. The tests
@@ -37,6 +42,7 @@ CATALOG_DIR = REPO_ROOT / "keras_blueprints" / "catalog"
 CATALOG_PATH = CATALOG_DIR / "keras_layers.json"
 BUILTIN_LAYERS_PATH = CATALOG_DIR / "builtin_layers.json"
 CALLBACKS_PATH = CATALOG_DIR / "keras_callbacks.json"
+VOCABULARY_PATH = CATALOG_DIR / "keras_vocabulary.json"
 FORMAT_VERSION = 1
 
 # A required parameter with one of these names takes a Python callable or a
@@ -170,9 +176,132 @@ def collect_callbacks() -> dict[str, Any]:
     }
 
 
+IDENTIFIER_KINDS = (
+    "activations",
+    "initializers",
+    "regularizers",
+    "constraints",
+    "losses",
+    "metrics",
+    "optimizers",
+)
+"""The ``keras.<kind>`` modules whose ``get`` turns a name into an object."""
+
+# The base class of each kind whose public subclasses a blueprint may name with
+# arguments (``{BinaryCrossentropy: {from_logits: true}}``), as the builder does.
+_BASES = {
+    "initializers": "Initializer",
+    "regularizers": "Regularizer",
+    "constraints": "Constraint",
+    "losses": "Loss",
+    "metrics": "Metric",
+    "optimizers": "Optimizer",
+}
+
+# Enumerated layer arguments whose allowed values Keras keeps inside a function
+# (no constant to read), stated here as Keras 3.15.1 checks them:
+# padding: keras.src.utils.argument_validation.standardize_padding ("causal": Conv1D);
+# data_format: keras.config.standardize_data_format; merge_mode: Bidirectional.__init__;
+# reduction: keras.losses.Loss's standardize_reduction. Keras lower-cases padding,
+# data_format and interpolation before checking them.
+HAND_STATED_ENUMERATIONS: dict[str, tuple[str, ...]] = {
+    "padding": ("valid", "same", "causal"),
+    "data_format": ("channels_last", "channels_first"),
+    "merge_mode": ("sum", "mul", "ave", "concat"),
+    "reduction": ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight"),
+}
+
+# Names Keras' Model.compile resolves itself before asking keras.metrics.get (it picks
+# the accuracy or crossentropy that fits the loss and the output's shape).
+METRIC_SHORTHANDS = ("accuracy", "acc", "crossentropy", "ce")
+
+# Mixed-precision policy names a layer's ``dtype`` accepts beside plain dtypes.
+_POLICY_CANDIDATES = ("mixed_float16", "mixed_bfloat16")
+
+
+def _public_classes(module: Any, base: type) -> list[str]:
+    return sorted(
+        name
+        for name, obj in vars(module).items()
+        if not name.startswith("_") and inspect.isclass(obj) and issubclass(obj, base)
+    )
+
+
+def _accepted(get: Any, name: str) -> bool:
+    try:
+        get(name)
+    except Exception:
+        return False
+    return True
+
+
+def _identifiers(keras: Any, kind: str) -> list[str]:
+    """The names ``keras.<kind>.get`` accepts, and the classes a blueprint may name."""
+    from keras_blueprints._compat.keras import identifier_table
+
+    module = getattr(keras, kind)
+    candidates = set(identifier_table(kind)) | {
+        name for name in dir(module) if not name.startswith("_")
+    }
+    names = {name for name in candidates if _accepted(module.get, name)}
+    if kind in _BASES:
+        names.update(_public_classes(module, getattr(module, _BASES[kind])))
+        names.discard(_BASES[kind])
+    if kind == "optimizers":
+        names.discard("optimizer")
+    return sorted(names)
+
+
+def _schedules(keras: Any) -> list[str]:
+    from keras_blueprints.training.schedules import CUSTOM_SCHEDULES
+
+    module = keras.optimizers.schedules
+    names = set(_public_classes(module, module.LearningRateSchedule)) | set(CUSTOM_SCHEDULES)
+    names.discard("LearningRateSchedule")
+    return sorted(names)
+
+
+def _dtypes(keras: Any) -> list[str]:
+    from keras_blueprints._compat.keras import dtype_names
+
+    candidates = {*dtype_names(), *_POLICY_CANDIDATES}
+    return sorted(name for name in candidates if _accepted(keras.DTypePolicy, name))
+
+
+def collect_vocabulary() -> dict[str, Any]:
+    """Introspects the installed Keras into the vocabulary catalog's JSON data.
+
+    Returns:
+        ``format``, ``keras_version``, ``identifiers`` (kind -> every name Keras
+        accepts: ``activations`` ... ``optimizers`` as their ``get`` accepts them,
+        aliases such as ``mse`` included, and the public classes of each kind;
+        ``learning_rate_schedules``: the schedule classes, ours included),
+        ``metric_shorthands`` and ``enumerations`` (argument name -> its values).
+    """
+    import keras
+
+    from keras_blueprints._compat.keras import resize_interpolations
+
+    identifiers = {kind: _identifiers(keras, kind) for kind in IDENTIFIER_KINDS}
+    identifiers["learning_rate_schedules"] = _schedules(keras)
+    enumerations = {key: sorted(values) for key, values in HAND_STATED_ENUMERATIONS.items()}
+    enumerations["interpolation"] = sorted(resize_interpolations())
+    enumerations["dtype"] = _dtypes(keras)
+    return {
+        "format": FORMAT_VERSION,
+        "keras_version": keras.__version__,
+        "identifiers": identifiers,
+        "metric_shorthands": list(METRIC_SHORTHANDS),
+        "enumerations": dict(sorted(enumerations.items())),
+    }
+
+
 def render(data: dict[str, Any]) -> str:
     """Serializes catalog data exactly as the shipped files are written."""
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True, allow_nan=False) + "\n"
+
+
+SUMMARY_KEYS = ("layers", "refused", "callbacks", "identifiers", "enumerations")
 
 
 def main() -> int:
@@ -180,11 +309,14 @@ def main() -> int:
         (CATALOG_PATH, collect()),
         (BUILTIN_LAYERS_PATH, collect_builtin_layers()),
         (CALLBACKS_PATH, collect_callbacks()),
+        (VOCABULARY_PATH, collect_vocabulary()),
     ]
     for path, data in written:
         path.write_text(render(data), encoding="utf-8")
         counts = ", ".join(
-            f"{len(data[key])} {key}" for key in ("layers", "refused", "callbacks") if key in data
+            f"{len(data[key])} {key}"
+            for key in ("layers", "refused", "callbacks", "identifiers", "enumerations")
+            if key in data
         )
         print(f"wrote {path.relative_to(REPO_ROOT)}: {counts}")
     return 0

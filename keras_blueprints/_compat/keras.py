@@ -19,12 +19,15 @@ __all__ = [
     "BackupFiles",
     "HookedBackupAndRestore",
     "HookedModelCheckpoint",
+    "dtype_names",
     "functional_graph",
     "graph_node_ids",
+    "identifier_table",
     "inbound_nodes",
     "input_structure",
     "metric_direction_of",
     "multi_worker_fit",
+    "resize_interpolations",
     "sublayers",
 ]
 
@@ -275,3 +278,50 @@ def metric_direction_of(metric: Any) -> str | None:
         ``"max"``, ``"min"``, or None when the metric says nothing (``Mean``, counts).
     """
     return _DIRECTIONS.get(getattr(metric, "_direction", None))
+
+
+# ---------------------------------------------------------------- vocabularies
+
+
+def identifier_table(kind: str) -> dict[str, Any]:
+    """The strings ``keras.<kind>.get`` looks a name up in (aliases such as ``mse`` included).
+
+    Internals: ``keras.src.<kind>.ALL_OBJECTS_DICT`` (Keras 3.15.1), the table each
+    ``get``/``deserialize`` reads; Keras exposes the objects but not this table of
+    their names and aliases. ``tools/gen_layer_catalog.py`` reads it to write the
+    vocabulary catalog, and keeps only the names ``get`` really accepts.
+
+    Args:
+        kind: ``activations``, ``initializers``, ``regularizers``, ``constraints``,
+            ``losses``, ``metrics`` or ``optimizers``.
+
+    Returns:
+        Name -> object (a copy).
+    """
+    import importlib
+
+    module = importlib.import_module(f"keras.src.{kind}")
+    return dict(getattr(module, "ALL_OBJECTS_DICT", {}))
+
+
+def dtype_names() -> tuple[str, ...]:
+    """The dtype names Keras accepts: ``keras.src.backend.common.dtypes`` (Keras 3.15.1).
+
+    Returns:
+        ``ALLOWED_DTYPES`` and the string keys of ``PYTHON_DTYPES_MAP`` (``"int"``).
+    """
+    from keras.src.backend.common import dtypes
+
+    aliases = tuple(k for k in dtypes.PYTHON_DTYPES_MAP if isinstance(k, str))
+    return (*dtypes.ALLOWED_DTYPES, *aliases)
+
+
+def resize_interpolations() -> tuple[str, ...]:
+    """The interpolations of ``keras.ops.image.resize`` on TensorFlow (Keras 3.15.1).
+
+    Returns:
+        ``keras.src.backend.tensorflow.image.RESIZE_INTERPOLATIONS``.
+    """
+    from keras.src.backend.tensorflow import image
+
+    return tuple(image.RESIZE_INTERPOLATIONS)

@@ -1,7 +1,9 @@
 """Checking arguments against what takes them.
 
 Keyword arguments against typed parameters (blocks, data sources, callbacks), and
-a layer's arguments against its signature (nested layers included).
+a layer's arguments against its signature (nested layers included) and their values
+against Keras' vocabulary (activations, initializers, ``padding``...:
+:mod:`keras_blueprints.resolve.identifiers`).
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from keras_blueprints.catalog.components import (
 )
 from keras_blueprints.loading.document import ComposedDocument
 from keras_blueprints.loading.expressions import ExpressionError, has_expression, names_used
+from keras_blueprints.resolve.identifiers import check_layer_value
 from keras_blueprints.resolve.schema import NestedLayer, freeze
 from keras_blueprints.resolve.values import Where, check_safe
 
@@ -219,6 +222,10 @@ def layer_arguments(
                 ]
             else:
                 check_safe(value, aw)
+                if entry.builtin:  # a user's layer may read its arguments its own way
+                    refused = check_layer_value(entry.name, key, value, aw, context)
+                    if refused is not None:
+                        raise refused
                 if key in FILE_ARGUMENTS.get(entry.name, ()) and isinstance(value, str):
                     check_read_path(
                         value,

@@ -33,6 +33,7 @@ from keras_blueprints.resolve.graph import (
     check_graph,
 )
 from keras_blueprints.resolve.models import resolve_models
+from keras_blueprints.resolve.monitors import check_monitors
 from keras_blueprints.resolve.nodes import Expansion
 from keras_blueprints.resolve.references import link, read_outputs, ref_at
 from keras_blueprints.resolve.schema import Blueprint, InputSpec, Ref, freeze
@@ -165,6 +166,16 @@ class _Resolver:
         )
         tune_spec = self._guard(resolve_tune, None, data.get("tune"), self.root, self.env)
         runtime_spec = self._guard(resolve_runtime, None, data.get("runtime"), self.root, self.env)
+        self._guard(
+            check_monitors,
+            None,
+            data,
+            compile_spec,
+            [output_name(r) for r in outputs],
+            train_spec,
+            tune_spec,
+            self.root,
+        )
         self.errors.raise_if_any()
         return Blueprint(
             name=name,

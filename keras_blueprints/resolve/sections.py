@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from keras_blueprints._core.errors import BlueprintError, ErrorCollector, Location, Plain
 from keras_blueprints.loading.valuetypes import ValueType
+from keras_blueprints.resolve.identifiers import check_compile_value, check_optimizer
 from keras_blueprints.resolve.schema import InputSpec, Ref
 from keras_blueprints.resolve.values import NAME_RE, Where, names_in, substitute_at
 
@@ -211,10 +212,21 @@ def resolve_compile(
 
     def optimizer(value: Any, w: Where) -> Any:
         name, args = named_with_args(value, w, "an optimizer")
+        _raise_all(check_optimizer(value, w))
         return {name: args}
 
     def per_output(key: str) -> Callable[[Any, Where], Any]:
-        return lambda value, w: _per_output(key, value, names, w)
+        def read(value: Any, w: Where) -> Any:
+            checked = _per_output(key, value, names, w)
+            if key in IDENTIFIER_KINDS:
+                _raise_all(check_compile_value(IDENTIFIER_KINDS[key], value, w))
+            return checked
+
+        return read
+
+    def weighted_metrics(value: Any, w: Where) -> Any:
+        _raise_all(check_compile_value("metrics", value, w))
+        return value
 
     return read_section(
         CompileSpec,
@@ -224,9 +236,21 @@ def resolve_compile(
         readers={
             "optimizer": optimizer,
             **{key: per_output(key) for key in ("loss", "metrics", "loss_weights")},
+            "weighted_metrics": weighted_metrics,
         },
         example="{optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]}",
     )
+
+
+IDENTIFIER_KINDS = {"loss": "losses", "metrics": "metrics"}
+"""The ``compile:`` keys that name Keras objects, and the vocabulary each is checked against."""
+
+
+def _raise_all(errors: list[BlueprintError]) -> None:
+    collected = ErrorCollector()
+    for error in errors:
+        collected.add(error)
+    collected.raise_if_any()
 
 
 def _per_output(key: str, value: Any, names: list[str], w: Where) -> Any:
