@@ -175,10 +175,10 @@ def test_bottleneck_v2_strided_identity():
     ],
 )
 def test_bottleneck_mirrors_keras_applications_block(version, kwargs, pool_name):
-    from keras.src.applications import resnet
+    from keras_blueprints._compat.keras import resnet_residual_block
 
     channels = 32 if kwargs["conv_shortcut"] is False else 16
-    reference_block = {1: resnet.residual_block_v1, 2: resnet.residual_block_v2}[version]
+    reference_block = resnet_residual_block(version)
     x = keras.Input((8, 8, channels), name="x")
     reference = keras.Model(x, reference_block(x, 8, name="b", **kwargs))
     keras.backend.clear_session()  # the reference's unnamed pooling is max_pooling2d

@@ -28,6 +28,7 @@ __all__ = [
     "metric_direction_of",
     "multi_worker_fit",
     "resize_interpolations",
+    "resnet_residual_block",
     "sublayers",
 ]
 
@@ -325,3 +326,24 @@ def resize_interpolations() -> tuple[str, ...]:
     from keras.src.backend.tensorflow import image
 
     return tuple(image.RESIZE_INTERPOLATIONS)
+
+
+# ---------------------------------------------------------------- applications
+
+
+def resnet_residual_block(version: int) -> Any:
+    """Keras' own ResNet bottleneck block, version 1 or 2, as ``keras.applications`` builds it.
+
+    Internal: ``keras.src.applications.resnet.residual_block_v1`` / ``_v2`` (Keras 3.15.1),
+    which ``keras.applications`` does not export. The golden test of our
+    ``bottleneck_block`` (tests/test_blocks_residual.py) compares the two layer by layer.
+
+    Args:
+        version: 1 (post-activation) or 2 (pre-activation).
+
+    Returns:
+        The block function ``(x, filters, name=..., stride=..., conv_shortcut=...)``.
+    """
+    from keras.src.applications import resnet
+
+    return {1: resnet.residual_block_v1, 2: resnet.residual_block_v2}[version]
