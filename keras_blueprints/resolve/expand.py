@@ -260,17 +260,20 @@ class _Resolver:
     def _apart(self, fn, default, *args):
         """Runs a step that collects its errors in an ``errors`` collector of its own.
 
-        Such a step raises everything its collector holds: given this resolution's
+        Such a step may raise everything its collector holds: given this resolution's
         collector, it would raise the errors of earlier steps too and stop the rest.
+        What it collects, raised or not, joins this resolution's errors.
         """
         errors = ErrorCollector()
+        raised: list[BlueprintError] = []
+        result = default
         try:
-            return fn(*args, errors=errors)
+            result = fn(*args, errors=errors)
         except BlueprintError as err:
             raised = list(err.errors) if isinstance(err, BlueprintErrors) else [err]
-            for error in [*raised, *(e for e in errors.errors if all(e is not r for r in raised))]:
-                self.errors.add(error)
-            return default
+        for error in [*raised, *(e for e in errors.errors if all(e is not r for r in raised))]:
+            self.errors.add(error)
+        return default if raised else result
 
     def _clean(self, since: int) -> bool:
         """Whether no error was collected since the collector held ``since`` errors."""
