@@ -477,3 +477,35 @@ def test_a_failed_parameter_stops_before_the_sections():
         """
     )
     assert all(e.message != "'epohcs' is not a train setting" for e in all_errors(err))
+
+
+def test_an_unused_node_and_a_compile_mistake_are_both_reported():
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - name: lost
+            Dense: {units: 3}
+            from: x
+          - name: out
+            Dense: {units: 1}
+            from: x
+        compile: {optimizer: adamm, loss: mse}
+        """
+    )
+    assert places(err) == [(3, 5), (9, 22)]
+    assert all_errors(err)[0].message == "node 'lost' is not used"
+
+
+def test_an_input_over_the_data_budget_gives_no_knock_on_error_in_its_data():
+    err = error_of(
+        """
+        inputs: {x: [50000, 50000]}
+        graph:
+          - Dense: {units: 1}
+        data: digits
+        train:
+          epohcs: 3
+        """
+    )
+    assert places(err) == [(1, 10), (6, 3)]

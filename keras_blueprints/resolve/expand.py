@@ -165,9 +165,10 @@ class _Resolver:
         budget_from = len(self.errors.errors)
         if inputs_ok:
             self._guard(check_inputs, None, inputs, self.ctx.limits)
+        inputs_fit = inputs_ok and self._clean(budget_from)  # else their data is too big too
         models: tuple[SubModel, ...] = ()
         if graph_ok:
-            if self._clean(budget_from):
+            if inputs_fit:
                 self._guard(check_params, None, nodes, inputs, self.ctx.limits)  # before building
             models = self._apart(
                 resolve_models,
@@ -182,7 +183,7 @@ class _Resolver:
         data_spec = self._guard(
             resolve_data, None, data.get("data"), self.root, self.env, self.ctx.reads
         )
-        if data_spec is not None and inputs_ok:
+        if data_spec is not None and inputs_fit:
             self._guard(check_data, None, data_spec, inputs, self.root, self.ctx.limits)
         node_names = [n.name for n in nodes] if graph_ok else None
         train_spec = self._guard(
