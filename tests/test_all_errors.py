@@ -368,3 +368,144 @@ def test_a_failed_node_keeps_its_name_and_a_group_lends_its_name_to_no_one():
     duplicate = all_errors(err)[1]
     assert duplicate.message == "duplicate node name 'h'"
     assert "<string>:3:5" in duplicate.hint
+
+
+# --- the sections around a failed graph ------------------------------------------------
+
+GRAPH_AND_COMPILE = """
+inputs:
+  x: {shape: [8]}
+graph:
+  - Dense: {units: 4, activation: softmx, kernel_initializer: glorot_unifrom}
+  - Dense: {units: 2, activation: softmax}
+compile:
+  optimizer: adamm
+  loss: sparse_categorical_crossentopy
+"""
+
+
+def test_the_sections_are_checked_even_when_the_graph_has_errors():
+    err = error_of(GRAPH_AND_COMPILE)
+    assert places(err) == [(4, 35), (4, 63), (7, 14), (8, 9)]
+    text = textwrap.dedent(GRAPH_AND_COMPILE).lstrip("\n").splitlines()
+    words = ["softmx", "glorot_unifrom", "adamm", "sparse_categorical_crossentopy"]
+    for (line, col), word in zip(places(err), words, strict=True):
+        assert text[line - 1].index(word) + 1 == col
+    assert [e.message for e in all_errors(err)] == [
+        "'softmx' is not a Keras activation",
+        "'glorot_unifrom' is not a Keras initializer",
+        "'adamm' is not a Keras optimizer",
+        "'sparse_categorical_crossentopy' is not a Keras loss",
+    ]
+
+
+def test_a_graph_error_and_an_unknown_train_key_are_both_reported():
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - Dnese: {units: 2}
+        train:
+          epohcs: 3
+        """
+    )
+    assert places(err) == [(3, 5), (5, 3)]
+    assert "'epochs'" in all_errors(err)[1].hint
+
+
+def test_a_graph_error_gives_no_knock_on_error_in_a_per_output_loss():
+    # With the graph failed, its outputs are unknown: the per-output mapping is not
+    # checked against them (its loss names still are, below).
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - name: out
+            Dnese: {units: 2}
+        compile:
+          optimizer: adam
+          loss: {out: mse}
+        """
+    )
+    assert places(err) == [(4, 5)]
+    assert err.message == "'Dnese' is not a known layer"
+
+
+def test_a_per_output_loss_name_is_still_checked_when_the_graph_has_errors():
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - name: out
+            Dnese: {units: 2}
+        compile:
+          optimizer: adam
+          loss: {out: mse, other: msee}
+        """
+    )
+    assert places(err) == [(4, 5), (7, 27)]
+
+
+def test_a_graph_error_gives_no_knock_on_error_in_pretrain_pairs_or_monitors():
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - name: enc
+            Dnese: {units: 2}
+          - name: dec
+            Dense: {units: 8}
+        compile: {optimizer: adam, loss: mse, metrics: [accuracy]}
+        train:
+          monitor: val_acc
+          pretrain: {pairs: [[enc, dec]]}
+        """
+    )
+    assert places(err) == [(4, 5)]
+
+
+def test_a_failed_parameter_stops_before_the_sections():
+    # The sections may use the parameters: with one failed, they are not read.
+    err = error_of(
+        """
+        params: {a: "${b}", b: "${a}"}
+        inputs: {x: [8]}
+        graph:
+          - Dense: {units: 2}
+        train:
+          epohcs: 3
+        """
+    )
+    assert all(e.message != "'epohcs' is not a train setting" for e in all_errors(err))
+
+
+def test_an_unused_node_and_a_compile_mistake_are_both_reported():
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - name: lost
+            Dense: {units: 3}
+            from: x
+          - name: out
+            Dense: {units: 1}
+            from: x
+        compile: {optimizer: adamm, loss: mse}
+        """
+    )
+    assert places(err) == [(3, 5), (9, 22)]
+    assert all_errors(err)[0].message == "node 'lost' is not used"
+
+
+def test_an_input_over_the_data_budget_gives_no_knock_on_error_in_its_data():
+    err = error_of(
+        """
+        inputs: {x: [50000, 50000]}
+        graph:
+          - Dense: {units: 1}
+        data: digits
+        train:
+          epohcs: 3
+        """
+    )
+    assert places(err) == [(1, 10), (6, 3)]

@@ -476,11 +476,15 @@ def test_the_issue_example_is_refused_by_validate_no_build(tmp_path):
     path.write_text(ISSUE_EXAMPLE)
     result = _validate(path)
     assert result.returncode == 2
+    # The graph's mistakes and the compile section's, in one run, in order.
     assert _error_lines(result) == [
         f"{path}:5:62: error: 'glorot_unifrom' is not a Keras initializer.",
         f"{path}:7:36: error: 'softmx' is not a Keras activation.",
+        f"{path}:9:14: error: 'adamm' is not a Keras optimizer.",
+        f"{path}:10:9: error: 'sparse_categorical_crossentopy' is not a Keras loss.",
     ]
-    # The graph fixed, the compile section's mistakes are told.
+    assert "Did you mean 'sparse_categorical_crossentropy'?" in result.stdout + result.stderr
+    # The graph fixed, the compile section's mistakes remain, alone.
     path.write_text(
         ISSUE_EXAMPLE.replace("glorot_unifrom", "glorot_uniform").replace("softmx", "softmax")
     )
@@ -490,7 +494,6 @@ def test_the_issue_example_is_refused_by_validate_no_build(tmp_path):
         f"{path}:9:14: error: 'adamm' is not a Keras optimizer.",
         f"{path}:10:9: error: 'sparse_categorical_crossentopy' is not a Keras loss.",
     ]
-    assert "Did you mean 'sparse_categorical_crossentropy'?" in result.stdout + result.stderr
 
 
 def test_validate_no_build_checks_the_vocabulary_without_tensorflow(tmp_path):

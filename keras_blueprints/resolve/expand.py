@@ -7,7 +7,10 @@ references (:mod:`.references`), the outputs and ``compile:``, the whole graph
 (:mod:`.graph`), budgets (:mod:`.budget`), ``models:`` (:mod:`.models`) and the
 training sections (:mod:`.training`). One :class:`~.context.ResolveContext`
 is made per call and travels with every place read. Independent errors are
-collected and reported together. Nothing here imports TensorFlow.
+collected and reported together: when the graph has errors, the sections around
+it are still read and checked, leaving out only what needs the graph (the
+outputs' names, node names, the logged metrics), so that no error is a knock-on
+of another. Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 
 from keras_blueprints._core.errors import (
     BlueprintError,
+    BlueprintErrors,
     ErrorCollector,
     Location,
     Plain,
@@ -36,7 +40,7 @@ from keras_blueprints.resolve.models import resolve_models
 from keras_blueprints.resolve.monitors import check_monitors
 from keras_blueprints.resolve.nodes import Expansion
 from keras_blueprints.resolve.references import link, read_outputs, ref_at
-from keras_blueprints.resolve.schema import Blueprint, InputSpec, Ref, freeze
+from keras_blueprints.resolve.schema import Blueprint, InputSpec, Node, Ref, SubModel, freeze
 from keras_blueprints.resolve.sections import (
     output_name,
     resolve_compile,
@@ -129,61 +133,83 @@ class _Resolver:
         if "name" in data:
             self._guard(_check_run_name, None, name, self.root / "name")
         description = self._string(data.get("description", ""), self.root / "description")
-        self.env = self._guard(resolve_params, {}, self.root) or {}
+        env = self._guard(resolve_params, None, self.root)
+        self.env = env or {}
+        graph_from = len(self.errors.errors)
         blocks = self._guard(read_blocks, {}, self.doc, self.root, self.errors)
+        inputs_from = len(self.errors.errors)
         inputs = self._guard(resolve_inputs, (), self.root, self.env, self.errors) or ()
+        inputs_ok = env is not None and self._clean(inputs_from)
         top = Scope("", {i.name: Ref(i.name) for i in inputs}, None)
         expansion = Expansion(self.doc, self.env, blocks, self.errors)
         for spec in inputs:
             expansion.names.taken[spec.name] = spec.location
         last = self._graph(expansion, data.get("graph"), top, inputs)
-        self.errors.raise_if_any()
-        outputs = read_outputs(data.get("outputs"), top, last, self.root, self.env, self.errors)
+        if env is None:  # every section may use the parameters: no knock-on errors
+            self.errors.raise_if_any()
+        # The graph's own checks only when it expanded cleanly; the sections around it
+        # are read anyway, leaving out what needs the graph (outputs, node names).
+        outputs: list[Ref] | None = None
+        nodes: tuple[Node, ...] = ()
+        if self._clean(graph_from):
+            read = self._apart(
+                read_outputs, [], data.get("outputs"), top, last, self.root, self.env
+            )
+            outputs = read if self._clean(graph_from) else None
+        if outputs is not None:
+            nodes = self._apart(check_graph, (), expansion.pending, inputs, outputs)
+        graph_ok = outputs is not None and self._clean(graph_from)
         compile_spec = self._guard(
             resolve_compile, None, data.get("compile"), outputs, self.root, self.env
         )
-        self.errors.raise_if_any()
-        nodes = check_graph(expansion.pending, inputs, outputs, self.errors)
-        self.errors.raise_if_any()
-        check_inputs(inputs, self.ctx.limits)
-        check_params(nodes, inputs, self.ctx.limits)  # before anything is built
-        models = resolve_models(
-            data.get("models"),
-            self.root,
-            self.env,
-            lambda text, where: ref_at(top, text, where),
-            nodes,
-            inputs,
-            self.errors,
-        )
+        budget_from = len(self.errors.errors)
+        if inputs_ok:
+            self._guard(check_inputs, None, inputs, self.ctx.limits)
+        inputs_fit = inputs_ok and self._clean(budget_from)  # else their data is too big too
+        models: tuple[SubModel, ...] = ()
+        if graph_ok:
+            if inputs_fit:
+                self._guard(check_params, None, nodes, inputs, self.ctx.limits)  # before building
+            models = self._apart(
+                resolve_models,
+                (),
+                data.get("models"),
+                self.root,
+                self.env,
+                lambda text, where: ref_at(top, text, where),
+                nodes,
+                inputs,
+            )
         data_spec = self._guard(
             resolve_data, None, data.get("data"), self.root, self.env, self.ctx.reads
         )
-        if data_spec is not None:
+        if data_spec is not None and inputs_fit:
             self._guard(check_data, None, data_spec, inputs, self.root, self.ctx.limits)
+        node_names = [n.name for n in nodes] if graph_ok else None
         train_spec = self._guard(
-            resolve_train, None, data.get("train"), self.root, self.env, [n.name for n in nodes]
+            resolve_train, None, data.get("train"), self.root, self.env, node_names
         )
         tune_spec = self._guard(resolve_tune, None, data.get("tune"), self.root, self.env)
         runtime_spec = self._guard(resolve_runtime, None, data.get("runtime"), self.root, self.env)
-        self._guard(
-            check_monitors,
-            None,
-            data,
-            compile_spec,
-            [output_name(r) for r in outputs],
-            train_spec,
-            tune_spec,
-            self.root,
-        )
+        if graph_ok:  # the logged metric names need the outputs
+            self._guard(
+                check_monitors,
+                None,
+                data,
+                compile_spec,
+                [output_name(r) for r in outputs or ()],
+                train_spec,
+                tune_spec,
+                self.root,
+            )
         self.errors.raise_if_any()
         return Blueprint(
             name=name,
             description=description,
             inputs=tuple(inputs),
             nodes=nodes,
-            outputs=tuple(outputs),
-            output_names=tuple(output_name(r) for r in outputs),
+            outputs=tuple(outputs or ()),
+            output_names=tuple(output_name(r) for r in outputs or ()),
             compile=compile_spec,
             models=models,
             data=data_spec,
@@ -231,6 +257,28 @@ class _Resolver:
         except BlueprintError as err:
             self.errors.add(err)
             return default
+
+    def _apart(self, fn, default, *args):
+        """Runs a step that collects its errors in an ``errors`` collector of its own.
+
+        Such a step may raise everything its collector holds: given this resolution's
+        collector, it would raise the errors of earlier steps too and stop the rest.
+        What it collects, raised or not, joins this resolution's errors.
+        """
+        errors = ErrorCollector()
+        raised: list[BlueprintError] = []
+        result = default
+        try:
+            result = fn(*args, errors=errors)
+        except BlueprintError as err:
+            raised = list(err.errors) if isinstance(err, BlueprintErrors) else [err]
+        for error in [*raised, *(e for e in errors.errors if all(e is not r for r in raised))]:
+            self.errors.add(error)
+        return default if raised else result
+
+    def _clean(self, since: int) -> bool:
+        """Whether no error was collected since the collector held ``since`` errors."""
+        return len(self.errors.errors) == since
 
     # -- values ------------------------------------------------------------------------
     def _string(self, value: Any, where: Where) -> str:

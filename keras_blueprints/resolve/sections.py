@@ -180,7 +180,7 @@ def output_name(ref: Ref) -> str:
 
 
 def resolve_compile(
-    raw: Any, outputs: list[Ref], root: Where, env: Mapping[str, Any]
+    raw: Any, outputs: list[Ref] | None, root: Where, env: Mapping[str, Any]
 ) -> CompileSpec | None:
     """Reads ``compile:`` into its model, checking per-output settings against the outputs.
 
@@ -192,7 +192,8 @@ def resolve_compile(
 
     Args:
         raw: The section (None when absent).
-        outputs: The model outputs.
+        outputs: The model outputs, or None when the graph has errors: the names
+            written are then still checked, their outputs not.
         root: The document's root.
         env: Parameter values.
 
@@ -208,7 +209,7 @@ def resolve_compile(
     from keras_blueprints.resolve.specs import CompileSpec
     from keras_blueprints.resolve.training import read_section
 
-    names = [output_name(r) for r in outputs]
+    names = None if outputs is None else [output_name(r) for r in outputs]
 
     def optimizer(value: Any, w: Where) -> Any:
         name, args = named_with_args(value, w, "an optimizer")
@@ -217,7 +218,7 @@ def resolve_compile(
 
     def per_output(key: str) -> Callable[[Any, Where], Any]:
         def read(value: Any, w: Where) -> Any:
-            checked = _per_output(key, value, names, w)
+            checked = value if names is None else _per_output(key, value, names, w)
             if key in IDENTIFIER_KINDS:
                 _raise_all(check_compile_value(IDENTIFIER_KINDS[key], value, w))
             return checked

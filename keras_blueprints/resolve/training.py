@@ -311,7 +311,7 @@ def _named(value: Any, w: Where, what: str, example: str) -> tuple[str, dict, Wh
 
 
 def resolve_train(
-    raw: Any, root: Where, env: Mapping[str, Any], node_names: Collection[str]
+    raw: Any, root: Where, env: Mapping[str, Any], node_names: Collection[str] | None
 ) -> TrainSpec | None:
     """Reads ``train:``.
 
@@ -319,7 +319,8 @@ def resolve_train(
         raw: The section (None when absent).
         root: The document's root.
         env: Parameter values.
-        node_names: The graph's node names (``pretrain.pairs`` refers to them).
+        node_names: The graph's node names (``pretrain.pairs`` refers to them), or
+            None when the graph has errors: the pairs' names are then not checked.
 
     Returns:
         The training specification, or None.
@@ -392,7 +393,7 @@ def _entries(
     return tuple(out)
 
 
-def _pretrain(value: Any, w: Where, node_names: Collection[str]) -> PretrainSpec:
+def _pretrain(value: Any, w: Where, node_names: Collection[str] | None) -> PretrainSpec:
     from keras_blueprints.resolve.specs import PretrainSpec
 
     def pairs(value: Any, pw: Where) -> tuple[tuple[str, str], ...]:
@@ -415,7 +416,7 @@ def _pretrain(value: Any, w: Where, node_names: Collection[str]) -> PretrainSpec
                     received=pair,
                 )
             for j, name in enumerate(pair):
-                if name not in node_names:
+                if node_names is not None and name not in node_names:
                     raise BlueprintError.unknown_name(
                         "a node of the graph", name, node_names, (pw / i / j).loc
                     )
