@@ -6,7 +6,8 @@ read rule, budgets), :mod:`.values` (where a value stands, ``${}`` substitution,
 safety checks), :mod:`.sections` (``params``, ``inputs``, ``compile``),
 :mod:`.nodes` (graph entries: ``when:``, ``repeat:``, node names), :mod:`.blocks`
 (YAML and Python block instances), :mod:`.references` (``from:``, ``share:``,
-``outputs:``), :mod:`.arguments` (block and layer arguments), :mod:`.graph`
+``outputs:``), :mod:`.arguments` (block and layer arguments), :mod:`.identifiers`
+(the Keras names they write), :mod:`.monitors` (monitored metric names), :mod:`.graph`
 (pending nodes and the whole-graph checks), :mod:`.models` (``models:``),
 :mod:`.specs` (the ``data``, ``train``, ``tune``, ``runtime`` and ``compile``
 sections, each declared once) read by :mod:`.training`'s one reader,
