@@ -1,0 +1,85 @@
+"""Fixes from issue 12: names authors could not write, and hints where they are likely wrong.
+
+A block's node names are checked as full layer names, a reference into a block
+instance says block internals are private, and ``resolve --why`` accepts names a
+``repeat`` generated.
+"""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError, BlueprintErrors
+
+
+def load(text: str):
+    return kb.load(textwrap.dedent(text).lstrip("\n"))
+
+
+def error_of(text: str) -> BlueprintError:
+    with pytest.raises(BlueprintError) as info:
+        load(text)
+    err = info.value
+    if isinstance(err, BlueprintErrors):
+        assert len(err.errors) == 1
+        err = err.errors[0]
+    return err
+
+
+DIGIT_NODE = """
+blocks:
+  stage:
+    graph:
+      - name: 0_conv
+        Dense: {units: 3}
+      - name: 1_relu
+        ReLU: {}
+inputs: {x: [4]}
+graph:
+  - name: conv2_block1
+    stage: {}
+"""
+
+
+def test_a_block_node_name_may_start_with_a_digit_when_the_full_name_is_valid():
+    bp = load(DIGIT_NODE)
+    assert [n.name for n in bp.nodes] == ["conv2_block1_0_conv", "conv2_block1_1_relu"]
+
+
+def test_a_block_node_name_starting_with_a_digit_builds_the_keras_applications_name():
+    model = kb.build(load(DIGIT_NODE))
+    assert model.get_layer("conv2_block1_0_conv").units == 3
+
+
+def test_a_top_level_node_name_starting_with_a_digit_is_still_refused_located():
+    err = error_of(
+        """
+        inputs: {x: [4]}
+        graph:
+          - name: 0_conv
+            Dense: {units: 3}
+        """
+    )
+    assert (err.location.line, err.location.col) == (3, 11)
+    assert err.message.startswith("a node name must be")
+
+
+def test_a_block_node_name_invalid_as_a_full_name_is_still_refused_located():
+    err = error_of(
+        """
+        blocks:
+          stage:
+            graph:
+              - name: "conv.x"
+                Dense: {units: 3}
+        inputs: {x: [4]}
+        graph:
+          - name: b
+            stage: {}
+        """
+    )
+    assert (err.location.line, err.location.col) == (4, 15)
+    assert err.message.startswith("a node name must be")
