@@ -83,3 +83,38 @@ def test_a_block_node_name_invalid_as_a_full_name_is_still_refused_located():
     )
     assert (err.location.line, err.location.col) == (4, 15)
     assert err.message.startswith("a node name must be")
+
+
+TWO_OUTPUTS = """
+blocks:
+  pair:
+    graph:
+      - name: hidden
+        Dense: {units: 3}
+      - name: left
+        Dense: {units: 2}
+      - name: right
+        Dense: {units: 2}
+        from: hidden
+    outputs: [left, right]
+inputs: {x: [4]}
+graph:
+  - name: enc
+    pair: {}
+  - Dense: {units: 1}
+    from: %s
+"""
+
+
+@pytest.mark.parametrize("ref", ["enc_hidden", "enc.hidden"])
+def test_a_reference_inside_a_block_instance_says_internals_are_private(ref):
+    err = error_of(TWO_OUTPUTS % ref)
+    assert (err.location.line, err.location.col) == (17, 11)
+    assert "are private" in err.hint
+    assert "enc.left, enc.right" in err.hint
+
+
+def test_an_unknown_reference_unlike_an_instance_gets_no_private_hint():
+    err = error_of(TWO_OUTPUTS % "encoder_x")
+    assert (err.location.line, err.location.col) == (17, 11)
+    assert "private" not in (err.hint or "")
