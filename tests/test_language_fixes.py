@@ -13,6 +13,7 @@ import pytest
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError, BlueprintErrors
+from keras_blueprints.cli import main
 
 
 def load(text: str):
@@ -118,3 +119,30 @@ def test_an_unknown_reference_unlike_an_instance_gets_no_private_hint():
     err = error_of(TWO_OUTPUTS % "encoder_x")
     assert (err.location.line, err.location.col) == (17, 11)
     assert "private" not in (err.hint or "")
+
+
+REPEATED = """\
+params: {width: 8}
+inputs: {x: [4]}
+graph:
+  - repeat: 2
+    graph:
+      - name: hidden${i + 1}
+        Dense: {units: "${width}", activation: relu}
+"""
+
+
+def test_resolve_why_accepts_a_node_name_generated_by_a_repeat(tmp_path, capsys):
+    path = tmp_path / "deep.yaml"
+    path.write_text(REPEATED)
+    assert main(["resolve", str(path), "--why", "graph.hidden2.units"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert out == ["graph.hidden2.units = 8", f"  set by {path}:7:24"]
+
+
+def test_resolve_why_on_a_generated_node_refuses_an_argument_it_lacks(tmp_path, capsys):
+    path = tmp_path / "deep.yaml"
+    path.write_text(REPEATED)
+    assert main(["resolve", str(path), "--why", "graph.hidden2.unit"]) != 0
+    err = capsys.readouterr().err
+    assert "--why graph.hidden2.unit: error: 'unit' is not an argument" in err
