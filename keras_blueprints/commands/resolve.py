@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import Any
 
 from keras_blueprints._core.errors import BlueprintError, Location, format_path
 from keras_blueprints.cli import EXIT_OK, add_overrides, command
@@ -30,7 +31,13 @@ def run(args: argparse.Namespace) -> int:
 
     doc = bp.document
     where = Location(f"--why {args.why}")
-    path = _locate(doc, split_key(args.why, where), where, create=False)
+    parts = split_key(args.why, where)
+    try:
+        path = _locate(doc, parts, where, create=False)
+    except BlueprintError:
+        if not _why_resolved(bp, parts, where):  # a name a repeat generated, say
+            raise
+        return EXIT_OK
     value = _get(doc.data, path)
     history = doc.provenance.why(path) or [doc.sources.value(path)]
     print(f"{format_path(path)} = {value!r}")
@@ -40,3 +47,39 @@ def run(args: argparse.Namespace) -> int:
     if not history:
         raise BlueprintError("no source recorded", where)
     return EXIT_OK
+
+
+def _why_resolved(bp: Any, parts: list[str | int], where: Location) -> bool:
+    """Answers ``--why graph.NODE[.ARG]`` from the resolved graph, for a generated name.
+
+    A node a ``repeat`` created (``hidden1``) has no entry of its own in the document:
+    its arguments come from the repeated entry, where they were written.
+
+    Args:
+        bp: The loaded blueprint.
+        parts: The key's segments.
+        where: Where the key was given, for errors.
+
+    Returns:
+        Whether the key named a node of the resolved graph (and was answered).
+
+    Raises:
+        BlueprintError: The node has no such argument.
+    """
+    if len(parts) not in (2, 3) or parts[0] != "graph":
+        return False
+    node = next((n for n in bp.nodes if n.name == str(parts[1])), None)
+    if node is None:
+        return False
+    if len(parts) == 2:
+        print(f"graph.{node.name} = {node.type}")
+        print(f"  set by {node.location}")
+        return True
+    arg = str(parts[2])
+    if arg not in node.args:
+        raise BlueprintError.unknown_name(
+            f"an argument given to node '{node.name}'", arg, list(node.args), where
+        )
+    print(f"graph.{node.name}.{arg} = {node.args[arg]!r}")
+    print(f"  set by {node.arg_locations.get(arg, node.location)}")
+    return True

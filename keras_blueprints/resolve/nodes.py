@@ -12,6 +12,7 @@ checked, while its input adds no knock-on error.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -44,6 +45,8 @@ from keras_blueprints.resolve.values import NAME_RE, Where, substitute_at
 __all__ = ["MAX_NODES", "MAX_REPEAT", "Expansion", "NodeNames"]
 
 MAX_REPEAT = 10_000
+# A node's own name in a block instance: its full name (prefixed) must match NAME_RE.
+LOCAL_NAME_RE = re.compile(r"^[A-Za-z0-9_\-]+$")
 MAX_NODES = 100_000
 
 
@@ -75,11 +78,17 @@ class NodeNames:
             BlueprintError: An invalid or duplicate name.
         """
         if explicit is not None:
-            if not isinstance(explicit, str) or not NAME_RE.match(explicit):
+            # Inside a block instance the layer's name is the prefixed one: check that, so
+            # ``0_conv`` in ``conv2_block1`` gives ``conv2_block1_0_conv`` (as Keras names).
+            if not isinstance(explicit, str) or not _valid_local(scope.prefix, explicit):
                 raise BlueprintError(
                     "a node name must be letters, digits, '_' or '-', not starting with a digit",
                     (w / "name").loc,
                     received=explicit,
+                    hint="Inside a block, the full name (the instance's prefix, then the"
+                    " node's name) must not start with a digit."
+                    if scope.prefix
+                    else None,
                 )
             local = explicit
             full = scope.prefix + explicit
@@ -445,6 +454,11 @@ class Expansion:
             return
         scope.names[name] = POISONED
         self.names.taken[scope.prefix + name] = w.loc
+
+
+def _valid_local(prefix: str, name: str) -> bool:
+    """Whether ``name``, given in a scope of ``prefix``, makes a valid full layer name."""
+    return bool(LOCAL_NAME_RE.match(name)) and bool(NAME_RE.match(prefix + name))
 
 
 def _written_name(item: dict[str, Any], w: Where, env: Mapping[str, Any]) -> str | None:

@@ -153,6 +153,7 @@ def lookup(scope: Scope, text: str, where: Where) -> Ref:
             where.loc,
             path=where.path,
             context=scope.context,
+            extra_hint=_private_hint(scope, base),
         )
     if isinstance(target, dict):  # a block instance: its first or its named output
         key = index if index is not None else next(iter(target))
@@ -160,7 +161,11 @@ def lookup(scope: Scope, text: str, where: Where) -> Ref:
             key = list(target)[int(key)]
         if key not in target:
             raise BlueprintError.unknown_name(
-                f"an output of block instance '{base}'", key, list(target), where.loc
+                f"an output of block instance '{base}'",
+                key,
+                list(target),
+                where.loc,
+                extra_hint=_outputs_hint(base, target),
             )
         return Ref(target[key].node, target[key].index, where.loc)
     if index is None:
@@ -170,6 +175,28 @@ def lookup(scope: Scope, text: str, where: Where) -> Ref:
             f"'{base}' is already one output; it has no output '{index}'", where.loc
         )
     return Ref(target.node, int(index) if index.isdigit() else index, where.loc)
+
+
+def _outputs_hint(instance: str, outputs: Mapping[str, Ref]) -> str:
+    """Says a block instance's internals are private, and how to name its outputs."""
+    names = ", ".join(f"{instance}.{key}" for key in outputs)
+    return (
+        f"The nodes inside block instance '{instance}' are private: refer to '{instance}'"
+        f" (its first output) or to one of its outputs: {names}."
+    )
+
+
+def _private_hint(scope: Scope, name: str) -> str | None:
+    """For ``INSTANCE_NODE`` naming a node inside a block instance, the outputs to name."""
+    instances = [
+        (key, target)
+        for key, target in scope.names.items()
+        if isinstance(target, dict) and name.startswith(f"{key}_")
+    ]
+    if not instances:
+        return None
+    key, outputs = max(instances, key=lambda item: len(item[0]))
+    return _outputs_hint(key, outputs)
 
 
 def ref_at(scope: Scope, value: Any, where: Where) -> Ref:
