@@ -10,7 +10,6 @@ import pytest
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError, BlueprintErrors, Location
-from keras_blueprints.resolve import COMPILE_EXTRA
 from keras_blueprints.resolve.schema import CompileSpec as CompileReExported
 from keras_blueprints.resolve.schema import TrainSpec as ReExported
 from keras_blueprints.resolve.specs import (
@@ -138,7 +137,9 @@ def test_the_compile_spec_passes_on_only_the_keywords_given():
 
 def test_every_compile_keyword_is_a_field_of_the_model():
     core = ("optimizer", "loss", "metrics", "loss_weights")
-    assert CompileSpec.yaml_keys() == (*core, *COMPILE_EXTRA)
+    extra = ("jit_compile", "steps_per_execution", "run_eagerly", "weighted_metrics")
+    assert CompileSpec.yaml_keys() == (*core, *extra, "auto_scale_loss")
+    assert CompileSpec.extra_keys() == (*extra, "auto_scale_loss")
     assert "optimizer_args" in CompileSpec.model_fields  # filled from 'optimizer'
 
 

@@ -20,7 +20,7 @@ Nothing here imports TensorFlow. docs/architecture.md draws the whole flow.
 from __future__ import annotations
 
 from keras_blueprints.resolve.expand import TOP_LEVEL_KEYS, resolve
-from keras_blueprints.resolve.sections import COMPILE_EXTRA, DTYPES
+from keras_blueprints.resolve.sections import DTYPES
 from keras_blueprints.resolve.values import NAME_RE, REF_RE
 
-__all__ = ["COMPILE_EXTRA", "DTYPES", "NAME_RE", "REF_RE", "TOP_LEVEL_KEYS", "resolve"]
+__all__ = ["DTYPES", "NAME_RE", "REF_RE", "TOP_LEVEL_KEYS", "resolve"]

@@ -14,22 +14,12 @@ from keras_blueprints.resolve.values import NAME_RE, Where, names_in, substitute
 if TYPE_CHECKING:
     from keras_blueprints.resolve.specs import CompileSpec
 
-__all__ = ["COMPILE_EXTRA", "DTYPES", "resolve_compile", "resolve_inputs", "resolve_params"]
+__all__ = ["DTYPES", "resolve_compile", "resolve_inputs", "resolve_params"]
 
 DTYPES = (
     "float16", "bfloat16", "float32", "float64", "int8", "int16", "int32", "int64",
     "uint8", "uint16", "uint32", "uint64", "bool", "string",
 )  # fmt: skip
-COMPILE_EXTRA = (
-    "jit_compile",
-    "steps_per_execution",
-    "run_eagerly",
-    "weighted_metrics",
-    "auto_scale_loss",
-)
-"""The further ``Model.compile`` keywords a ``compile:`` section may give: each is a field
-of :class:`~keras_blueprints.resolve.specs.CompileSpec` (listed here, without pydantic,
-for the modules that import this one on every load)."""
 
 
 def resolve_params(root: Where) -> dict[str, Any]:

@@ -38,7 +38,6 @@ from pydantic.json_schema import SkipJsonSchema, WithJsonSchema
 
 from keras_blueprints._core.errors import UNKNOWN, Location
 from keras_blueprints.resolve.schema import CallbackSpec, SourceSpec, freeze
-from keras_blueprints.resolve.sections import COMPILE_EXTRA
 
 __all__ = [
     "EDITOR_REF",
@@ -455,9 +454,21 @@ class CompileSpec(SectionSpec):
     @property
     def extra(self) -> Mapping[str, Any]:
         """The further ``Model.compile`` keywords that were given, by name."""
-        given = {key: getattr(self, key) for key in COMPILE_EXTRA}
+        given = {key: getattr(self, key) for key in self.extra_keys()}
         return MappingProxyType({k: v for k, v in given.items() if v is not None})
 
+    @classmethod
+    def extra_keys(cls) -> tuple[str, ...]:
+        """The further ``Model.compile`` keywords a ``compile:`` section may give.
+
+        Returns:
+            Its YAML keys other than the optimizer, the loss, the metrics and the loss
+            weights, in the order the fields are declared.
+        """
+        return tuple(k for k in cls.yaml_keys() if k not in _COMPILE_CORE)
+
+
+_COMPILE_CORE = ("optimizer", "loss", "metrics", "loss_weights")
 
 SECTIONS: dict[str, type[SectionSpec]] = {
     "data": DataSpec,
