@@ -10,6 +10,12 @@ its own prediction: the ``models:`` section of a seq2seq blueprint declares an
 model's layers, and :func:`greedy_decode` loops over them, taking the most
 probable token at each step.
 
+An attention decoder also reads the encoder's outputs at every step: its
+``decoder_step`` takes ``[token, *states, *constants]`` (the constants, such
+as the encoder's output sequence, come after the states) and still returns
+``[probabilities, *states]``; the encoder returns ``[*states, *constants]``,
+and the constants are passed unchanged at every step.
+
 Greedy decoding keeps one hypothesis; beam search, which keeps the ``k`` best
 prefixes, finds more probable sequences at ``k`` times the cost.
 """
@@ -39,14 +45,18 @@ def greedy_decode(
     Works with any recurrent state layout (an LSTM's ``h, c``, a GRU's single
     state, several stacked layers' states): the encoder returns the decoder's
     initial states, and the one-step decoder takes ``[token, *states]`` and
-    returns ``[probabilities, *states]`` in the same order. The token input may
+    returns ``[probabilities, *states]`` in the same order. A decoder step
+    with more inputs than it returns states (an attention decoder) takes
+    ``[token, *states, *constants]``: the encoder then returns
+    ``[*states, *constants]``, and the constants (the encoder's output
+    sequence) are fed unchanged at every step. The token input may
     be one-hot (a float input whose last axis is the vocabulary) or token ids
     (an integer input), with or without a time axis of length 1: the decoder's
     first input says which.
 
     Args:
-        encoder: Maps ``source`` to the decoder's initial state(s).
-        decoder_step: One decoding step, ``[token, *states] -> [probs, *states]``;
+        encoder: Maps ``source`` to the decoder's initial state(s), then its constants.
+        decoder_step: One decoding step, ``[token, *states, *constants] -> [probs, *states]``;
             ``probs`` has the vocabulary on its last axis (a time axis, if any,
             is read at its last step).
         source: The batch of source sequences, as the encoder takes it.
@@ -70,9 +80,17 @@ def greedy_decode(
     states = _as_list(encoder(source, training=False))
     if len(states) != len(decoder_step.inputs) - 1:
         raise ValueError(
-            "Expected the encoder to return one state per state input of the decoder step "
-            f"({len(decoder_step.inputs) - 1}). Received: {len(states)} encoder outputs"
+            "Expected the encoder to return one value per state or constant input of the "
+            f"decoder step ({len(decoder_step.inputs) - 1}). Received: {len(states)} encoder "
+            "outputs"
         )
+    carried = len(decoder_step.outputs) - 1  # the states; the inputs after them are constants
+    if not 1 <= carried <= len(states):
+        raise ValueError(
+            "Expected the decoder step to return its probabilities and at most as many states "
+            f"as it takes ({len(states)}). Received: {len(decoder_step.outputs)} outputs"
+        )
+    states, constants = states[:carried], states[carried:]
     encode = _token_encoder(decoder_step.inputs[0])
     batch = int(states[0].shape[0])
     tokens = np.full((batch,), start_token, dtype="int64")
@@ -80,7 +98,7 @@ def greedy_decode(
     done = np.zeros((batch,), dtype=bool)
     for step in range(max_length):
         token = keras.ops.convert_to_tensor(encode(tokens))  # the states stay tensors
-        probs, *states = _as_list(decoder_step([token, *states], training=False))
+        probs, *states = _as_list(decoder_step([token, *states, *constants], training=False))
         probs = keras.ops.convert_to_numpy(probs)
         tokens = probs.reshape(batch, -1, probs.shape[-1])[:, -1].argmax(axis=-1)
         out[:, step] = np.where(done, out[:, step], tokens)

@@ -22,7 +22,7 @@ def digits(
     context: SourceContext,
     *,
     image_size: int | None = None,
-    layout: Literal["auto", "flat", "image"] = "auto",
+    layout: Literal["auto", "flat", "image", "tokens"] = "auto",
     target: Literal["labels", "inputs"] = "labels",
     test_fraction: float = 0.2,
     validation_fraction: float = 0.0,
@@ -34,6 +34,9 @@ def digits(
     image input ``[H, W, C]`` gets images resized (bilinear) to H x W, with
     C = 1 (grey) or 3 (the grey replicated). ``zoo:lenet5`` thus reads the
     digits at 32 x 32, as LeNet-5 read MNIST digits padded to 32 x 32.
+    ``layout: tokens`` gives each image as a sequence of 64 token ids, the
+    pixels' raw intensities 0-16 (a vocabulary of 17), for an integer input
+    ``[64]`` (``zoo:transformer_encoder_classifier``).
 
     The splits are stratified (each keeps the ten classes' proportions) and
     seeded by the run's seed.
@@ -41,7 +44,8 @@ def digits(
     Args:
         context: The blueprint, the seed and the split asked.
         image_size: Resize the images to this size (default: the input's).
-        layout: ``flat`` vectors, ``image`` arrays (H, W, C), or ``auto`` (from the input's rank).
+        layout: ``flat`` vectors, ``image`` arrays (H, W, C), ``tokens`` (64 intensity ids
+            0-16, for an integer input ``[64]``), or ``auto`` (from the input's rank).
         target: ``labels`` (class ids 0-9) or ``inputs`` (y = x, for autoencoders).
         test_fraction: Share of the 1,797 images held out as the test split.
         validation_fraction: Share held out as the validation split (0: none).
@@ -60,7 +64,9 @@ def digits(
     shape = tuple(spec.shape)
     if layout == "auto":
         layout = "flat" if len(shape) == 1 else "image"
-    if layout == "flat":
+    if layout == "tokens":
+        pixels = _tokens(data.images, shape, spec)
+    elif layout == "flat":
         pixels = _flat(images, shape, image_size, spec.name)
     else:
         pixels = _images(images, shape, image_size, spec.name)
@@ -102,6 +108,13 @@ def _flat(images, shape: tuple, image_size: int | None, name: str):
             )
     out = _resize(images[..., None], (image_size, image_size))
     return out.reshape(len(out), -1)
+
+
+def _tokens(images, shape: tuple, spec):
+    if len(shape) != 1 or shape[0] not in (64, None):
+        raise _layout_error(spec.name, shape, "tokens", "a sequence input [64] of token ids")
+    dtype = spec.dtype if "int" in spec.dtype else "int32"
+    return images.reshape(len(images), 64).astype(dtype)  # intensities 0..16
 
 
 def _images(images, shape: tuple, image_size: int | None, name: str):
