@@ -15,6 +15,8 @@ SMALLER = {
     "seq2seq_lstm": ["data.source.sequences.count=64"],
     "seq2seq_gru_bidirectional": ["data.source.sequences.count=64"],
     "seq2seq_lstm_scheduled": ["data.source.sequences.count=64"],
+    "seq2seq_attention_bahdanau": ["data.source.sequences.count=64"],
+    "seq2seq_attention_luong": ["data.source.sequences.count=64"],
 }
 
 TRAINABLE = [name for name in zoo.names() if kb.load(f"zoo:{name}").data is not None]
