@@ -84,11 +84,12 @@ def greedy_decode(
             f"decoder step ({len(decoder_step.inputs) - 1}). Received: {len(states)} encoder "
             "outputs"
         )
-    carried = len(decoder_step.outputs) - 1  # the states; the inputs after them are constants
-    if not 1 <= carried <= len(states):
+    outputs = getattr(decoder_step, "outputs", None)  # None: a plain callable, all states
+    carried = len(states) if outputs is None else len(outputs) - 1
+    if not 1 <= carried <= len(states):  # the states; the inputs after them are constants
         raise ValueError(
             "Expected the decoder step to return its probabilities and at most as many states "
-            f"as it takes ({len(states)}). Received: {len(decoder_step.outputs)} outputs"
+            f"as it takes ({len(states)}). Received: {carried + 1} outputs"
         )
     states, constants = states[:carried], states[carried:]
     encode = _token_encoder(decoder_step.inputs[0])

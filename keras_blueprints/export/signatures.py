@@ -213,8 +213,9 @@ def decode_function(encoder: keras.Model, decoder_step: keras.Model, spec: Decod
     token once a sequence has ended), until ``max_length`` tokens.
 
     Args:
-        encoder: Source -> the decoder's initial states (one input).
-        decoder_step: ``[token, *states] -> [probabilities, *states]``.
+        encoder: Source -> the decoder's initial states, then its constants (one input).
+        decoder_step: ``[token, *states, *constants] -> [probabilities, *states]``
+            (constants, such as an attention decoder's encoder outputs, are fed every step).
         spec: Length and tokens.
 
     Returns:
@@ -229,11 +230,12 @@ def decode_function(encoder: keras.Model, decoder_step: keras.Model, spec: Decod
         raise ValueError(
             f"Expected an encoder with one input for 'decode'. Received: {len(encoder.inputs)}"
         )
-    states_in = len(decoder_step.inputs) - 1
-    if len(encoder.outputs) != states_in or len(decoder_step.outputs) != states_in + 1:
+    fed = len(decoder_step.inputs) - 1  # the states, then any constants
+    states_in = len(decoder_step.outputs) - 1
+    if len(encoder.outputs) != fed or not 1 <= states_in <= fed:
         raise ValueError(
-            "Expected the encoder to return one state per state input of the decoder step "
-            f"({states_in}) and the step to return [probabilities, *states]. Received: "
+            "Expected the encoder to return one value per state or constant input of the decoder "
+            f"step ({fed}) and the step to return [probabilities, *states]. Received: "
             f"{len(encoder.outputs)} encoder outputs, {len(decoder_step.outputs)} step outputs"
         )
     token = decoder_step.inputs[0]
@@ -261,13 +263,15 @@ def decode_function(encoder: keras.Model, decoder_step: keras.Model, spec: Decod
 
     def fn(source: Any) -> dict[str, Any]:
         states = _as_list(encoder(source, training=False))
+        states, constants = states[:states_in], states[states_in:]
         batch = tf.shape(states[0])[0]
         tokens = tf.fill([batch], tf.constant(spec.start_token, tf.int64))
         done = tf.zeros([batch], tf.bool)
         written = tf.TensorArray(tf.int64, size=spec.max_length)
 
         def body(step, tokens, done, written, *states):
-            probs, *new_states = _as_list(decoder_step([encode(tokens), *states], training=False))
+            fed = [encode(tokens), *states, *constants]
+            probs, *new_states = _as_list(decoder_step(fed, training=False))
             last = tf.reshape(probs, [batch, -1, vocabulary])[:, -1]
             chosen = tf.argmax(last, axis=-1, output_type=tf.int64)
             written = written.write(step, tf.where(done, tf.constant(pad, tf.int64), chosen))
