@@ -168,7 +168,9 @@ class ClassToken(keras.layers.Layer):
     def build(self, input_shape):
         """Creates the ``(1, 1, width)`` token."""
         shape = _check_sequence("ClassToken", input_shape)
-        self.token = self.add_weight(shape=(1, 1, shape[-1]), name="token", initializer=self.initializer)
+        self.token = self.add_weight(
+            shape=(1, 1, shape[-1]), name="token", initializer=self.initializer
+        )
 
     def call(self, inputs):
         """Concatenates the token before the first position."""
