@@ -80,9 +80,9 @@ def greedy_decode(
     states = _as_list(encoder(source, training=False))
     if len(states) != len(decoder_step.inputs) - 1:
         raise ValueError(
-            "Expected the encoder to return one value per state or constant input of the "
-            f"decoder step ({len(decoder_step.inputs) - 1}). Received: {len(states)} encoder "
-            "outputs"
+            "Expected the encoder to return one state per state input of the decoder step, "
+            f"then its constants ({len(decoder_step.inputs) - 1} in all). Received: "
+            f"{len(states)} encoder outputs"
         )
     outputs = getattr(decoder_step, "outputs", None)  # None: a plain callable, all states
     carried = len(states) if outputs is None else len(outputs) - 1

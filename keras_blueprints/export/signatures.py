@@ -234,8 +234,9 @@ def decode_function(encoder: keras.Model, decoder_step: keras.Model, spec: Decod
     states_in = len(decoder_step.outputs) - 1
     if len(encoder.outputs) != fed or not 1 <= states_in <= fed:
         raise ValueError(
-            "Expected the encoder to return one value per state or constant input of the decoder "
-            f"step ({fed}) and the step to return [probabilities, *states]. Received: "
+            "Expected the encoder to return one state per state input of the decoder step, then "
+            f"its constants ({fed} in all), and the step to return [probabilities, *states]. "
+            "Received: "
             f"{len(encoder.outputs)} encoder outputs, {len(decoder_step.outputs)} step outputs"
         )
     token = decoder_step.inputs[0]
