@@ -14,6 +14,7 @@ import keras_blueprints as kb
 from keras_blueprints import zoo
 from keras_blueprints.catalog import keras_layers
 from keras_blueprints.catalog.components import BLOCKS, LAYERS
+from keras_blueprints.catalog.docs import layer_doc
 from keras_blueprints.cli import main
 from keras_blueprints.loading.document import CONTROL_KEYS
 from keras_blueprints.resolve import TOP_LEVEL_KEYS
@@ -177,10 +178,11 @@ def test_layer_arguments_match_the_catalog(schema):
         assert layer.get("required", []) == list(signature.required), name
         assert layer["additionalProperties"] is False
     conv = schema["$defs"]["layer.Conv2D"]["properties"]
-    assert conv["padding"]["description"] == 'Default: "valid".'
+    docs = layer_doc("Conv2D").args  # the docstring's text, then the default
+    assert conv["padding"]["description"] == docs["padding"] + ' Default: "valid".'
     assert conv["padding"]["default"] == "valid"
-    assert conv["strides"]["description"] == "Default: [1, 1]."
-    assert conv["filters"]["description"] == "Required."
+    assert conv["strides"]["description"] == docs["strides"] + " Default: [1, 1]."
+    assert conv["filters"]["description"] == docs["filters"] + " Required."
     assert conv["use_bias"]["anyOf"] == [
         {"type": "boolean"},
         {"$ref": "#/$defs/expression"},

@@ -369,11 +369,7 @@ def main() -> int:
     ]
     for path, data in written:
         path.write_text(render(data), encoding="utf-8")
-        counts = ", ".join(
-            f"{len(data[key])} {key}"
-            for key in SUMMARY_KEYS
-            if key in data
-        )
+        counts = ", ".join(f"{len(data[key])} {key}" for key in SUMMARY_KEYS if key in data)
         print(f"wrote {path.relative_to(REPO_ROOT)}: {counts}")
     return 0
 
