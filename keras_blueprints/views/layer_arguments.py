@@ -8,8 +8,10 @@ resolver and Keras accept (the schema must never refuse a valid blueprint):
 * identifiers (``activation``, ``*_initializer``, ``*_regularizer``,
   ``*_constraint``), as the resolver checks them
   (:func:`keras_blueprints.resolve.identifiers.argument_kind`): one of Keras'
-  names (or one registered with Keras in this process, or ``package>Name``), a
-  mapping (``{class_name, config}``), or null;
+  names, a name registered with Keras written ``package>Name``, a mapping
+  (``{class_name, config}``), or null. A custom object registered with Keras
+  and written by its bare name is accepted by the resolver but not by the
+  schema: the schema does not depend on what one process has registered;
 * enumerated arguments (``padding``, ``data_format``, ``interpolation``,
   ``merge_mode``, ``dtype``...): a string among the values (any case where Keras
   lower-cases it), or null; an argument of the same name whose default is not a
@@ -154,12 +156,11 @@ def _any_case(values: Iterable[str]) -> str:
 
 def _identifier(kind: str) -> dict[str, Any]:
     """An activation, initializer, regularizer or constraint, as the resolver accepts it."""
-    registered = sorted(n for n in vocabulary.registered_names() if ">" not in n)
     return {
         "description": f"{vocabulary.KINDS[kind][0].upper()}{vocabulary.KINDS[kind][1:]}:"
         " a name, {class_name, config}, or null.",
         "anyOf": [
-            {"enum": sorted({*vocabulary.names(kind), *registered})},
+            {"enum": list(vocabulary.names(kind))},
             {"type": "string", "pattern": REGISTERED},
             {"type": "object", "description": "{class_name: ..., config: {...}}"},
             {"type": "null"},
