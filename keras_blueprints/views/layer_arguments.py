@@ -16,6 +16,7 @@ resolver and Keras accept (the schema must never refuse a valid blueprint):
   ``merge_mode``, ``dtype``...): a string among the values (any case where Keras
   lower-cases it), or null; an argument of the same name whose default is not a
   string (``ZeroPadding2D.padding``) also takes what that default says;
+* ``name``: a string; ``seed`` (of Keras' layers): an integer or null;
 * a boolean default: a boolean;
 * a docstring that starts with a type Keras states reliably (``Positive
   integer``, ``int``, ``int or tuple/list of 2 integer``, ``Float between 0 and
@@ -239,7 +240,11 @@ def argument_schema(info: ParamInfo, doc: str | None, *, checked: bool) -> dict[
     else:
         kind = argument_kind(info.name) if checked else None
         values = vocabulary.enumeration(info.name) if checked else None
-        if kind is not None:
+        if info.name == "name" and default is None:
+            plain = {"type": ["string", "null"]}
+        elif info.name == "seed" and checked and isinstance(default, int | None):
+            plain = {"type": ["integer", "null"]}
+        elif kind is not None:
             plain = {"$ref": f"#/$defs/{kind}"}
         elif values is not None:
             plain = _enumerated(info.name, info.default)
