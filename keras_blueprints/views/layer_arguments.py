@@ -82,11 +82,17 @@ def typed(schema: Mapping[str, Any], description: str | None = None) -> dict[str
     Returns:
         The schema of a value a blueprint may also compute or search.
     """
-    options = list(schema["anyOf"]) if list(schema) == ["anyOf"] else [dict(schema)]
-    out: dict[str, Any] = {"anyOf": [*options, EXPRESSION, SPACE]}
+    out: dict[str, Any] = {"anyOf": [dict(schema), EXPRESSION, SPACE]}
     if description:
         out["description"] = description
     return out
+
+
+def _flat_typed(schema: Mapping[str, Any]) -> dict[str, Any]:
+    """:func:`typed`, a bare ``anyOf``'s options listed beside the expression (for editors)."""
+    if list(schema) != ["anyOf"]:
+        return typed(schema)
+    return {"anyOf": [*schema["anyOf"], EXPRESSION, SPACE]}
 
 
 def json_value(value: Any) -> Any:
@@ -257,7 +263,7 @@ def argument_schema(info: ParamInfo, doc: str | None, *, checked: bool) -> dict[
             )
             if plain is None and known:
                 plain = _from_default(default)
-        schema = typed(plain) if plain is not None else {}
+        schema = _flat_typed(plain) if plain is not None else {}
     schema = {**schema, "description": description(info, doc)}
     if known:
         schema["default"] = json_value(info.default)
