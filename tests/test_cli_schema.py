@@ -409,6 +409,16 @@ def test_layers_of_the_package_are_described(schema):
     assert units["description"] == "Positive integer, the size of the state and output. Required."
 
 
+def test_python_block_parameters_are_described_and_typed(schema):
+    block = schema["$defs"]["block.bottleneck_block"]["properties"]
+    assert block["filters"]["description"] == (
+        "Channels of the bottleneck; the block outputs ``4 * filters``. Required."
+    )
+    assert block["filters"]["anyOf"][0] == {"type": "integer", "exclusiveMinimum": 0}
+    stride = "Stride of the block (and of the shortcut). Default: 1."
+    assert block["stride"]["description"] == stride
+
+
 def test_docstring_reader_reads_args_sections():
     class Base:
         """A base.

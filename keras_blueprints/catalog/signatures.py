@@ -37,6 +37,7 @@ __all__ = [
     "argument_docs",
     "call_params",
     "constructor_params",
+    "docstring_args",
     "json_default",
     "summary_line",
 ]
@@ -265,6 +266,22 @@ def _args_section(doc: str) -> dict[str, str]:
             break
     flush()
     return out
+
+
+def docstring_args(obj: Any) -> dict[str, str]:
+    """Reads the ``Args:`` section of a function's (or class's own) docstring.
+
+    Args:
+        obj: A function or class; an inherited docstring is not read.
+
+    Returns:
+        Argument name -> the first paragraph of its description (bounded as in
+        :func:`argument_docs`); empty when there is no docstring or section.
+    """
+    doc = (
+        getattr(obj, "__doc__", None) if not isinstance(obj, type) else obj.__dict__.get("__doc__")
+    )
+    return _args_section(inspect.cleandoc(doc)) if isinstance(doc, str) else {}
 
 
 def argument_docs(cls: type, base: type) -> dict[str, str]:

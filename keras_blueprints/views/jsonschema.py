@@ -42,6 +42,7 @@ from keras_blueprints.catalog import keras_version
 from keras_blueprints.catalog.components import BLOCKS, LAYERS, BlockEntry, BlockParam, LayerEntry
 from keras_blueprints.catalog.configurable import FunctionEntry
 from keras_blueprints.catalog.docs import layer_doc
+from keras_blueprints.catalog.signatures import docstring_args
 from keras_blueprints.data.registry import SOURCES
 from keras_blueprints.loading import zoo
 from keras_blueprints.loading.document import CONTROL_KEYS
@@ -610,7 +611,8 @@ def _function(entry: FunctionEntry, what: str) -> dict[str, Any]:
 def _python_block(
     entry: BlockEntry | FunctionEntry, default_doc: str | None = None
 ) -> dict[str, Any]:
-    params = {name: _block_param(p) for name, p in entry.params.items()}
+    docs = docstring_args(entry.fn)
+    params = {name: _block_param(p, docs.get(name)) for name, p in entry.params.items()}
     required = [p.name for p in entry.params.values() if p.required]
     schema: dict[str, Any] = {
         "type": "object" if required else ["object", "null"],
@@ -623,14 +625,16 @@ def _python_block(
     return schema
 
 
-def _block_param(param: BlockParam) -> dict[str, Any]:
+def _block_param(param: BlockParam, doc: str | None = None) -> dict[str, Any]:
+    """A typed parameter's schema, described by its own doc or the function's ``Args:``."""
     schema: dict[str, Any] = {}
     if "any" not in param.type.names:
         bound = param.bound.schema() if param.bound is not None else {}
         schema = typed({"type": _json_types(param.type.names), **bound})
     if param.choices:
         schema = typed({"enum": [json_value(c) for c in param.choices]})
-    description = param.doc + " " if param.doc else ""
+    text = param.doc or doc
+    description = text + " " if text else ""
     if param.required:
         description += "Required."
     else:
