@@ -386,6 +386,21 @@ def test_layer_arguments_are_described_and_typed(schema):
     ]
 
 
+def test_every_default_is_accepted_by_its_own_schema(schema):
+    """Keras' defaults are valid values: a type inferred too narrowly refuses its own default."""
+    refused = []
+    for key, component in schema["$defs"].items():
+        if not key.startswith(("layer.", "block.", "source.", "callback.")):
+            continue
+        for name, prop in component["properties"].items():
+            if "default" not in prop:
+                continue
+            ref = {"$defs": schema["$defs"], "$ref": f"#/$defs/{key}/properties/{name}"}
+            if not Draft202012Validator(ref).is_valid(prop["default"]):
+                refused.append(f"{key}.{name}={prop['default']!r}")
+    assert refused == []
+
+
 def test_most_layer_arguments_have_a_description_and_a_type(schema):
     """Issue 13 counted 1,598 arguments described only by their default, 1,062 untyped."""
     props = [

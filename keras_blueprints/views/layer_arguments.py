@@ -122,6 +122,8 @@ def _from_docstring(doc: str, default: Any, nullable: bool) -> dict[str, Any] | 
         nullable: Whether null is accepted (the default is None).
     """
     head = _head(doc)
+    if re.match(r"^[^,.;:(]*,\s*or\b", doc):
+        return None  # "Int, or tuple of 2 ints, or ...": more than the first clause says
     if _INT_OR_LIST.match(head):
         one = {"type": "integer"}
         items = {"anyOf": [one, EXPRESSION, SPACE]}
