@@ -5,7 +5,7 @@ Run from the repository root after upgrading Keras or changing a layer of
 
     python tools/gen_layer_catalog.py
 
-It writes three files, all read by :mod:`keras_blueprints.catalog` without
+It writes five files, all read by :mod:`keras_blueprints.catalog` without
 importing Keras (``blueprint validate --no-build`` checks arguments with them):
 
 * ``keras_layers.json``: every public ``keras.layers`` class (:func:`collect`);
@@ -14,6 +14,10 @@ importing Keras (``blueprint validate --no-build`` checks arguments with them):
 * ``keras_callbacks.json``: every public ``keras.callbacks`` class
   (:func:`collect_callbacks`), behind the factories of
   :mod:`keras_blueprints.callbacks.standard`;
+* ``layer_docs.json``: each layer's summary line and the description of each of
+  its arguments, from the docstrings of Keras' layers and ours
+  (:func:`collect_docs`), read only by the editor schema
+  (:mod:`keras_blueprints.catalog.docs`), so that loading stays small;
 * ``keras_vocabulary.json``: the names Keras accepts for activations,
   initializers, regularizers, constraints, losses, metrics, optimizers and
   learning-rate schedules, and the values of enumerated arguments (``padding``,
@@ -35,7 +39,12 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from keras_blueprints.catalog.signatures import call_params, constructor_params
+from keras_blueprints.catalog.signatures import (
+    argument_docs,
+    call_params,
+    constructor_params,
+    summary_line,
+)
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 CATALOG_DIR = REPO_ROOT / "keras_blueprints" / "catalog"
@@ -43,6 +52,7 @@ CATALOG_PATH = CATALOG_DIR / "keras_layers.json"
 BUILTIN_LAYERS_PATH = CATALOG_DIR / "builtin_layers.json"
 CALLBACKS_PATH = CATALOG_DIR / "keras_callbacks.json"
 VOCABULARY_PATH = CATALOG_DIR / "keras_vocabulary.json"
+DOCS_PATH = CATALOG_DIR / "layer_docs.json"
 FORMAT_VERSION = 1
 
 # A required parameter with one of these names takes a Python callable or a
@@ -145,6 +155,43 @@ def collect_builtin_layers() -> dict[str, Any]:
         for cls in builtin_layer_classes()
     }
     return {"format": FORMAT_VERSION, "layers": dict(sorted(layers.items()))}
+
+
+def _layer_docs(cls: type, base: type) -> dict[str, Any]:
+    """One layer's summary and the descriptions of the arguments its constructor takes."""
+    accepted = {param["name"] for param in constructor_params(cls, base)}
+    args = {key: text for key, text in argument_docs(cls, base).items() if key in accepted}
+    return {"summary": summary_line(cls), "args": args}
+
+
+def collect_docs() -> dict[str, Any]:
+    """Reads the docstrings of the catalogued layers into the docs catalog's JSON data.
+
+    Returns:
+        ``format``, ``keras_version``, ``keras_layers`` (canonical name ->
+        ``summary`` and ``args``: argument -> description, for the layers of
+        :func:`collect`) and ``builtin_layers`` (the same for
+        :func:`collect_builtin_layers`' layers). Arguments without a description
+        are left out.
+    """
+    import keras
+
+    from keras_blueprints.layers import builtin_layer_classes
+
+    base = keras.layers.Layer
+    catalogued = collect()["layers"]
+    keras_docs = {}
+    for cls, names in _public_layer_classes(keras.layers, base).items():
+        canonical = _canonical(cls, names)
+        if canonical in catalogued:
+            keras_docs[canonical] = _layer_docs(cls, base)
+    builtin = {cls.__name__: _layer_docs(cls, base) for cls in builtin_layer_classes()}
+    return {
+        "format": FORMAT_VERSION,
+        "keras_version": keras.__version__,
+        "keras_layers": dict(sorted(keras_docs.items())),
+        "builtin_layers": dict(sorted(builtin.items())),
+    }
 
 
 def collect_callbacks() -> dict[str, Any]:
@@ -301,7 +348,15 @@ def render(data: dict[str, Any]) -> str:
     return json.dumps(data, indent=1, sort_keys=True, ensure_ascii=True, allow_nan=False) + "\n"
 
 
-SUMMARY_KEYS = ("layers", "refused", "callbacks", "identifiers", "enumerations")
+SUMMARY_KEYS = (
+    "layers",
+    "refused",
+    "callbacks",
+    "identifiers",
+    "enumerations",
+    "keras_layers",
+    "builtin_layers",
+)
 
 
 def main() -> int:
@@ -310,14 +365,11 @@ def main() -> int:
         (BUILTIN_LAYERS_PATH, collect_builtin_layers()),
         (CALLBACKS_PATH, collect_callbacks()),
         (VOCABULARY_PATH, collect_vocabulary()),
+        (DOCS_PATH, collect_docs()),
     ]
     for path, data in written:
         path.write_text(render(data), encoding="utf-8")
-        counts = ", ".join(
-            f"{len(data[key])} {key}"
-            for key in ("layers", "refused", "callbacks", "identifiers", "enumerations")
-            if key in data
-        )
+        counts = ", ".join(f"{len(data[key])} {key}" for key in SUMMARY_KEYS if key in data)
         print(f"wrote {path.relative_to(REPO_ROOT)}: {counts}")
     return 0
 

@@ -26,15 +26,20 @@ from __future__ import annotations
 import ast
 import inspect
 import math
+import re
 import textwrap
 from typing import Any
 
 __all__ = [
     "LEGACY_INPUT_PARAMS",
+    "MAX_DOC_CHARS",
     "OBJECT_DEFAULT",
+    "argument_docs",
     "call_params",
     "constructor_params",
+    "docstring_args",
     "json_default",
+    "summary_line",
 ]
 
 # Written in place of a default that JSON cannot hold (an object, a callable).
@@ -202,3 +207,113 @@ def call_params(cls: type) -> list[str]:
     if parameters and parameters[0].kind is not parameters[0].VAR_POSITIONAL:
         named = named[1:]
     return named
+
+
+MAX_DOC_CHARS = 400
+"""Longest argument description kept (the first paragraph, cut at a sentence end)."""
+
+_SECTION = re.compile(r"^([A-Z][A-Za-z ]*):\s*$")
+_ENTRY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(?:\s*\([^)]*\))?:\s*(.*)$")
+
+
+def _bounded(text: str, limit: int = MAX_DOC_CHARS) -> str:
+    """Whitespace collapsed; cut at the last sentence end (or word) before ``limit``."""
+    text = " ".join(text.split())
+    if len(text) <= limit:
+        return text
+    cut = text[:limit]
+    end = cut.rfind(". ")
+    if end >= limit // 3:
+        return cut[: end + 1]
+    return cut[: cut.rfind(" ")].rstrip(",;:") + "..."
+
+
+def _args_section(doc: str) -> dict[str, str]:
+    """The ``Args:`` entries of a Google-style docstring: name -> first paragraph."""
+    out: dict[str, str] = {}
+    lines = doc.splitlines()
+    inside = False
+    indent = None
+    name = None
+    paragraph: list[str] = []
+    ended = False
+
+    def flush() -> None:
+        if name is not None and name not in out and paragraph:
+            out[name] = _bounded(" ".join(paragraph))
+
+    for line in lines:
+        stripped = line.strip()
+        if not inside:
+            match = _SECTION.match(stripped)
+            inside = bool(match) and match.group(1) in ("Args", "Arguments", "Parameters")
+            continue
+        if stripped and len(line) - len(line.lstrip()) == 0:
+            break  # the next section (or text) at the docstring's own level
+        if not stripped:
+            ended = name is not None
+            continue
+        level = len(line) - len(line.lstrip())
+        if indent is None:
+            indent = level
+        match = _ENTRY.match(stripped) if level == indent else None
+        if match:
+            flush()
+            name, paragraph, ended = match.group(1), [match.group(2)], False
+        elif level > indent and name is not None and not ended:
+            paragraph.append(stripped)
+        elif level < indent:
+            break
+    flush()
+    return out
+
+
+def docstring_args(obj: Any) -> dict[str, str]:
+    """Reads the ``Args:`` section of a function's (or class's own) docstring.
+
+    Args:
+        obj: A function or class; an inherited docstring is not read.
+
+    Returns:
+        Argument name -> the first paragraph of its description (bounded as in
+        :func:`argument_docs`); empty when there is no docstring or section.
+    """
+    doc = (
+        getattr(obj, "__doc__", None) if not isinstance(obj, type) else obj.__dict__.get("__doc__")
+    )
+    return _args_section(inspect.cleandoc(doc)) if isinstance(doc, str) else {}
+
+
+def argument_docs(cls: type, base: type) -> dict[str, str]:
+    """Reads each constructor argument's description from the class docstrings.
+
+    The ``Args:`` section of ``cls``'s docstring, then of each base class up to
+    ``base`` (inherited keywords such as ``name`` and ``dtype``); the first
+    description of a name wins.
+
+    Args:
+        cls: The class (a layer or a callback).
+        base: Where the walk up the MRO stops; its own docstring is read.
+
+    Returns:
+        Argument name -> the first paragraph of its description, whitespace
+        collapsed, at most :data:`MAX_DOC_CHARS` characters; sorted by name.
+    """
+    docs: dict[str, str] = {}
+    for klass in cls.__mro__:
+        doc = klass.__dict__.get("__doc__")
+        if isinstance(doc, str):
+            for key, text in _args_section(inspect.cleandoc(doc)).items():
+                docs.setdefault(key, text)
+        if klass is base:
+            break
+    return dict(sorted(docs.items()))
+
+
+def summary_line(cls: type) -> str:
+    """The first paragraph of a class's docstring, bounded, or ``""`` when it has none."""
+    doc = cls.__dict__.get("__doc__")
+    if not isinstance(doc, str) or not doc.strip():
+        return ""
+    first = inspect.cleandoc(doc).split("\n\n", 1)[0]
+    return _bounded(first, 200)

@@ -1,9 +1,11 @@
-"""A JSON Schema (draft 2020-12) of the blueprint language, for editors.
+"""A JSON Schema (draft 2020-12, or draft 07) of the blueprint language, for editors.
 
 With the schema, an editor that understands JSON Schema (VS Code's YAML
-extension, JetBrains IDEs) completes section names, node keys, layer names and
-layer arguments, shows each argument's default, and flags misspelt arguments
-while typing. A blueprint opts in with a first line such as::
+extension, JetBrains IDEs) completes section names, node keys, layer names,
+layer arguments and their allowed values (activations, initializers,
+``padding``...), shows each layer's and argument's documentation and default,
+and flags misspelt arguments and wrong values while typing. A blueprint opts in
+with a first line such as::
 
     # yaml-language-server: $schema=./blueprint.schema.json
 
@@ -12,21 +14,19 @@ node keys come from the resolver and the document composer, the ``data``,
 ``train``, ``tune``, ``runtime`` and ``compile`` sections from their models
 (:mod:`keras_blueprints.resolve.specs`), layers and their
 arguments from the layer registry (the shipped Keras catalog, aliases, custom
-layers registered so far), Python blocks from the block registry. Nothing here
-imports TensorFlow.
+layers registered so far) with their docstrings (``layer_docs.json``), Python
+blocks from the block registry with their annotated types. Nothing here imports
+TensorFlow.
 
 What the schema checks is a subset of what ``blueprint validate`` checks (it
 cannot see references, parameter values, cycles or shapes), and it never
-refuses what the resolver accepts. Argument types are inferred from Keras'
-defaults, widened where Keras is lenient:
+refuses a blueprint that loads and builds: how each layer argument is typed,
+and widened where Keras is lenient, is told in
+:mod:`keras_blueprints.views.layer_arguments`. Any value may also be a
+``${...}`` expression string, evaluated at load time, or a search space.
 
-* a boolean default: a boolean;
-* a number default, or a tuple one (``strides: (1, 1)``): a number or a list;
-* a string default (initializers, activations, modes): anything, since Keras
-  also takes configuration mappings there;
-* no default (required, or ``None``): anything.
-
-Any value may also be a ``${...}`` expression string, evaluated at load time.
+It is built in draft 2020-12; :mod:`keras_blueprints.views.drafts` writes it in
+draft 07 (``blueprint schema --draft 07``), which more editors understand.
 """
 
 from __future__ import annotations
@@ -38,9 +38,11 @@ from typing import Any
 from keras_blueprints import __version__
 from keras_blueprints._core.registry import Registry
 from keras_blueprints.callbacks.registry import CALLBACKS
-from keras_blueprints.catalog import OBJECT_DEFAULT, ParamInfo, keras_version
+from keras_blueprints.catalog import keras_version
 from keras_blueprints.catalog.components import BLOCKS, LAYERS, BlockEntry, BlockParam, LayerEntry
 from keras_blueprints.catalog.configurable import FunctionEntry
+from keras_blueprints.catalog.docs import layer_doc
+from keras_blueprints.catalog.signatures import docstring_args
 from keras_blueprints.data.registry import SOURCES
 from keras_blueprints.loading import zoo
 from keras_blueprints.loading.document import CONTROL_KEYS
@@ -56,10 +58,21 @@ from keras_blueprints.resolve.specs import (
     TrainSpec,
     TuneSpec,
 )
+from keras_blueprints.views.drafts import DRAFT_07, DRAFT_2020_12, to_draft_07
+from keras_blueprints.views.layer_arguments import (
+    argument_schema,
+    json_value,
+    typed,
+    vocabulary_definitions,
+)
 
-__all__ = ["DRAFT", "blueprint_schema"]
+__all__ = ["DRAFT", "DRAFTS", "blueprint_schema"]
 
-DRAFT = "https://json-schema.org/draft/2020-12/schema"
+DRAFT = DRAFT_2020_12
+"""The draft :func:`blueprint_schema` writes unless told otherwise."""
+
+DRAFTS = {"2020-12": DRAFT_2020_12, "07": DRAFT_07}
+"""The drafts the schema can be written in, by the name ``--draft`` takes."""
 
 EXPRESSION = {"$ref": "#/$defs/expression"}
 SPACE = {"$ref": "#/$defs/searchSpace"}
@@ -83,12 +96,21 @@ _JSON_TYPES = {
 }
 
 
-def blueprint_schema() -> dict[str, Any]:
+def blueprint_schema(draft: str = "2020-12") -> dict[str, Any]:
     """Returns the JSON Schema of blueprint files, generated from the registries.
+
+    Args:
+        draft: ``"2020-12"`` (the default) or ``"07"``, which VS Code's YAML
+            extension understands fully (:mod:`keras_blueprints.views.drafts`).
 
     Returns:
         The schema as JSON data (a dict), ready for ``json.dumps``.
+
+    Raises:
+        ValueError: ``draft`` is not one of :data:`DRAFTS`.
     """
+    if draft not in DRAFTS:
+        raise ValueError(f"Expected a draft among {', '.join(DRAFTS)}. Received: draft={draft!r}")
     layers = {name: LAYERS.get(name) for name in LAYERS.names()}
     blocks = {name: BLOCKS.get(name) for name in BLOCKS.names()}
     defs: dict[str, Any] = {
@@ -154,6 +176,7 @@ def blueprint_schema() -> dict[str, Any]:
             CALLBACKS, "callback", "A callback: NAME or {NAME: {arguments}}."
         ),
     }
+    defs.update(vocabulary_definitions())
     for name in SOURCES.names():
         entry = SOURCES.get(name)
         defs[f"source.{name}"] = _function(entry, "Data source")
@@ -164,8 +187,8 @@ def blueprint_schema() -> dict[str, Any]:
         defs[f"layer.{name}"] = _layer(entry)
     for name, entry in blocks.items():
         defs[f"block.{name}"] = _python_block(entry)
-    return {
-        "$schema": DRAFT,
+    schema = {
+        "$schema": DRAFT_2020_12,
         "title": "keras-blueprints blueprint",
         "description": "A YAML blueprint of a Keras functional model (keras-blueprints).",
         "$comment": f"Generated by keras-blueprints {__version__} from the Keras"
@@ -175,17 +198,10 @@ def blueprint_schema() -> dict[str, Any]:
         "additionalProperties": False,
         "$defs": defs,
     }
+    return to_draft_07(schema) if draft == "07" else schema
 
 
 # -- helpers ---------------------------------------------------------------------------
-
-
-def _typed(schema: Mapping[str, Any], description: str | None = None) -> dict[str, Any]:
-    """``schema`` or a ``${...}`` expression."""
-    out: dict[str, Any] = {"anyOf": [dict(schema), EXPRESSION, SPACE]}
-    if description:
-        out["description"] = description
-    return out
 
 
 def _names_or_list(description: str) -> dict[str, Any]:
@@ -198,17 +214,8 @@ def _names_or_list(description: str) -> dict[str, Any]:
     }
 
 
-def _json(value: Any) -> Any:
-    """A catalog default as JSON data: tuples become lists."""
-    if isinstance(value, tuple | list):
-        return [_json(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): _json(v) for k, v in value.items()}
-    return value
-
-
 def _show(value: Any) -> str:
-    return json.dumps(_json(value))
+    return json.dumps(json_value(value))
 
 
 def _all_names(layers: Mapping[str, LayerEntry], blocks: Mapping[str, BlockEntry]) -> list[str]:
@@ -414,7 +421,7 @@ def _editor(model: Mapping[str, Any]) -> dict[str, Any]:
         if nested is not None:  # a section inside the section (train.pretrain)
             properties[key] = {**_editor(nested), "description": description}
         else:
-            properties[key] = _typed(prop, description)
+            properties[key] = typed(prop, description)
     out: dict[str, Any] = {"type": "object", "additionalProperties": False}
     if model.get("required"):
         out["required"] = list(model["required"])
@@ -426,7 +433,7 @@ def _shape() -> dict[str, Any]:
     dim = {
         "anyOf": [{"type": "integer", "minimum": 1}, {"type": "null"}, EXPRESSION],
     }
-    return _typed(
+    return typed(
         {"type": "array", "items": dim},
         "Dimensions without the batch dimension; null for a free one.",
     )
@@ -437,11 +444,11 @@ def _input_spec() -> dict[str, Any]:
         "type": "object",
         "properties": {
             "shape": {"$ref": "#/$defs/shape"},
-            "dtype": _typed({"enum": list(DTYPES)}, 'Default: "float32".'),
-            "batch_size": _typed(
+            "dtype": typed({"enum": list(DTYPES)}, 'Default: "float32".'),
+            "batch_size": typed(
                 {"type": ["integer", "null"], "minimum": 1}, "A fixed batch size. Default: null."
             ),
-            "sparse": _typed({"type": "boolean"}, "Default: false."),
+            "sparse": typed({"type": "boolean"}, "Default: false."),
             "doc": {"type": "string"},
         },
         "required": ["shape"],
@@ -468,7 +475,7 @@ def _control_keys() -> dict[str, Any]:
     known: dict[str, dict[str, Any]] = {
         "name": {"$ref": "#/$defs/name"},
         "from": {"$ref": "#/$defs/from"},
-        "repeat": _typed(
+        "repeat": typed(
             {"type": "integer", "minimum": 0},
             "Repeat the node (or group) this many times; ${i} is the index.",
         ),
@@ -477,7 +484,7 @@ def _control_keys() -> dict[str, Any]:
             "pattern": PARAM_NAME,
             "description": "The repeat index's name. Default: i.",
         },
-        "when": _typed({"type": "boolean"}, "Keep the node only when true."),
+        "when": typed({"type": "boolean"}, "Keep the node only when true."),
         "share": {
             "type": "string",
             "anyOf": [{"pattern": NAME_RE.pattern}, EXPRESSION],
@@ -505,10 +512,12 @@ def _node_mapping(
 
     for name, entry in layers.items():
         required = f" Required: {', '.join(entry.required)}." if entry.required else ""
-        target = entry.target if isinstance(entry.target, str) else entry.target.__qualname__
-        add(name, f"#/$defs/layer.{name}", f"Layer {target}.{required}")
+        target = _target(entry)
+        doc = layer_doc(name)
+        summary = f" {doc.summary}" if doc is not None and doc.summary else ""
+        add(name, f"#/$defs/layer.{name}", f"Layer {target}.{summary}{required}")
         for alias in LAYERS.aliases_of(name):
-            add(alias, f"#/$defs/layer.{name}", f"Layer {name} ({target}).{required}")
+            add(alias, f"#/$defs/layer.{name}", f"Layer {name} ({target}).{summary}{required}")
     for name, entry in blocks.items():
         add(name, f"#/$defs/block.{name}", f"Python block {name}: {entry.doc}".rstrip(": "))
     return {
@@ -551,11 +560,16 @@ def _nested_layer(layers: Mapping[str, LayerEntry]) -> dict[str, Any]:
 
 
 def _layer(entry: LayerEntry) -> dict[str, Any]:
-    target = entry.target if isinstance(entry.target, str) else entry.target.__qualname__
+    doc = layer_doc(entry.name)
+    args = doc.args if doc is not None else {}
+    summary = f" {doc.summary}" if doc is not None and doc.summary else ""
     schema: dict[str, Any] = {
         "type": "object" if entry.required else ["object", "null"],
-        "description": f"Arguments of {target}.",
-        "properties": {name: _layer_param(info) for name, info in entry.params.items()},
+        "description": f"Arguments of {_target(entry)}.{summary}",
+        "properties": {
+            name: argument_schema(info, args.get(name), checked=entry.builtin)
+            for name, info in entry.params.items()
+        },
         "additionalProperties": False,
     }
     if entry.required:
@@ -563,34 +577,8 @@ def _layer(entry: LayerEntry) -> dict[str, Any]:
     return schema
 
 
-def _layer_param(info: ParamInfo) -> dict[str, Any]:
-    known = not info.required and info.default != OBJECT_DEFAULT
-    description = (
-        "Required."
-        if info.required
-        else (f"Default: {_show(info.default)}." if known else "Default: a Keras object.")
-    )
-    if info.kind == "layer":
-        schema: dict[str, Any] = {"$ref": "#/$defs/nestedLayer"}
-        if not info.required:
-            schema = {"anyOf": [schema, {"type": "null"}]}
-    elif info.kind == "layers":
-        schema = _typed({"type": "array", "items": {"$ref": "#/$defs/nestedLayer"}})
-    else:
-        schema = _by_default(info.default) if known else {}
-    schema = {**schema, "description": description}
-    if known:
-        schema["default"] = _json(info.default)
-    return schema
-
-
-def _by_default(default: Any) -> dict[str, Any]:
-    """The accepted type, inferred from a Keras default (see the module docstring)."""
-    if isinstance(default, bool):
-        return _typed({"type": "boolean"})
-    if isinstance(default, int | float | tuple | list):
-        return _typed({"type": ["number", "array"]})
-    return {}
+def _target(entry: LayerEntry) -> str:
+    return entry.target if isinstance(entry.target, str) else entry.target.__qualname__
 
 
 def _named_choice(registry: Registry, kind: str, description: str) -> dict[str, Any]:
@@ -623,7 +611,8 @@ def _function(entry: FunctionEntry, what: str) -> dict[str, Any]:
 def _python_block(
     entry: BlockEntry | FunctionEntry, default_doc: str | None = None
 ) -> dict[str, Any]:
-    params = {name: _block_param(p) for name, p in entry.params.items()}
+    docs = docstring_args(entry.fn)
+    params = {name: _block_param(p, docs.get(name)) for name, p in entry.params.items()}
     required = [p.name for p in entry.params.values() if p.required]
     schema: dict[str, Any] = {
         "type": "object" if required else ["object", "null"],
@@ -636,19 +625,21 @@ def _python_block(
     return schema
 
 
-def _block_param(param: BlockParam) -> dict[str, Any]:
+def _block_param(param: BlockParam, doc: str | None = None) -> dict[str, Any]:
+    """A typed parameter's schema, described by its own doc or the function's ``Args:``."""
     schema: dict[str, Any] = {}
     if "any" not in param.type.names:
         bound = param.bound.schema() if param.bound is not None else {}
-        schema = _typed({"type": _json_types(param.type.names), **bound})
+        schema = typed({"type": _json_types(param.type.names), **bound})
     if param.choices:
-        schema = _typed({"enum": [_json(c) for c in param.choices]})
-    description = param.doc + " " if param.doc else ""
+        schema = typed({"enum": [json_value(c) for c in param.choices]})
+    text = param.doc or doc
+    description = text + " " if text else ""
     if param.required:
         description += "Required."
     else:
         description += f"Default: {_show(param.default)}."
-        schema["default"] = _json(param.default)
+        schema["default"] = json_value(param.default)
     schema["description"] = description
     return schema
 
