@@ -479,4 +479,4 @@ def _written_name(item: dict[str, Any], w: Where, env: Mapping[str, Any]) -> str
         name = substitute_at(raw, env, nw)
     except BlueprintError:
         return None
-    return name if isinstance(name, str) and NAME_RE.match(name) else None
+    return name if isinstance(name, str) and LOCAL_NAME_RE.match(name) else None
