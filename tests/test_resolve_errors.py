@@ -725,3 +725,47 @@ def test_a_top_level_reference_starting_with_a_digit_is_located_with_did_you_mea
     assert where(err) == (6, 11)
     assert err.message == "'0conv' is not a node or input defined here"
     assert err.hint.startswith("Did you mean 'conv0'?")
+
+
+WHY_BLUEPRINT = """\
+params: {width: 8, depth: 2}
+inputs: {x: [8]}
+graph:
+  - repeat: ${depth}
+    graph:
+      - name: hidden${i + 1}
+        Dense: {units: "${width}"}
+  - name: out
+    Dense: {units: 2}
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "message", "suggestion"),
+    [
+        ("params.widht", "'widht' is not a parameter of this blueprint", "params.width"),
+        ("widht", "'widht' is not a key in 'the blueprint'", "params.width"),
+        ("graph.outt", "'outt' is not a node name in 'graph'", "graph.out"),
+        ("graph.hiden1.units", "'hiden1' is not a node name in 'graph'", "graph.hidden1.units"),
+        ("hidden2", "'hidden2' is not a key in 'the blueprint'", "graph.hidden2"),
+    ],
+)
+def test_resolve_why_suggests_the_closest_key_written_or_generated(
+    tmp_path, capsys, key, message, suggestion
+):
+    from keras_blueprints.cli import main
+
+    path = tmp_path / "why.yaml"
+    path.write_text(WHY_BLUEPRINT)
+    assert main(["resolve", str(path), "--why", key]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"--why {key}: error: {message}."
+    assert f"Did you mean '{suggestion}'?" in lines[1]
+
+
+def test_resolve_why_lists_the_node_names_as_written():
+    from keras_blueprints.commands.resolve import why_keys
+
+    keys = why_keys(kb.load(WHY_BLUEPRINT))
+    assert {"params.width", "graph.hidden${i + 1}", "graph.out", "graph.hidden1"} <= set(keys)
+    assert keys.index("graph.hidden${i + 1}") < keys.index("graph.hidden1")  # written first
