@@ -37,7 +37,7 @@ from keras_blueprints.resolve.graph import (
     check_graph,
 )
 from keras_blueprints.resolve.models import resolve_models
-from keras_blueprints.resolve.monitors import check_monitors
+from keras_blueprints.resolve.monitors import certain_outputs, check_monitors
 from keras_blueprints.resolve.nodes import Expansion
 from keras_blueprints.resolve.references import link, read_outputs, ref_at
 from keras_blueprints.resolve.schema import Blueprint, InputSpec, Node, Ref, SubModel, freeze
@@ -191,13 +191,16 @@ class _Resolver:
         )
         tune_spec = self._guard(resolve_tune, None, data.get("tune"), self.root, self.env)
         runtime_spec = self._guard(resolve_runtime, None, data.get("runtime"), self.root, self.env)
-        if graph_ok:  # the logged metric names need the outputs
+        # The logged metric names need the number of outputs: from the graph, or when
+        # it failed, from what is written (one output, certainly, without 'outputs:').
+        monitored = [output_name(r) for r in outputs or ()] if graph_ok else certain_outputs(data)
+        if monitored is not None:
             self._guard(
                 check_monitors,
                 None,
                 data,
                 compile_spec,
-                [output_name(r) for r in outputs or ()],
+                monitored,
                 train_spec,
                 tune_spec,
                 self.root,
