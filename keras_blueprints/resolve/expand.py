@@ -5,7 +5,8 @@ In order: the name and parameters (:mod:`.sections`), the YAML blocks
 block instances, names; layer arguments are checked by :mod:`.arguments`),
 references (:mod:`.references`), the outputs and ``compile:``, the whole graph
 (:mod:`.graph`), budgets (:mod:`.budget`), ``models:`` (:mod:`.models`) and the
-training sections (:mod:`.training`). One :class:`~.context.ResolveContext`
+training sections (:mod:`.training`); a blueprint without errors then gets the
+warnings of :mod:`.unused` (parameters nothing uses). One :class:`~.context.ResolveContext`
 is made per call and travels with every place read. Independent errors are
 collected and reported together: when the graph has errors, the sections around
 it are still read and checked, leaving out only what needs the graph (the
@@ -54,6 +55,7 @@ from keras_blueprints.resolve.training import (
     resolve_train,
     resolve_tune,
 )
+from keras_blueprints.resolve.unused import unused_parameters
 from keras_blueprints.resolve.values import Where
 
 __all__ = ["TOP_LEVEL_KEYS", "resolve"]
@@ -223,6 +225,7 @@ class _Resolver:
             source=self.doc.file,
             document=self.doc,
             limits=self.ctx.limits,
+            warnings=tuple(unused_parameters(self.root, blocks or {})),
         )
 
     def _graph(
