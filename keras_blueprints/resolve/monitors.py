@@ -67,11 +67,11 @@ def logged_as_written(compile_data: Any, output_names: Sequence[str]) -> list[st
     Returns:
         As :func:`logged_names`, or None when they cannot be told for sure.
     """
-    from keras_blueprints.catalog import vocabulary
-    from keras_blueprints.resolve.specs import CompileSpec
-
     if not isinstance(compile_data, Mapping) or len(output_names) != 1:
         return None
+    from keras_blueprints.catalog import vocabulary
+    from keras_blueprints.resolve.specs import CompileSpec  # pydantic: only with a compile:
+
     known = set(CompileSpec.model_fields) - {"optimizer_args", "weighted_metrics"}
     if not set(compile_data) <= known:
         return None
