@@ -15,10 +15,10 @@ search records it with each trial. Nothing here imports TensorFlow.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterable, Mapping
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, NamedTuple
 
-from keras_blueprints._core.errors import BlueprintWarning, closest
+from keras_blueprints._core.errors import BlueprintWarning, Location, closest
 from keras_blueprints.loading.expressions import ExpressionError, has_expression, names_used
 from keras_blueprints.resolve.graph import BlockDef
 from keras_blueprints.resolve.spaces import is_space
@@ -47,7 +47,7 @@ def unused_parameters(root: Where, blocks: Mapping[str, BlockDef]) -> list[Bluep
         if key not in NOT_EVALUATED:
             used |= _names(value)
     own_blocks = data.get("blocks") if isinstance(data.get("blocks"), dict) else {}
-    warnings = []
+    found: list[_Unused] = []
     for name, block in blocks.items():
         body = _names([block.graph, block.outputs, [p.default for p in block.params.values()]])
         used |= body - set(block.params)  # the rest are the blueprint's parameters
@@ -55,12 +55,12 @@ def unused_parameters(root: Where, blocks: Mapping[str, BlockDef]) -> list[Bluep
             continue  # imported from another file: its parameters are that file's business
         for pname in block.params:
             if pname not in body:
-                warnings.append(
-                    _warning(
+                found.append(
+                    _Unused(
                         f"parameter '{pname}' of block '{name}' is never used",
                         pname,
                         body,
-                        block.where / "params" / pname,
+                        (block.where / "params" / pname).key_loc,
                     )
                 )
     params = data.get("params")
@@ -72,21 +72,35 @@ def unused_parameters(root: Where, blocks: Mapping[str, BlockDef]) -> list[Bluep
             todo += [p for p in more if p in params]
         for pname, value in params.items():
             if pname not in used and not is_space(value):
-                warnings.append(
-                    _warning(
+                found.append(
+                    _Unused(
                         f"parameter '{pname}' is never used",
                         pname,
                         used,
-                        root / "params" / pname,
+                        (root / "params" / pname).key_loc,
                     )
                 )
-    warnings.sort(key=lambda w: (w.location.file, w.location.line, w.location.col))
-    return warnings
+    found.sort(key=lambda u: (u.location.file, u.location.line, u.location.col))
+    return [u.warning(suggest=i < MAX_SUGGESTIONS) for i, u in enumerate(found)]
 
 
-def _warning(message: str, name: str, used: Iterable[str], w: Where) -> BlueprintWarning:
-    best = closest(name, [u for u in used if u != name])
-    return BlueprintWarning(message, w.key_loc, hint=f"Did you mean '{best[0]}'?" if best else None)
+MAX_SUGGESTIONS = 50
+"""The warnings that get a did-you-mean, in file order (each compares one name with
+every used name): thousands of unused parameters must not make a load take minutes."""
+
+
+class _Unused(NamedTuple):
+    """An unused parameter, before its did-you-mean is looked for."""
+
+    message: str
+    name: str
+    used: set[str]
+    location: Location
+
+    def warning(self, suggest: bool) -> BlueprintWarning:
+        best = closest(self.name, [u for u in self.used if u != self.name]) if suggest else []
+        hint = f"Did you mean '{best[0]}'?" if best else None
+        return BlueprintWarning(self.message, self.location, hint=hint)
 
 
 def _names(value: Any) -> set[str]:
