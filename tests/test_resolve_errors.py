@@ -769,3 +769,24 @@ def test_resolve_why_lists_the_node_names_as_written():
     keys = why_keys(kb.load(WHY_BLUEPRINT))
     assert {"params.width", "graph.hidden${i + 1}", "graph.out", "graph.hidden1"} <= set(keys)
     assert keys.index("graph.hidden${i + 1}") < keys.index("graph.hidden1")  # written first
+
+
+def test_share_names_a_block_node_whose_local_name_starts_with_a_digit():
+    bp = kb.load(
+        textwrap.dedent(
+            """
+            inputs: {x: [8]}
+            blocks:
+              twice:
+                graph:
+                  - name: 0_fc
+                    Dense: {units: 8}
+                  - name: again
+                    share: 0_fc
+            graph:
+              - name: b1
+                twice: {}
+            """
+        )
+    )
+    assert bp.node("b1_again").share == "b1_0_fc"

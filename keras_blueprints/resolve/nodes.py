@@ -412,11 +412,11 @@ class Expansion:
     ) -> Ref:
         """A node that calls another node's layer again (``share: NODE``)."""
         target = substitute_at(item["share"], env, w / "share")
-        if not isinstance(target, str) or not NAME_RE.match(target):
+        if not isinstance(target, str) or not LOCAL_NAME_RE.match(target):  # 0_conv in a block
             raise BlueprintError(
                 "'share' takes the name of another layer node",
                 (w / "share").loc,
-                expected="a node name: letters, digits, '_' or '-', not starting with a digit",
+                expected="a node name: letters, digits, '_' or '-'",
                 received=target,
             )
         explicit = substitute_at(item["name"], env, w / "name") if "name" in item else None
