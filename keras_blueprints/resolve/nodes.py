@@ -412,11 +412,11 @@ class Expansion:
     ) -> Ref:
         """A node that calls another node's layer again (``share: NODE``)."""
         target = substitute_at(item["share"], env, w / "share")
-        if not isinstance(target, str) or not LOCAL_NAME_RE.match(target):  # 0_conv in a block
+        if not isinstance(target, str) or not _valid_local(scope.prefix, target):  # 0_conv
             raise BlueprintError(
                 "'share' takes the name of another layer node",
                 (w / "share").loc,
-                expected="a node name: letters, digits, '_' or '-'",
+                expected="a node name: letters, digits, '_' or '-', not starting with a digit",
                 received=target,
             )
         explicit = substitute_at(item["name"], env, w / "name") if "name" in item else None
