@@ -14,6 +14,7 @@ from __future__ import annotations
 from keras_blueprints._core.errors import (
     BlueprintError,
     BlueprintErrors,
+    BlueprintWarning,
     KerasBlueprintsError,
     Location,
     RunError,
@@ -32,6 +33,7 @@ __all__ = [
     "Blueprint",
     "BlueprintError",
     "BlueprintErrors",
+    "BlueprintWarning",
     "DuplicateNameError",
     "KerasBlueprintsError",
     "Limits",

@@ -457,11 +457,28 @@ def test_a_graph_error_gives_no_knock_on_error_in_pretrain_pairs_or_monitors():
             Dense: {units: 8}
         compile: {optimizer: adam, loss: mse, metrics: [accuracy]}
         train:
-          monitor: val_acc
+          monitor: val_accuracy
           pretrain: {pairs: [[enc, dec]]}
         """
     )
     assert places(err) == [(4, 5)]
+    # A monitor that is wrong on its own (val_acc) is no knock-on: it is reported too.
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - name: enc
+            Dnese: {units: 2}
+          - name: dec
+            Dense: {units: 8}
+        compile: {optimizer: adam, loss: mse, metrics: [accuracy]}
+        train:
+          monitor: val_acc
+          pretrain: {pairs: [[enc, dec]]}
+        """
+    )
+    assert places(err) == [(4, 5), (9, 12)]
+    assert all_errors(err)[1].hint.startswith("Did you mean 'val_accuracy'?")
 
 
 def test_a_failed_parameter_stops_before_the_sections():
@@ -509,3 +526,152 @@ def test_an_input_over_the_data_budget_gives_no_knock_on_error_in_its_data():
         """
     )
     assert places(err) == [(1, 10), (6, 3)]
+
+
+THIRTEEN_KINDS = """
+blocks:
+  down:
+    params: {f: int}
+    graph:
+      - Dense: {units: "${f}"}
+inputs: {x: [8]}
+graph:
+  - Dense: {units: 4, activation: softmx}
+  - Dense: {units: 4, kernel_initializer: glorot_unifrom}
+  - Dense: {units: 4, kernel_regularizer: l3}
+  - Dnese: {units: 3}
+  - down: {g: 4}
+  - Dense: {unitz: 4}
+  - dense_stack: {units: [4], dropout: 1.5}
+  - inception_aux_head: {classes: 3, activation: sofmax}
+  - Reshape: {target_shape: [1, 1, 4]}
+  - Conv2D: {filters: 2, kernel_size: 1, padding: smae}
+compile:
+  optimizer: adamm
+  loss: sparse_categorical_crossentopy
+  metrics: [accuracy]
+train:
+  epohcs: 3
+tune:
+  objective: val_acc
+"""
+
+
+def test_n_mistakes_of_different_kinds_report_exactly_n_errors_each_at_its_word():
+    # An activation, an initializer, a regularizer, an unknown layer, a misspelt block
+    # parameter (whose missing 'f' adds nothing), a misspelt layer argument (whose
+    # missing 'units' adds nothing), a block value out of range, a Python block's
+    # activation, an enumerated value, an optimizer, a loss, a train key and a
+    # monitored metric: thirteen mistakes, thirteen errors, none a knock-on.
+    err = error_of(THIRTEEN_KINDS)
+    words = [
+        "softmx", "glorot_unifrom", "l3", "Dnese", "g", "unitz", "1.5", "sofmax", "smae",
+        "adamm", "sparse_categorical_crossentopy", "epohcs", "val_acc",
+    ]  # fmt: skip
+    assert len(all_errors(err)) == len(words)
+    lines = THIRTEEN_KINDS.lstrip("\n").splitlines()
+    expected = []
+    for word in words:
+        line = next(i for i, text in enumerate(lines) if re.search(rf"\b{re.escape(word)}\b", text))
+        expected.append((line + 1, re.search(rf"\b{re.escape(word)}\b", lines[line]).start() + 1))
+    assert places(err) == expected
+    assert places(err)[:4] == [(8, 35), (9, 43), (10, 43), (11, 5)]
+    assert [e.message for e in all_errors(err)] == [
+        "'softmx' is not a Keras activation",
+        "'glorot_unifrom' is not a Keras initializer",
+        "'l3' is not a Keras regularizer",
+        "'Dnese' is not a known layer",
+        "'g' is not a parameter of block 'down'",
+        "'unitz' is not an argument of Dense",
+        "parameter 'dropout' of block 'dense_stack' is out of range",
+        "'sofmax' is not a Keras activation",
+        "'smae' is not a value of Conv2D's 'padding'",
+        "'adamm' is not a Keras optimizer",
+        "'sparse_categorical_crossentopy' is not a Keras loss",
+        "'epohcs' is not a train setting",
+        "'val_acc' is not a metric this model logs",
+    ]
+
+
+def test_a_misspelt_layer_argument_is_one_error_not_a_missing_required_one_too():
+    err = error_of("inputs: {x: [8]}\ngraph:\n  - Dense: {unitz: 4}\n")
+    assert places(err) == [(3, 13)]
+    assert err.message == "'unitz' is not an argument of Dense"
+    assert err.hint.startswith("Did you mean 'units'?")
+
+
+def test_a_monitor_is_checked_when_compile_has_another_mistake():
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - Dense: {units: 2}
+        compile: {optimizer: adamm, loss: mse, metrics: [accuracy]}
+        train: {monitor: val_acc}
+        """
+    )
+    assert places(err) == [(4, 22), (5, 18)]
+    assert all_errors(err)[1].hint.startswith("Did you mean 'val_accuracy'?")
+
+
+def test_a_monitor_is_not_refused_because_of_a_misspelt_metric():
+    # 'val_acuracy' is logged as written: the metric's own error is the only one.
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - Dense: {units: 2}
+        compile: {optimizer: adam, loss: mse, metrics: [acuracy]}
+        train: {monitor: val_accuracy}
+        """
+    )
+    assert places(err) == [(4, 49)]
+
+
+@pytest.fixture
+def projection_block():
+    from keras_blueprints.catalog.components import BLOCKS
+
+    @kb.register_block
+    def all_errors_projection(
+        x, *, name: str, units: int, kernel_initializer: str = "glorot_uniform", mode: str = "x"
+    ):
+        """A Dense projection whose initializer is a parameter."""
+        import keras
+
+        return keras.layers.Dense(units, kernel_initializer=kernel_initializer, name=name)(x)
+
+    yield "all_errors_projection"
+    BLOCKS.unregister("all_errors_projection")
+
+
+def test_a_python_blocks_identifier_parameters_are_checked_at_the_value(projection_block):
+    err = error_of(
+        f"""
+        inputs: {{x: [8]}}
+        graph:
+          - {projection_block}: {{units: 2, kernel_initializer: he_normall, mode: anything}}
+          - inception_aux_head: {{classes: 3, activation: sofmax}}
+        """
+    )
+    assert places(err) == [(3, 59), (4, 50)]
+    assert [e.message for e in all_errors(err)] == [
+        "'he_normall' is not a Keras initializer",
+        "'sofmax' is not a Keras activation",
+    ]
+    assert all_errors(err)[0].hint.startswith("Did you mean 'he_normal'?")
+    assert all_errors(err)[1].hint.startswith("Did you mean 'softmax'?")
+
+
+def test_a_python_blocks_identifier_of_the_wrong_type_is_one_error(projection_block):
+    err = error_of(
+        f"""
+        inputs: {{x: [8]}}
+        graph:
+          - {projection_block}: {{unit: 2, kernel_initializer: 3}}
+        """
+    )
+    assert [e.message for e in all_errors(err)] == [
+        f"'unit' is not a parameter of block '{projection_block}'",
+        f"parameter 'kernel_initializer' of block '{projection_block}' has the wrong type",
+    ]

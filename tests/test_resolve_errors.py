@@ -673,3 +673,120 @@ def test_error_in_a_value_computed_from_an_override_names_the_override():
     with pytest.raises(BlueprintError) as info:  # written in the file: no such hint
         kb.load(text.replace("act: relu}", "act: rellu}"))
     assert info.value.hint == "Did you mean 'relu'?"
+
+
+BLOCK_WITH_DIGIT_NODES = """
+    inputs: {x: [8]}
+    blocks:
+      mine:
+        graph:
+          - name: 0_conv
+            Dense: {UNITS: 4}
+          - name: 1_conv
+            Dense: {units: 4}
+          - name: add
+            from: [0_conv, 1_conv]
+            Add: {}
+        outputs: [add, 0_conv]
+    graph:
+      - name: conv2_block1
+        mine: {}
+      - Dense: {units: 2}
+        from: conv2_block1.0_conv
+    outputs: [dense, conv2_block1]
+    """
+
+
+def test_from_names_a_block_node_whose_local_name_starts_with_a_digit():
+    bp = kb.load(textwrap.dedent(BLOCK_WITH_DIGIT_NODES.replace("UNITS", "units")))
+    add = bp.node("conv2_block1_add")
+    assert [r.node for r in add.inputs] == ["conv2_block1_0_conv", "conv2_block1_1_conv"]
+    assert [r.node for r in bp.node("dense").inputs] == ["conv2_block1_0_conv"]
+
+
+def test_a_failed_block_node_starting_with_a_digit_gives_no_knock_on_error():
+    err = error_of(BLOCK_WITH_DIGIT_NODES.replace("UNITS", "unitz"))
+    assert [(where(e), e.message) for e in all_errors(err)] == [
+        ((6, 17), "'unitz' is not an argument of Dense")
+    ]
+
+
+def test_a_top_level_reference_starting_with_a_digit_is_located_with_did_you_mean():
+    err = error_of(
+        """
+        inputs: {x: [8]}
+        graph:
+          - name: conv0
+            Dense: {units: 4}
+          - Dense: {units: 2}
+            from: 0conv
+        """
+    )
+    assert where(err) == (6, 11)
+    assert err.message == "'0conv' is not a node or input defined here"
+    assert err.hint.startswith("Did you mean 'conv0'?")
+
+
+WHY_BLUEPRINT = """\
+params: {width: 8, depth: 2}
+inputs: {x: [8]}
+graph:
+  - repeat: ${depth}
+    graph:
+      - name: hidden${i + 1}
+        Dense: {units: "${width}"}
+  - name: out
+    Dense: {units: 2}
+"""
+
+
+@pytest.mark.parametrize(
+    ("key", "message", "suggestion"),
+    [
+        ("params.widht", "'widht' is not a parameter of this blueprint", "params.width"),
+        ("widht", "'widht' is not a key in 'the blueprint'", "params.width"),
+        ("graph.outt", "'outt' is not a node name in 'graph'", "graph.out"),
+        ("graph.hiden1.units", "'hiden1' is not a node name in 'graph'", "graph.hidden1.units"),
+        ("hidden2", "'hidden2' is not a key in 'the blueprint'", "graph.hidden2"),
+    ],
+)
+def test_resolve_why_suggests_the_closest_key_written_or_generated(
+    tmp_path, capsys, key, message, suggestion
+):
+    from keras_blueprints.cli import main
+
+    path = tmp_path / "why.yaml"
+    path.write_text(WHY_BLUEPRINT)
+    assert main(["resolve", str(path), "--why", key]) == 2
+    lines = capsys.readouterr().err.splitlines()
+    assert lines[0] == f"--why {key}: error: {message}."
+    assert f"Did you mean '{suggestion}'?" in lines[1]
+
+
+def test_resolve_why_lists_the_node_names_as_written():
+    from keras_blueprints.commands.resolve import why_keys
+
+    keys = why_keys(kb.load(WHY_BLUEPRINT))
+    assert {"params.width", "graph.hidden${i + 1}", "graph.out", "graph.hidden1"} <= set(keys)
+    assert keys.index("graph.hidden${i + 1}") < keys.index("graph.hidden1")  # written first
+
+
+def test_share_names_a_block_node_whose_local_name_starts_with_a_digit():
+    bp = kb.load(
+        textwrap.dedent(
+            """
+            inputs: {x: [8]}
+            blocks:
+              twice:
+                graph:
+                  - name: 0_fc
+                    Dense: {units: 8}
+                  - name: again
+                    share: 0_fc
+            graph:
+              - name: b1
+                twice: {}
+            """
+        )
+    )
+    assert bp.node("b1_again").share == "b1_0_fc"

@@ -51,6 +51,7 @@ __all__ = [
     "COMMAND_LINE",
     "BlueprintError",
     "BlueprintErrors",
+    "BlueprintWarning",
     "KerasBlueprintsError",
     "Location",
     "Plain",
@@ -348,6 +349,51 @@ class BlueprintErrors(BlueprintError):
         if not errors:
             return super().format()
         return "\n".join(e.format() for e in errors)
+
+
+class BlueprintWarning(UserWarning):
+    """Something in a blueprint that is valid but most likely a mistake, located in its YAML.
+
+    A blueprint with warnings loads; ``Blueprint.warnings`` holds them and
+    ``blueprint validate`` prints them, in the error formula's shape with ``warning``::
+
+        mlp.yaml:3:3: warning: parameter 'widht' is never used (did you mean 'width'?).
+
+    Attributes:
+        message: What is likely wrong, one sentence.
+        location: Where: file, line and column.
+        hint: How to fix it (often a did-you-mean), or None.
+    """
+
+    def __init__(self, message: str, location: Location, *, hint: str | None = None) -> None:
+        self.message = message
+        self.location = location
+        self.hint = hint
+        super().__init__(self.format())
+
+    def format(self) -> str:
+        """Formats the warning: ``FILE:LINE:COL: warning: MESSAGE (HINT).``, one line."""
+        hint = f" ({self.hint[:1].lower()}{self.hint[1:]})" if self.hint else ""
+        return f"{self.location}: warning: {self.message}{hint}."
+
+    def __reduce__(self):  # keep the structured fields through pickling
+        return (_rebuild_warning, (self.message, self.location, self.hint))
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, BlueprintWarning):
+            return NotImplemented
+        return (self.message, self.location, self.hint) == (
+            other.message,
+            other.location,
+            other.hint,
+        )
+
+    def __hash__(self) -> int:
+        return hash((self.message, self.location, self.hint))
+
+
+def _rebuild_warning(message: str, location: Location, hint: str | None) -> BlueprintWarning:
+    return BlueprintWarning(message, location, hint=hint)
 
 
 class UsageError(_FormulaError, ValueError):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from typing import Any
 
-from keras_blueprints._core.errors import BlueprintError, Location, format_path
+from keras_blueprints._core.errors import BlueprintError, Location, closest, format_path
 from keras_blueprints.cli import EXIT_OK, add_overrides, command
 
 
@@ -34,9 +35,9 @@ def run(args: argparse.Namespace) -> int:
     parts = split_key(args.why, where)
     try:
         path = _locate(doc, parts, where, create=False)
-    except BlueprintError:
+    except BlueprintError as err:
         if not _why_resolved(bp, parts, where):  # a name a repeat generated, say
-            raise
+            raise _suggesting_key(err, args.why, why_keys(bp)) from None
         return EXIT_OK
     value = _get(doc.data, path)
     history = doc.provenance.why(path) or [doc.sources.value(path)]
@@ -83,3 +84,64 @@ def _why_resolved(bp: Any, parts: list[str | int], where: Location) -> bool:
     print(f"graph.{node.name}.{arg} = {node.args[arg]!r}")
     print(f"  set by {node.arg_locations.get(arg, node.location)}")
     return True
+
+
+_DID_YOU_MEAN = re.compile(r"^Did you mean '[^']*'\?\s*")
+
+
+def why_keys(bp: Any) -> list[str]:
+    """The keys ``--why`` answers, as the user wrote them first, then generated node names.
+
+    Written: each section, ``params.NAME`` and the other keys of each section, and
+    ``graph.NAME`` for every node name written in the graph (in groups too, as written,
+    ``graph.hidden${i + 1}``); generated: ``graph.NAME`` (and ``graph.NAME.ARG``) for
+    every node of the resolved graph (``graph.hidden1``).
+
+    Args:
+        bp: The loaded blueprint.
+
+    Returns:
+        The keys, without repeats.
+    """
+    from keras_blueprints.loading.document import _all_node_names
+
+    data = bp.document.data
+    keys: list[str] = []
+    for section, value in data.items():
+        keys.append(str(section))
+        if isinstance(value, dict):
+            keys += [f"{section}.{key}" for key in value]
+    graph = data.get("graph")
+    if isinstance(graph, list):
+        keys += [f"graph.{name}" for name in _all_node_names(graph)]
+    for node in bp.nodes:
+        keys.append(f"graph.{node.name}")
+        keys += [f"graph.{node.name}.{arg}" for arg in node.args]
+    return list(dict.fromkeys(keys))
+
+
+def _suggesting_key(err: BlueprintError, key: str, keys: list[str]) -> BlueprintError:
+    """``err`` whose did-you-mean names the closest whole key (``params.width``), if any.
+
+    The error says which segment of the key is wrong; the closest whole key is drawn
+    from the keys the user wrote as well as the names the resolution generated.
+    """
+    best = closest(key, keys)
+    if not best:  # a bare name (widht): the closest last segment (params.width)
+        by_name: dict[str, str] = {}
+        for whole in keys:
+            by_name.setdefault(whole.rsplit(".", 1)[-1], whole)
+        best = [by_name[name] for name in closest(key.rsplit(".", 1)[-1], by_name)]
+    if not best:
+        return err
+    rest = _DID_YOU_MEAN.sub("", err.hint or "")
+    hint = f"Did you mean '{best[0]}'?" + (f" {rest}" if rest else "")
+    return BlueprintError(
+        err.message,
+        err.location,
+        path=err.path,
+        expected=err.expected,
+        received=err.received,
+        hint=hint,
+        context=err.context,
+    )

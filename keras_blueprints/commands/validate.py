@@ -27,13 +27,18 @@ def needs_keras(args: argparse.Namespace) -> bool:
 
 
 def run(args: argparse.Namespace) -> int:
-    """Validates each file, printing every error found; returns the exit status."""
+    """Validates each file, printing every error and warning found; returns the exit status.
+
+    Warnings (a parameter nothing uses) go to stderr and leave the status at 0.
+    """
     from keras_blueprints.api import load
 
     failed = 0
     for file in args.files:
         try:
             bp = load(file, args.overrides, allow_read=args.allow_read)
+            for warning in bp.warnings:  # valid, but most likely a mistake
+                print(warning.format(), file=sys.stderr)
             detail = f"{len(bp.nodes)} nodes"
             if not args.no_build:
                 from keras_blueprints.builders.model import build_model

@@ -25,6 +25,7 @@ from keras_blueprints.loading.document import ComposedDocument
 from keras_blueprints.loading.valuetypes import ValueType
 from keras_blueprints.resolve.arguments import check_arguments, overrides_behind
 from keras_blueprints.resolve.graph import POISONED, BlockDef, NodeInput, PendingNode, Scope, Skip
+from keras_blueprints.resolve.identifiers import check_layer_value
 from keras_blueprints.resolve.references import input_ref, is_poisoned, link, lookup
 from keras_blueprints.resolve.schema import Ref
 from keras_blueprints.resolve.values import NAME_RE, REF_RE, Where
@@ -242,6 +243,42 @@ def _naming_missing(
     return out[0] if len(out) == 1 else BlueprintErrors(out)
 
 
+def identifier_errors(
+    block: str,
+    params: Mapping[str, BlockParam],
+    args: Mapping[str, Any],
+    tw: Where,
+    context: str | None,
+) -> list[BlueprintError]:
+    """Checks the Keras names a Python block's arguments give, as a layer's are checked.
+
+    A parameter named like a layer argument that takes an identifier (``activation``,
+    ``kernel_initializer``, ``*_regularizer``, ``*_constraint``) or an enumerated
+    value (``padding``, ``data_format``, ``interpolation``...), and that has no choices
+    of its own, is checked against the same vocabulary, located at the value. A value
+    of the wrong type is left to the parameter's own check (one error each).
+
+    Args:
+        block: The block's name.
+        params: Its typed parameters.
+        args: The arguments written (substituted).
+        tw: Where the arguments mapping stands.
+        context: Where in the structure, for messages.
+
+    Returns:
+        The errors, each at its value.
+    """
+    errors = []
+    for key, value in args.items():
+        spec = params.get(key)
+        if spec is None or spec.choices or not spec.type.accepts(value):
+            continue
+        error = check_layer_value(f"block '{block}'", key, value, tw / key, context)
+        if error is not None:
+            errors.append(error)
+    return errors
+
+
 def expand_block(
     expansion: Expansion,
     block: BlockDef,
@@ -376,7 +413,13 @@ def python_block_node(
             received=Plain(", ".join(call_inputs)),
             hint="Write  from: [a, b]  and annotate the first parameter as a list.",
         )
-    checked = block_arguments(doc, py.name, py.params, args, tw, scope.context)
+    refused = identifier_errors(py.name, py.params, args, tw, scope.context)
+    try:
+        checked = block_arguments(doc, py.name, py.params, args, tw, scope.context)
+    except BlueprintError as err:
+        raise BlueprintErrors([*refused, err]) from None
+    if refused:
+        raise refused[0] if len(refused) == 1 else BlueprintErrors(refused)
     return PendingNode(
         name, "block", py.name, checked, inputs, call_inputs, None, w, {}, scope,
         scope.context,

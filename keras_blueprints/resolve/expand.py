@@ -5,7 +5,8 @@ In order: the name and parameters (:mod:`.sections`), the YAML blocks
 block instances, names; layer arguments are checked by :mod:`.arguments`),
 references (:mod:`.references`), the outputs and ``compile:``, the whole graph
 (:mod:`.graph`), budgets (:mod:`.budget`), ``models:`` (:mod:`.models`) and the
-training sections (:mod:`.training`). One :class:`~.context.ResolveContext`
+training sections (:mod:`.training`); a blueprint without errors then gets the
+warnings of :mod:`.unused` (parameters nothing uses). One :class:`~.context.ResolveContext`
 is made per call and travels with every place read. Independent errors are
 collected and reported together: when the graph has errors, the sections around
 it are still read and checked, leaving out only what needs the graph (the
@@ -37,7 +38,7 @@ from keras_blueprints.resolve.graph import (
     check_graph,
 )
 from keras_blueprints.resolve.models import resolve_models
-from keras_blueprints.resolve.monitors import check_monitors
+from keras_blueprints.resolve.monitors import certain_outputs, check_monitors
 from keras_blueprints.resolve.nodes import Expansion
 from keras_blueprints.resolve.references import link, read_outputs, ref_at
 from keras_blueprints.resolve.schema import Blueprint, InputSpec, Node, Ref, SubModel, freeze
@@ -54,6 +55,7 @@ from keras_blueprints.resolve.training import (
     resolve_train,
     resolve_tune,
 )
+from keras_blueprints.resolve.unused import unused_parameters
 from keras_blueprints.resolve.values import Where
 
 __all__ = ["TOP_LEVEL_KEYS", "resolve"]
@@ -191,13 +193,16 @@ class _Resolver:
         )
         tune_spec = self._guard(resolve_tune, None, data.get("tune"), self.root, self.env)
         runtime_spec = self._guard(resolve_runtime, None, data.get("runtime"), self.root, self.env)
-        if graph_ok:  # the logged metric names need the outputs
+        # The logged metric names need the number of outputs: from the graph, or when
+        # it failed, from what is written (one output, certainly, without 'outputs:').
+        monitored = [output_name(r) for r in outputs or ()] if graph_ok else certain_outputs(data)
+        if monitored is not None:
             self._guard(
                 check_monitors,
                 None,
                 data,
                 compile_spec,
-                [output_name(r) for r in outputs or ()],
+                monitored,
                 train_spec,
                 tune_spec,
                 self.root,
@@ -220,6 +225,7 @@ class _Resolver:
             source=self.doc.file,
             document=self.doc,
             limits=self.ctx.limits,
+            warnings=tuple(unused_parameters(self.root, blocks or {})),
         )
 
     def _graph(

@@ -22,7 +22,7 @@ from keras_blueprints.resolve.values import Where
 if TYPE_CHECKING:
     from keras_blueprints.resolve.specs import CompileSpec, TrainSpec, TuneSpec
 
-__all__ = ["check_monitors", "logged_names"]
+__all__ = ["certain_outputs", "check_monitors", "logged_as_written", "logged_names"]
 
 
 def logged_names(compile_spec: CompileSpec | None, output_names: Sequence[str]) -> list[str] | None:
@@ -50,6 +50,60 @@ def logged_names(compile_spec: CompileSpec | None, output_names: Sequence[str]) 
         return None
     train = ["loss", *metrics]
     return [*train, *(f"val_{name}" for name in train)]
+
+
+def logged_as_written(compile_data: Any, output_names: Sequence[str]) -> list[str] | None:
+    """The names Keras will log, read from a ``compile:`` section that failed to resolve.
+
+    A mistake elsewhere in ``compile:`` (an unknown optimizer or loss) does not change
+    which metrics are logged, so the monitors can still be checked; only when the
+    section's keys are all known and its metrics are all valid names (else a
+    monitored name could be refused because of the other mistake).
+
+    Args:
+        compile_data: The ``compile:`` section as written.
+        output_names: The model's outputs.
+
+    Returns:
+        As :func:`logged_names`, or None when they cannot be told for sure.
+    """
+    if not isinstance(compile_data, Mapping) or len(output_names) != 1:
+        return None
+    from keras_blueprints.catalog import vocabulary
+    from keras_blueprints.resolve.specs import CompileSpec  # pydantic: only with a compile:
+
+    known = set(CompileSpec.model_fields) - {"optimizer_args", "weighted_metrics"}
+    if not set(compile_data) <= known:
+        return None
+    metrics = compile_data.get("metrics") or ()
+    if isinstance(metrics, str):
+        metrics = (metrics,)
+    if not isinstance(metrics, list | tuple) or not all(
+        isinstance(m, str) and m[:1].islower() and "$" not in m and vocabulary.accepts("metrics", m)
+        for m in metrics
+    ):
+        return None
+    train = ["loss", *metrics]
+    return [*train, *(f"val_{name}" for name in train)]
+
+
+def certain_outputs(data: Mapping[str, Any]) -> list[str] | None:
+    """The model's outputs when the graph failed, if their number is certain (one).
+
+    Without ``outputs:`` the model's output is its last node; ``outputs: NAME`` or a
+    one-name list is one output too. Which name does not matter: the metrics of a
+    one-output model are logged without it.
+
+    Args:
+        data: The document's top-level mapping, as written.
+
+    Returns:
+        One placeholder name, or None when the model may have several outputs.
+    """
+    raw = data.get("outputs")
+    if raw is None or isinstance(raw, str) or (isinstance(raw, list) and len(raw) == 1):
+        return ["output"]
+    return None
 
 
 def _check(name: Any, logged: Sequence[str], w: Where) -> BlueprintError | None:
@@ -81,7 +135,8 @@ def check_monitors(
 
     Args:
         data: The document's top-level mapping, as written.
-        compile_spec: The ``compile:`` section, or None.
+        compile_spec: The ``compile:`` section, or None (absent, or it failed: the
+            section as written in ``data`` then says what is logged).
         output_names: The model's outputs.
         train_spec: The ``train:`` section, or None.
         tune_spec: The ``tune:`` section, or None.
@@ -90,7 +145,11 @@ def check_monitors(
     Raises:
         BlueprintError: Monitored names close to a logged one but not logged (all together).
     """
-    logged = logged_names(compile_spec, output_names)
+    logged = (
+        logged_names(compile_spec, output_names)
+        if compile_spec is not None
+        else logged_as_written(data.get("compile"), output_names)
+    )
     if logged is None:
         return
     found: list[tuple[Any, Where]] = []

@@ -412,7 +412,7 @@ class Expansion:
     ) -> Ref:
         """A node that calls another node's layer again (``share: NODE``)."""
         target = substitute_at(item["share"], env, w / "share")
-        if not isinstance(target, str) or not NAME_RE.match(target):
+        if not isinstance(target, str) or not _valid_local(scope.prefix, target):  # 0_conv
             raise BlueprintError(
                 "'share' takes the name of another layer node",
                 (w / "share").loc,
@@ -479,4 +479,4 @@ def _written_name(item: dict[str, Any], w: Where, env: Mapping[str, Any]) -> str
         name = substitute_at(raw, env, nw)
     except BlueprintError:
         return None
-    return name if isinstance(name, str) and NAME_RE.match(name) else None
+    return name if isinstance(name, str) and LOCAL_NAME_RE.match(name) else None

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
-from keras_blueprints._core.errors import Location
+from keras_blueprints._core.errors import BlueprintWarning, Location
 
 if TYPE_CHECKING:
     from keras_blueprints.resolve.specs import (
@@ -248,6 +248,8 @@ class Blueprint:
         sections: Other top-level sections, frozen (for later stages).
         limits: The parameter and data budgets it was loaded under
             (:class:`~keras_blueprints._core.limits.Limits`), which the builder holds to too.
+        warnings: What loads but is most likely a mistake (a parameter nothing uses),
+            located; ``blueprint validate`` prints them.
     """
 
     name: str
@@ -267,6 +269,7 @@ class Blueprint:
     runtime: RuntimeSpec | None = None
     sections: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     limits: Any = field(default=None, compare=False, repr=False)
+    warnings: tuple[BlueprintWarning, ...] = field(default=(), compare=False, repr=False)
 
     def node(self, name: str) -> Node:
         """Returns the node called ``name``.

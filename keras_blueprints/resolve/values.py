@@ -29,7 +29,9 @@ __all__ = [
 ]  # fmt: skip
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)(?:\.([A-Za-z0-9_\-]+))?$")
+REF_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_\-]*)(?:\.([A-Za-z0-9_\-]+))?$")
+"""A reference, ``NAME`` or ``NAME.INDEX``. NAME may start with a digit: a node of a block
+is named by its local name (``0_conv``), valid as long as the full layer name is."""
 UNSAFE_CLASS_NAMES = ("Lambda", "function", "__lambda__", "__typespec__")
 
 SERIALIZED_MODULES = (
