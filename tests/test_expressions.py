@@ -455,6 +455,7 @@ def test_integer_arithmetic_matches_python(a, op, b):
 # fragments that random text is built from, more likely to form expressions than characters
 _FRAGMENTS = "${ $${ } ( ) [ ] , ' \" \\ + - * ** / // % < == 1 0 2.5 1e9 _ x xs width flag"
 _FRAGMENTS += " true null not and if else max len round int $ . ="
+_FRAGMENTS += " : [1:] [::-1] range cumsum shape"
 _PIECES = st.sampled_from([" ", *_FRAGMENTS.split()])
 _TEXT = st.one_of(st.text(max_size=40), st.lists(_PIECES, max_size=30).map("".join))
 _RESULT_TYPES = (str, int, float, bool, list, tuple, type(None))
@@ -593,7 +594,7 @@ SLICE_ERRORS = [
     ("${cumsum([true])}", 2, "cumsum() needs a list of numbers"),
     ("${cumsum([2 ** 62, 2 ** 62, 2 ** 62])}", 2, "cumsum() total is out of range"),
     ("${cumsum([1e308, 1e308])}", 2, "cumsum() total is out of range"),
-    ("${1 + shape('x')[0]}", 6, "shape() is only known inside a graph"),
+    ("${1 + shape('x')[0]}", 6, "shape() is not available here"),
 ]
 
 

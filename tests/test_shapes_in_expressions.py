@@ -205,7 +205,7 @@ def test_shape_outside_a_graph_is_located():
     errors = info.value.errors if isinstance(info.value, BlueprintErrors) else [info.value]
     err = errors[0]
     assert err.location == Location("<string>", 2, 13)  # at shape
-    assert err.message == "shape() is only known inside a graph"
+    assert err.message == "shape() is not available here"
 
 
 def test_per_stage_start_indices_with_cumsum_and_slices():

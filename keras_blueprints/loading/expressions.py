@@ -665,9 +665,9 @@ def _shape(name: Any, at: int, pos: int, given: _Given) -> list:
     """``shape(name)``: asks the caller's :data:`ShapeOf`, errors placed at ``name`` (``at``)."""
     if given.shapes is None:
         raise ExpressionError(
-            "shape() is only known inside a graph",
+            "shape() is not available here",
             pos,
-            expected="shape() in the arguments, 'when:' or 'repeat:' of a graph node",
+            expected="shape() in the arguments, 'when:' or 'repeat:' of a node in a graph",
             hint="Elsewhere, pass the size as a parameter.",
         )
     if not isinstance(name, str):
