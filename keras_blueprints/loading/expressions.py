@@ -224,7 +224,8 @@ class _Node(NamedTuple):
 
     ``kind`` is one of ``const`` (``value`` is the constant), ``name``, ``list``,
     ``call`` (``value`` is the function), ``unary`` and ``power`` (``value`` is the
-    operator), ``if`` (``args`` are body, condition, else), or a chain of operators of
+    operator), ``if`` (``args`` are body, condition, else), ``slice`` (``args`` are
+    start, stop and step, a null constant where left out), or a chain of operators of
     one precedence level, ``a + b - c``: ``logic``, ``compare`` or ``arith`` (which
     includes indexing ``x[i][j]``), whose ``value`` holds an (operator, offset) pair
     for each operand after the first. Chains are flat, so long ones stay shallow.
