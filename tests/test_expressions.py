@@ -353,7 +353,8 @@ def test_unknown_name_with_no_parameters():
 def test_unknown_function_suggests_the_allowed_one():
     err = _error("${mx(1, 2)}")
     assert err.hint == "Did you mean 'max'?"
-    assert err.expected == "one of: abs, float, int, len, max, min, round, sum"
+    allowed = "abs, cumsum, float, int, len, max, min, range, round, shape, sum"
+    assert err.expected == f"one of: {allowed}"
 
 
 def test_bool_arithmetic_error_explains():
@@ -454,6 +455,7 @@ def test_integer_arithmetic_matches_python(a, op, b):
 # fragments that random text is built from, more likely to form expressions than characters
 _FRAGMENTS = "${ $${ } ( ) [ ] , ' \" \\ + - * ** / // % < == 1 0 2.5 1e9 _ x xs width flag"
 _FRAGMENTS += " true null not and if else max len round int $ . ="
+_FRAGMENTS += " : [1:] [::-1] range cumsum shape"
 _PIECES = st.sampled_from([" ", *_FRAGMENTS.split()])
 _TEXT = st.one_of(st.text(max_size=40), st.lists(_PIECES, max_size=30).map("".join))
 _RESULT_TYPES = (str, int, float, bool, list, tuple, type(None))
@@ -510,3 +512,144 @@ def test_a_load_bounds_the_expressions_of_all_its_values():
     with pytest.raises(BlueprintError) as info:
         kb.load(f"params:\n{params}inputs: {{x: [4]}}\ngraph: [Dense: {{units: 2}}]\n")
     assert info.value.location.line == 1001  # the 1000th expression passes 10,000,000
+
+
+# ---------------------------------------------------------------- slices, ranges, sums
+
+SLICES = [
+    ("${xs[1:3]}", [2, 3]),
+    ("${xs[:2]}", [1, 2]),
+    ("${xs[1:]}", [2, 3]),
+    ("${xs[:-1]}", [1, 2]),
+    ("${xs[::-1]}", [3, 2, 1]),
+    ("${xs[::2]}", [1, 3]),
+    ("${xs[-2:-1]}", [2]),
+    ("${xs[5:]}", []),
+    ("${xs[:]}", [1, 2, 3]),
+    ("${xs[1:][0]}", 2),
+    ("${xs[-1]}", 3),
+    ("${name[1:3]}", "on"),
+    ("${name[::-1]}", "vnoc"),
+    ("${pair[1:]}", [6]),
+    ("${nested[1][:1]}", [3]),
+    ("${xs[null:2]}", [1, 2]),
+    ("${xs[1 + 0:len(xs) - 1]}", [2]),
+    ("${range(4)}", [0, 1, 2, 3]),
+    ("${range(2, 5)}", [2, 3, 4]),
+    ("${range(2, 10, 3)}", [2, 5, 8]),
+    ("${range(10, 0, -3)}", [10, 7, 4, 1]),
+    ("${range(3, 1)}", []),
+    ("${range(-2)}", []),
+    ("${len(range(10000))}", 10000),
+    ("${cumsum([3, 4, 6, 3])}", [3, 7, 13, 16]),
+    ("${cumsum([0] + [3, 4, 6, 3])[:-1]}", [0, 3, 7, 13]),
+    ("${cumsum([0.5, 1])}", [0.5, 1.5]),
+    ("${cumsum([])}", []),
+    ("${sum(xs[:2])}", 3),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), SLICES)
+def test_slices_ranges_and_running_totals(text, expected):
+    value = substitute(text, ENV)
+    assert value == expected and type(value) is type(expected)
+
+
+@given(
+    st.lists(st.integers(-5, 5), max_size=8),
+    st.one_of(st.none(), st.integers(-10, 10)),
+    st.one_of(st.none(), st.integers(-10, 10)),
+    st.one_of(st.none(), st.integers(-3, 3).filter(bool)),
+)
+def test_slices_match_python(items, start, stop, step):
+    text = "${xs[" + ":".join("null" if v is None else str(v) for v in (start, stop, step)) + "]}"
+    assert substitute(text, {"xs": items}) == items[start:stop:step]
+
+
+@given(st.integers(-50, 50), st.integers(-50, 50), st.integers(-7, 7).filter(bool))
+def test_range_matches_python(start, stop, step):
+    assert substitute(f"${{range({start}, {stop}, {step})}}", {}) == list(range(start, stop, step))
+
+
+SLICE_ERRORS = [
+    ("${xs[::0]}", 4, "slice step cannot be zero"),
+    ("${xs['a':]}", 4, "slice bounds must be ints or null, not str"),
+    ("${xs[:1.5]}", 4, "slice bounds must be ints or null, not float"),
+    ("${xs[true:]}", 4, "slice bounds must be ints or null, not bool"),
+    ("${width[1:]}", 7, "cannot index int"),
+    ("${xs[]}", 5, "expected a value, found ']'"),
+    ("${xs[1:2:3:4]}", 10, "unexpected character ':'"),
+    ("${xs[1:2}", 8, "expected ']', found '}'"),
+    ("${a:b}", 3, "unexpected character ':'"),
+    ("${range(10 ** 12)}", 2, "result would be 1000000000000 long"),
+    ("${range(-2 ** 63, 2 ** 63)}", 2, "result would be 18446744073709551616 long"),
+    ("${range(10001)}", 2, "result would be 10001 long"),
+    ("${range(1, 5, 0)}", 2, "range() step cannot be zero"),
+    ("${range('a')}", 2, "range() needs ints"),
+    ("${range(1.5)}", 2, "range() needs ints"),
+    ("${range(1, 2, 3, 4)}", 2, "range() takes 1 to 3 argument(s), not 4"),
+    ("${range()}", 2, "range() takes 1 to 3 argument(s), not 0"),
+    ("${cumsum(3)}", 2, "cumsum() needs a list, not int"),
+    ("${cumsum([1, 'a'])}", 2, "cumsum() needs a list of numbers"),
+    ("${cumsum([true])}", 2, "cumsum() needs a list of numbers"),
+    ("${cumsum([2 ** 62, 2 ** 62, 2 ** 62])}", 2, "cumsum() total is out of range"),
+    ("${cumsum([1e308, 1e308])}", 2, "cumsum() total is out of range"),
+    ("${1 + shape('x')[0]}", 6, "shape() is not available here"),
+]
+
+
+@pytest.mark.parametrize(("text", "offset", "message"), SLICE_ERRORS)
+def test_slice_range_and_cumsum_errors_point_at_the_offending_part(text, offset, message):
+    err = _error(text)
+    assert (err.offset, err.message) == (offset, message)
+
+
+def test_a_colon_outside_a_slice_says_where_slices_go():
+    assert "slice" in _error("${lambda: 1}").hint
+
+
+def test_huge_range_is_refused_before_it_is_built():
+    start = time.perf_counter()
+    assert _error("${range(10 ** 18)}").message == "result would be 1000000000000000000 long"
+    assert time.perf_counter() - start < 0.5
+
+
+def test_ranges_and_slices_count_against_the_budget():
+    budget = expressions.ExpressionBudget(limit=30_000)
+    substitute("${range(10000)}", ENV, budget)
+    substitute("${long[:]}", ENV, budget)  # 6,000 characters copied
+    substitute("${cumsum(range(5000))}", ENV, budget)  # 5,000, then 5,000 more
+    assert budget.built == 26_000
+    with pytest.raises(ExpressionError) as info:
+        substitute("${range(5000)}", ENV, budget)
+    assert "30,000 elements in all" in info.value.message
+
+
+def test_shape_asks_the_caller_and_places_its_errors_at_the_name():
+    def shapes(name):
+        if name == "x":
+            return [None, 8]
+        raise ExpressionError("no such node", 0, received=name, hint="Did you mean 'x'?")
+
+    assert substitute("${shape('x')[-1] * 2}", {}, shapes=shapes) == 16
+    assert substitute("${shape('x')}", {}, shapes=shapes) == [None, 8]
+    with pytest.raises(ExpressionError) as info:
+        substitute("ab${1 + shape( 'y')[0]}", {}, shapes=shapes)
+    assert (info.value.offset, info.value.hint) == (15, "Did you mean 'x'?")
+    with pytest.raises(ExpressionError) as info:
+        substitute("${shape(3)}", {}, shapes=shapes)
+    assert (info.value.offset, info.value.message) == (
+        8,
+        "shape() needs a node or input name, not int",
+    )
+
+
+def test_other_exceptions_of_the_shape_lookup_pass_through():
+    class Failed(Exception):
+        pass
+
+    def shapes(name):
+        raise Failed
+
+    with pytest.raises(Failed):
+        substitute("${shape('x')}", {}, shapes=shapes)

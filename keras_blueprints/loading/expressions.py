@@ -8,12 +8,14 @@ is bounded, so a hostile blueprint can neither hang nor exhaust memory.
 From loosest to tightest binding, as in Python::
 
     a if c else b   or   and   not   == != < <= > >= (chained)
-    + -   * / // %   unary - +   **   x[i]  f(a, b)
+    + -   * / // %   unary - +   **   x[i]  x[a:b:c]  f(a, b)
 
 Literals: ints (``1_000``), floats (``1.5``, ``1e-3``), strings in single or double
 quotes (escapes ``\\ \' \" \n \t``), ``true``/``false``/``null`` (or ``True``/
-``False``/``None``) and lists ``[a, b]``. Functions: ``abs``, ``float``, ``int``,
-``len``, ``max``, ``min``, ``round``, ``sum``. ``$${`` stands for a literal ``${``.
+``False``/``None``) and lists ``[a, b]``. Functions: ``abs``, ``cumsum``, ``float``,
+``int``, ``len``, ``max``, ``min``, ``range``, ``round``, ``sum``, and ``shape`` where
+the caller gives a :data:`ShapeOf` (a graph: the shapes of its nodes, known at load).
+``$${`` stands for a literal ``${``.
 
 Only the standard library is imported: validation uses this without TensorFlow.
 """
@@ -29,13 +31,22 @@ from typing import Any, NamedTuple
 
 from keras_blueprints._core.errors import KerasBlueprintsError, did_you_mean
 
-__all__ = ["ExpressionBudget", "ExpressionError", "has_expression", "names_used", "substitute"]
+__all__ = [
+    "ExpressionBudget", "ExpressionError", "ShapeOf", "has_expression", "names_used",
+    "substitute",
+]  # fmt: skip
 
 MAX_LENGTH = 1000  # characters between the braces of one expression
 MAX_DEPTH = 50  # nested sub-expressions (parentheses, operands, arguments)
 MAX_INT = 2**63  # largest magnitude of an integer
 MAX_SIZE = 10_000  # most elements (nested ones and characters included) a value may hold
 MAX_TOTAL = 10_000_000  # most elements all the expressions of one load may build together
+
+ShapeOf = Callable[[str], list]
+"""What ``shape("NAME")`` calls: the per-example shape of the node or input ``NAME``
+(a list, ``None`` for an unknown dimension). It raises :class:`ExpressionError` for a
+name it cannot answer (its offset is replaced by that of the name in the expression);
+any other exception it raises passes through :func:`substitute` unchanged."""
 
 
 class ExpressionBudget:
@@ -134,7 +145,7 @@ _TOKEN = re.compile(
     r"(?P<space>[ \t\r\n]+)"
     r"|(?P<num>(?:\d(?:_?\d)*(?:\.(?:\d(?:_?\d)*)?)?|\.\d(?:_?\d)*)(?:[eE][+-]?\d(?:_?\d)*)?)"
     r"|(?P<name>[A-Za-z_]\w*)"
-    r"|(?P<op>\*\*|//|==|!=|<=|>=|[-+*/%<>()\[\],}])",
+    r"|(?P<op>\*\*|//|==|!=|<=|>=|[-+*/%<>()\[\],:}])",
     re.ASCII,
 )
 _STRING = re.compile(r"'(?:[^'\\]|\\.)*'|\"(?:[^\"\\]|\\.)*\"", re.DOTALL)
@@ -155,7 +166,6 @@ _CHAR_HINTS = {
     "!": "Use 'not' to negate.",
     "&": "Use 'and'.",
     "|": "Use 'or'.",
-    ":": "Slices are not supported.",
 }
 
 
@@ -214,7 +224,8 @@ class _Node(NamedTuple):
 
     ``kind`` is one of ``const`` (``value`` is the constant), ``name``, ``list``,
     ``call`` (``value`` is the function), ``unary`` and ``power`` (``value`` is the
-    operator), ``if`` (``args`` are body, condition, else), or a chain of operators of
+    operator), ``if`` (``args`` are body, condition, else), ``slice`` (``args`` are
+    start, stop and step, a null constant where left out), or a chain of operators of
     one precedence level, ``a + b - c``: ``logic``, ``compare`` or ``arith`` (which
     includes indexing ``x[i][j]``), whose ``value`` holds an (operator, offset) pair
     for each operand after the first. Chains are flat, so long ones stay shallow.
@@ -266,6 +277,9 @@ class _Parser:
 
     def unexpected(self, expected: str) -> ExpressionError:
         tok = self.peek()
+        if tok.kind == "op" and tok.value == ":":  # only a slice takes one
+            hint = "A ':' only separates the parts of a slice, as in xs[1:3]."
+            return ExpressionError("unexpected character ':'", tok.pos, hint=hint)
         found = {"end": "'}'", "str": "a string", "name": f"name '{tok.value}'"}
         found = found.get(tok.kind, repr(tok.value) if tok.kind == "op" else str(tok.value))
         return ExpressionError(f"expected {expected}, found {found}", tok.pos)
@@ -288,9 +302,7 @@ class _Parser:
             elif tok.value == "**":  # right-associative
                 left = _Node("power", tok.pos, "**", (left, self.expr(binding - 1)))
             else:
-                right = self.expr(0 if tok.value == "[" else binding)
-                if tok.value == "[":
-                    self.expect("]")
+                right = self.subscript(tok) if tok.value == "[" else self.expr(binding)
                 step = ((tok.value, tok.pos),)
                 if chain == binding:
                     left = left._replace(value=left.value + step, args=(*left.args, right))
@@ -299,6 +311,22 @@ class _Parser:
             chain = binding if binding in _CHAINS else 0
         self.depth -= 1
         return left
+
+    def subscript(self, tok: _Token) -> _Node:
+        """After ``[``: an index, or a slice ``a:b:c`` (each part optional), and ``]``."""
+        parts: list[_Node] = []
+        while len(parts) < 3:
+            if self.at(":") or (self.at("]") and parts):
+                parts.append(_Node("const", self.peek().pos, None))
+            else:
+                parts.append(self.expr(0))
+            if len(parts) == 3 or not self.at(":"):
+                break
+            self.take()
+        self.expect("]")
+        if len(parts) == 1:
+            return parts[0]
+        return _Node("slice", tok.pos, None, tuple(parts))
 
     def prefix(self) -> _Node:
         tok = self.peek()
@@ -334,7 +362,15 @@ class _Parser:
         args = self.items(")")
         low, high, _ = _FUNCTIONS[tok.value]
         if not low <= len(args) <= high:
-            count = str(low) if low == high else "1 or 2" if high == 2 else "at least 1"
+            count = (
+                str(low)
+                if low == high
+                else "at least 1"
+                if high == MAX_SIZE
+                else f"{low} or {high}"
+                if high == low + 1
+                else f"{low} to {high}"
+            )
             message = f"{tok.value}() takes {count} argument(s), not {len(args)}"
             raise ExpressionError(message, tok.pos)
         return _Node("call", tok.pos, tok.value, args)
@@ -353,27 +389,47 @@ class _Parser:
 # ---------------------------------------------------------------- evaluator
 
 
-def _eval(node: _Node, env: Mapping[str, object], budget: ExpressionBudget | None) -> Any:
+class _Given(NamedTuple):
+    """What an evaluation is given besides the syntax tree."""
+
+    env: Mapping[str, object]
+    budget: ExpressionBudget | None
+    shapes: ShapeOf | None
+
+
+class _Passed(Exception):
+    """Carries an exception a :data:`ShapeOf` raised through the safety net."""
+
+    def __init__(self, error: BaseException) -> None:
+        super().__init__(error)
+        self.error = error
+
+
+def _eval(node: _Node, given: _Given) -> Any:
     kind, pos, value, args = node
     if kind == "const":
         return value
     if kind == "name":
-        return _lookup(value, pos, env)
+        return _lookup(value, pos, given.env)
     if kind == "if":
-        return _eval(args[0] if _eval(args[1], env, budget) else args[2], env, budget)
+        return _eval(args[0] if _eval(args[1], given) else args[2], given)
     if kind == "logic":  # short-circuits and returns an operand, as Python does
-        result = _eval(args[0], env, budget)
+        result = _eval(args[0], given)
         for (op, _), arg in zip(value, args[1:], strict=True):
             if bool(result) == (op == "or"):
                 return result
-            result = _eval(arg, env, budget)
+            result = _eval(arg, given)
         return result
-    values = [_eval(arg, env, budget) for arg in args]
+    values = [_eval(arg, given) for arg in args]
     if kind == "list":
-        _check_size(_weight(values), pos, budget)
+        _check_size(_weight(values), pos, given.budget)
         return values
+    if kind == "slice":
+        return _slice(values, pos)
+    if kind == "call" and value == "shape":
+        return _shape(values[0], args[0].pos, pos, given)
     if kind == "call":
-        return _call(value, values, pos)
+        return _call(value, values, pos, given.budget)
     if kind == "unary":
         return _unary(value, values[0], pos)
     if kind == "power":
@@ -384,9 +440,9 @@ def _eval(node: _Node, env: Mapping[str, object], budget: ExpressionBudget | Non
     result = values[0]
     for (op, op_pos), operand in zip(value, values[1:], strict=True):
         result = (
-            _index(result, operand, op_pos)
+            _index(result, operand, op_pos, given.budget)
             if op == "["
-            else _arith(op, result, operand, op_pos, budget)
+            else _arith(op, result, operand, op_pos, given.budget)
         )
     return result
 
@@ -566,9 +622,24 @@ def _compare(op: str, a: Any, b: Any, pos: int) -> bool:
     raise _type_error(message, pos, "two numbers, strings or lists of comparable items", a, b)
 
 
-def _index(target: Any, index: Any, pos: int) -> Any:
+def _slice(parts: list[Any], pos: int) -> slice:
+    """The slice ``a:b:c`` written at ``pos``: ints or nulls, and a step other than 0."""
+    for part in parts:
+        if part is not None and not _is_int(part):
+            message = f"slice bounds must be ints or null, not {_type(part)}"
+            raise ExpressionError(message, pos, expected="x[start:stop:step]", received=part)
+    if parts[2:] and parts[2] == 0:
+        raise ExpressionError("slice step cannot be zero", pos, received=0)
+    return slice(*parts)
+
+
+def _index(target: Any, index: Any, pos: int, budget: ExpressionBudget | None = None) -> Any:
     if not isinstance(target, (str, list, tuple)):
         raise ExpressionError(f"cannot index {_type(target)}", pos, expected="a list or a string")
+    if isinstance(index, slice):  # never longer than the target, but counted as built
+        part = target[index]
+        _check_size(_weight(part), pos, budget)
+        return list(part) if isinstance(part, tuple) else part
     if not _is_int(index):
         raise ExpressionError(f"index must be an int, not {_type(index)}", pos, received=index)
     if not -len(target) <= index < len(target):
@@ -580,12 +651,44 @@ def _index(target: Any, index: Any, pos: int) -> Any:
 # ---------------------------------------------------------------- functions
 
 
-def _call(name: str, args: list[Any], pos: int) -> Any:
+def _call(name: str, args: list[Any], pos: int, budget: ExpressionBudget | None) -> Any:
     try:
+        size = _SIZES.get(name)
+        if size is not None:  # a list as long as this: counted before it is built
+            _check_size(size(*args), pos, budget)
         return _checked(_FUNCTIONS[name][2](*args), pos)
     except (ArithmeticError, TypeError, ValueError) as err:
         received = args[0] if len(args) == 1 else args
         raise ExpressionError(f"{name}() {err}", pos, received=received) from None
+
+
+def _shape(name: Any, at: int, pos: int, given: _Given) -> list:
+    """``shape(name)``: asks the caller's :data:`ShapeOf`, errors placed at ``name`` (``at``)."""
+    if given.shapes is None:
+        raise ExpressionError(
+            "shape() is not available here",
+            pos,
+            expected="shape() in the arguments, 'when:' or 'repeat:' of a node in a graph",
+            hint="Elsewhere, pass the size as a parameter.",
+        )
+    if not isinstance(name, str):
+        raise ExpressionError(
+            f"shape() needs a node or input name, not {_type(name)}",
+            at,
+            expected="a string such as shape('x')",
+            received=name,
+        )
+    try:
+        shape = given.shapes(name)
+    except ExpressionError as err:
+        raise ExpressionError(
+            err.message, at, expected=err.expected, received=err.received, hint=err.hint
+        ) from None
+    except Exception as err:  # the caller's own (e.g. a failed node: reported already)
+        raise _Passed(err) from None
+    shape = list(shape)
+    _check_size(_weight(shape), pos, given.budget)
+    return shape
 
 
 def _number(value: Any) -> Any:
@@ -642,16 +745,53 @@ def _len(value: Any) -> int:
     return len(value if isinstance(value, str) else _items(value))
 
 
+def _range_length(*args: Any) -> int:
+    """How long ``range(*args)`` is, worked out without building it."""
+    if not all(map(_is_int, args)):
+        raise TypeError("needs ints")
+    start, stop, step = (0, args[0], 1) if len(args) == 1 else (*args, 1)[:3]
+    if step == 0:
+        raise ValueError("step cannot be zero")
+    if step > 0:
+        return max(0, (stop - start + step - 1) // step)
+    return max(0, (start - stop - step - 1) // -step)
+
+
+def _range(*args: Any) -> list[int]:
+    return list(range(*args))
+
+
+def _cumsum(values: Any) -> list[Any]:
+    """The running totals of a list of numbers: ``cumsum([1, 2, 3])`` is ``[1, 3, 6]``."""
+    if not all(map(_is_number, _items(values))):
+        raise TypeError("needs a list of numbers")
+    totals, total = [], 0
+    for value in values:
+        total += value
+        if (_is_int(total) and abs(total) > MAX_INT) or not math.isfinite(total):
+            raise ValueError("total is out of range")
+        totals.append(total)
+    return totals
+
+
 # name: (fewest arguments, most arguments, function)
 _FUNCTIONS: dict[str, tuple[int, int, Callable[..., Any]]] = {
     "abs": (1, 1, lambda value: abs(_number(value))),
+    "cumsum": (1, 1, _cumsum),
     "float": (1, 1, _convert(float)),
     "int": (1, 1, _convert(int)),
     "len": (1, 1, _len),
     "max": (1, MAX_SIZE, _extreme(max)),
     "min": (1, MAX_SIZE, _extreme(min)),
+    "range": (1, 3, _range),
     "round": (1, 2, _round),
+    "shape": (1, 1, lambda name: name),  # evaluated by _shape, with the caller's ShapeOf
     "sum": (1, 1, _sum),
+}
+# name: the length of the list it returns, from its arguments (before it is built)
+_SIZES: dict[str, Callable[..., int]] = {
+    "range": _range_length,
+    "cumsum": lambda values: len(_items(values)),
 }
 
 
@@ -688,11 +828,13 @@ def _parse(text: str) -> tuple[str | _Piece, ...]:
     return tuple(parts)
 
 
-def _evaluate(piece: _Piece, env: Mapping[str, object], budget: ExpressionBudget | None) -> Any:
+def _evaluate(piece: _Piece, given: _Given) -> Any:
     try:
-        return _eval(piece.node, env, budget)
+        return _eval(piece.node, given)
     except ExpressionError:
         raise
+    except _Passed as passed:
+        raise passed.error from None
     except RecursionError:
         raise ExpressionError("expression is nested too deeply", piece.start) from None
     except Exception as err:  # a safety net: Python's own errors never escape
@@ -733,7 +875,10 @@ def has_expression(text: str) -> bool:
 
 
 def substitute(
-    text: str, env: Mapping[str, object], budget: ExpressionBudget | None = None
+    text: str,
+    env: Mapping[str, object],
+    budget: ExpressionBudget | None = None,
+    shapes: ShapeOf | None = None,
 ) -> object:
     """Evaluates the ``${...}`` expressions in ``text`` against the parameters ``env``.
 
@@ -742,6 +887,7 @@ def substitute(
         env: The parameters an expression can name.
         budget: What the expressions of the whole load may still build (None: only
             each value's own bound, :data:`MAX_SIZE`).
+        shapes: What ``shape("NAME")`` asks (None: ``shape()`` is an error here).
 
     Returns:
         When ``text`` is exactly one ``${expr}``, the value of ``expr`` with its own
@@ -752,13 +898,15 @@ def substitute(
     Raises:
         ExpressionError: A syntax error, an unknown name or function, a type error,
             a division by zero, a limit exceeded, or a list or null inside text.
+        Exception: Whatever other exception ``shapes`` raises, unchanged.
     """
     if "$" not in text:
         return text
     parts = _parse(text)
+    given = _Given(env, budget, shapes)
     if len(parts) == 1 and isinstance(parts[0], _Piece):
-        return _evaluate(parts[0], env, budget)
-    out = (p if isinstance(p, str) else _render(_evaluate(p, env, budget), p.start) for p in parts)
+        return _evaluate(parts[0], given)
+    out = (p if isinstance(p, str) else _render(_evaluate(p, given), p.start) for p in parts)
     return "".join(out)
 
 

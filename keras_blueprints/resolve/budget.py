@@ -21,7 +21,10 @@ from keras_blueprints._core.errors import BlueprintError, Plain
 from keras_blueprints._core.limits import Limits
 from keras_blueprints.resolve.schema import InputSpec, Node
 
-__all__ = ["check_data", "check_inputs", "check_params", "layer_params", "too_many_params"]
+__all__ = [
+    "check_data", "check_inputs", "check_params", "has_shape_rule", "layer_params",
+    "output_shape", "too_many_params",
+]  # fmt: skip
 
 Shape = tuple[int | None, ...] | None  # per example (no batch axis); None: unknown
 Count = tuple[int, str | None]  # parameters, and the argument that drives them
@@ -342,18 +345,50 @@ for _rank in (1, 2):
     _SHAPES[f"SeparableConv{_rank}D"] = _windowed(_rank, "conv")
 
 
-def _output_shape(node: Node, shapes: list[Shape]) -> Shape:
-    if node.kind != "layer" or not shapes or node.call_inputs:
+def has_shape_rule(type_name: str) -> bool:
+    """Whether the output shape of layer ``type_name`` can be worked out without TensorFlow."""
+    return type_name in _SAME or type_name in _MERGE or type_name in _SHAPES
+
+
+def output_shape(
+    kind: str,
+    type_name: str,
+    args: Mapping[str, Any],
+    shapes: Sequence[Shape],
+    *,
+    call_inputs: bool = False,
+) -> Shape:
+    """The per-example output shape of a node, worked out without TensorFlow.
+
+    Args:
+        kind: The node's kind (only ``layer`` nodes have a rule; a Python block's
+            output is known only when it is built).
+        type_name: The canonical layer name (``Dense``, ``Conv2D``...).
+        args: The layer's arguments.
+        shapes: Its input shapes, per example (unknown dimensions: None).
+        call_inputs: Whether the node also takes keyword (call) inputs.
+
+    Returns:
+        The shape (None for an unknown dimension), or None when it is not known:
+        a layer without a rule (:func:`has_shape_rule`), an input not known, keyword
+        inputs, or arguments the rule cannot read.
+    """
+    if kind != "layer" or not shapes or call_inputs:
         return None
-    if node.type in _SAME or (node.type in _MERGE and len(set(shapes)) == 1):
+    shapes = list(shapes)
+    if type_name in _SAME or (type_name in _MERGE and len(set(shapes)) == 1):
         return shapes[0]
-    fn = _SHAPES.get(node.type)
+    fn = _SHAPES.get(type_name)
     if fn is None:
         return None
     try:
-        return fn(node.args, shapes)
+        return fn(args, shapes)
     except (TypeError, ValueError, IndexError, ZeroDivisionError):
         return None
+
+
+def _output_shape(node: Node, shapes: list[Shape]) -> Shape:
+    return output_shape(node.kind, node.type, node.args, shapes, call_inputs=bool(node.call_inputs))
 
 
 # -- the checks ------------------------------------------------------------------------

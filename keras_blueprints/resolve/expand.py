@@ -146,6 +146,7 @@ class _Resolver:
         expansion = Expansion(self.doc, self.env, blocks, self.errors)
         for spec in inputs:
             expansion.names.taken[spec.name] = spec.location
+            expansion.shapes.inputs[spec.name] = tuple(spec.shape)
         last = self._graph(expansion, data.get("graph"), top, inputs)
         if env is None:  # every section may use the parameters: no knock-on errors
             self.errors.raise_if_any()

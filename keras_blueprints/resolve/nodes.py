@@ -26,6 +26,7 @@ from keras_blueprints._core.errors import (
 )
 from keras_blueprints.catalog.components import BLOCKS, LAYERS, refused_layer_reason, snake_case
 from keras_blueprints.loading.document import CONTROL_KEYS, ComposedDocument
+from keras_blueprints.loading.expressions import ShapeOf
 from keras_blueprints.resolve.arguments import layer_arguments
 from keras_blueprints.resolve.blocks import expand_block, python_block_node
 from keras_blueprints.resolve.conditions import conditions_of
@@ -39,6 +40,7 @@ from keras_blueprints.resolve.graph import (
 )
 from keras_blueprints.resolve.references import input_ref, node_inputs, read_refs
 from keras_blueprints.resolve.schema import Ref
+from keras_blueprints.resolve.shapes import LoadShapes
 from keras_blueprints.resolve.spaces import Condition
 from keras_blueprints.resolve.values import NAME_RE, Where, substitute_at
 
@@ -129,6 +131,7 @@ class Expansion:
         pending: Every node so far, in the order met.
         names: The names given so far.
         expanding: The YAML blocks being expanded (to refuse recursion).
+        shapes: The shapes ``shape("NAME")`` reads (model inputs, then nodes as met).
     """
 
     doc: ComposedDocument
@@ -138,6 +141,7 @@ class Expansion:
     pending: list[PendingNode] = field(default_factory=list)
     names: NodeNames = field(default_factory=NodeNames)
     expanding: list[str] = field(default_factory=list)
+    shapes: LoadShapes = field(default_factory=LoadShapes)
 
     def sequence(
         self,
@@ -184,7 +188,7 @@ class Expansion:
             )
         conditions: list[Condition] = []
         if "when" in item:
-            cond = substitute_at(item["when"], env, w / "when")
+            cond = substitute_at(item["when"], env, w / "when", self.shape_of(scope, w))
             if not isinstance(cond, bool):
                 raise BlueprintError(
                     "'when' must be true or false", (w / "when").loc, received=cond
@@ -194,7 +198,7 @@ class Expansion:
             conditions += conditions_of(item["when"], env, w / "when", lambda v: v is True)
         count = 1
         if "repeat" in item:
-            count = substitute_at(item["repeat"], env, w / "repeat")
+            count = substitute_at(item["repeat"], env, w / "repeat", self.shape_of(scope, w))
             if (
                 not isinstance(count, int)
                 or isinstance(count, bool)
@@ -356,7 +360,7 @@ class Expansion:
         explicit = substitute_at(item["name"], env, w / "name") if "name" in item else None
         scope_name = scope.prefix + explicit if isinstance(explicit, str) else None
         named = tw.within(tw.ctx.naming(scope_name, tw.path)) if scope_name else tw
-        args = substitute_at(args_raw, env, named)
+        args = substitute_at(args_raw, env, named, self.shape_of(scope, w))
         if "name" in args and isinstance(args.get("name"), str):
             if explicit is not None and explicit != args["name"]:
                 raise BlueprintError(
@@ -428,6 +432,10 @@ class Expansion:
         )  # fmt: skip
         self.add(node, scope)
         return Ref(name, location=w.loc)
+
+    def shape_of(self, scope: Scope, w: Where) -> ShapeOf:
+        """What ``shape("NAME")`` asks in the expressions of the node at ``w``, in ``scope``."""
+        return self.shapes.lookup(self.pending, scope, w)
 
     def add(self, node: PendingNode, scope: Scope) -> None:
         """Collects ``node`` as a member of ``scope``.

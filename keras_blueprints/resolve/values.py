@@ -15,6 +15,7 @@ from typing import Any
 from keras_blueprints._core.errors import BlueprintError, Location
 from keras_blueprints.loading.expressions import (
     ExpressionError,
+    ShapeOf,
     has_expression,
     names_used,
     substitute,
@@ -95,7 +96,9 @@ class Where:
         return self.doc.sources.text_location(self.path, Location(self.doc.file))
 
 
-def substitute_at(value: Any, env: Mapping[str, Any], where: Where) -> Any:
+def substitute_at(
+    value: Any, env: Mapping[str, Any], where: Where, shapes: ShapeOf | None = None
+) -> Any:
     """Evaluates every ``${}`` in ``value`` (recursively), errors located inside the YAML.
 
     Args:
@@ -103,6 +106,7 @@ def substitute_at(value: Any, env: Mapping[str, Any], where: Where) -> Any:
         env: Parameter and index values.
         where: The value's place, for errors; its context chooses the values of the
             search spaces met and bounds what the expressions build.
+        shapes: What ``shape("NAME")`` asks (a graph node's); None: not available here.
 
     Returns:
         The value with its expressions evaluated.
@@ -114,7 +118,7 @@ def substitute_at(value: Any, env: Mapping[str, Any], where: Where) -> Any:
         if not has_expression(value):
             return value
         try:
-            return substitute(value, env, where.ctx.budget)
+            return substitute(value, env, where.ctx.budget, shapes)
         except ExpressionError as exc:
             raise BlueprintError(
                 exc.message,
@@ -127,9 +131,9 @@ def substitute_at(value: Any, env: Mapping[str, Any], where: Where) -> Any:
     if isinstance(value, dict):
         if is_space(value):
             return space_value(value, env, where)
-        return {k: substitute_at(v, env, where / k) for k, v in value.items()}
+        return {k: substitute_at(v, env, where / k, shapes) for k, v in value.items()}
     if isinstance(value, list):
-        return [substitute_at(v, env, where / i) for i, v in enumerate(value)]
+        return [substitute_at(v, env, where / i, shapes) for i, v in enumerate(value)]
     return value
 
 
