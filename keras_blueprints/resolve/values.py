@@ -29,7 +29,7 @@ __all__ = [
 ]  # fmt: skip
 
 NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_\-]*$")
-REF_RE = re.compile(r"^([A-Za-z_][A-Za-z0-9_\-]*)(?:\.([A-Za-z0-9_\-]+))?$")
+REF_RE = re.compile(r"^([A-Za-z0-9_][A-Za-z0-9_\-]*)(?:\.([A-Za-z0-9_\-]+))?$")
 UNSAFE_CLASS_NAMES = ("Lambda", "function", "__lambda__", "__typespec__")
 
 SERIALIZED_MODULES = (
