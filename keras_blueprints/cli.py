@@ -216,14 +216,16 @@ the modules the run was trained with (``--import``) must be given again."""
 
 
 @contextlib.contextmanager
-def _current_directory_importable() -> Iterator[None]:
-    """Puts the current directory first on ``sys.path`` while a command runs.
+def _current_directory_importable(wanted: bool) -> Iterator[None]:
+    """Puts the current directory first on ``sys.path`` while a command runs, if ``wanted``.
 
-    As ``python -m`` does, so that ``--import mylayers`` finds ``./mylayers.py``; the path
-    is restored afterwards.
+    As ``python -m`` does, so that ``--import mylayers`` finds ``./mylayers.py`` (and what
+    it imports later, when its functions run); the path is restored afterwards. Without
+    ``--import`` the path is left alone: a file of the current directory never shadows a
+    module a command imports.
     """
     cwd = os.getcwd()
-    added = cwd not in sys.path
+    added = wanted and cwd not in sys.path
     if added:
         sys.path.insert(0, cwd)
     try:
@@ -589,7 +591,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     args.imports = [*args.imports, *vars(args).pop("imports_after", [])]
     try:
-        with _current_directory_importable():
+        with _current_directory_importable(bool(args.imports)):
             return _run(args)
     except KerasBlueprintsError as err:
         if args.debug:

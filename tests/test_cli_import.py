@@ -137,9 +137,11 @@ def _errors(err: str) -> list[str]:
     return [line for line in err.splitlines() if ": error: " in line]
 
 
-def test_without_the_module_the_layer_is_unknown(folder, capsys):
+def test_without_the_module_the_layer_is_unknown_and_the_hint_says_how(folder, capsys):
     assert main(["validate", "--no-build", "net.yaml"]) == 2
-    assert _errors(capsys.readouterr().err) == [
+    err = capsys.readouterr().err
+    assert "(a module of yours: blueprint --import MODULE)" in err
+    assert _errors(err) == [
         "net.yaml:4:20: error: 'Twice' is not a known layer.",
         "net.yaml:16:41: error: 'interrupt_once' is not a known callback.",
     ]
@@ -159,6 +161,7 @@ def test_both_places_and_a_file_path_combine(folder, capsys):
     text = BLUEPRINT.replace("{name: hidden, Dense: {units: 8, activation: relu}}", "doubled_dense")
     (folder / "blocks.yaml").write_text(text)
     argv = ["--import", f"./{LIGHT}.py", "summary", "blocks.yaml", "--import", MODULE]
+    argv += ["--import", f"{MODULE}.py", "--import", LIGHT]  # the same modules: imported once
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert "doubled_dense_a" in out and "doubled_dense_b" in out and "scaled" in out
