@@ -210,9 +210,15 @@ IMPORT_HELP = (
     " registers can then be named in blueprints"
 )
 
-READS_RUN = {"train": "resume", "evaluate": "run_dir", "export": "source", "predict": "model"}
-"""The argument naming the run directory (or a model file in one) each command reads back:
-the modules the run was trained with (``--import``) must be given again."""
+READS_RUN = {
+    "train": "resume",
+    "evaluate": "run_dir",
+    "export": "source",
+    "predict": "model",
+    "tune": "resume",
+}
+"""The argument naming the run or search directory (or a model file in one) each command
+reads back: the modules it was started with (``--import``) must be given again."""
 
 
 @contextlib.contextmanager
@@ -368,9 +374,9 @@ def check_run_imports(args: argparse.Namespace) -> None:
     """Asks for the modules a run was trained with when a command reads that run back.
 
     A run directory records the ``--import`` modules of its training (``imports`` in
-    ``run.json``) but never imports them itself: it may come from someone else, and
-    loading one must not run code. Resuming, evaluating, exporting or predicting from it
-    needs them given again.
+    ``run.json``; a search in ``search.json``) but never imports them itself: it may come
+    from someone else, and loading one must not run code. Resuming, evaluating, exporting
+    or predicting from it needs them given again.
 
     Args:
         args: The parsed command line, its ``--import`` entries already imported.
@@ -378,7 +384,7 @@ def check_run_imports(args: argparse.Namespace) -> None:
     Raises:
         UsageError: A module the run was trained with is not given with ``--import``.
     """
-    from keras_blueprints.training.rundir import recorded_imports
+    from keras_blueprints.training.rundir import STATE_FILES, recorded_imports
 
     attribute = READS_RUN.get(getattr(getattr(args, "_command", None), "name", ""))
     target = getattr(args, attribute, None) if attribute else None
@@ -392,8 +398,9 @@ def check_run_imports(args: argparse.Namespace) -> None:
         return
     wanted = " ".join(f"--import {m}" for m in missing)
     received = " ".join(f"--import {m}" for m in args.imports) or "no --import"
+    kind = "search" if (run_dir / STATE_FILES[1]).is_file() else "run"
     raise UsageError(
-        f"run '{run_dir}' was trained with components imported by {wanted}",
+        f"{kind} '{run_dir}' was started with components imported by {wanted}",
         "--import",
         expected=f"the same modules again: {wanted}",
         received=Plain(received),

@@ -256,7 +256,7 @@ def test_a_run_records_the_modules_and_asks_for_them_again(folder, capsys):
     capsys.readouterr()
 
     wanted = (
-        f"--import: error: run 'run' was trained with components imported by --import {MODULE}."
+        f"--import: error: run 'run' was started with components imported by --import {MODULE}."
     )
     for command in (["train", "--resume", "run"], ["evaluate", "run"]):
         assert main(command) == 2
@@ -279,3 +279,27 @@ def test_a_run_records_the_modules_and_asks_for_them_again(folder, capsys):
     assert not (folder / "exported").exists()
     assert main(["predict", "run/model.keras", "x.npy", "-o", "y.npy"]) == 2
     assert _errors(capsys.readouterr().err) == [wanted]
+
+
+def test_a_search_records_the_modules_and_asks_for_them_again(folder, capsys):
+    space = "graph.hidden.units={choice: [4, 8]}"
+    argv = ["tune", "net.yaml", "--max-trials", "1", "--epochs", "1", "--run-dir", "search"]
+    assert main([*argv, "--quiet", "--set", space, "--import", MODULE]) == 0
+    state = json.loads((folder / "search" / "search.json").read_text())
+    assert (state["status"], state["imports"]) == ("completed", [MODULE])
+    capsys.readouterr()
+    wanted = (
+        f"--import: error: search 'search' was started with components imported by --import"
+        f" {MODULE}."
+    )
+    assert main(["tune", "--resume", "search"]) == 2
+    assert _errors(capsys.readouterr().err) == [wanted]
+    assert main(["export", "search/best.keras", "--out", "exported", "--format", "keras"]) == 2
+    assert _errors(capsys.readouterr().err) == [wanted]
+
+
+def test_the_state_files_are_those_runs_and_searches_write():
+    from keras_blueprints.training.rundir import RUN_FILE, STATE_FILES
+    from keras_blueprints.tuning.search import SEARCH_FILE
+
+    assert STATE_FILES == (RUN_FILE, SEARCH_FILE)

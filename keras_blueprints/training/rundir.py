@@ -50,6 +50,7 @@ __all__ = [
     "PRETRAIN_FILE",
     "RUN_FILE",
     "RUN_LOCK",
+    "STATE_FILES",
     "RunDir",
     "default_run_dir",
     "recorded_imports",
@@ -68,7 +69,11 @@ BACKUP_DIR = "backup"
 PLOTS_DIR = "plots"
 RUN_LOCK = "run.lock"
 IMPORTS_KEY = "imports"
-"""The key of ``run.json`` listing the modules the command line imported (``--import``)."""
+"""The key of ``run.json`` (and a search's ``search.json``) listing the modules the command
+line imported (``--import``)."""
+STATE_FILES = (RUN_FILE, "search.json")
+"""Where a run (``run.json``) or a search (``search.json``, :data:`SEARCH_FILE` of
+:mod:`keras_blueprints.tuning.search`) records how it was started."""
 
 
 def default_run_dir(name: str, root: str | Path = "runs") -> Path:
@@ -108,21 +113,22 @@ def refuse_dangling_link(path: Path, what: str) -> None:
 
 
 def recorded_imports(path: str | Path) -> list[str]:
-    """The modules a run was trained with (``--import``), as its ``run.json`` lists them.
+    """The modules a run or a search was started with (``--import``), as it lists them.
 
     They are only read, never imported: a run directory may come from someone else,
     and reading one must not run code; the command line asks for them instead.
 
     Args:
-        path: A run directory (or any folder).
+        path: A run or search directory (or any folder).
 
     Returns:
         The module names and ``.py`` paths; empty when there are none, or when ``path``
-        holds no readable run.json (the command reading the run says what is wrong).
+        holds no readable run.json or search.json (the command reading it says what is
+        wrong).
     """
-    file = Path(path) / RUN_FILE
+    file = next((Path(path) / f for f in STATE_FILES if (Path(path) / f).is_file()), None)
     try:
-        data = json.loads(file.read_text(encoding="utf-8")) if file.is_file() else {}
+        data = json.loads(file.read_text(encoding="utf-8")) if file is not None else {}
     except (OSError, ValueError):
         return []
     imports = data.get(IMPORTS_KEY) if isinstance(data, dict) else None
