@@ -146,3 +146,21 @@ def test_resolve_why_on_a_generated_node_refuses_an_argument_it_lacks(tmp_path, 
     assert main(["resolve", str(path), "--why", "graph.hidden2.unit"]) != 0
     err = capsys.readouterr().err
     assert "--why graph.hidden2.unit: error: 'unit' is not an argument" in err
+
+
+def test_a_block_node_whose_name_starts_with_a_digit_can_be_referenced():
+    bp = load(
+        """
+        blocks:
+          bottleneck:
+            graph:
+              - {name: 0_conv, Dense: {units: 3}}
+              - {name: 1_conv, from: x, Dense: {units: 3}}
+              - {name: add, from: [0_conv, 1_conv], Add: {}}
+        inputs: {x: [4]}
+        graph:
+          - {name: conv2_block1, bottleneck: {}}
+        """
+    )
+    add = next(n for n in bp.nodes if n.name == "conv2_block1_add")
+    assert [i.node for i in add.inputs] == ["conv2_block1_0_conv", "conv2_block1_1_conv"]

@@ -231,14 +231,15 @@ def _register_builtin_custom_layers(registry: Registry[LayerEntry]) -> None:
 LAYERS: Registry[LayerEntry] = Registry(
     "layer",
     "Custom layers are registered from Python with @keras_blueprints.register_layer"
-    " or by a plugin package (entry points 'keras_blueprints.plugins').",
+    " (a module of yours: blueprint --import MODULE) or by a plugin package (entry points"
+    " 'keras_blueprints.plugins').",
     populate=_populate_layers,
 )
 
 BLOCKS: Registry[BlockEntry] = Registry(
     "block",
     "Declare the block under 'blocks:' in the blueprint, or register one from Python"
-    " with @keras_blueprints.register_block.",
+    " with @keras_blueprints.register_block (a module of yours: blueprint --import MODULE).",
     populate=lambda _: _populate_blocks(),
 )
 

@@ -216,6 +216,7 @@ def _run(args: argparse.Namespace) -> int:
             run_dir=args.run_dir,
             verbose=verbose,
             allow_read=args.allow_read,
+            imports=args.imports,
         )
     print_metrics(result.metrics)
     print(f"run directory: {result.run_dir}")

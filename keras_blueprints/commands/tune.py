@@ -127,6 +127,7 @@ def run(args: argparse.Namespace) -> int:
                 epochs=args.epochs,
                 verbose=verbose,
                 allow_read=args.allow_read,
+                imports=args.imports,
             )
 
     status = EXIT_OK

@@ -33,7 +33,7 @@ import signal
 import tempfile
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -51,6 +51,7 @@ from keras_blueprints.training.rundir import (
     BACKUP_DIR,
     BLUEPRINT_FILE,
     CHECKPOINT_DIR,
+    IMPORTS_KEY,
     MODEL_FILE,
     PRETRAIN_FILE,
     RUN_FILE,
@@ -170,6 +171,7 @@ def train(
     verbose: int | str = "auto",
     extra_callbacks: Iterable[keras.callbacks.Callback] = (),
     allow_read: Iterable[str | Path] = (),
+    imports: Sequence[str] = (),
 ) -> RunResult:
     """Trains a blueprint on its ``data:`` as its ``train:`` section says.
 
@@ -184,6 +186,9 @@ def train(
         extra_callbacks: Further Keras callbacks (from Python), run after the blueprint's.
         allow_read: Folders the blueprint's data paths may be read below, besides its
             own folder and the current directory (kept in ``run.json`` for resuming).
+        imports: The modules the command line imported for the blueprint's components
+            (``--import``), kept in ``run.json``: resuming, evaluating and exporting the
+            run ask for them again (a run directory never imports them itself).
 
     Returns:
         The run's result. On a multi-worker cluster's non-chief worker, ``run_dir`` is
@@ -217,6 +222,7 @@ def train(
                 verbose,
                 extra_callbacks,
                 allow_read,
+                imports,
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
@@ -225,7 +231,16 @@ def train(
     run.create()
     with holding(run.path, RUN_LOCK, "run"), _sigterm_interrupts():
         return _train_in(
-            bp, run, overrides, base_dir, epochs, batch_size, verbose, extra_callbacks, allow_read
+            bp,
+            run,
+            overrides,
+            base_dir,
+            epochs,
+            batch_size,
+            verbose,
+            extra_callbacks,
+            allow_read,
+            imports,
         )
 
 
@@ -239,6 +254,7 @@ def _train_in(
     verbose: int | str,
     extra_callbacks: Iterable[keras.callbacks.Callback],
     allow_read: Iterable[str | Path] = (),
+    imports: Sequence[str] = (),
 ) -> RunResult:
     spec = bp.train or TrainSpec()
     run.write_blueprint(dump(bp))
@@ -248,6 +264,7 @@ def _train_in(
         "overrides": [o if isinstance(o, str) else f"{o[0]}={json.dumps(o[1])}" for o in overrides],
         "base_dir": str(base_dir),
         "allow_read": [str(Path(p).expanduser().resolve()) for p in allow_read],
+        IMPORTS_KEY: list(imports),
         "seed": spec.seed,
         "epochs": epochs or spec.epochs,
         "batch_size": batch_size or (bp.data or DataSpec()).batch_size,

@@ -4,7 +4,9 @@
 
     RUN_DIR/
       blueprint.yaml     the fully resolved blueprint (plain YAML that rebuilds the model)
-      run.json           how the run was started, its status and progress
+      run.json           how the run was started (with the modules of --import, which
+                         resuming, evaluating and exporting ask for again), its status
+                         and progress
       history.json       loss and metrics per epoch (also history.csv)
       metrics.json       final train / validation / test metrics
       pretrain.json      per-pair losses of layer-wise pretraining (when train.pretrain is set)
@@ -41,14 +43,17 @@ __all__ = [
     "CHECKPOINT_DIR",
     "HISTORY_CSV",
     "HISTORY_JSON",
+    "IMPORTS_KEY",
     "METRICS_FILE",
     "MODEL_FILE",
     "PLOTS_DIR",
     "PRETRAIN_FILE",
     "RUN_FILE",
     "RUN_LOCK",
+    "STATE_FILES",
     "RunDir",
     "default_run_dir",
+    "recorded_imports",
     "refuse_dangling_link",
 ]
 
@@ -63,6 +68,12 @@ CHECKPOINT_DIR = "checkpoints"
 BACKUP_DIR = "backup"
 PLOTS_DIR = "plots"
 RUN_LOCK = "run.lock"
+IMPORTS_KEY = "imports"
+"""The key of ``run.json`` (and a search's ``search.json``) listing the modules the command
+line imported (``--import``)."""
+STATE_FILES = (RUN_FILE, "search.json")
+"""Where a run (``run.json``) or a search (``search.json``, :data:`SEARCH_FILE` of
+:mod:`keras_blueprints.tuning.search`) records how it was started."""
 
 
 def default_run_dir(name: str, root: str | Path = "runs") -> Path:
@@ -99,6 +110,31 @@ def refuse_dangling_link(path: Path, what: str) -> None:
             hint="Remove the link, or choose another place: a directory is never created "
             "through a link.",
         )
+
+
+def recorded_imports(path: str | Path) -> list[str]:
+    """The modules a run or a search was started with (``--import``), as it lists them.
+
+    They are only read, never imported: a run directory may come from someone else,
+    and reading one must not run code; the command line asks for them instead.
+
+    Args:
+        path: A run or search directory (or any folder).
+
+    Returns:
+        The module names and ``.py`` paths; empty when there are none, or when ``path``
+        holds no readable run.json or search.json (the command reading it says what is
+        wrong).
+    """
+    file = next((Path(path) / f for f in STATE_FILES if (Path(path) / f).is_file()), None)
+    try:
+        data = json.loads(file.read_text(encoding="utf-8")) if file is not None else {}
+    except (OSError, ValueError):
+        return []
+    imports = data.get(IMPORTS_KEY) if isinstance(data, dict) else None
+    if not isinstance(imports, list):
+        return []
+    return [m for m in imports if isinstance(m, str) and m]
 
 
 class RunDir:

@@ -32,7 +32,7 @@ import datetime as dt
 import io
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -44,7 +44,7 @@ from keras_blueprints.resolve.schema import Blueprint, TuneSpec
 from keras_blueprints.resolve.spaces import ValuesProvider
 from keras_blueprints.training.lock import holding, remove_stale_temporaries
 from keras_blueprints.training.preflight import check_trainable
-from keras_blueprints.training.rundir import RunDir, default_run_dir
+from keras_blueprints.training.rundir import IMPORTS_KEY, RunDir, default_run_dir
 from keras_blueprints.tuning.results import TrialRow, format_table, plot_objective, write_csv
 from keras_blueprints.views.plain import dump
 
@@ -112,6 +112,7 @@ def tune(
     verbose: int = 1,
     extra_callbacks: Iterable[keras.callbacks.Callback] = (),
     allow_read: Iterable[str | Path] = (),
+    imports: Sequence[str] = (),
 ) -> TuneResult | None:
     """Searches the blueprint's spaces as its ``tune:`` section says.
 
@@ -130,6 +131,9 @@ def tune(
         extra_callbacks: Further Keras callbacks for every trial (from Python).
         allow_read: Folders the blueprint's data paths may be read below, besides its
             own folder and the current directory (kept for resuming).
+        imports: The modules the command line imported for the blueprint's components
+            (``--import``), kept in ``search.json``: resuming the search and exporting
+            its best model ask for them again (a search directory never imports them).
 
     Returns:
         The result; None in a distributed worker (the chief gathers the results).
@@ -180,6 +184,7 @@ def tune(
         "overrides": stored,
         "base_dir": str(base_dir),
         "allow_read": allow_read,
+        IMPORTS_KEY: list(imports),
         "started": _now(),
     }
     with _locked(run):
