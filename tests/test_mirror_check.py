@@ -10,7 +10,7 @@ from mirror import assert_mirrors
 def _tiny(epsilon: float):
     import keras
 
-    x = keras.Input((8, 8, 3))
+    x = keras.Input((8, 8, 3), name="image")
     y = keras.layers.Conv2D(4, 3, name="conv")(x)
     y = keras.layers.BatchNormalization(axis=3, epsilon=epsilon, name="bn")(y)
     y = keras.layers.GlobalAveragePooling2D(name="pool")(y)
@@ -20,7 +20,7 @@ def _tiny(epsilon: float):
 def test_a_mirror_passes_with_an_equal_axis_written_differently():
     import keras
 
-    x = keras.Input((8, 8, 3))
+    x = keras.Input((8, 8, 3), name="image")
     y = keras.layers.Conv2D(4, 3, name="conv")(x)
     y = keras.layers.BatchNormalization(axis=-1, epsilon=1.001e-5, name="bn")(y)
     y = keras.layers.GlobalAveragePooling2D(name="pool")(y)
