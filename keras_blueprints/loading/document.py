@@ -530,6 +530,12 @@ def _long_input(doc: Document, path: Path_) -> dict[str, Any]:
         doc.sources.keys[path] = key_loc
     if value_loc is not None:
         doc.sources.values[path] = value_loc
+    provenance = getattr(doc, "provenance", None)
+    if provenance is not None:  # who set the shape: whoever wrote the list, and below
+        n, history = len(path), provenance.history
+        for old in [p for p in history if p[:n] == path]:
+            locs = history.pop(old) if len(old) > n else list(history[old])
+            history[(*path, "shape", *old[n:])] = locs
     long_form = {"shape": shape}
     _get(doc.data, path[:-1])[path[-1]] = long_form
     return long_form
