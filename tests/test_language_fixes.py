@@ -188,9 +188,10 @@ def test_an_index_into_a_short_form_input_still_sets_one_dimension():
 
 def test_a_short_form_input_keeps_its_locations_once_set_reaches_it():
     # The dtype set reaches the short form; the shape's own mistake is still told
-    # where it was written: line 2, column 11 (the 0).
+    # where the list was written: line 2, column 6.
+    text = "inputs:\n  x: [8, 0]\ngraph:\n  - Dense: {units: 2}\n"
     with pytest.raises(BlueprintError) as info:
-        kb.load("inputs:\n  x: [8, 0]\ngraph:\n  - Dense: {units: 2}\n", overrides=["inputs.x.dtype=int32"])  # fmt: skip
+        kb.load(text, overrides=["inputs.x.dtype=int32"])
     err = info.value
     errors = list(err.errors) if isinstance(err, BlueprintErrors) else [err]
     assert [(e.location.line, e.location.col) for e in errors] == [(2, 6)]
