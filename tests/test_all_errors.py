@@ -1,5 +1,7 @@
 """All mistakes at once, each once: every independent error in one run, no knock-on.
 
+A failed parameter or input is reported once: what uses it adds nothing.
+
 Also Keras' whole reason when a layer cannot be called, and the hints where a user
 is likely wrong (an unquoted ``${...}`` in flow style, ``enc[1]``, ``${kind}:`` as
 a layer key), each at its exact line and column.

@@ -11,7 +11,9 @@ is made per call and travels with every place read. Independent errors are
 collected and reported together: when the graph has errors, the sections around
 it are still read and checked, leaving out only what needs the graph (the
 outputs' names, node names, the logged metrics), so that no error is a knock-on
-of another. Nothing here imports TensorFlow.
+of another. A parameter or an input that fails is reported once and poisoned: what
+uses it fails as an unreported :class:`~keras_blueprints._core.errors.KnockOn`.
+Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
