@@ -1,5 +1,7 @@
 """All mistakes at once, each once: every independent error in one run, no knock-on.
 
+A failed parameter or input is reported once: what uses it adds nothing.
+
 Also Keras' whole reason when a layer cannot be called, and the hints where a user
 is likely wrong (an unquoted ``${...}`` in flow style, ``enc[1]``, ``${kind}:`` as
 a layer key), each at its exact line and column.
@@ -18,6 +20,7 @@ from keras_blueprints._core.errors import (
     BlueprintError,
     BlueprintErrors,
     ErrorCollector,
+    KnockOn,
     Location,
 )
 
@@ -675,3 +678,109 @@ def test_a_python_blocks_identifier_of_the_wrong_type_is_one_error(projection_bl
         f"'unit' is not a parameter of block '{projection_block}'",
         f"parameter 'kernel_initializer' of block '{projection_block}' has the wrong type",
     ]
+
+
+# -- a failed parameter is reported once; what uses it adds no knock-on -----------------
+
+FAILED_PARAM_USED_THREE_TIMES = """
+params:
+  width: ${2 * undefined_name}
+  depth: 2
+inputs: {x: [8]}
+graph:
+  - Dense: {units: "${width}"}
+  - Dnese: {units: 3}
+  - name: head
+    Dense: {units: 4}
+    when: ${width > 3}
+  - Dense: {units: 2, activation: softmax}
+    from: head
+    repeat: ${depth}
+outputs: [head]
+compile:
+  optimizer: {class_name: Adam, config: {learning_rate: "${width / 1000}"}}
+  loss: sparse_categorical_crossentopy
+"""
+
+
+def test_a_failed_parameter_used_in_three_places_is_one_error_among_the_independent_ones():
+    # 'width' fails; the node, the 'when:' (and so 'head', its 'from:' and the
+    # output naming it) and the optimizer that use it add nothing. The good
+    # parameter 'depth' is still known, and the two independent mistakes (an
+    # unknown layer, a misspelt loss) are both reported: exactly three errors.
+    err = error_of(FAILED_PARAM_USED_THREE_TIMES)
+    assert places(err) == [(2, 16), (7, 5), (17, 9)]
+    messages = [e.message for e in all_errors(err)]
+    assert messages == [
+        "unknown name 'undefined_name'",
+        "'Dnese' is not a known layer",
+        "'sparse_categorical_crossentopy' is not a Keras loss",
+    ]
+
+
+FAILED_PARAM_CHAIN = """
+params:
+  width: ${1/0}
+  twice: ${width * 2}
+  again: ${twice + 1}
+  depth: 2
+blocks:
+  mlp:
+    params: {f: int}
+    graph:
+      - Dense: {units: "${f + width}"}
+      - Dense: {units: "${f}", activation: relux}
+inputs: {x: ["${twice}"]}
+graph:
+  - Dense: {units: "${again}"}
+    repeat: ${depth}
+  - name: m
+    mlp: {f: 3}
+    from: x
+outputs: [m]
+train:
+  epochs: ${twice}
+"""
+
+
+def test_parameters_depending_on_a_failed_one_are_not_reported_again():
+    # 'twice' uses 'width' and 'again' uses 'twice': the division by zero is the
+    # one error of the chain. The input, the graph fed by it, the block's body and
+    # 'train:' using them add nothing; the block body's own mistake is reported.
+    err = error_of(FAILED_PARAM_CHAIN)
+    assert places(err) == [(2, 13), (11, 44)]
+    assert [e.message for e in all_errors(err)] == [
+        "division by zero",
+        "'relux' is not a Keras activation",
+    ]
+
+
+def test_a_failed_input_adds_no_knock_on_where_it_is_used():
+    # The input fails on its own (a bad dtype): the first node, fed by it without
+    # 'from:', and a node naming it add nothing; a later mistake is still reported.
+    err = error_of(
+        """
+        inputs:
+          x: {shape: [8], dtype: flaot32}
+        graph:
+          - Dense: {units: 3}
+          - Dense: {units: 2}
+            from: x
+          - Dense: {units: 2, activation: relux}
+        """
+    )
+    assert places(err) == [(2, 26), (7, 35)]
+
+
+def test_a_knock_on_counts_as_a_failure_but_is_never_reported():
+    errors = ErrorCollector()
+    errors.add(KnockOn("this value uses parameter 'w', whose value has an error", Location("a")))
+    assert (errors.errors, errors.failures) == ([], 1)
+    with pytest.raises(KnockOn):  # alone, it still fails what collected it
+        errors.raise_if_any()
+    real = BlueprintError("real", Location("a", 1, 1))
+    errors.add(BlueprintErrors([real, KnockOn("knock-on", Location("a", 2, 1))]))
+    assert (errors.errors, errors.failures) == ([real], 3)
+    with pytest.raises(BlueprintError) as info:
+        errors.raise_if_any()
+    assert info.value is real

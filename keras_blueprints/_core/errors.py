@@ -53,6 +53,7 @@ __all__ = [
     "BlueprintErrors",
     "BlueprintWarning",
     "KerasBlueprintsError",
+    "KnockOn",
     "Location",
     "Plain",
     "RunError",
@@ -317,6 +318,16 @@ def _show(value: object) -> str:
     return text if len(text) <= 200 else text[:197] + "..."
 
 
+class KnockOn(BlueprintError):
+    """A failure caused by an error already reported (a value using a failed parameter).
+
+    It stops what depends on it, as any :class:`BlueprintError` does (``except
+    BlueprintError`` catches it, so the node or value counts as failed), but an
+    :class:`ErrorCollector` never reports it: the error that caused it is reported
+    instead, once. Its message still reads well should it ever reach a user alone.
+    """
+
+
 class BlueprintErrors(BlueprintError):
     """Several independent errors found in one pass, reported together.
 
@@ -560,17 +571,32 @@ class ErrorCollector:
 
     An error met again at the same place with the same message (a mistake in a
     block's body, expanded for every instance; one in a repeated node) is kept once.
-    :class:`BlueprintErrors` reports them sorted by file, line and column.
+    :class:`BlueprintErrors` reports them sorted by file, line and column. A
+    :class:`KnockOn` is counted as a failure (:attr:`failures`) but never reported.
+
+    Attributes:
+        errors: The errors to report.
+        knock_ons: The failures caused by reported errors, kept apart.
+        limit: How many errors make :meth:`add` raise them all at once.
     """
 
     def __init__(self, limit: int = 50) -> None:
         self.errors: list[BlueprintError] = []
+        self.knock_ons: list[KnockOn] = []
         self.limit = limit
         self._seen: set[tuple[Location, str]] = set()
+
+    @property
+    def failures(self) -> int:
+        """How many failures were met: the errors and the knock-ons."""
+        return len(self.errors) + len(self.knock_ons)
 
     def add(self, error: BlueprintError) -> None:
         """Records an error; raises everything at once when the limit is reached."""
         for err in error.errors if isinstance(error, BlueprintErrors) else [error]:
+            if isinstance(err, KnockOn):
+                self.knock_ons.append(err)
+                continue
             key = (err.location, err.message)
             if key in self._seen:
                 continue
@@ -581,8 +607,10 @@ class ErrorCollector:
             self.raise_if_any()
 
     def raise_if_any(self) -> None:
-        """Raises the collected errors, if any."""
+        """Raises the collected errors, if any; else a knock-on, if any (a failure all the same)."""
         if len(self.errors) == 1:
             raise self.errors[0]
         if self.errors:
             raise BlueprintErrors(self.errors)
+        if self.knock_ons:
+            raise self.knock_ons[0]

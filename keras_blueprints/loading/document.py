@@ -426,6 +426,8 @@ def _locate(doc: Document, parts: list[str | int], loc: Location, create: bool) 
     path: Path_ = ()
     for i, part in enumerate(parts):
         last = i == len(parts) - 1
+        if isinstance(data, list) and _is_short_input(path, part):
+            data = _long_input(doc, path)  # inputs.x.shape reaches  x: [8]  too
         if isinstance(data, list):
             if isinstance(part, int) or (isinstance(part, str) and part.isdigit()):
                 idx = int(part)
@@ -492,6 +494,51 @@ def _locate(doc: Document, parts: list[str | int], loc: Location, create: bool) 
         if not last:
             data = data[key]
     return path
+
+
+def _is_short_input(path: Path_, part: str | int) -> bool:
+    """Whether ``part`` names a field of an input written in short form (``x: [8]``)."""
+    return (
+        len(path) == 2
+        and path[0] == "inputs"
+        and isinstance(part, str)
+        and not part.lstrip("-").isdigit()
+    )
+
+
+def _long_input(doc: Document, path: Path_) -> dict[str, Any]:
+    """Rewrites the short-form input at ``path`` (``x: [8]``) as ``x: {shape: [8]}``.
+
+    The two forms mean the same (see ``docs/blueprint-language.md``), so a key path
+    can name ``inputs.x.shape`` whichever was written. The shape keeps its locations.
+
+    Args:
+        doc: The document, changed in place.
+        path: ``("inputs", NAME)``, whose value is a list.
+
+    Returns:
+        The input's new mapping.
+    """
+    shape = _get(doc.data, path)
+    moved = SourceMap()
+    moved.graft(doc.sources, path, ())
+    key_loc, value_loc = doc.sources.keys.get(path), doc.sources.values.get(path)
+    doc.sources.drop(path)
+    doc.sources.graft(moved, (), (*path, "shape"))
+    doc.sources.keys.pop((*path, "shape"), None)  # written nowhere: its value's place
+    if key_loc is not None:
+        doc.sources.keys[path] = key_loc
+    if value_loc is not None:
+        doc.sources.values[path] = value_loc
+    provenance = getattr(doc, "provenance", None)
+    if provenance is not None:  # who set the shape: whoever wrote the list, and below
+        n, history = len(path), provenance.history
+        for old in [p for p in history if p[:n] == path]:
+            locs = history.pop(old) if len(old) > n else list(history[old])
+            history[(*path, "shape", *old[n:])] = locs
+    long_form = {"shape": shape}
+    _get(doc.data, path[:-1])[path[-1]] = long_form
+    return long_form
 
 
 def _is_node(path: Path_) -> bool:

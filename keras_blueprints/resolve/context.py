@@ -35,6 +35,9 @@ class ResolveContext:
         param_spaces: Parameter name -> (hyperparameter name, space), for the
             parameters written as search spaces; filled while ``params:`` is read,
             read when conditions are worked out.
+        failed_params: The parameters whose value could not be worked out (their
+            error is reported); filled while ``params:`` is read. A value using one
+            fails as a :class:`~keras_blueprints._core.errors.KnockOn`, unreported.
         reads: The folders the blueprint's own files may be read below.
         limits: The parameter and data budgets.
         budget: What all the ``${}`` expressions of the resolution may build together.
@@ -45,6 +48,7 @@ class ResolveContext:
 
     provider: SpaceProvider = field(default_factory=DefaultProvider)
     param_spaces: dict[str, tuple[str, Space]] = field(default_factory=dict)
+    failed_params: set[str] = field(default_factory=set)
     reads: ReadRoots = field(default_factory=lambda: ReadRoots.of(None))
     limits: Limits = field(default_factory=Limits)
     budget: ExpressionBudget = field(default_factory=ExpressionBudget)

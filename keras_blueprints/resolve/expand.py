@@ -11,7 +11,9 @@ is made per call and travels with every place read. Independent errors are
 collected and reported together: when the graph has errors, the sections around
 it are still read and checked, leaving out only what needs the graph (the
 outputs' names, node names, the logged metrics), so that no error is a knock-on
-of another. Nothing here imports TensorFlow.
+of another. A parameter or an input that fails is reported once and poisoned: what
+uses it fails as an unreported :class:`~keras_blueprints._core.errors.KnockOn`.
+Nothing here imports TensorFlow.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ from keras_blueprints.resolve.blocks import read_blocks
 from keras_blueprints.resolve.budget import check_data, check_inputs, check_params
 from keras_blueprints.resolve.context import ResolveContext
 from keras_blueprints.resolve.graph import (
+    POISONED,
     Scope,
     check_graph,
 )
@@ -135,11 +138,11 @@ class _Resolver:
         if "name" in data:
             self._guard(_check_run_name, None, name, self.root / "name")
         description = self._string(data.get("description", ""), self.root / "description")
-        env = self._guard(resolve_params, None, self.root)
+        env = self._guard(resolve_params, None, self.root, self.errors)
         self.env = env or {}
-        graph_from = len(self.errors.errors)
+        graph_from = self.errors.failures
         blocks = self._guard(read_blocks, {}, self.doc, self.root, self.errors)
-        inputs_from = len(self.errors.errors)
+        inputs_from = self.errors.failures
         inputs = self._guard(resolve_inputs, (), self.root, self.env, self.errors) or ()
         inputs_ok = env is not None and self._clean(inputs_from)
         top = Scope("", {i.name: Ref(i.name) for i in inputs}, None)
@@ -147,6 +150,9 @@ class _Resolver:
         for spec in inputs:
             expansion.names.taken[spec.name] = spec.location
             expansion.shapes.inputs[spec.name] = tuple(spec.shape)
+        for failed in _failed_inputs(data.get("inputs"), inputs):  # no knock-on where used
+            top.names[failed] = POISONED
+            expansion.names.taken[failed] = (self.root / "inputs" / failed).key_loc
         last = self._graph(expansion, data.get("graph"), top, inputs)
         if env is None:  # every section may use the parameters: no knock-on errors
             self.errors.raise_if_any()
@@ -165,7 +171,7 @@ class _Resolver:
         compile_spec = self._guard(
             resolve_compile, None, data.get("compile"), outputs, self.root, self.env
         )
-        budget_from = len(self.errors.errors)
+        budget_from = self.errors.failures
         if inputs_ok:
             self._guard(check_inputs, None, inputs, self.ctx.limits)
         inputs_fit = inputs_ok and self._clean(budget_from)  # else their data is too big too
@@ -251,7 +257,8 @@ class _Resolver:
                 )
             )
             return None
-        previous = Ref(inputs[0].name) if len(inputs) == 1 else None
+        # One input written feeds the first node (POISONED when that input failed).
+        previous = next(iter(top.names.values())) if len(top.names) == 1 else None
         last = self._guard(
             expansion.sequence, None, graph, self.root / "graph", self.env, top, previous
         )
@@ -279,13 +286,14 @@ class _Resolver:
             result = fn(*args, errors=errors)
         except BlueprintError as err:
             raised = list(err.errors) if isinstance(err, BlueprintErrors) else [err]
-        for error in [*raised, *(e for e in errors.errors if all(e is not r for r in raised))]:
+        kept = [*errors.errors, *errors.knock_ons]
+        for error in [*raised, *(e for e in kept if all(e is not r for r in raised))]:
             self.errors.add(error)
         return default if raised else result
 
     def _clean(self, since: int) -> bool:
         """Whether no error was collected since the collector held ``since`` errors."""
-        return len(self.errors.errors) == since
+        return self.errors.failures == since
 
     # -- values ------------------------------------------------------------------------
     def _string(self, value: Any, where: Where) -> str:
@@ -306,6 +314,14 @@ def _check_run_name(name: str, where: Where) -> None:
             received=name,
             hint="Choose where a run goes with --run-dir",
         )
+
+
+def _failed_inputs(raw: Any, inputs: tuple[InputSpec, ...]) -> list[str]:
+    """The names of the inputs written in ``raw`` that failed (their errors are reported)."""
+    if not isinstance(raw, dict):
+        return []
+    read = {spec.name for spec in inputs}
+    return [name for name in raw if isinstance(name, str) and name not in read]
 
 
 def _default_name(doc: Document) -> str:

@@ -170,6 +170,8 @@ class Expansion:
                 previous = POISONED
             except BlueprintError as err:
                 self.errors.add(err)
+                if isinstance(item, dict):  # its 'when:' or 'repeat:' failed: so did its name
+                    self.poison(item, where / i, env, scope)
                 previous = POISONED  # the next node's input is unknown: do not report it too
         return previous
 

@@ -22,17 +22,22 @@ DTYPES = (
 )  # fmt: skip
 
 
-def resolve_params(root: Where) -> dict[str, Any]:
+def resolve_params(root: Where, errors: ErrorCollector) -> dict[str, Any]:
     """Evaluates ``params:`` in dependency order (a parameter may use others).
+
+    A parameter whose expression fails is reported in ``errors`` and left out of the
+    values, named in the context's ``failed_params``: a value using it (another
+    parameter's included) then fails silently, as a knock-on of that one error.
 
     Args:
         root: The document's root.
+        errors: Where the errors of single parameters go.
 
     Returns:
-        Parameter values, in the order written.
+        The values of the parameters that could be worked out, in the order written.
 
     Raises:
-        BlueprintError: Not a mapping, a bad name or expression, or a cycle.
+        BlueprintError: Not a mapping, a bad name, or a cycle.
     """
     raw = root.doc.data.get("params")
     if raw is None:
@@ -53,13 +58,19 @@ def resolve_params(root: Where) -> dict[str, Any]:
             )
     deps: dict[str, set[str]] = {}
     declared = set(raw)  # once: a set per parameter made 30k parameters take minutes
+    failed = root.ctx.failed_params
     for key, value in raw.items():
-        deps[key] = names_in(value, where / key) & declared
+        try:
+            deps[key] = names_in(value, where / key) & declared
+        except BlueprintError as err:  # a syntax error: this parameter fails
+            errors.add(err)
+            failed.add(key)
+            deps[key] = set()
     values: dict[str, Any] = {}
     visiting: list[str] = []
 
     def visit(key: str) -> None:
-        if key in values:
+        if key in values or key in failed:
             return
         if key in visiting:
             cycle = " -> ".join([*visiting[visiting.index(key) :], key])
@@ -72,11 +83,15 @@ def resolve_params(root: Where) -> dict[str, Any]:
         for dep in sorted(deps[key]):
             visit(dep)
         visiting.pop()
-        values[key] = substitute_at(raw[key], values, where / key)
+        try:
+            values[key] = substitute_at(raw[key], values, where / key)
+        except BlueprintError as err:  # a knock-on of a failed dependency adds nothing
+            errors.add(err)
+            failed.add(key)
 
     for key in raw:
         visit(key)
-    return {k: values[k] for k in raw}
+    return {k: values[k] for k in raw if k in values}
 
 
 def resolve_inputs(

@@ -102,14 +102,14 @@ def read_section(
             received=Plain(f"a {ValueType.name_of(raw)}"),
             hint=f"For example:  {name}: {example}",
         )
-    if env is not None:
-        raw = substitute_at(raw, env, w)
+    errors = ErrorCollector()
+    failed: set[Any] = set()
+    if env is not None:  # key by key: a bad expression in one leaves the others checked
+        raw = _substituted(raw, env, w, errors, failed)
         check_safe(raw, w)
     keys = spec.yaml_keys()
     readers = readers or {}
-    errors = ErrorCollector()
     values: dict[str, Any] = {}
-    failed: set[Any] = set()
     for key, value in raw.items():
         if key not in keys:
             errors.add(
@@ -138,6 +138,24 @@ def _tuples(value: Any) -> Any:
     if isinstance(value, list):
         return tuple(_tuples(v) for v in value)
     return value
+
+
+def _substituted(
+    raw: dict[Any, Any], env: Mapping[str, Any], w: Where, errors: ErrorCollector, failed: set
+) -> dict[Any, Any]:
+    """``raw`` with each value's ``${}`` evaluated; a key whose value fails is left out.
+
+    Its error goes to ``errors`` and the key to ``failed`` (so the model's refusal of
+    a missing value is not told again).
+    """
+    out = {}
+    for key, value in raw.items():
+        try:
+            out[key] = substitute_at(value, env, w / key)
+        except BlueprintError as err:
+            errors.add(err)
+            failed.add(key)
+    return out
 
 
 def _refusals(

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from keras_blueprints._core.errors import BlueprintError, Location
+from keras_blueprints._core.errors import BlueprintError, KnockOn, Location
 from keras_blueprints.loading.expressions import (
     ExpressionError,
     ShapeOf,
@@ -113,6 +113,7 @@ def substitute_at(
 
     Raises:
         BlueprintError: A bad expression, pointing at the offending character.
+        KnockOn: The expression uses a parameter that failed (its error is reported).
     """
     if isinstance(value, str):
         if not has_expression(value):
@@ -120,6 +121,14 @@ def substitute_at(
         try:
             return substitute(value, env, where.ctx.budget, shapes)
         except ExpressionError as exc:
+            failed = _failed_names(value, env, where)
+            if failed:
+                raise KnockOn(
+                    f"this value uses parameter '{failed[0]}', whose value has an error",
+                    where.text_loc,
+                    path=where.path,
+                    hint="Fix the parameter's error first.",
+                ) from None
             raise BlueprintError(
                 exc.message,
                 where.text_loc.shifted(exc.offset),
@@ -135,6 +144,18 @@ def substitute_at(
     if isinstance(value, list):
         return [substitute_at(v, env, where / i, shapes) for i, v in enumerate(value)]
     return value
+
+
+def _failed_names(text: str, env: Mapping[str, Any], where: Where) -> list[str]:
+    """The failed parameters the expressions of ``text`` use (unless ``env`` binds them)."""
+    failed = where.ctx.failed_params
+    if not failed:
+        return []
+    try:
+        used = names_used(text)
+    except ExpressionError:  # a syntax error: independent of any parameter
+        return []
+    return sorted(n for n in used & failed if n not in env)
 
 
 def read_space(value: dict, env: Mapping[str, Any], where: Where) -> tuple[Space, str]:
