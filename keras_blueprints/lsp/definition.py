@@ -56,9 +56,10 @@ def _block(spot: Spot, analysis: Analysis | None, name: str) -> Location | None:
     entry = BLOCKS.get(name)
     if entry is None:
         return None
+    fn = inspect.unwrap(entry.fn)  # the function, not the wrapper that checks its arguments
     try:
-        file = inspect.getsourcefile(entry.fn)
-        line = inspect.getsourcelines(entry.fn)[1]
+        file = inspect.getsourcefile(fn)
+        line = inspect.getsourcelines(fn)[1]
     except (OSError, TypeError):
         return None
     return Location(file, line, 1) if file else None

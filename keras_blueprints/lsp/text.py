@@ -39,6 +39,7 @@ MARKER = "kbcursor0marker"
 """What :func:`completion_spot` writes in place of the word being typed."""
 
 _WORD = re.compile(r"[A-Za-z0-9_.:\-/]*$")
+_WORD_AHEAD = re.compile(r"[A-Za-z0-9_\-]*")
 _NAME_CHAR = re.compile(r"[A-Za-z0-9_]")
 _PLAIN_END = re.compile(r"[^,\[\]{}\n]*")
 
@@ -228,14 +229,35 @@ def _find_marker(doc: Document) -> tuple[Path_, str] | None:
     return None
 
 
+MAX_MENDS = 8
+"""Most broken lines :func:`completion_spot` blanks out before it gives up."""
+
+
+def _parse_mending(lines: list[str], cursor: int, file: str, path: Path | None) -> Document | None:
+    """Parses ``lines``, blanking each line (other than the cursor's) a syntax error is on."""
+    lines = list(lines)
+    for _ in range(MAX_MENDS):
+        try:
+            return parse("\n".join(lines) + "\n", file, path)
+        except BlueprintError as err:
+            bad = err.location.line - 1
+            if not 0 <= bad < len(lines) or bad == cursor or not lines[bad].strip():
+                return None
+            lines[bad] = ""
+        except RecursionError:  # pragma: no cover - the loader refuses deep nesting first
+            return None
+    return None
+
+
 def completion_spot(
     text: str, line: int, character: int, file: str, path: Path | None = None
 ) -> Spot | None:
     """Where the cursor stands in a text being typed, for completion.
 
-    The word before the cursor is replaced by :data:`MARKER`; the text is parsed as
+    The word at the cursor is replaced by :data:`MARKER`; the text is parsed as
     is, then with ``:`` after the marker (a key being typed on a line of its own),
-    then both again without the lines below the cursor (which may be broken too).
+    then both again without the lines below the cursor (which may be broken too); a
+    line with a syntax error elsewhere is blanked out (at most :data:`MAX_MENDS`).
     The first parse where the marker is a key or a whole value (or inside a
     ``${...}``) says where the cursor is.
 
@@ -262,6 +284,7 @@ def completion_spot(
     else:
         word, start = word_at(here, character)
     before, after = here[:start], here[character:]
+    after = after[len(_WORD_AHEAD.match(after).group()) :]  # the rest of the word goes too
     rest_blank = after.strip() == "" or after.lstrip().startswith("#")
     variants = [before + MARKER + after]
     if rest_blank and expression is None and not before.rstrip().endswith(":"):
@@ -269,7 +292,7 @@ def completion_spot(
     for keep_below in (True, False):
         for variant in variants:
             edited = [*lines[:line], variant, *(lines[line + 1 :] if keep_below else [])]
-            doc = parse_quietly("\n".join(edited) + "\n", file, path)
+            doc = _parse_mending(edited, line, file, path)
             if doc is None:
                 continue
             found = _find_marker(doc)
