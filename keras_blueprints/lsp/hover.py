@@ -105,6 +105,8 @@ def hover_text(spot: Spot, analysis: Analysis | None) -> str | None:
         return _param_text(name, analysis)
     if len(spot.path) == 2 and spot.path[0] == "params" and spot.role == "key":
         return _param_text(str(spot.path[1]), analysis)
+    if spot.path[:1] == ("outputs",) and spot.role == "value":
+        return _node_text(spot.word, analysis)
     if node is None:
         return None
     rest = node.rest

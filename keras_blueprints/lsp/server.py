@@ -188,7 +188,13 @@ class BlueprintServer(LanguageServer):
         )
 
     def warm_up(self) -> None:
-        """Reads the catalogs and registries once, so the first load is quick."""
+        """Fills the registries and reads the catalogs once, so the first load is quick."""
+        from keras_blueprints.catalog.components import BLOCKS, LAYERS
+        from keras_blueprints.catalog.docs import layer_doc
+
+        LAYERS.names()
+        BLOCKS.names()
+        layer_doc("Dense")
         analyze("inputs: {x: {shape: [1]}}\ngraph:\n  - Dense: {units: 1}\n", "<warm-up>")
 
 
@@ -196,10 +202,9 @@ server = BlueprintServer()
 
 
 @server.feature(types.INITIALIZED)
-async def initialized(ls: BlueprintServer, params: types.InitializedParams) -> None:
-    """Warms the loader up while the editor opens its first documents."""
-    loop = asyncio.get_running_loop()
-    await loop.run_in_executor(ls._loader, ls.guarded, "warm-up", ls.warm_up)
+def initialized(ls: BlueprintServer, params: types.InitializedParams) -> None:
+    """Fills the registries before any request reads them (here, not in the loading thread)."""
+    ls.guarded("warm-up", ls.warm_up)
 
 
 @server.feature(types.TEXT_DOCUMENT_DID_OPEN)
@@ -346,7 +351,17 @@ def _symbols(ls: BlueprintServer, params: types.DocumentSymbolParams) -> list[An
     doc = parse_quietly(text, file, path)
     if doc is None:
         return []
-    return [_symbol(symbol) for symbol in outline(doc, text)]
+    symbols = [_symbol(symbol) for symbol in outline(doc, text)]
+    lines = document.lines
+    stack = list(symbols)
+    while stack:  # Python characters -> the client's units
+        symbol = stack.pop()
+        symbol.range = document.position_codec.range_to_client_units(lines, symbol.range)
+        symbol.selection_range = document.position_codec.range_to_client_units(
+            lines, symbol.selection_range
+        )
+        stack.extend(symbol.children or [])
+    return symbols
 
 
 @server.feature(types.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
