@@ -151,6 +151,8 @@ class BlueprintServer(LanguageServer):
                 types.PublishDiagnosticsParams(uri=gone, diagnostics=[])
             )
         self.elsewhere[uri] = set(by_uri) - {uri}
+        own = by_uri.pop(uri)
+        by_uri[uri] = own  # the other files first: the document's own come last
         for target, diagnostics in by_uri.items():
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(
