@@ -7,6 +7,7 @@ the diagnostics notification), never for the clock.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import subprocess
 import sys
@@ -33,11 +34,30 @@ def _env() -> dict[str, str]:
 @pytest_lsp.fixture(
     scope="module",
     config=ClientServerConfig(
-        server_command=[sys.executable, "-m", "keras_blueprints.cli", "lsp"],
+        server_command=[sys.executable, "-m", "keras_blueprints.cli", "lsp", "--no-build"],
         server_env=_env(),
     ),
 )
 async def client(lsp_client: LanguageClient):
+    await lsp_client.initialize_session(
+        types.InitializeParams(
+            capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
+            root_uri=ROOT.as_uri(),
+        )
+    )
+    yield
+    await lsp_client.shutdown_session()
+
+
+@pytest_lsp.fixture(
+    scope="module",
+    config=ClientServerConfig(
+        server_command=[sys.executable, "-m", "keras_blueprints.cli", "lsp"],
+        server_env=_env(),
+    ),
+)
+async def building(lsp_client: LanguageClient):
+    """A server with its warm build worker (TensorFlow is imported there, not in the server)."""
     await lsp_client.initialize_session(
         types.InitializeParams(
             capabilities=pytest_lsp.client_capabilities("visual-studio-code"),
@@ -391,3 +411,70 @@ async def test_the_editor_features_never_import_tensorflow():
         [sys.executable, "-c", code], capture_output=True, text=True, env=_env(), check=False
     )
     assert result.returncode == 0, result.stderr
+
+
+SHAPES = """\
+inputs:
+  x: {shape: [4]}
+graph:
+  - name: a
+    Dense: {units: 3}
+  - name: b
+    from: x
+    Dense: {units: 5}
+  - name: total
+    from: [a, b]
+    Add: {}
+"""
+
+
+async def _published(client: LanguageClient, uri: str) -> list:
+    """Waits for the next diagnostics published for ``uri``; returns them."""
+    while True:
+        params = await client.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+        if params.uri == uri:
+            return list(params.diagnostics)
+
+
+async def test_the_warm_worker_publishes_shape_errors_and_built_shapes(
+    building: LanguageClient, tmp_path: Path
+):
+    path = tmp_path / "shapes.yaml"
+    path.write_text(SHAPES, encoding="utf-8")
+    uri = path.as_uri()
+    building.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="yaml", version=1, text=SHAPES
+            )
+        )
+    )
+    assert await _published(building, uri) == []  # it loads: no load-time error
+    built = await asyncio.wait_for(_published(building, uri), 300)  # then the build's
+    assert [(d.range.start.line, d.range.start.character) for d in built] == [(8, 4)]
+    assert built[0].message.startswith("Keras could not call Add 'total'")
+    # `blueprint validate` (which builds) reports the same error at the same place.
+    cli = subprocess.run(
+        [sys.executable, "-m", "keras_blueprints.cli", "validate", str(path)],
+        capture_output=True,
+        text=True,
+        env=_env(),
+        check=False,
+    )
+    assert f"{path}:9:5: error: {built[0].message}" in cli.stderr
+    fixed = SHAPES.replace("units: 5", "units: 3")
+    building.text_document_did_change(
+        types.DidChangeTextDocumentParams(
+            text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            content_changes=[types.TextDocumentContentChangeWholeDocument(text=fixed)],
+        )
+    )
+    assert await _published(building, uri) == []  # loaded
+    assert await asyncio.wait_for(_published(building, uri), 300) == []  # and built
+    hover = await building.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=_where(fixed, "name: a", 6),
+        )
+    )
+    assert "Output shape: `(None, 3)`, 15 parameters (built)" in hover.contents.value

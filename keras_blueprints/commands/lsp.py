@@ -13,11 +13,16 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--stdio", action="store_true", help="talk over standard input and output (the default)"
     )
+    parser.add_argument(
+        "--no-build",
+        action="store_true",
+        help="load only: never start the worker that builds with TensorFlow (no shape errors)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
     """Serves until the editor shuts the server down."""
     from keras_blueprints.lsp.server import serve
 
-    serve()
+    serve(build=not args.no_build)
     return EXIT_OK

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from keras_blueprints._core.errors import BlueprintError
@@ -25,7 +26,10 @@ from keras_blueprints.lsp.components import (
 )
 from keras_blueprints.lsp.text import Spot
 
-__all__ = ["hover_text", "local_blocks"]
+__all__ = ["Built", "hover_text", "local_blocks"]
+
+Built = Mapping[str, tuple[str, int]]
+"""A build's nodes: name -> (output shape, parameter count)."""
 
 
 def local_blocks(spot_data: dict[str, Any], analysis: Analysis | None) -> dict[str, Any]:
@@ -70,7 +74,7 @@ def _block_param_text(name: str, block: str, blocks: dict[str, Any]) -> str | No
     return None if arg is None else _argument_text(arg, f"block '{block}'")
 
 
-def _node_text(name: str, analysis: Analysis | None) -> str | None:
+def _node_text(name: str, analysis: Analysis | None, built: Built | None) -> str | None:
     bp = analysis.blueprint if analysis is not None else None
     if bp is None:
         return None
@@ -79,16 +83,21 @@ def _node_text(name: str, analysis: Analysis | None) -> str | None:
             return f"**{name}** (input)\n\nShape: `{spec.shape}`"
     for node in bp.nodes:
         if node.name == name:
-            return f"**{name}** (node: {node.type})\n\nDeclared at {node.location}"
+            text = f"**{name}** (node: {node.type})\n\nDeclared at {node.location}"
+            if built and name in built:
+                shape, count = built[name]
+                text += f"\n\nOutput shape: `{shape}`, {count:,} parameters (built)"
+            return text
     return None
 
 
-def hover_text(spot: Spot, analysis: Analysis | None) -> str | None:
+def hover_text(spot: Spot, analysis: Analysis | None, built: Built | None = None) -> str | None:
     """Markdown for the thing at ``spot``, or None when there is nothing to say.
 
     Args:
         spot: What the cursor is on (from the text the editor holds now).
         analysis: The latest load of the document (for resolved values), or None.
+        built: The latest build's nodes (output shape, parameters), or None.
 
     Returns:
         The hover's Markdown.
@@ -106,7 +115,7 @@ def hover_text(spot: Spot, analysis: Analysis | None) -> str | None:
     if len(spot.path) == 2 and spot.path[0] == "params" and spot.role == "key":
         return _param_text(str(spot.path[1]), analysis)
     if spot.path[:1] == ("outputs",) and spot.role == "value":
-        return _node_text(spot.word, analysis)
+        return _node_text(spot.word, analysis, built)
     if node is None:
         return None
     rest = node.rest
@@ -117,6 +126,8 @@ def hover_text(spot: Spot, analysis: Analysis | None) -> str | None:
     if len(rest) == 2 and is_type_key(rest[0]) and isinstance(rest[1], str):
         arg = arguments_of(str(rest[0]), blocks).get(rest[1])
         return None if arg is None else _argument_text(arg, str(rest[0]))
+    if rest == ("name",) and spot.role == "value":
+        return _node_text(spot.word, analysis, built)
     if rest and rest[0] in ("from", "share") and spot.role == "value":
-        return _node_text(spot.word, analysis)
+        return _node_text(spot.word, analysis, built)
     return None

@@ -27,13 +27,15 @@ from lsprotocol import types
 from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
-from keras_blueprints.lsp.analysis import Analysis, analyze
+from keras_blueprints._core.errors import Location
+from keras_blueprints.lsp.analysis import Analysis, Problem, analyze
 from keras_blueprints.lsp.completion import Item, completions, type_documentation
 from keras_blueprints.lsp.definition import definition
 from keras_blueprints.lsp.diagnostics import SOURCE, place
 from keras_blueprints.lsp.hover import hover_text, local_blocks
 from keras_blueprints.lsp.symbols import Symbol, outline
 from keras_blueprints.lsp.text import completion_spot, parse_quietly, spot_at
+from keras_blueprints.lsp.worker import BuildWorker
 
 __all__ = ["BlueprintServer", "serve"]
 
@@ -85,8 +87,10 @@ class BlueprintServer(LanguageServer):
 
     Attributes:
         analyses: The latest load of each open document, by URI.
+        built: The latest build of each open document: node -> (output shape, parameters).
         elsewhere: For each open document, the other files' URIs it published
             diagnostics on (cleared when those problems go away).
+        worker: The warm build worker, or None when builds are off (``--no-build``).
     """
 
     def __init__(self) -> None:
@@ -94,8 +98,12 @@ class BlueprintServer(LanguageServer):
 
         super().__init__("keras-blueprints", __version__)
         self.analyses: dict[str, Analysis] = {}
+        self.built: dict[str, dict[str, tuple[str, int]]] = {}
         self.elsewhere: dict[str, set[str]] = {}
+        self.worker: BuildWorker | None = None
         self._loader = ThreadPoolExecutor(max_workers=1, thread_name_prefix="blueprint-load")
+        self._tickets = 0
+        self._tasks: set[asyncio.Task] = set()
 
     def guarded(self, what: str, fn: Callable[..., T], *args: Any) -> T | None:
         """Runs one handler's work; a failure is logged and answered with None."""
@@ -109,6 +117,8 @@ class BlueprintServer(LanguageServer):
         """Loads a document after a short pause and publishes its problems, unless stale."""
         document = self.workspace.get_text_document(uri)
         version = document.version
+        if self.worker is not None:
+            self.worker.cancel(uri)  # a build of an older version that still waits
         await asyncio.sleep(DEBOUNCE_S)
         if self.workspace.get_text_document(uri).version != version:
             return  # a newer edit will be loaded instead
@@ -122,6 +132,49 @@ class BlueprintServer(LanguageServer):
             return  # stale
         self.analyses[uri] = analysis
         self.guarded("diagnostics", self.publish, uri, analysis, text, version)
+        loaded = analysis.blueprint is not None
+        if (
+            self.worker is not None
+            and loaded
+            and all(p.severity != "error" for p in analysis.problems)
+        ):
+            task = asyncio.create_task(self.build(uri, version, text, analysis))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def build(self, uri: str, version: int | None, text: str, analysis: Analysis) -> None:
+        """Builds a document that loaded cleanly in the warm worker; publishes its shape errors.
+
+        The result is dropped when the document changed or closed meanwhile.
+        """
+        if self.worker is None:
+            return
+        self._tickets += 1
+        file, path = _file_of(uri)
+        try:
+            result = await self.worker.build(
+                uri, self._tickets, text, file, str(path) if path else None
+            )
+        except Exception:
+            logger.exception("internal error while building %s", uri)
+            return
+        if result is None or uri not in self.workspace.text_documents:
+            return
+        if self.workspace.get_text_document(uri).version != version:
+            return  # stale
+        self.built[uri] = result.nodes
+        problems = [
+            Problem(Location(f, line, col), message, severity)
+            for f, line, col, message, severity in result.problems
+        ]
+        built = Analysis(
+            analysis.file,
+            analysis.document,
+            analysis.composed,
+            analysis.blueprint,
+            [*analysis.problems, *problems],
+        )
+        self.guarded("diagnostics", self.publish, uri, built, text, version)
 
     def publish(self, uri: str, analysis: Analysis, text: str, version: int | None) -> None:
         """Publishes an analysis' problems on the document and on the files they are in."""
@@ -165,6 +218,9 @@ class BlueprintServer(LanguageServer):
     def forget(self, uri: str) -> None:
         """Drops a closed document's state and the diagnostics it published."""
         self.analyses.pop(uri, None)
+        self.built.pop(uri, None)
+        if self.worker is not None:
+            self.worker.cancel(uri)
         for target in {uri, *self.elsewhere.pop(uri, set())}:
             self.text_document_publish_diagnostics(
                 types.PublishDiagnosticsParams(uri=target, diagnostics=[])
@@ -248,7 +304,7 @@ def _hover(ls: BlueprintServer, params: types.HoverParams) -> types.Hover | None
     spot = spot_at(doc, text, line, character) if doc is not None else None
     if spot is None:
         return None
-    content = hover_text(spot, ls.analyses.get(uri))
+    content = hover_text(spot, ls.analyses.get(uri), ls.built.get(uri))
     if content is None:
         return None
     return types.Hover(
@@ -374,6 +430,17 @@ def document_symbols(
     return ls.guarded("symbols", _symbols, ls, params) or []
 
 
-def serve() -> None:
-    """Runs the server on standard input and output until the editor shuts it down."""
-    server.start_io()
+def serve(build: bool = True) -> None:
+    """Runs the server on standard input and output until the editor shuts it down.
+
+    Args:
+        build: Build each document that loads cleanly in a warm worker process that
+            keeps TensorFlow loaded, and show the shape errors only a build finds
+            (``blueprint lsp --no-build``: load only; TensorFlow is never imported).
+    """
+    server.worker = BuildWorker() if build else None
+    try:
+        server.start_io()
+    finally:
+        if server.worker is not None:
+            server.worker.kill()
