@@ -1,8 +1,10 @@
 """``blueprint lsp`` end to end: a real LSP client (pytest-lsp) talking to the server over stdio.
 
-The server is started as ``python -m keras_blueprints.cli lsp`` with this checkout
-first on ``PYTHONPATH``. Every test waits for the server's answer (a response, or
-the diagnostics notification), never for the clock.
+The server is started as ``python -m keras_blueprints.cli lsp --no-build`` (no
+TensorFlow anywhere) with this checkout first on ``PYTHONPATH``; one test starts it
+with its warm build worker, which imports TensorFlow in its own process. Every test
+waits for the server's answer (a response, or the diagnostics notification), never
+for the clock.
 """
 
 from __future__ import annotations
