@@ -275,6 +275,19 @@ async def test_completion(client: LanguageClient, tmp_path: Path):
     assert await _labels(client, uri, EDITED, "padd: 1", 4) == []  # Dense has no such argument
 
 
+async def test_a_blocks_own_parameters_in_its_graph(client: LanguageClient):
+    path = zoo.path("transformer_encoder_classifier")
+    text = path.read_text(encoding="utf-8")
+    await _open(client, path)
+    uri = path.as_uri()
+    position = _where(text, 'num_heads: "${heads}"', 16)
+    result = await client.text_document_hover_async(
+        types.HoverParams(text_document=types.TextDocumentIdentifier(uri=uri), position=position)
+    )
+    assert result.contents.value.startswith("**heads** (argument of block 'encoder_block')")
+    assert await _labels(client, uri, text, position) == ["heads"]
+
+
 async def test_completion_of_arguments_and_node_keys(client: LanguageClient, tmp_path: Path):
     text = "inputs:\n  x: {shape: [4]}\ngraph:\n  - name: hidden\n    Dense: {uni}\n  - Batch\n"
     path = tmp_path / "args.yaml"
