@@ -28,29 +28,45 @@ def run(args: argparse.Namespace) -> int:
     if args.why is None:
         sys.stdout.write(dump(bp))
         return EXIT_OK
-    from keras_blueprints.loading.document import _get, _locate, split_key
-
-    doc = bp.document
-    where = Location(f"--why {args.why}")
-    parts = split_key(args.why, where)
-    try:
-        path = _locate(doc, parts, where, create=False)
-    except BlueprintError as err:
-        if not _why_resolved(bp, parts, where):  # a name a repeat generated, say
-            raise _suggesting_key(err, args.why, why_keys(bp)) from None
-        return EXIT_OK
-    value = _get(doc.data, path)
-    history = doc.provenance.why(path) or [doc.sources.value(path)]
-    print(f"{format_path(path)} = {value!r}")
-    print(f"  set by {history[0]}")
-    for loc in history[1:]:
-        print(f"  overriding {loc}")
-    if not history:
-        raise BlueprintError("no source recorded", where)
+    for line in explain(bp, args.why):
+        print(line)
     return EXIT_OK
 
 
-def _why_resolved(bp: Any, parts: list[str | int], where: Location) -> bool:
+def explain(bp: Any, key: str) -> list[str]:
+    """What ``--why KEY`` prints: the value, the file or override that set it, and earlier ones.
+
+    Args:
+        bp: The loaded blueprint.
+        key: A dotted key (``params.width``, ``graph.stem.filters``, ``graph.hidden1``).
+
+    Returns:
+        The lines (``KEY = VALUE``, then ``  set by WHERE`` and ``  overriding WHERE``).
+
+    Raises:
+        BlueprintError: The key leads nowhere (with the closest key).
+    """
+    from keras_blueprints.loading.document import _get, _locate, split_key
+
+    doc = bp.document
+    where = Location(f"--why {key}")
+    parts = split_key(key, where)
+    try:
+        path = _locate(doc, parts, where, create=False)
+    except BlueprintError as err:
+        lines = _why_resolved(bp, parts, where)
+        if lines is None:  # not a name a repeat generated, say
+            raise _suggesting_key(err, key, why_keys(bp)) from None
+        return lines
+    value = _get(doc.data, path)
+    history = doc.provenance.why(path) or [doc.sources.value(path)]
+    if not history:
+        raise BlueprintError("no source recorded", where)
+    lines = [f"{format_path(path)} = {value!r}", f"  set by {history[0]}"]
+    return lines + [f"  overriding {loc}" for loc in history[1:]]
+
+
+def _why_resolved(bp: Any, parts: list[str | int], where: Location) -> list[str] | None:
     """Answers ``--why graph.NODE[.ARG]`` from the resolved graph, for a generated name.
 
     A node a ``repeat`` created (``hidden1``) has no entry of its own in the document:
@@ -62,28 +78,27 @@ def _why_resolved(bp: Any, parts: list[str | int], where: Location) -> bool:
         where: Where the key was given, for errors.
 
     Returns:
-        Whether the key named a node of the resolved graph (and was answered).
+        The lines that answer it, or None when the key names no node of the resolved graph.
 
     Raises:
         BlueprintError: The node has no such argument.
     """
     if len(parts) not in (2, 3) or parts[0] != "graph":
-        return False
+        return None
     node = next((n for n in bp.nodes if n.name == str(parts[1])), None)
     if node is None:
-        return False
+        return None
     if len(parts) == 2:
-        print(f"graph.{node.name} = {node.type}")
-        print(f"  set by {node.location}")
-        return True
+        return [f"graph.{node.name} = {node.type}", f"  set by {node.location}"]
     arg = str(parts[2])
     if arg not in node.args:
         raise BlueprintError.unknown_name(
             f"an argument given to node '{node.name}'", arg, list(node.args), where
         )
-    print(f"graph.{node.name}.{arg} = {node.args[arg]!r}")
-    print(f"  set by {node.arg_locations.get(arg, node.location)}")
-    return True
+    return [
+        f"graph.{node.name}.{arg} = {node.args[arg]!r}",
+        f"  set by {node.arg_locations.get(arg, node.location)}",
+    ]
 
 
 _DID_YOU_MEAN = re.compile(r"^Did you mean '[^']*'\?\s*")
