@@ -69,6 +69,11 @@ class ExpressionBudget:
         self.limit = limit
         self.built = 0
 
+    @property
+    def exhausted(self) -> bool:
+        """Whether the expressions so far built more than ``limit`` (and that was reported)."""
+        return self.built > self.limit
+
     def spend(self, size: int, pos: int) -> None:
         """Counts ``size`` more elements, built by the expression at ``pos``.
 

@@ -118,9 +118,18 @@ def substitute_at(
     if isinstance(value, str):
         if not has_expression(value):
             return value
+        budget = where.ctx.budget
+        spent_before = budget is not None and budget.exhausted
         try:
-            return substitute(value, env, where.ctx.budget, shapes)
+            return substitute(value, env, budget, shapes)
         except ExpressionError as exc:
+            if spent_before:  # the expression that spent the budget is reported, once
+                raise KnockOn(
+                    "the expressions before this value built all that a load may",
+                    where.text_loc,
+                    path=where.path,
+                    hint=exc.hint,
+                ) from None
             failed = _failed_names(value, env, where)
             if failed:
                 raise KnockOn(
