@@ -210,6 +210,19 @@ class DataSpec(SectionSpec):
     )
 
 
+NAMED = {
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "additionalProperties": {"type": ["object", "null"]},
+        },
+    ]
+}
+"""The JSON Schema of a name or ``{name: {arguments}}``."""
+
 NodeName = Annotated[str, Field(min_length=1)]
 
 
@@ -266,6 +279,39 @@ class TrainSpec(SectionSpec):
     pretrain: PretrainSpec | None = Field(
         None, description="Layer-wise pretraining before fitting, or null."
     )
+    rule: Annotated[
+        str,
+        Field(min_length=1),
+        Says(
+            "a training rule is a name or a one-key mapping of name to arguments",
+            expected="e.g.  perceptron  or  {hebbian: {rate: 0.1}}",
+        ),
+        WithJsonSchema(NAMED),
+    ] = Field(
+        "backprop",
+        description="How the weights learn: backprop (Keras' fit), or a rule such as"
+        " hebbian, perceptron, hopfield, fixed; a name or {name: {arguments}}.",
+    )
+    rule_args: SkipJsonSchema[Annotated[Mapping[Any, Any], AfterValidator(freeze)]] = Field(
+        default_factory=lambda: MappingProxyType({}),
+        description="The rule's arguments (written inside 'rule').",
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _rule_with_its_arguments(cls, data: Any) -> Any:
+        """``rule: {name: {arguments}}`` (as written) -> the name and its arguments."""
+        if not isinstance(data, dict) or not isinstance(data.get("rule"), Mapping):
+            return data
+        value = data["rule"]
+        if len(value) != 1 or "rule_args" in data:
+            raise Refusal(
+                "rule",
+                "a training rule is a name or a one-key mapping of name to arguments",
+                received=value,
+            )
+        ((name, args),) = value.items()
+        return {**data, "rule": name, "rule_args": {} if args is None else args}
 
 
 class TuneSpec(SectionSpec):
@@ -373,18 +419,6 @@ class RuntimeSpec(SectionSpec):
 Frozen = Annotated[Any, AfterValidator(freeze)]
 """Any YAML value, kept deeply immutable (mappings read-only, lists tuples)."""
 OptionalFlag = Annotated[bool | None, Says("'{key}' must be true or false")]
-NAMED = {
-    "anyOf": [
-        {"type": "string"},
-        {
-            "type": "object",
-            "minProperties": 1,
-            "maxProperties": 1,
-            "additionalProperties": {"type": ["object", "null"]},
-        },
-    ]
-}
-"""The JSON Schema of a name or ``{name: {arguments}}``."""
 
 
 class CompileSpec(SectionSpec):

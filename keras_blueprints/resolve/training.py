@@ -340,6 +340,7 @@ def resolve_train(
         readers={
             "callbacks": resolve_callbacks,
             "pretrain": lambda value, w: _pretrain(value, w, node_names),
+            "rule": resolve_rule,
         },
         example="{epochs: 10, seed: 0}",
     )
@@ -359,6 +360,24 @@ def resolve_callbacks(value: Any, w: Where) -> tuple[CallbackSpec, ...]:
             hint="For example:  callbacks: [learning_curves, {early_stopping: {patience: 3}}]",
         )
     return _entries(CALLBACKS, "a callback", value, w, "early_stopping: {patience: 3}")
+
+
+def resolve_rule(value: Any, w: Where) -> dict[str, Any]:
+    """Reads ``train.rule``: a training rule's name or ``{name: {args}}``, checked by its registry.
+
+    Returns:
+        ``{name: {checked arguments}}`` (the spec keeps the name and the arguments apart).
+
+    Raises:
+        BlueprintError: An unknown rule (with the closest names) or bad arguments.
+    """
+    from keras_blueprints.training.rules.registry import RULES
+
+    name, args, aw = _named(value, w, "a training rule", "perceptron: {rate: 1.0}")
+    key_loc = (w / name).key_loc if isinstance(value, dict) else w.loc
+    entry = RULES.lookup(name, key_loc)
+    canonical = RULES.canonical(name) or name
+    return {canonical: check_arguments(f"training rule '{canonical}'", entry.params, args, aw)}
 
 
 def _entries(

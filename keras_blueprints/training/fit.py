@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.resolve.directions import default_direction
 from keras_blueprints.resolve.schema import Blueprint, CallbackSpec, TrainSpec, thaw
+from keras_blueprints.training.rules.registry import BACKPROP
 
 if TYPE_CHECKING:
     import keras
@@ -143,6 +144,18 @@ def fit_blueprint(
         ),
         *callbacks_extra,
     ]
+    if spec.rule != BACKPROP:  # a rule of its own (Hebb, Rosenblatt...): same callbacks, epochs
+        from keras_blueprints.training.rules import fit_by_rule
+
+        return fit_by_rule(
+            model,
+            blueprint,
+            datasets,
+            callbacks=callbacks,
+            epochs=spec.epochs if epochs is None else epochs,
+            initial_epoch=initial_epoch,
+            verbose=verbose,
+        )
     # With a fixed number of steps an epoch is not a pass over the data: repeat it.
     train_data = datasets.train.repeat() if spec.steps_per_epoch else datasets.train
     return model.fit(

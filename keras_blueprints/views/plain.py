@@ -153,6 +153,8 @@ def _train(spec: TrainSpec) -> dict[str, Any]:
             "noise": pre.noise,
             "loss": pre.loss,
         }
+    if spec.rule != "backprop":  # the default is left unwritten, as before rules existed
+        out["rule"] = {spec.rule: _value(spec.rule_args)} if spec.rule_args else spec.rule
     return out
 
 
