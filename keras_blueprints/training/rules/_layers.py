@@ -60,7 +60,7 @@ def features_of(model: Any, layer: Any) -> Callable[[Any], np.ndarray]:
 
 
 def dense(layer: Any) -> bool:
-    """Whether ``layer`` is a dense layer (a kernel, maybe a bias): what Hebb and Rosenblatt train."""
+    """Whether ``layer`` is a Dense layer: what Hebb's and Rosenblatt's rules train."""
     import keras
 
     return isinstance(layer, keras.layers.Dense)

@@ -16,8 +16,7 @@ __all__ = ["fit_by_rule"]
 
 
 def _numpy(dataset: Any) -> Iterator[tuple[Any, Any]]:
-    for x, y in dataset.as_numpy_iterator():
-        yield x, y
+    yield from dataset.as_numpy_iterator()
 
 
 def fit_by_rule(

@@ -27,7 +27,7 @@ from keras_blueprints.training.rules.registry import RuleContext, register_rule
 
 
 def hebbian_storage(patterns: np.ndarray) -> np.ndarray:
-    """The weights that store ``patterns`` (rows of ``+-1``): ``(1/N) sum xi xi^T``, zero diagonal."""
+    """The weights storing ``patterns`` (rows of ``+-1``): ``(1/N) sum xi xi^T``, zero diagonal."""
     patterns = np.asarray(patterns, dtype="float64")
     weights = patterns.T @ patterns / patterns.shape[1]
     np.fill_diagonal(weights, 0.0)
