@@ -86,6 +86,8 @@ class ThresholdUnit(keras.layers.Layer):
             number of input features.
     """
 
+    EXAMPLE_ARGS = {"kernel": [1.0, 1.0], "threshold": 1.5}
+
     def __init__(self, kernel, threshold=0.0, **kwargs):
         super().__init__(**kwargs)
         kernel = [float(w) for w in kernel]

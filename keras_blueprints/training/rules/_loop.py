@@ -65,6 +65,11 @@ def fit_by_rule(
         raise BlueprintError(
             f"training rule '{spec.rule}' could not be set up: {exc}", spec.location
         ) from exc
+    optimizer = getattr(model, "optimizer", None)
+    if optimizer is not None and not optimizer.built:
+        # Unused by the rule, but saved with the weights as a fit saves it: a resumed run
+        # builds it before loading its backup (training.backup.restore).
+        optimizer.build(model.trainable_variables)
     history = keras.callbacks.History()
     hooks = keras.callbacks.CallbackList([*callbacks, history], model=model)
     model.stop_training = False

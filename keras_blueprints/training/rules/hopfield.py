@@ -57,7 +57,6 @@ class Hopfield:
         return {
             "patterns": float(len(stored)),
             "load": len(stored) / stored.shape[1],
-            "converged": 1.0,
         }
 
 
