@@ -158,12 +158,13 @@ class HopfieldNet(keras.layers.Layer):
         )
         self.built = True
 
-    def run(self, states, updates):
+    def run(self, states, updates, start=0):
         """Applies ``updates`` single-unit updates to ``states`` (a batch of ``+-1`` vectors).
 
         Args:
             states: The starting states, shape ``(batch, N)``.
             updates: How many units to update, one after the other (unit ``k mod N``).
+            start: The first update's ``k`` (``run(run(s, k), 1, start=k)`` is ``run(s, k + 1)``).
 
         Returns:
             The states after the updates.
@@ -178,7 +179,7 @@ class HopfieldNet(keras.layers.Layer):
             change = ops.cast(new, s.dtype) - ops.take(s, i, axis=1)
             return s + ops.expand_dims(change, -1) * ops.take(eye, i, axis=0)
 
-        return ops.fori_loop(0, updates, update, states)
+        return ops.fori_loop(start, start + updates, update, states)
 
     def energy(self, states):
         """The energy ``-1/2 s.W.s`` of each state, shape ``(batch,)``."""
