@@ -106,7 +106,10 @@ def fit_blueprint(
     """Fits a compiled model on the blueprint's data as its ``train:`` section says.
 
     The callbacks run in this order: ``callbacks_before``, the blueprint's own
-    (:func:`blueprint_callbacks`), ``callbacks_extra``.
+    (:func:`blueprint_callbacks`), ``callbacks_extra``. A blueprint whose ``train.rule``
+    is not ``backprop`` is trained by that rule instead of ``model.fit``
+    (:func:`keras_blueprints.training.rules.fit_by_rule`), with the same callbacks
+    (``fit_kwargs`` are Keras' ``fit``'s, and unused then).
 
     Args:
         model: The compiled model built from ``blueprint``.
