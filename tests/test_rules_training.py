@@ -15,6 +15,7 @@ from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints._core.registry import DuplicateNameError
 from keras_blueprints.cli import main
 from keras_blueprints.resolve.schema import TrainSpec
+from keras_blueprints.resolve.specs import RuleSpec
 from keras_blueprints.training.rules import RULES, register_rule
 from keras_blueprints.training.run import RunInterrupted, evaluate, resume, train
 from keras_blueprints.views import plain
@@ -33,11 +34,13 @@ def load(text: str, overrides=()) -> kb.Blueprint:
 
 
 def test_the_default_rule_is_backprop_and_the_registry_lists_every_rule():
-    assert TrainSpec().rule == "backprop" and dict(TrainSpec().rule_args) == {}
+    assert TrainSpec().rule == RuleSpec("backprop") and dict(TrainSpec().rule.args) == {}
     assert {"backprop", "fixed", "hebbian", "perceptron", "hopfield"} <= set(RULES.names())
     bp = load("train: {rule: {perceptron: {rate: 0.5}}}")
-    assert (bp.train.rule, bp.train.rule_args["rate"]) == ("perceptron", 0.5)
-    assert bp.train.rule_args["stop_when_converged"] is True  # defaults filled in
+    assert (bp.train.rule.name, bp.train.rule.args["rate"]) == ("perceptron", 0.5)
+    assert bp.train.rule.args["stop_when_converged"] is True  # defaults filled in
+    assert hash(bp.train) == hash(load("train: {rule: {perceptron: {rate: 0.5}}}").train)
+    assert TrainSpec(rule="hopfield").rule == RuleSpec("hopfield")  # from Python too
 
 
 def test_an_unknown_rule_is_located_with_the_closest_name():
@@ -70,8 +73,7 @@ def test_a_rule_name_registered_twice_is_refused():
 def test_the_plain_blueprint_keeps_the_rule_and_its_arguments():
     bp = load("train: {rule: {perceptron: {rate: 0.5}}}")
     again = kb.load(plain.dump(bp))
-    assert again.train.rule == "perceptron"
-    assert dict(again.train.rule_args) == dict(bp.train.rule_args)
+    assert again.train.rule == bp.train.rule and again.train.rule.name == "perceptron"
     assert "rule" not in plain.dump(load("train: {epochs: 2}"))  # backprop stays unwritten
 
 

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from keras_blueprints.resolve.specs import (
         DataSpec,
         PretrainSpec,
+        RuleSpec,
         RuntimeSpec,
         Says,
         SectionSpec,
@@ -362,22 +363,24 @@ def resolve_callbacks(value: Any, w: Where) -> tuple[CallbackSpec, ...]:
     return _entries(CALLBACKS, "a callback", value, w, "early_stopping: {patience: 3}")
 
 
-def resolve_rule(value: Any, w: Where) -> dict[str, Any]:
+def resolve_rule(value: Any, w: Where) -> RuleSpec:
     """Reads ``train.rule``: a training rule's name or ``{name: {args}}``, checked by its registry.
 
     Returns:
-        ``{name: {checked arguments}}`` (the spec keeps the name and the arguments apart).
+        The rule's canonical name and its checked arguments (defaults filled in).
 
     Raises:
         BlueprintError: An unknown rule (with the closest names) or bad arguments.
     """
+    from keras_blueprints.resolve.specs import RuleSpec
     from keras_blueprints.training.rules.registry import RULES
 
     name, args, aw = _named(value, w, "a training rule", "perceptron: {rate: 1.0}")
     key_loc = (w / name).key_loc if isinstance(value, dict) else w.loc
     entry = RULES.lookup(name, key_loc)
     canonical = RULES.canonical(name) or name
-    return {canonical: check_arguments(f"training rule '{canonical}'", entry.params, args, aw)}
+    checked = check_arguments(f"training rule '{canonical}'", entry.params, args, aw)
+    return RuleSpec(canonical, freeze(checked))
 
 
 def _entries(

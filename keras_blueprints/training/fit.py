@@ -147,7 +147,9 @@ def fit_blueprint(
         ),
         *callbacks_extra,
     ]
-    if spec.rule != BACKPROP:  # a rule of its own (Hebb, Rosenblatt...): same callbacks, epochs
+    if (
+        spec.rule.name != BACKPROP
+    ):  # a rule of its own (Hebb, Rosenblatt...): same callbacks, epochs
         from keras_blueprints.training.rules import fit_by_rule
 
         return fit_by_rule(

@@ -56,14 +56,15 @@ def fit_by_rule(
     import keras
 
     spec = blueprint.train or TrainSpec()
-    entry = RULES.lookup(spec.rule, spec.location)
+    name = spec.rule.name
+    entry = RULES.lookup(name, spec.location)
     args = {p.name: p.default for p in entry.params.values() if not p.required}
-    args.update(thaw(spec.rule_args))
+    args.update(thaw(spec.rule.args))
     try:
         rule = entry.fn(RuleContext(blueprint, model, spec.seed), **args)
     except (TypeError, ValueError) as exc:
         raise BlueprintError(
-            f"training rule '{spec.rule}' could not be set up: {exc}", spec.location
+            f"training rule '{name}' could not be set up: {exc}", spec.location
         ) from exc
     optimizer = getattr(model, "optimizer", None)
     if optimizer is not None and not optimizer.built:
@@ -86,7 +87,7 @@ def fit_by_rule(
             logs.update(_measured(model, datasets.validation, "val_"))
         if verbose != 0:
             shown = " - ".join(f"{k}: {v:.4g}" for k, v in logs.items())
-            print(f"Epoch {epoch + 1}/{epochs} ({spec.rule}) - {shown}", flush=True)
+            print(f"Epoch {epoch + 1}/{epochs} ({name}) - {shown}", flush=True)
         hooks.on_epoch_end(epoch, logs)
         if converged:
             model.stop_training = True
