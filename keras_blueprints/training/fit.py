@@ -147,9 +147,7 @@ def fit_blueprint(
         ),
         *callbacks_extra,
     ]
-    if (
-        spec.rule.name != BACKPROP
-    ):  # a rule of its own (Hebb, Rosenblatt...): same callbacks, epochs
+    if spec.rule.name != BACKPROP:  # a rule of its own (Hebb, Rosenblatt...), same callbacks
         from keras_blueprints.training.rules import fit_by_rule
 
         return fit_by_rule(
