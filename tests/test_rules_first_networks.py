@@ -122,10 +122,21 @@ def test_perceptron_converges_within_the_novikoff_bound(tmp_path):
     np.testing.assert_array_equal(result.model.predict(x, verbose=0), t)
 
 
+def test_perceptron_with_the_notes_normalised_rate_converges_from_any_start(tmp_path):
+    overrides = [
+        "train.rule={perceptron: {normalised: true}}",
+        "graph.0.Dense.kernel_initializer=ones",
+        "graph.0.Dense.bias_initializer=ones",
+    ]
+    result = _train("perceptron", tmp_path, overrides)
+    assert result.history["updates"][-1] == 0 and result.history["updates"][0] > 0
+    assert result.metrics["train"]["binary_accuracy"] == 1.0
+
+
 @pytest.mark.parametrize(
     "data",
     [
-        "{logic: {gates: [xor], repeat: 4}}",
+        "{logic: {gates: [xor], copies: 4}}",
         "{spirals: {points_per_class: 100}}",
     ],
 )

@@ -58,18 +58,18 @@ def logic(
     context: SourceContext,
     *,
     gates: list[str] | str = "and",
-    repeat: int = 1,
+    copies: int = 1,
 ) -> Examples | None:
     """The truth table of two-input gates: inputs ``(x1, x2)`` in {0, 1}, one column per gate.
 
-    The four rows ``00, 01, 10, 11`` (each ``repeat`` times) are all training
+    The four rows ``00, 01, 10, 11`` (``copies`` times over) are all training
     examples; there is no validation or test split. Gates: ``and``, ``or``,
     ``not`` (of x1), ``nand``, ``nor``, ``xor``. The blueprint's input must be ``[2]``.
 
     Args:
         context: The blueprint, the seed and the split asked.
         gates: A gate, or a list of gates (one target column each).
-        repeat: How many times the table is repeated (more updates per epoch).
+        copies: How many copies of the table (more updates per epoch).
 
     Returns:
         The training examples, or None for the other splits.
@@ -81,12 +81,12 @@ def logic(
     for gate in names:
         if gate not in GATES:
             raise BlueprintError.unknown_name("a gate of source 'logic'", gate, list(GATES))
-    if not names or repeat < 1:
+    if not names or copies < 1:
         raise BlueprintError(
-            "source 'logic' needs at least one gate and repeat >= 1",
-            received=Plain(f"gates={names}, repeat={repeat}"),
+            "source 'logic' needs at least one gate and copies >= 1",
+            received=Plain(f"gates={names}, copies={copies}"),
         )
-    bits = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * repeat, dtype="int32")
+    bits = np.array([[0, 0], [0, 1], [1, 0], [1, 1]] * copies, dtype="int32")
     y = np.stack([GATES[g](bits[:, 0], bits[:, 1]) for g in names], axis=1)
     return _only_train(context, bits.astype("float32"), y.astype("float32"), "logic")
 

@@ -19,9 +19,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal
 
-import numpy as np
-
-from keras_blueprints.training.rules._layers import dense, features_of, target_layer
 from keras_blueprints.training.rules.registry import RuleContext, register_rule
 
 
@@ -29,6 +26,8 @@ class Hebbian:
     """Adds ``rate * x^T y`` to a dense layer's kernel on every batch (``rate * y`` to its bias)."""
 
     def __init__(self, context: RuleContext, rate: float, post: str, layer: str | None) -> None:
+        from keras_blueprints.training.rules._layers import dense, features_of, target_layer
+
         self.model = context.model
         self.layer = target_layer(
             context.model, context.blueprint, "hebbian", layer, dense, "a Dense layer"
@@ -39,6 +38,8 @@ class Hebbian:
 
     def epoch(self, batches: Any) -> Mapping[str, float]:
         """One pass: every example strengthens the weights between co-active units."""
+        import numpy as np
+
         kernel = self.layer.kernel.numpy()
         bias = self.layer.bias.numpy() if self.layer.use_bias else None
         seen = 0

@@ -18,16 +18,18 @@ share much ink) crowd each other sooner.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
-from keras_blueprints.training.rules._layers import target_layer
 from keras_blueprints.training.rules.registry import RuleContext, register_rule
+
+if TYPE_CHECKING:
+    import numpy as np
 
 
 def hebbian_storage(patterns: np.ndarray) -> np.ndarray:
     """The weights storing ``patterns`` (rows of ``+-1``): ``(1/N) sum xi xi^T``, zero diagonal."""
+    import numpy as np
+
     patterns = np.asarray(patterns, dtype="float64")
     weights = patterns.T @ patterns / patterns.shape[1]
     np.fill_diagonal(weights, 0.0)
@@ -39,6 +41,7 @@ class Hopfield:
 
     def __init__(self, context: RuleContext, layer: str | None) -> None:
         from keras_blueprints.layers.threshold import HopfieldNet
+        from keras_blueprints.training.rules._layers import target_layer
 
         self.layer = target_layer(
             context.model,
@@ -51,6 +54,8 @@ class Hopfield:
 
     def epoch(self, batches: Any) -> Mapping[str, float]:
         """Stores every training target (the whole set: another epoch stores the same)."""
+        import numpy as np
+
         stored = np.concatenate([np.asarray(y).reshape(len(y), -1) for _, y in batches], axis=0)
         stored = np.unique(stored, axis=0)  # a shuffled, repeated set stores each pattern once
         self.layer.memory.assign(hebbian_storage(stored).astype("float32"))

@@ -23,19 +23,21 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import numpy as np
-
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.resolve.schema import TrainSpec
-from keras_blueprints.training.rules._layers import dense, features_of, target_layer
 from keras_blueprints.training.rules.registry import RuleContext, register_rule
 
 
 class Perceptron:
     """Rosenblatt's online rule on one dense layer followed by a step."""
 
-    def __init__(self, context: RuleContext, rate: float, stop: bool, layer: str | None) -> None:
+    def __init__(
+        self, context: RuleContext, rate: float, normalised: bool, stop: bool, layer: str | None
+    ) -> None:
+        import numpy as np
+
         from keras_blueprints.layers.threshold import Heaviside, Sign
+        from keras_blueprints.training.rules._layers import dense, features_of, target_layer
 
         model = context.model
         self.layer = target_layer(
@@ -59,10 +61,13 @@ class Perceptron:
         else:
             self.answer = lambda a: (a >= step.threshold).astype(a.dtype)
         self.rate = rate
+        self.normalised = normalised
         self.stop = stop
 
     def epoch(self, batches: Any) -> Mapping[str, float]:
         """One pass, one example at a time: a mistake moves the hyperplane towards it."""
+        import numpy as np
+
         kernel = self.layer.kernel.numpy()
         bias = self.layer.bias.numpy() if self.layer.use_bias else np.zeros(kernel.shape[1])
         mistakes = 0
@@ -73,8 +78,11 @@ class Perceptron:
                 error = ti - self.answer(xi @ kernel + bias)
                 if np.any(error != 0):
                     mistakes += 1
-                    kernel += self.rate * np.outer(xi, error)
-                    bias += self.rate * error
+                    step = self.rate
+                    if self.normalised:  # eps_x = rate / |x|, x extended by the bias' 1
+                        step = self.rate / np.sqrt(xi @ xi + 1.0)
+                    kernel += step * np.outer(xi, error)
+                    bias += step * error
         self.layer.kernel.assign(kernel)
         if self.layer.use_bias:
             self.layer.bias.assign(bias)
@@ -87,6 +95,7 @@ def perceptron(
     context: RuleContext,
     *,
     rate: float = 1.0,
+    normalised: bool = False,
     stop_when_converged: bool = True,
     layer: str | None = None,
 ) -> Perceptron:
@@ -95,10 +104,12 @@ def perceptron(
     Args:
         context: The run's context.
         rate: The learning rate (from zero weights it only scales them).
+        normalised: Divide each step by the input's length (``eps_x = rate / |x|``, the
+            course notes' form of the theorem, for any initial weights).
         stop_when_converged: End training after an epoch with no mistake.
         layer: The Dense layer to update (default: the model's only one).
 
     Returns:
         The rule.
     """
-    return Perceptron(context, rate, stop_when_converged, layer)
+    return Perceptron(context, rate, normalised, stop_when_converged, layer)
