@@ -135,3 +135,21 @@ def test_cli_trains_and_evaluates_a_rule_blueprint(tmp_path, capsys):
     assert main(["evaluate", str(run_dir), "--json"]) == 0
     metrics = json.loads(capsys.readouterr().out)
     assert metrics["train"]["binary_accuracy"] == 1.0 and metrics["train"]["loss"] == 0.0
+
+
+@pytest.mark.parametrize(
+    ("data", "at"),
+    [
+        ("{blobs: {points_per_class: 10000000000}}", "10000000000"),
+        ("{logic: {gates: xor, copies: 10000000000}}", "10000000000"),
+        ("{pattern_pairs: {pairs: 1000000000, keys: random}}", "1000000000"),
+        ("{memories: {patterns: random, count: 1000000000}}", "1000000000"),
+    ],
+)
+def test_the_first_networks_sources_are_bounded_at_load(data, at):
+    line = f"data: {{source: {data}}}"
+    with pytest.raises(BlueprintError) as info:
+        load(line + "\n")
+    err = info.value
+    assert (err.location.line, err.location.col) == (6, line.index(at) + 1), err.format()
+    assert "--max-data" in err.hint
