@@ -102,6 +102,18 @@ def test_hebbian_memory_with_random_keys_suffers_crosstalk(tmp_path):
     assert result.metrics["train"]["Accuracy"] < 1.0
 
 
+def test_plain_hebb_uses_the_units_own_output(tmp_path):
+    overrides = [
+        "train.rule={hebbian: {rate: 0.1, post: output}}",
+        "graph.0.Dense.kernel_initializer=ones",
+    ]
+    result = _train("hebbian_memory", tmp_path, overrides)
+    keys, _ = _arrays(kb.load("zoo:hebbian_memory"), result.model)
+    first = np.where(keys @ np.ones((16, 8)) >= 0, 1.0, -1.0)  # what the units answered
+    kernel = result.model.get_layer("memory").kernel.numpy()
+    np.testing.assert_allclose(kernel, 1.0 + 0.1 * keys.T @ first, rtol=1e-6)
+
+
 # -- Perceptron --------------------------------------------------------------------
 
 
