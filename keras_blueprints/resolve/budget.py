@@ -478,6 +478,16 @@ def _examples(kind: str, args: Mapping[str, Any], per_example: int) -> tuple[int
     if kind == "sequences":  # source, decoder input and targets, one-hot
         length, vocabulary = _int(args, "length"), _int(args, "vocabulary")
         return _int(args, "count", 1000), 3 * max(per_example, length * vocabulary), "count"
+    if kind == "blobs":
+        return 2 * _int(args, "points_per_class", 100), 3, "points_per_class"
+    if kind == "logic":  # two inputs, a column per gate
+        return 4 * _int(args, "copies", 1), 8, "copies"
+    if kind == "pattern_pairs":
+        pairs, values = _int(args, "pairs", 8), _int(args, "value_units", 8)
+        return pairs, per_example + values, "pairs" if pairs >= values else "value_units"
+    if kind == "memories":  # the stored patterns, then their corrupted copies
+        count, copies = _int(args, "count", 4), _int(args, "copies", 10)
+        return count * (1 + copies), 2 * per_example, "count" if count >= copies else "copies"
     return 0, per_example, None
 
 

@@ -21,7 +21,7 @@ does not pay for it.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
@@ -48,6 +48,7 @@ __all__ = [
     "DataSpec",
     "PretrainSpec",
     "Refusal",
+    "RuleSpec",
     "RuntimeSpec",
     "Says",
     "SectionSpec",
@@ -175,7 +176,16 @@ class SectionSpec(BaseModel):
         return self._values() == other._values()  # type: ignore[attr-defined]
 
     def __hash__(self) -> int:
-        return hash((type(self), self._values()))
+        return hash((type(self), _hashable(self._values())))
+
+
+def _hashable(value: Any) -> Any:
+    """``value`` with its read-only mappings (arguments) as sorted items."""
+    if isinstance(value, Mapping):
+        return tuple(sorted((k, _hashable(v)) for k, v in value.items()))
+    if isinstance(value, tuple):
+        return tuple(_hashable(v) for v in value)
+    return value
 
 
 class DataSpec(SectionSpec):
@@ -208,6 +218,47 @@ class DataSpec(SectionSpec):
         0.0,
         description="Share of training labels replaced by a random other class (integer labels).",
     )
+
+
+NAMED = {
+    "anyOf": [
+        {"type": "string"},
+        {
+            "type": "object",
+            "minProperties": 1,
+            "maxProperties": 1,
+            "additionalProperties": {"type": ["object", "null"]},
+        },
+    ]
+}
+"""The JSON Schema of a name or ``{name: {arguments}}``."""
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    """``train.rule``: the training rule's registered name and its checked arguments.
+
+    Attributes:
+        name: The rule (``backprop``: Keras' fit).
+        args: Its keyword arguments, frozen (the reader fills in the defaults).
+    """
+
+    name: str = "backprop"
+    args: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+
+    @classmethod
+    def of(cls, value: Any) -> Any:
+        """``NAME`` or ``{NAME: {arguments}}`` as a spec (anything else as it is, to be refused)."""
+        if isinstance(value, str):
+            return cls(value)
+        if isinstance(value, Mapping) and len(value) == 1:
+            ((name, args),) = value.items()
+            if isinstance(name, str) and isinstance(args, Mapping | None):
+                return cls(name, freeze(args or {}))
+        return value
+
+    def __hash__(self) -> int:
+        return hash((self.name, _hashable(self.args)))
 
 
 NodeName = Annotated[str, Field(min_length=1)]
@@ -265,6 +316,19 @@ class TrainSpec(SectionSpec):
     ] = Field((), description="Callbacks, in order.")
     pretrain: PretrainSpec | None = Field(
         None, description="Layer-wise pretraining before fitting, or null."
+    )
+    rule: Annotated[
+        InstanceOf[RuleSpec],
+        BeforeValidator(lambda value: RuleSpec.of(value)),
+        Says(
+            "a training rule is a name or a one-key mapping of name to arguments",
+            expected="e.g.  perceptron  or  {hebbian: {rate: 0.1}}",
+        ),
+        WithJsonSchema(NAMED),
+    ] = Field(
+        default_factory=lambda: RuleSpec(),
+        description="How the weights learn: backprop (Keras' fit, the default), or a rule such"
+        " as hebbian, perceptron, hopfield, fixed; a name or {name: {arguments}}.",
     )
 
 
@@ -373,18 +437,6 @@ class RuntimeSpec(SectionSpec):
 Frozen = Annotated[Any, AfterValidator(freeze)]
 """Any YAML value, kept deeply immutable (mappings read-only, lists tuples)."""
 OptionalFlag = Annotated[bool | None, Says("'{key}' must be true or false")]
-NAMED = {
-    "anyOf": [
-        {"type": "string"},
-        {
-            "type": "object",
-            "minProperties": 1,
-            "maxProperties": 1,
-            "additionalProperties": {"type": ["object", "null"]},
-        },
-    ]
-}
-"""The JSON Schema of a name or ``{name: {arguments}}``."""
 
 
 class CompileSpec(SectionSpec):

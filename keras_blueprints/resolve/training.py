@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from keras_blueprints.resolve.specs import (
         DataSpec,
         PretrainSpec,
+        RuleSpec,
         RuntimeSpec,
         Says,
         SectionSpec,
@@ -358,6 +359,7 @@ def resolve_train(
         readers={
             "callbacks": resolve_callbacks,
             "pretrain": lambda value, w: _pretrain(value, w, node_names),
+            "rule": resolve_rule,
         },
         example="{epochs: 10, seed: 0}",
     )
@@ -377,6 +379,26 @@ def resolve_callbacks(value: Any, w: Where) -> tuple[CallbackSpec, ...]:
             hint="For example:  callbacks: [learning_curves, {early_stopping: {patience: 3}}]",
         )
     return _entries(CALLBACKS, "a callback", value, w, "early_stopping: {patience: 3}")
+
+
+def resolve_rule(value: Any, w: Where) -> RuleSpec:
+    """Reads ``train.rule``: a training rule's name or ``{name: {args}}``, checked by its registry.
+
+    Returns:
+        The rule's canonical name and its checked arguments (defaults filled in).
+
+    Raises:
+        BlueprintError: An unknown rule (with the closest names) or bad arguments.
+    """
+    from keras_blueprints.resolve.specs import RuleSpec
+    from keras_blueprints.training.rules.registry import RULES
+
+    name, args, aw = _named(value, w, "a training rule", "perceptron: {rate: 1.0}")
+    key_loc = (w / name).key_loc if isinstance(value, dict) else w.loc
+    entry = RULES.lookup(name, key_loc)
+    canonical = RULES.canonical(name) or name
+    checked = check_arguments(f"training rule '{canonical}'", entry.params, args, aw)
+    return RuleSpec(canonical, freeze(checked))
 
 
 def _entries(

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.resolve.directions import default_direction
 from keras_blueprints.resolve.schema import Blueprint, CallbackSpec, TrainSpec, thaw
+from keras_blueprints.training.rules.registry import BACKPROP
 
 if TYPE_CHECKING:
     import keras
@@ -105,7 +106,10 @@ def fit_blueprint(
     """Fits a compiled model on the blueprint's data as its ``train:`` section says.
 
     The callbacks run in this order: ``callbacks_before``, the blueprint's own
-    (:func:`blueprint_callbacks`), ``callbacks_extra``.
+    (:func:`blueprint_callbacks`), ``callbacks_extra``. A blueprint whose ``train.rule``
+    is not ``backprop`` is trained by that rule instead of ``model.fit``
+    (:func:`keras_blueprints.training.rules.fit_by_rule`), with the same callbacks
+    (``fit_kwargs`` are Keras' ``fit``'s, and unused then).
 
     Args:
         model: The compiled model built from ``blueprint``.
@@ -143,6 +147,18 @@ def fit_blueprint(
         ),
         *callbacks_extra,
     ]
+    if spec.rule.name != BACKPROP:  # a rule of its own (Hebb, Rosenblatt...), same callbacks
+        from keras_blueprints.training.rules import fit_by_rule
+
+        return fit_by_rule(
+            model,
+            blueprint,
+            datasets,
+            callbacks=callbacks,
+            epochs=spec.epochs if epochs is None else epochs,
+            initial_epoch=initial_epoch,
+            verbose=verbose,
+        )
     # With a fixed number of steps an epoch is not a pass over the data: repeat it.
     train_data = datasets.train.repeat() if spec.steps_per_epoch else datasets.train
     return model.fit(

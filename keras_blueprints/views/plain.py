@@ -153,6 +153,9 @@ def _train(spec: TrainSpec) -> dict[str, Any]:
             "noise": pre.noise,
             "loss": pre.loss,
         }
+    if spec.rule.name != "backprop":  # the default is left unwritten, as before rules existed
+        rule = spec.rule
+        out["rule"] = {rule.name: _value(rule.args)} if rule.args else rule.name
     return out
 
 
