@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 import keras_blueprints as kb
+from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.layers.table import LENET5_C3_TABLE, TableConv2D
 
 
@@ -93,3 +94,37 @@ def test_a_bad_table_is_refused(table, message):
 def test_a_table_wider_than_the_input_is_refused():
     with pytest.raises(ValueError, match="more than 5 channels"):
         TableConv2D(table="lenet5")(np.zeros((1, 8, 8, 3), "float32"))
+
+
+def test_alexnet_two_towers_have_the_papers_parameter_count():
+    model = kb.build("zoo:alexnet", overrides=["params.towers=2"], compile=False)
+    convs = {layer.name: layer for layer in model.layers if isinstance(layer, keras.layers.Conv2D)}
+    assert {name: conv.groups for name, conv in convs.items()} == {
+        "block1_conv1": 1,
+        "block2_conv1": 2,
+        "block3_conv1": 1,  # the towers exchange maps at conv3
+        "block3_conv2": 2,
+        "block3_conv3": 2,
+    }
+    assert convs["block2_conv1"].count_params() == 5 * 5 * 48 * 256 + 256
+    assert convs["block3_conv2"].count_params() == 3 * 3 * 192 * 384 + 384
+    assert convs["block3_conv3"].count_params() == 3 * 3 * 192 * 256 + 256
+    assert model.count_params() == 60_965_224  # one tower: 62,378,344
+
+
+def test_a_tower_sees_only_its_own_maps():
+    model = kb.build("zoo:alexnet", overrides=["params.towers=2", "params.size=67"])
+    conv = model.get_layer("block3_conv2")  # 384 maps in, 384 out, two groups of 192
+    x = np.random.default_rng(3).standard_normal((1, 5, 5, 384)).astype("float32")
+    base = keras.ops.convert_to_numpy(conv(x))
+    changed = x.copy()
+    changed[..., 192:] += 1.0  # the second tower's input maps
+    delta = np.abs(keras.ops.convert_to_numpy(conv(changed)) - base).max(axis=(0, 1, 2))
+    assert delta[:192].max() == 0.0  # the first tower does not see them
+    assert delta[192:].min() > 0.0
+
+
+def test_groups_must_match_the_convolutions():
+    text = "inputs: {x: [8, 8, 4]}\ngraph:\n  - conv_stack: {filters: [4, 4], groups: [2, 2, 2]}\n"
+    with pytest.raises(BlueprintError, match=r"one 'groups' value per convolution"):
+        kb.build(text, compile=False)
