@@ -9,6 +9,7 @@ import pytest
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.layers.gates import GateBias
+from keras_blueprints.layers.leaky import LeakyRNNCell
 from keras_blueprints.layers.peephole import PeepholeLSTMCell
 
 STACK = """
@@ -90,3 +91,109 @@ def test_gate_bias_initializer_round_trips_and_checks_its_shape():
     assert keras.ops.convert_to_numpy(again((8,))).tolist() == [-2, -2, 1, 1, 0, 0, -1, -1]
     with pytest.raises(ValueError, match="4 \\* units"):
         init((6,))
+
+
+# -- leaky units -------------------------------------------------------------------------
+
+
+def _impulse_response(cell: LeakyRNNCell, weights: list, steps: int) -> np.ndarray:
+    """``|h_t|`` after an input of 1 at step 0 and 0 afterwards (the state starts at 0)."""
+    layer = keras.layers.RNN(cell, return_sequences=True)
+    x = np.zeros((1, steps, 1), "float32")
+    x[0, 0, 0] = 1.0
+    layer.build((1, steps, 1))
+    layer.set_weights(weights)
+    return np.abs(keras.ops.convert_to_numpy(layer(x))[0]).max(axis=-1)
+
+
+def _memory(response: np.ndarray) -> int:
+    """Steps until the response falls under 1 % of its peak for good."""
+    above = np.nonzero(response >= 0.01 * response.max())[0]
+    return int(above[-1]) + 1
+
+
+def test_a_leaky_unit_remembers_an_impulse_far_longer_than_a_plain_one():
+    rng = np.random.default_rng(0)
+    units = 8
+    kernel = rng.standard_normal((1, units)).astype("float32")
+    q, _ = np.linalg.qr(rng.standard_normal((units, units)))
+    recurrent = (0.5 * q).astype("float32")  # every eigenvalue of modulus 0.5
+    weights = [kernel, recurrent, np.zeros(units, "float32")]
+    plain = _memory(_impulse_response(LeakyRNNCell(units, alpha=1.0), weights, 400))
+    leaky = _memory(_impulse_response(LeakyRNNCell(units, alpha=0.05), weights, 400))
+    # Plain: the state shrinks at least 2x a step. Leaky: by about 1 - a / 2 = 0.975.
+    assert plain <= 7
+    assert 120 <= leaky <= 250
+    assert leaky > 15 * plain
+
+
+def test_without_recurrent_weights_the_leak_is_exactly_geometric():
+    alpha, steps = 0.1, 30
+    weights = [np.full((1, 1), 2.0, "float32"), np.zeros((1, 1), "float32"), np.zeros(1, "float32")]
+    response = _impulse_response(LeakyRNNCell(1, alpha=alpha), weights, steps)
+    expected = alpha * np.tanh(2.0) * (1 - alpha) ** np.arange(steps)
+    np.testing.assert_allclose(response, expected, rtol=1e-5)
+    plain = _impulse_response(LeakyRNNCell(1, alpha=1.0), weights, steps)
+    assert plain[0] == pytest.approx(np.tanh(2.0)) and plain[1:].max() == 0.0
+
+
+def test_skip_connections_carry_the_state_across_skip_steps():
+    # Plain units, no one-step recurrence, only the skip kernel: the impulse
+    # comes back every 3 steps and is exactly zero in between.
+    cell = LeakyRNNCell(1, alpha=1.0, skip=3)
+    weights = [np.ones((1, 1), "float32"), np.zeros((1, 1), "float32")]
+    weights += [np.full((1, 1), 2.0, "float32"), np.zeros(1, "float32")]
+    response = _impulse_response(cell, weights, 10)
+    assert np.nonzero(response)[0].tolist() == [0, 3, 6, 9]
+    assert response[3] == pytest.approx(np.tanh(2 * np.tanh(1.0)), rel=1e-5)
+
+
+def test_each_unit_has_its_own_rate_and_can_learn_it():
+    cell = LeakyRNNCell(3, alpha=[0.5, 0.1, 0.01], learn_alpha=True)
+    layer = keras.layers.RNN(cell)
+    layer.build((None, 4, 2))
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(cell.leak_rates()), [0.5, 0.1, 0.01], rtol=1e-6
+    )
+    assert layer.count_params() == 3 * (2 + 3 + 1) + 3
+    model = keras.Sequential([keras.Input((4, 2)), layer])
+    model.compile(optimizer=keras.optimizers.SGD(0.5), loss="mse")
+    rng = np.random.default_rng(1)
+    model.fit(rng.random((16, 4, 2)), rng.random((16, 3)), epochs=2, verbose=0)
+    rates = keras.ops.convert_to_numpy(cell.leak_rates())
+    assert not np.allclose(rates, [0.5, 0.1, 0.01])
+    assert ((rates > 0) & (rates < 1)).all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"alpha": 0.0}, "alpha"),
+        ({"alpha": [0.5, 0.5]}, "list of 3"),
+        ({"alpha": 1.0, "learn_alpha": True}, "below 1"),
+        ({"skip": 0}, "skip"),
+    ],
+)
+def test_bad_leaky_arguments_are_refused(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        LeakyRNNCell(3, **kwargs)
+
+
+def test_rnn_time_scales_layers_and_counts():
+    model = kb.build("zoo:rnn_time_scales", compile=False)
+    rows = [(layer.name, tuple(layer.output.shape), layer.count_params()) for layer in model.layers]
+    assert rows == [
+        ("pixels", (None, 64), 0),
+        ("sequence", (None, 64, 1), 0),
+        ("fast", (None, 64, 32), 32 * (1 + 32 + 1)),
+        ("fast_and_input", (None, 64, 33), 0),
+        ("slow", (None, 32), 32 * (33 + 32 + 1)),
+        ("probabilities", (None, 10), 330),
+    ]
+    assert model.get_layer("fast").cell.rates == [1.0] * 32
+    assert model.get_layer("slow").cell.rates == [0.1] * 32
+    keras.backend.clear_session()
+    variant = kb.build(
+        "zoo:rnn_time_scales", overrides=["params.skip=4", "params.learn_alpha=true"], compile=False
+    )
+    assert variant.count_params() == 3_530 + 32 * 32 + 32
