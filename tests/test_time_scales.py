@@ -183,10 +183,10 @@ def test_rnn_time_scales_layers_and_counts():
     model = kb.build("zoo:rnn_time_scales", compile=False)
     rows = [(layer.name, tuple(layer.output.shape), layer.count_params()) for layer in model.layers]
     assert rows == [
-        ("pixels", (None, 64), 0),
-        ("sequence", (None, 64, 1), 0),
-        ("fast", (None, 64, 32), 32 * (1 + 32 + 1)),
-        ("fast_and_input", (None, 64, 33), 0),
+        ("pixels", (None, 256), 0),
+        ("sequence", (None, 256, 1), 0),
+        ("fast", (None, 256, 32), 32 * (1 + 32 + 1)),
+        ("fast_and_input", (None, 256, 33), 0),
         ("slow", (None, 32), 32 * (33 + 32 + 1)),
         ("probabilities", (None, 10), 330),
     ]
