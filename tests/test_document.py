@@ -144,7 +144,13 @@ def test_extends_a_list_of_bases_later_bases_win(tmp_path, base):
 def test_extends_zoo_blueprint(tmp_path):
     child = write(tmp_path, "mine.yaml", "extends: zoo:lenet5\nparams: {classes: 4}\n")
     bp = kb.load(child)
-    assert dict(bp.params) == {"size": 32, "channels": 1, "classes": 4, "activation": "tanh"}
+    assert dict(bp.params) == {
+        "size": 32,
+        "channels": 1,
+        "classes": 4,
+        "activation": "tanh",
+        "c3_table": False,
+    }
     assert bp.name == "lenet5"  # inherited like any other key
     assert [n.name for n in bp.nodes][-1] == "probabilities"
     assert bp.nodes[-1].args["units"] == 4

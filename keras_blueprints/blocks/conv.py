@@ -139,6 +139,20 @@ def _check_padding(padding: str, rank: int, up: str | None) -> None:
         )
 
 
+def _groups(groups: int | list, depth: int, up: str | None) -> list[int]:
+    """One group count per convolution; transposed convolutions have no groups."""
+    counts = list(groups) if isinstance(groups, list | tuple) else [groups] * depth
+    if len(counts) != depth:
+        raise ValueError(
+            f"Expected one 'groups' value per convolution ({depth}). Received: groups={groups!r}"
+        )
+    if up == "transpose" and any(count != 1 for count in counts):
+        raise ValueError(
+            f"Expected 'groups' to be 1 with up: transpose. Received: groups={groups!r}"
+        )
+    return layer_sizes(counts, None, "groups")
+
+
 # --- the block -----------------------------------------------------------------------
 
 
@@ -163,6 +177,7 @@ def conv_stack(
     pool_size: int | list = 2,
     pool_strides: int | list | None = None,
     pool_padding: Literal["valid", "same"] = "valid",
+    groups: PositiveInt | list = 1,
 ) -> Any:
     """A stack of 1D/2D/3D convolutions followed by pooling, or a decoder stack that upsamples.
 
@@ -208,6 +223,11 @@ def conv_stack(
         pool_size: Window of a max or average pooling.
         pool_strides: Its stride (default: ``pool_size``; smaller overlaps windows).
         pool_padding: ``valid`` or ``same`` (rounds the pooled size up).
+        groups: Grouped convolutions: each convolution splits its input and output
+            maps into ``groups`` groups, and a group sees only its own input group
+            (``groups`` times fewer kernel weights; AlexNet's two GPU towers). One
+            number for every convolution or a list with one per convolution; both
+            the input and the output maps must divide evenly. Not with ``up: transpose``.
 
     Returns:
         The output tensor.
@@ -215,12 +235,13 @@ def conv_stack(
     from keras import layers
 
     sizes = layer_sizes(filters, depth, "filters")
+    group_counts = _groups(groups, len(sizes), up)
     _check_padding(padding, rank, up)
     bn_position(batch_norm)
     template, enter = UP_MODES[up]
     conv = getattr(layers, template.format(rank=rank))
     x, first_strides = enter(x, rank=rank, strides=strides, name=name)
-    for i, size in enumerate(sizes, start=1):
+    for i, (size, group_count) in enumerate(zip(sizes, group_counts, strict=True), start=1):
         make = functools.partial(
             conv,
             size,
@@ -229,6 +250,7 @@ def conv_stack(
             padding=padding,
             dilation_rate=dilation_rate,
             kernel_regularizer=regularizer(l1, l2),
+            **({"groups": group_count} if group_count != 1 else {}),
         )
         x = linear_bn_act(
             x, make, name=f"{name}_conv{i}", activation=activation, batch_norm=batch_norm

@@ -42,6 +42,26 @@ MergeMode = Literal["concat", "sum", "mul", "ave"]
 """The ``merge_mode`` values: :data:`MERGE_MODES`."""
 
 
+KERAS_GATE_BIASES = (0.0, 1.0, 0.0)
+"""A Keras LSTM's initial input, forget and output gate biases (``unit_forget_bias``)."""
+
+
+def _gate_options(cell: str, input_bias: float, forget_bias: float, output_bias: float) -> dict:
+    """The LSTM arguments that set the gate biases; none when they are Keras' own."""
+    biases = (input_bias, forget_bias, output_bias)
+    if biases == KERAS_GATE_BIASES:
+        return {}
+    if cell != "lstm":
+        raise ValueError(
+            "Expected the gate biases (input_bias, forget_bias, output_bias) only with "
+            f"cell: lstm. Received: cell={cell!r}, gate biases {biases}"
+        )
+    from keras_blueprints.layers.gates import GateBias
+
+    bias = GateBias(input=input_bias, forget=forget_bias, output=output_bias)
+    return {"bias_initializer": bias, "unit_forget_bias": False}
+
+
 @register_block
 def rnn_stack(
     x: Any,
@@ -54,6 +74,9 @@ def rnn_stack(
     merge_mode: MergeMode = "concat",
     return_sequences: bool = False,
     dropout: Rate = 0.0,
+    input_bias: float = 0.0,
+    forget_bias: float = 1.0,
+    output_bias: float = 0.0,
 ) -> Any:
     """A stack of recurrent layers (simple RNN, LSTM or GRU), optionally bidirectional.
 
@@ -74,6 +97,13 @@ def rnn_stack(
             rather than the last one (``(batch, units)``).
         dropout: Fraction of each layer's inputs dropped in training, with one
             mask for the whole sequence (the recurrent connections are left alone).
+        input_bias: LSTM only: the input gate's initial bias (Keras: 0, half open).
+        forget_bias: LSTM only: the forget gate's initial bias (Keras: 1, mostly
+            remembering, so gradients flow through the cell's self-loop from the start).
+        output_bias: LSTM only: the output gate's initial bias (Keras: 0). The
+            notes' advice, after Gers et al. (2000): forget gate open, input and
+            output gates closed: ``input_bias: -1, output_bias: -1`` (the gates
+            start at sigmoid(-1) = 0.27 and open where training needs them).
 
     Returns:
         The last layer's output.
@@ -82,15 +112,18 @@ def rnn_stack(
 
         - name: encoder
           rnn_stack: {cell: gru, units: 64, depth: 2, bidirectional: true, dropout: 0.2}
+        - name: memory      # gates initialised as the notes advise
+          rnn_stack: {cell: lstm, units: 32, input_bias: -1.0, output_bias: -1.0}
     """
     import keras
 
     sizes = layer_sizes(units, depth, "units")
+    gates = _gate_options(cell, input_bias, forget_bias, output_bias)
     layer_class = getattr(keras.layers, RNN_LAYERS[cell])
     for i, size in enumerate(sizes, start=1):
         sequences = return_sequences or i < len(sizes)
         layer = layer_class(
-            size, return_sequences=sequences, dropout=dropout, name=f"{name}_{cell}{i}"
+            size, return_sequences=sequences, dropout=dropout, name=f"{name}_{cell}{i}", **gates
         )
         if bidirectional:
             layer = keras.layers.Bidirectional(

@@ -29,6 +29,7 @@ import keras
 from keras import constraints, initializers, ops, regularizers
 
 from keras_blueprints.layers import builtin_layer
+from keras_blueprints.layers.gates import GateBias
 
 __all__ = ["PeepholeLSTMCell"]
 
@@ -64,6 +65,14 @@ class PeepholeLSTMCell(keras.layers.LSTMCell):
         dropout: Fraction of the inputs to drop (training only).
         recurrent_dropout: Fraction of the recurrent state to drop (training only).
         seed: Random seed of the dropout masks.
+        input_bias: The input gate's initial bias (None: ``bias_initializer``'s).
+        forget_bias: The forget gate's initial bias (None: 1 with ``unit_forget_bias``).
+        output_bias: The output gate's initial bias (None: ``bias_initializer``'s).
+            Setting any of the three initialises the bias gate by gate with
+            :class:`~keras_blueprints.layers.gates.GateBias` (the others 0, the
+            candidate's 0); the notes' advice, after Gers et al. (2000): the
+            forget gate open (``forget_bias: 1``), the input and output gates
+            closed (``input_bias: -1``, ``output_bias: -1``).
         **kwargs: Base layer arguments (``name``, ``dtype``...).
 
     Example::
@@ -96,8 +105,19 @@ class PeepholeLSTMCell(keras.layers.LSTMCell):
         dropout=0.0,
         recurrent_dropout=0.0,
         seed=None,
+        input_bias=None,
+        forget_bias=None,
+        output_bias=None,
         **kwargs,
     ):
+        given_bias = (bias_initializer, unit_forget_bias)
+        if (input_bias, forget_bias, output_bias) != (None, None, None):
+            bias_initializer = GateBias(
+                input=input_bias or 0.0,
+                forget=(1.0 if unit_forget_bias else 0.0) if forget_bias is None else forget_bias,
+                output=output_bias or 0.0,
+            )
+            unit_forget_bias = False
         if not isinstance(units, int) or isinstance(units, bool) or units <= 0:
             raise ValueError(f"Expected a positive integer for 'units'. Received: units={units!r}")
         super().__init__(
@@ -123,6 +143,8 @@ class PeepholeLSTMCell(keras.layers.LSTMCell):
         # LSTMCell switches to per-gate dropout masks when recurrent_dropout > 0;
         # this cell always computes the gates fused, with one mask per input.
         self.implementation = 2
+        self._given_bias = given_bias
+        self.input_bias, self.forget_bias, self.output_bias = input_bias, forget_bias, output_bias
         self.__dict__.pop("dropout_mask_count", None)
         self.peephole_initializer = initializers.get(peephole_initializer)
         self.peephole_regularizer = regularizers.get(peephole_regularizer)
@@ -162,8 +184,14 @@ class PeepholeLSTMCell(keras.layers.LSTMCell):
 
     def get_config(self):
         """The LSTMCell configuration plus the peephole initializer, regularizer, constraint."""
+        bias_initializer, unit_forget_bias = self._given_bias
         return {
             **super().get_config(),
+            "bias_initializer": initializers.serialize(initializers.get(bias_initializer)),
+            "unit_forget_bias": unit_forget_bias,
+            "input_bias": self.input_bias,
+            "forget_bias": self.forget_bias,
+            "output_bias": self.output_bias,
             "peephole_initializer": initializers.serialize(self.peephole_initializer),
             "peephole_regularizer": regularizers.serialize(self.peephole_regularizer),
             "peephole_constraint": constraints.serialize(self.peephole_constraint),
