@@ -24,12 +24,14 @@ Against them, for the same files: a cold ``blueprint validate FILE`` (a new
 process that imports TensorFlow and builds the model) and a cold
 ``blueprint validate --no-build FILE``, each the median of ``--runs`` runs after
 one unmeasured warm-up run; and, in this process once the server has stopped,
-``build_model(bp, compile=False)`` plus ``keras.backend.clear_session()`` with
-TensorFlow already imported (what the worker does per build; median of
-``--runs``). Each latency is the median of ``--reps`` samples after one untimed
-warm-up round; the ratios are cold ``validate`` time / LSP latency. The goals
-(load-time under 0.2 s, shape-level under 2 s for ``zoo:resnet50``) are
-reported, never asserted. The script exits non-zero only when a run is invalid:
+with TensorFlow already imported, the worker's own work for each ``--shape``
+file: ``build_model(bp, compile=False)`` plus ``keras.backend.clear_session()``,
+and the worker's whole answer to the shape-error text (load, build, every
+layer's shape and parameters, clear the session), median of ``--runs``.
+Each latency is the median of ``--reps`` samples after one untimed warm-up
+round; the ratios are cold ``validate`` time / LSP latency. The goals (load-time
+under 0.2 s, shape-level under 2 s for ``zoo:resnet50``) are reported, never
+asserted. The script exits non-zero only when a run is invalid:
 an edit did not produce the diagnostics it must.
 
 Usage::
@@ -306,23 +308,46 @@ def cold(argv: list[str], runs: int) -> list[float]:
     return samples
 
 
-def warm_builds(names: list[str], runs: int) -> dict[str, list[float]]:
-    """``build_model(bp, compile=False)`` + ``clear_session()`` in this process, TF imported."""
+def warm_builds(names: list[str], runs: int) -> dict[str, dict[str, list[float]]]:
+    """The worker's own work, in this process with TensorFlow imported, for each file.
+
+    ``build`` is ``build_model(bp, compile=False)`` plus ``clear_session()``;
+    ``request`` is the worker's whole answer to one request (load the text, build,
+    read every layer's output shape and parameters, clear the session), for the text
+    with the shape error. Alternating, ``runs`` each after one warm-up of each.
+    """
+    from keras_blueprints.cli import import_keras_quietly
+
+    import_keras_quietly()
     import keras
 
     import keras_blueprints
     from keras_blueprints.builders.model import build_model
+    from keras_blueprints.loading import zoo
+    from keras_blueprints.lsp.worker import _build
 
     found = {}
     for name in names:
         bp = keras_blueprints.load(f"zoo:{name}")
-        samples = []
-        for index in range(runs + 1):
-            start = time.perf_counter()
+        path = zoo.path(name)
+        text, _ = with_shape_error(path.read_text(encoding="utf-8"))
+        request = {"text": text, "file": str(path), "path": str(path)}
+
+        def build(bp: Any = bp) -> None:
             build_model(bp, compile=False)
             keras.backend.clear_session(free_memory=False)
-            if index:
-                samples.append(time.perf_counter() - start)
+
+        def answer(request: dict[str, Any] = request, name: str = name) -> None:
+            if not _build(request)["problems"]:
+                raise InvalidRun(f"zoo:{name}: the worker found no shape error")
+
+        samples: dict[str, list[float]] = {"build": [], "request": []}
+        for index in range(runs + 1):
+            for key, work in (("build", build), ("request", answer)):
+                start = time.perf_counter()
+                work()
+                if index:
+                    samples[key].append(time.perf_counter() - start)
         found[name] = samples
     return found
 
@@ -348,7 +373,7 @@ def report(
     server: dict[str, dict[str, Any]],
     validate: dict[str, list[float]],
     no_build: dict[str, list[float]],
-    builds: dict[str, list[float]],
+    builds: dict[str, dict[str, list[float]]],
     args: argparse.Namespace,
 ) -> None:
     load_rows, shape_rows = [], []
@@ -376,7 +401,8 @@ def report(
                     ms(found["shape_error_s"]),
                     ms(found["shape_fixed_s"]),
                     goal(found["shape_error_s"] + found["shape_fixed_s"], SHAPE_GOAL_S),
-                    ms(builds.get(name, [])),
+                    ms(builds.get(name, {}).get("build", [])),
+                    ms(builds.get(name, {}).get("request", [])),
                     ms(validate[name]),
                     ratio(validate[name], found["shape_error_s"]),
                 ]
@@ -404,7 +430,8 @@ def report(
             "LSP shape error ms",
             "LSP fixed, built ms",
             f"< {SHAPE_GOAL_S:.0f} s",
-            "warm in-process build ms",
+            "in-process build ms",
+            "in-process worker request ms",
             "cold `validate` ms",
             "`validate` / LSP",
         ]
@@ -444,7 +471,11 @@ def main(argv: list[str] | None = None) -> int:
         no_build[name] = cold([*cli, "--no-build", path], args.runs)
         validate[name] = cold([*cli, path], args.runs)
         print(f"  zoo:{name}: cold validate measured", file=sys.stderr)
-    builds = warm_builds(args.shape, args.runs)
+    try:
+        builds = warm_builds(args.shape, args.runs)
+    except InvalidRun as exc:
+        print(f"FAILURE: {exc}", file=sys.stderr)
+        return 1
 
     report(names, server, validate, no_build, builds, args)
     print()
