@@ -1,7 +1,7 @@
 """``blueprint lsp`` end to end: a real LSP client (pytest-lsp) talking to the server over stdio.
 
 The server is started as ``python -m keras_blueprints.cli lsp --no-build`` (no
-TensorFlow anywhere) with this checkout first on ``PYTHONPATH``; one test starts it
+TensorFlow anywhere) with this checkout first on ``PYTHONPATH``; two tests start it
 with its warm build worker, which imports TensorFlow in its own process. Every test
 waits for the server's answer (a response, or the diagnostics notification), never
 for the clock.
@@ -493,3 +493,68 @@ async def test_the_warm_worker_publishes_shape_errors_and_built_shapes(
         )
     )
     assert "Output shape: `(None, 3)`, 15 parameters (built)" in hover.contents.value
+
+
+NEWER = SHAPES.replace("units: 5", "units: 3") + (
+    "  - name: again\n    from: [total, x]\n    Add: {}\n"
+)
+"""A newer version of :data:`SHAPES`: its Add fixed, another one (3 + 4 features) broken."""
+
+
+async def test_a_newer_edit_supersedes_a_stale_build(
+    building: LanguageClient, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    seen: list[tuple[str, list]] = []
+
+    class Recording(dict):  # every publication, in order, not only the last of each file
+        def __setitem__(self, uri: str, diagnostics: list) -> None:
+            seen.append((uri, list(diagnostics)))
+            super().__setitem__(uri, diagnostics)
+
+    monkeypatch.setattr(building, "diagnostics", Recording(building.diagnostics))
+
+    async def publications(uri: str, count: int) -> list[list]:
+        async def until() -> list[list]:
+            while sum(u == uri for u, _ in seen) < count:
+                await building.wait_for_notification(types.TEXT_DOCUMENT_PUBLISH_DIAGNOSTICS)
+            return [d for u, d in seen if u == uri]
+
+        return await asyncio.wait_for(until(), 300)
+
+    def send(uri: str, version: int, text: str) -> None:
+        if version == 1:
+            building.text_document_did_open(
+                types.DidOpenTextDocumentParams(
+                    text_document=types.TextDocumentItem(
+                        uri=uri, language_id="yaml", version=1, text=text
+                    )
+                )
+            )
+        else:
+            building.text_document_did_change(
+                types.DidChangeTextDocumentParams(
+                    text_document=types.VersionedTextDocumentIdentifier(uri=uri, version=version),
+                    content_changes=[types.TextDocumentContentChangeWholeDocument(text=text)],
+                )
+            )
+
+    # ResNet-50 keeps the one worker busy (a build takes about a second, more when the
+    # worker starts), so the small file's first build waits behind it.
+    busy = (tmp_path / "busy.yaml").as_uri()
+    send(busy, 1, zoo.path("resnet50").read_text(encoding="utf-8"))
+    assert await publications(busy, 1) == [[]]  # loaded; its build starts
+    uri = (tmp_path / "edited.yaml").as_uri()
+    send(uri, 1, SHAPES)
+    assert await publications(uri, 1) == [[]]  # loaded; its build (an Add error) waits
+    send(uri, 2, NEWER)
+    found = await publications(uri, 3)  # version 1 loaded; version 2 loaded and built
+    assert found[:2] == [[], []]
+    assert [(d.range.start.line, d.range.start.character) for d in found[2]] == [(11, 4)]
+    assert found[2][0].message.startswith("Keras could not call Add 'again'")
+    assert await publications(busy, 2) == [[], []]  # ResNet-50 built, no error
+    for d in [d for u, ds in seen if u == uri for d in ds]:  # version 1's error: never shown
+        assert (d.range.start.line, d.range.start.character) != (8, 4)
+    for closed in (busy, uri):
+        building.text_document_did_close(
+            types.DidCloseTextDocumentParams(text_document=types.TextDocumentIdentifier(uri=closed))
+        )
