@@ -20,6 +20,7 @@ import pytest_lsp
 from lsprotocol import types
 from pytest_lsp import ClientServerConfig, LanguageClient
 
+from keras_blueprints.catalog.docs import layer_doc
 from keras_blueprints.loading import zoo
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -205,14 +206,15 @@ async def test_hover(client: LanguageClient):
         return result.contents.value
 
     layer = await hover("Conv2D: {filters: 6", 2)
-    assert "**Conv2D**" in layer and "2D convolution layer." in layer
+    assert "**Conv2D**" in layer and layer_doc("Conv2D").summary in layer
     assert "Conv2D(filters, kernel_size, strides=[1, 1], padding=" in layer
     argument = await hover("filters: 6", 1)
     assert "**filters** (argument of Conv2D)" in argument and "Type: integer" in argument
     padding = await hover("pool_size: 2", 1)
     assert "Type: int" in padding
     parameter = await hover('activation: "${activation}"', 16)
-    assert f"params.activation = 'tanh'\n  set by {path}:29:15" in parameter
+    line = text.splitlines().index("  activation: tanh") + 1  # under params:
+    assert f"params.activation = 'tanh'\n  set by {path}:{line}:15" in parameter
     assert await hover("activation: softmax", 15) is not None
 
 
