@@ -55,7 +55,10 @@ async def client(lsp_client: LanguageClient):
 @pytest_lsp.fixture(
     scope="module",
     config=ClientServerConfig(
-        server_command=[sys.executable, "-m", "keras_blueprints.cli", "lsp"],
+        server_command=[
+            *[sys.executable, "-m", "keras_blueprints.cli", "lsp"],
+            *["--import", str(ROOT / "tests" / "lsp_plugin.py")],  # a user's own layer
+        ],
         server_env=_env(),
     ),
 )
@@ -495,6 +498,40 @@ async def test_the_warm_worker_publishes_shape_errors_and_built_shapes(
         )
     )
     assert "Output shape: `(None, 3)`, 15 parameters (built)" in hover.contents.value
+
+
+PLUGGED = """\
+inputs:
+  x: {shape: [4]}
+graph:
+  - name: twice
+    Doubler: {}
+  - Dense: {units: 3}
+"""
+"""Uses the layer of tests/lsp_plugin.py, which only ``--import`` registers."""
+
+
+async def test_the_worker_builds_with_the_layers_given_with_import(
+    building: LanguageClient, tmp_path: Path
+):
+    path = tmp_path / "plugged.yaml"
+    uri = path.as_uri()
+    building.text_document_did_open(
+        types.DidOpenTextDocumentParams(
+            text_document=types.TextDocumentItem(
+                uri=uri, language_id="yaml", version=1, text=PLUGGED
+            )
+        )
+    )
+    assert await _published(building, uri) == []  # the server knows the layer
+    assert await asyncio.wait_for(_published(building, uri), 300) == []  # the worker too
+    hover = await building.text_document_hover_async(
+        types.HoverParams(
+            text_document=types.TextDocumentIdentifier(uri=uri),
+            position=_where(PLUGGED, "name: twice", 6),
+        )
+    )
+    assert "Output shape: `(None, 4)`, 0 parameters (built)" in hover.contents.value
 
 
 NEWER = SHAPES.replace("units: 5", "units: 3") + (

@@ -24,5 +24,5 @@ def run(args: argparse.Namespace) -> int:
     """Serves until the editor shuts the server down."""
     from keras_blueprints.lsp.server import serve
 
-    serve(build=not args.no_build)
+    serve(build=not args.no_build, imports=args.imports)
     return EXIT_OK

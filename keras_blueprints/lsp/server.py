@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
@@ -430,15 +430,17 @@ def document_symbols(
     return ls.guarded("symbols", _symbols, ls, params) or []
 
 
-def serve(build: bool = True) -> None:
+def serve(build: bool = True, imports: Sequence[str] = ()) -> None:
     """Runs the server on standard input and output until the editor shuts it down.
 
     Args:
         build: Build each document that loads cleanly in a warm worker process that
             keeps TensorFlow loaded, and show the shape errors only a build finds
             (``blueprint lsp --no-build``: load only; TensorFlow is never imported).
+        imports: The modules given with ``--import``, already imported here; the
+            worker imports them too.
     """
-    server.worker = BuildWorker() if build else None
+    server.worker = BuildWorker(imports=imports) if build else None
     try:
         server.start_io()
     finally:

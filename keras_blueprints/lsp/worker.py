@@ -28,6 +28,7 @@ import json
 import logging
 import os
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -95,14 +96,29 @@ def _params(layer: Any) -> int:
         return 0
 
 
+def _import_entries(argv: list[str]) -> list[str]:
+    """The ``--import ENTRY`` pairs of the worker's command line, in order."""
+    return [argv[i + 1] for i, arg in enumerate(argv[:-1]) if arg == "--import"]
+
+
 def main() -> None:
-    """Serves build requests on standard input until it closes (the worker's own process)."""
+    """Serves build requests on standard input until it closes (the worker's own process).
+
+    The modules the server was given with ``--import`` come on the command line: the
+    worker imports them too, so a user's registered layers build here as well.
+    """
     protocol = os.fdopen(os.dup(1), "w", encoding="utf-8")
     os.dup2(2, 1)  # anything a library prints goes to the log, not into the protocol
     from keras_blueprints.cli import import_keras_quietly, quiet_tensorflow
 
     quiet_tensorflow()
     import_keras_quietly()
+    from keras_blueprints.cli import import_modules
+
+    try:
+        import_modules(_import_entries(sys.argv[1:]))
+    except Exception:  # the server imported them already; a failure here is logged
+        logger.exception("the build worker could not import the --import modules")
     for line in sys.stdin:
         try:
             answer = _build(json.loads(line))
@@ -120,8 +136,16 @@ class BuildWorker:
         command: How the worker is started.
     """
 
-    def __init__(self, command: list[str] | None = None) -> None:
-        self.command = command or [sys.executable, "-m", "keras_blueprints.lsp.worker"]
+    def __init__(self, command: list[str] | None = None, imports: Sequence[str] = ()) -> None:
+        """Prepares the worker's command; the process starts on the first build.
+
+        Args:
+            command: How to start the worker (default: this interpreter, the worker module).
+            imports: The server's ``--import`` modules (as a run records them), which the
+                worker imports too.
+        """
+        base = command or [sys.executable, "-m", "keras_blueprints.lsp.worker"]
+        self.command = [*base, *(a for entry in imports for a in ("--import", entry))]
         self._process: asyncio.subprocess.Process | None = None
         self._lock = asyncio.Lock()
         self._waiting: dict[str, int] = {}
