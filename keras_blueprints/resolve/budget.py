@@ -2,8 +2,11 @@
 
 Shapes are propagated through the resolved graph without TensorFlow for the
 layers whose weights are a formula of their arguments and input shape (Dense,
-convolutions, embeddings, recurrent layers, normalisations) and the layers that
-only move shapes around (pooling, flattening, merging, dropout...). A dimension
+convolutions, embeddings, recurrent layers and ``RNN`` cells, normalisations,
+attention, and keras-blueprints' own layers: PositionEmbedding, ClassToken,
+TableConv2D, LeakyRNNCell, HopfieldNet...) and the layers that only move shapes
+around (pooling, flattening, merging, dropout...); the states of a recurrent
+layer with ``return_state`` have shapes too (``enc.1``). A dimension
 that is not known (a ``None`` in an input, a Python block's output, a layer not
 listed here) counts as 1, so the count is a lower bound: it never refuses a model
 that fits, and a layer whose own arguments ask for too much (``units: 1e12``) is
