@@ -383,3 +383,47 @@ def test_conv_net_matches_tensorflow_profiler():
         if graph.get_operation_by_name(node.name).type in counted
     )
     assert tf_flops == model_flops(model).total == 18002 + 3 * 3 * 5 * (2 * 3 * 3)
+
+
+# ---------------------------------------------------------------- keras-blueprints' layers
+
+
+def test_table_conv2d_costs_the_dense_convolution_it_runs():
+    from keras_blueprints.layers.table import TableConv2D
+
+    layer = TableConv2D(table=[[0], [0, 1], [1, 2]], kernel_size=[3, 2], activation="tanh")
+    report = _single_layer(layer, (6, 6, 3))
+    out = 4 * 5 * 3  # valid 3x2 over 6x6, 3 maps
+    assert report.total == 2 * (3 * 2 * 3) * out + out + out == 2280  # taps, bias, tanh
+
+
+def test_leaky_rnn_cell_costs_a_simple_rnn_step_plus_the_leak():
+    from keras_blueprints.layers.leaky import LeakyRNNCell
+
+    plain = _single_layer(layers.RNN(LeakyRNNCell(4)), (5, 3))
+    per_step = 2 * 3 * 4 + 2 * 4 * 4 + 4 + 4 + 4 * 1 + 4 * 4  # + (1 - a) * h + a * tanh
+    assert plain.total == 5 * per_step == 420
+    cell = LeakyRNNCell(4, alpha=0.5, learn_alpha=True, skip=2)
+    both = _single_layer(layers.RNN(cell), (5, 3))
+    assert both.total == 5 * (per_step + 2 * 4 * 4 + 4 + 4 * 4) == 680  # skip; sigmoid(rates)
+    other = _single_layer(layers.RNN(layers.GRUCell(4), name="gru_cell"), (5, 3))
+    assert other.unknown == ("gru_cell",)  # no formula for an RNN of another cell
+
+
+def test_threshold_and_transformer_layers():
+    from keras_blueprints.layers.threshold import Heaviside, HopfieldNet, Sign, ThresholdUnit
+    from keras_blueprints.layers.transformer import CausalMask, ClassToken, PositionEmbedding
+
+    cases = [
+        (ThresholdUnit([1, 1, 1, 1]), (5, 4), (2 * 4 + 1) * 5),  # a dot product, a comparison
+        (Heaviside(), (6,), 6),
+        (Sign(), (6,), 3 * 6),
+        (PositionEmbedding(), (5, 4), 5 * 4),
+        (PositionEmbedding(add=False), (5, 4), 0),
+        (CausalMask(), (5, 4), 5 * 5),
+        (ClassToken(), (5, 4), 0),
+    ]
+    for layer, shape, flops in cases:
+        report = _single_layer(layer, shape)
+        assert (report.total, report.unknown) == (flops, ()), type(layer).__name__
+        assert _single_layer(HopfieldNet(name="hopfield"), (6,)).unknown == ("hopfield",)

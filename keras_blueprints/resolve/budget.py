@@ -2,8 +2,11 @@
 
 Shapes are propagated through the resolved graph without TensorFlow for the
 layers whose weights are a formula of their arguments and input shape (Dense,
-convolutions, embeddings, recurrent layers, normalisations) and the layers that
-only move shapes around (pooling, flattening, merging, dropout...). A dimension
+convolutions, embeddings, recurrent layers and ``RNN`` cells, normalisations,
+attention, and keras-blueprints' own layers: PositionEmbedding, ClassToken,
+TableConv2D, LeakyRNNCell, HopfieldNet...) and the layers that only move shapes
+around (pooling, flattening, merging, dropout...); the states of a recurrent
+layer with ``return_state`` have shapes too (``enc.1``). A dimension
 that is not known (a ``None`` in an input, a Python block's output, a layer not
 listed here) counts as 1, so the count is a lower bound: it never refuses a model
 that fits, and a layer whose own arguments ask for too much (``units: 1e12``) is
@@ -155,7 +158,118 @@ def _time_distributed(args, shapes) -> Count:
     return layer_params(inner.type, inner.args, [shape[1:] if shape else None])[0], "layer"
 
 
+def _last_dim(shapes: Sequence[Shape], i: int = 0) -> int:
+    shape = shapes[i] if len(shapes) > i else None
+    return (shape[-1] if shape else None) or 1
+
+
+def _multi_head_attention(args, shapes, calls=None) -> Count:
+    calls = calls or {}
+    heads, key_dim = _int(args, "num_heads"), _int(args, "key_dim")
+    value_dim = _int(args, "value_dim", key_dim) if args.get("value_dim") else key_dim
+    query = _last_dim(shapes)
+    value = _last_dim([calls.get("value")])
+    key = _last_dim([calls.get("key", calls.get("value"))])
+    out = args.get("output_shape")  # None: the query's width; a tuple: counted as 1
+    out = query if out is None else out if isinstance(out, int) and out > 0 else 1
+    bias = args.get("use_bias", True)
+    projections = heads * (key_dim * (query + key) + value_dim * value)
+    biases = heads * (2 * key_dim + value_dim) + out if bias else 0
+    return projections + heads * value_dim * out + biases, "num_heads"
+
+
+def _attention(args, shapes) -> Count:  # a scalar scale, a scalar concat-score weight
+    return int(bool(args.get("use_scale"))) + int(args.get("score_mode") == "concat"), None
+
+
+def _additive_attention(args, shapes) -> Count:  # one scale per query feature
+    return (_last_dim(shapes) if args.get("use_scale", True) else 0), None
+
+
+def _position_embedding(args, shapes) -> Count:
+    # keras_blueprints.layers.transformer.PositionEmbedding: (sequence_length, width).
+    shape = shapes[0] if shapes else None
+    length = args.get("sequence_length")
+    if not (isinstance(length, int) and not isinstance(length, bool) and length > 0):
+        length = (shape[0] if shape and len(shape) == 2 else None) or 1
+    return length * _last_dim(shapes), "sequence_length"
+
+
+def _class_token(args, shapes) -> Count:  # ClassToken: one (1, 1, width) vector
+    return _last_dim(shapes), None
+
+
+_LENET5_TABLE = (16, 60)
+"""Rows and connections of LeNet-5's C3 table (``layers.table.LENET5_C3_TABLE``, which
+imports Keras; tests/test_budget.py checks the two agree)."""
+
+
+def _table(args: Mapping[str, Any]) -> tuple[int, int]:
+    """``(filters, connections)`` of a TableConv2D's ``table``."""
+    table = args.get("table", "lenet5")
+    if table == "lenet5":
+        return _LENET5_TABLE
+    if isinstance(table, str) or not isinstance(table, Sequence):
+        raise TypeError(table)
+    return len(table), sum(len(row) for row in table)
+
+
+def _table_conv(args, shapes) -> Count:  # TableConv2D: only the connected kernels
+    filters, connections = _table(args)
+    k = math.prod(_dims(args.get("kernel_size", 5), 2))
+    return k * connections + (filters if args.get("use_bias", True) else 0), "table"
+
+
+def _hopfield(args, shapes) -> Count:  # HopfieldNet: an N x N memory (not trained by backprop)
+    units = _last_dim(shapes)
+    return units * units, None
+
+
+def _cell_params(cell: Any, last: int) -> tuple[int, int] | None:
+    """``(parameters, output width)`` of a recurrent cell on ``last`` input features."""
+    args, units = cell.args, _int(cell.args, "units")
+    bias = args.get("use_bias", True)
+    if cell.type == "LeakyRNNCell":  # W, U, b; a skip kernel; learned rates
+        skip = args.get("skip", 1)
+        count = units * (last + units + int(bool(bias)))
+        count += units * units if isinstance(skip, int) and skip > 1 else 0
+        return count + (units if args.get("learn_alpha") else 0), units
+    gates = {"SimpleRNNCell": 1, "GRUCell": 3, "LSTMCell": 4, "PeepholeLSTMCell": 4}.get(cell.type)
+    if gates is None:
+        return None
+    biases = 2 if gates == 3 and args.get("reset_after", True) else 1
+    count = gates * units * (last + units) + (biases * gates * units if bias else 0)
+    return count + (3 * units if cell.type == "PeepholeLSTMCell" else 0), units
+
+
+def _cells(args: Mapping[str, Any]) -> list[Any] | None:
+    cell = args.get("cell")
+    cells = list(cell) if isinstance(cell, Sequence) and not isinstance(cell, str) else [cell]
+    if not cells or not all(hasattr(c, "type") and hasattr(c, "args") for c in cells):
+        return None
+    return cells
+
+
+def _rnn_cells(args, shapes) -> Count:
+    """``RNN: {cell: ...}``: each cell (stacked cells chain) on the one before's output."""
+    cells, last, total = _cells(args), _last_dim(shapes), 0
+    for cell in cells or ():
+        counted = _cell_params(cell, last)
+        if counted is None:
+            return total, "cell"
+        count, last = counted
+        total += count
+    return total, "cell"
+
+
 _PARAMS: dict[str, Callable[..., Count]] = {
+    "AdditiveAttention": _additive_attention,
+    "Attention": _attention,
+    "ClassToken": _class_token,
+    "HopfieldNet": _hopfield,
+    "PositionEmbedding": _position_embedding,
+    "RNN": _rnn_cells,
+    "TableConv2D": _table_conv,
     "Bidirectional": _bidirectional,
     "TimeDistributed": _time_distributed,
     "Dense": _dense,
@@ -174,17 +288,29 @@ for _rank in (1, 2):
     _PARAMS[f"SeparableConv{_rank}D"] = _separable(_rank)
 
 
-def layer_params(type_name: str, args: Mapping[str, Any], shapes: Sequence[Shape]) -> Count:
+def layer_params(
+    type_name: str,
+    args: Mapping[str, Any],
+    shapes: Sequence[Shape],
+    call_shapes: Mapping[str, Shape] | None = None,
+) -> Count:
     """A lower bound of the parameters a layer creates, and the argument that drives them.
 
     Args:
         type_name: The canonical layer name (``Dense``, ``Conv2D``...).
         args: The layer's arguments.
         shapes: Its input shapes, per example (unknown dimensions: None).
+        call_shapes: The shapes of its keyword tensor inputs (``value`` and ``key``
+            of ``MultiHeadAttention``); a missing one counts as unknown.
 
     Returns:
         ``(count, argument)``: 0 and None for a layer without a formula here.
     """
+    if type_name == "MultiHeadAttention":
+        try:
+            return _multi_head_attention(args, list(shapes), call_shapes)
+        except (TypeError, ValueError, IndexError):
+            return 0, None
     fn = _PARAMS.get(type_name)
     if fn is None:
         return 0, None
@@ -201,7 +327,10 @@ _SAME = {
     "GaussianDropout", "AlphaDropout", "Activation", "ReLU", "LeakyReLU", "ELU", "PReLU",
     "Softmax", "ActivityRegularization", "Identity", "Rescaling", "BatchNormalization",
     "LayerNormalization", "UnitNormalization", "Masking",
+    "PositionEmbedding", "Heaviside", "Sign", "HopfieldNet",
 }  # fmt: skip
+_CALL_INPUTS_KEEP_SHAPE = {"MultiHeadAttention", "LSTM", "GRU", "SimpleRNN", "RNN", "Bidirectional"}
+"""Layers whose keyword inputs (value, key; initial_state, mask) leave the output shape as it is."""
 _MERGE = {"Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum"}
 
 
@@ -263,12 +392,42 @@ def _last(width_key: str) -> Callable[[Mapping[str, Any], list[Shape]], Shape]:
     return shape_of
 
 
-def _recurrent(args, shapes) -> Shape:
-    shape = shapes[0]
-    if shape is None or args.get("return_state"):
+_STATES = {"LSTM": 2, "GRU": 1, "SimpleRNN": 1, "LSTMCell": 2, "PeepholeLSTMCell": 2}
+_STATES.update(GRUCell=1, SimpleRNNCell=1, LeakyRNNCell=1)
+
+
+def _recurrent_outputs(type_name: str, args: Mapping[str, Any], shape: Shape) -> list[Shape] | None:
+    """The sequence (or last) output, then the states (``return_state``), of a recurrent layer.
+
+    ``RNN: {cell: ...}`` outputs its last cell's width and every cell's states;
+    a LeakyRNNCell with ``skip: d`` keeps ``d`` steps of its state in one.
+    """
+    if type_name == "RNN":
+        cells = _cells(args)
+        if cells is None or any(cell.type not in _STATES for cell in cells):
+            return None
+        states: list[Shape] = []
+        for cell in cells:
+            units = _int(cell.args, "units")
+            width = units * _int(cell.args, "skip") if cell.type == "LeakyRNNCell" else units
+            states += [(width,)] * _STATES[cell.type]
+    elif type_name in _STATES:
+        units = _int(args, "units")
+        states = [(units,)] * _STATES[type_name]
+    else:
         return None
-    units = _int(args, "units")
-    return (*shape[:-1], units) if args.get("return_sequences") else (units,)
+    if shape is None:
+        return None
+    out = (*shape[:-1], units) if args.get("return_sequences") else (units,)
+    return [out, *states] if args.get("return_state") else [out]
+
+
+def _recurrent(type_name: str) -> Callable[[Mapping[str, Any], list[Shape]], Shape]:
+    def shape_of(args, shapes) -> Shape:
+        outs = _recurrent_outputs(type_name, args, shapes[0])
+        return None if outs is None or args.get("return_state") else outs[0]
+
+    return shape_of
 
 
 def _embedded(args, shapes) -> Shape:
@@ -311,15 +470,76 @@ def _reshape(args, shapes) -> Shape:
     return tuple(target)
 
 
+def _bidirectional_outputs(args: Mapping[str, Any], shape: Shape) -> list[Shape] | None:
+    """The merged output, then the forward and the backward layer's states."""
+    inner = _nested(args)
+    if inner is None:
+        return None
+    outs = _recurrent_outputs(inner.type, inner.args, shape)
+    merge = args.get("merge_mode", "concat")
+    if outs is None or merge not in ("concat", "sum", "mul", "ave"):
+        return None
+    out = outs[0]
+    merged = (*out[:-1], 2 * out[-1]) if merge == "concat" else out
+    return [merged, *outs[1:], *outs[1:]]
+
+
 def _bidirectional_shape(args, shapes) -> Shape:
     inner = _nested(args)
-    if inner is None or inner.type not in ("LSTM", "GRU", "SimpleRNN"):
+    if inner is None or inner.args.get("return_state"):
         return None
-    out = _recurrent(inner.args, shapes)
-    merge = args.get("merge_mode", "concat")
-    if out is None or merge not in ("concat", "sum", "mul", "ave"):
+    outs = _bidirectional_outputs(args, shapes[0])
+    return None if outs is None else outs[0]
+
+
+def _cropping1d(args, shapes) -> Shape:
+    shape = shapes[0]
+    crop = args.get("cropping", 1)
+    before, after = _dims(crop, 2, default=-1) if not isinstance(crop, int) else (crop, crop)
+    if shape is None or len(shape) != 2 or min(before, after) < 0:
         return None
-    return (*out[:-1], 2 * out[-1]) if merge == "concat" else out
+    return (None if shape[0] is None else shape[0] - before - after, shape[1])
+
+
+def _attended(args, shapes) -> Shape:  # Attention, AdditiveAttention: [query, value(, key)]
+    if len(shapes) < 2 or shapes[0] is None or shapes[1] is None:
+        return None
+    return (*shapes[0][:-1], shapes[1][-1])
+
+
+def _multi_head_attended(args, shapes) -> Shape:  # the query's shape, output_shape wide
+    width = args.get("output_shape")
+    if shapes[0] is None or not (width is None or isinstance(width, int)):
+        return None
+    return shapes[0] if width is None else (*shapes[0][:-1], width)
+
+
+def _class_token_shape(args, shapes) -> Shape:  # one more position
+    shape = shapes[0]
+    if shape is None or len(shape) != 2:
+        return None
+    return (None if shape[0] is None else shape[0] + 1, shape[1])
+
+
+def _causal_mask(args, shapes) -> Shape:  # (length, length)
+    shape = shapes[0]
+    return None if shape is None or len(shape) < 1 else (shape[0], shape[0])
+
+
+def _table_conv_shape(args, shapes) -> Shape:  # channels last, stride 1
+    shape = shapes[0]
+    if shape is None or len(shape) != 3:
+        return None
+    filters, _ = _table(args)
+    padding = args.get("padding", "valid")
+    k = _dims(args.get("kernel_size", 5), 2)
+    spatial = (_spatial_out(n, k[i], 1, 1, padding, False) for i, n in enumerate(shape[:2]))
+    return (*spatial, filters)
+
+
+def _threshold_unit(args, shapes) -> Shape:  # one unit last
+    shape = shapes[0]
+    return None if shape is None else (*shape[:-1], 1)
 
 
 _SHAPES: dict[str, Callable[[Mapping[str, Any], list[Shape]], Shape]] = {
@@ -327,11 +547,20 @@ _SHAPES: dict[str, Callable[[Mapping[str, Any], list[Shape]], Shape]] = {
     "Dense": _last("units"),
     "Embedding": _embedded,
     "Flatten": _flatten,
-    "SimpleRNN": _recurrent,
-    "GRU": _recurrent,
-    "LSTM": _recurrent,
+    "SimpleRNN": _recurrent("SimpleRNN"),
+    "GRU": _recurrent("GRU"),
+    "LSTM": _recurrent("LSTM"),
+    "RNN": _recurrent("RNN"),
     "Concatenate": _concatenate,
     "Reshape": _reshape,
+    "Cropping1D": _cropping1d,
+    "Attention": _attended,
+    "AdditiveAttention": _attended,
+    "MultiHeadAttention": _multi_head_attended,
+    "ClassToken": _class_token_shape,
+    "CausalMask": _causal_mask,
+    "TableConv2D": _table_conv_shape,
+    "ThresholdUnit": _threshold_unit,
 }
 for _rank in (1, 2, 3):
     _SHAPES[f"Conv{_rank}D"] = _windowed(_rank, "conv")
@@ -373,7 +602,7 @@ def output_shape(
         a layer without a rule (:func:`has_shape_rule`), an input not known, keyword
         inputs, or arguments the rule cannot read.
     """
-    if kind != "layer" or not shapes or call_inputs:
+    if kind != "layer" or not shapes or (call_inputs and type_name not in _CALL_INPUTS_KEEP_SHAPE):
         return None
     shapes = list(shapes)
     if type_name in _SAME or (type_name in _MERGE and len(set(shapes)) == 1):
@@ -389,6 +618,32 @@ def output_shape(
 
 def _output_shape(node: Node, shapes: list[Shape]) -> Shape:
     return output_shape(node.kind, node.type, node.args, shapes, call_inputs=bool(node.call_inputs))
+
+
+def _several_outputs(node: Node, shapes: list[Shape]) -> list[Shape] | None:
+    """Every output of a recurrent node with ``return_state`` (``enc.0``, ``enc.1``...)."""
+    if node.kind != "layer" or not shapes or not isinstance(node.args, Mapping):
+        return None
+    try:
+        if node.type == "Bidirectional":
+            inner = _nested(node.args)
+            if inner is None or not inner.args.get("return_state"):
+                return None
+            return _bidirectional_outputs(node.args, shapes[0])
+        if not node.args.get("return_state"):
+            return None
+        return _recurrent_outputs(node.type, node.args, shapes[0])
+    except (TypeError, ValueError, IndexError, ZeroDivisionError):
+        return None
+
+
+def _ref_shape(ref: Any, shapes: Mapping[str, Shape], several: Mapping[str, list[Shape]]) -> Shape:
+    if ref.index is None:
+        return shapes.get(ref.node)
+    outs = several.get(ref.node)
+    if outs is None or not isinstance(ref.index, int) or not 0 <= ref.index < len(outs):
+        return None
+    return outs[ref.index]
 
 
 # -- the checks ------------------------------------------------------------------------
@@ -447,15 +702,24 @@ def check_params(
             ``limits.max_params``.
     """
     shapes: dict[str, Shape] = {spec.name: tuple(spec.shape) for spec in inputs}
+    several: dict[str, list[Shape]] = {}
     total = 0
     for node in nodes:
-        ins = [shapes.get(ref.node) if ref.index is None else None for ref in node.inputs]
+        ins = [_ref_shape(ref, shapes, several) for ref in node.inputs]
         if node.kind == "layer":
-            count, arg = layer_params(node.type, node.args, ins)
+            calls = {
+                key: _ref_shape(ref, shapes, several)
+                for key, ref in node.call_inputs.items()
+                if not isinstance(ref, tuple)
+            }
+            count, arg = layer_params(node.type, node.args, ins, calls)
             total += count
             if total > limits.max_params:
                 raise too_many_params(node, count, total, ins, arg, limits.max_params)
         shapes[node.name] = _output_shape(node, ins)
+        outs = _several_outputs(node, ins)
+        if outs is not None:
+            several[node.name] = outs
     return shapes
 
 

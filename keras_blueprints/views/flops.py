@@ -69,6 +69,17 @@ Conventions:
   ``Identity``, and the layers that are identities at inference:
   ``Dropout`` (and its spatial variants), ``GaussianNoise``,
   ``GaussianDropout``, ``AlphaDropout``, ``ActivityRegularization``.
+* keras-blueprints' own layers: ``TableConv2D`` as a ``Conv2D`` over all its input
+  maps (its kernel is assembled dense, the missing connections as zeros, and
+  convolved whole); ``RNN`` of a ``LeakyRNNCell`` as a SimpleRNN (``G = u``),
+  plus ``2*u*u + u`` per step for the skip kernel and its add, ``4u`` for the
+  leak ``(1 - a) * h + a * candidate`` and, with learned rates, ``4u`` for their
+  sigmoid; ``ThresholdUnit`` as a Dense of one unit plus its comparison;
+  ``Heaviside`` 1 and ``Sign`` 3 (compare, multiply, subtract) per element;
+  ``PositionEmbedding`` 1 per element (the add; 0 with ``add: false``);
+  ``CausalMask`` 1 per mask element (the comparison); ``ClassToken`` 0 (a
+  concatenation). ``HopfieldNet`` is unknown: its ``sweeps * N`` single-unit
+  updates fit no family here.
 * Nested models (a functional or Sequential model used as a layer) are
   counted recursively, once per call, with the shapes of their own graph.
 * A layer whose cost is unknown (no registered cost, an unknown activation,
@@ -96,6 +107,10 @@ import keras
 from keras import activations, layers
 
 from keras_blueprints._compat.keras import functional_graph, graph_node_ids, inbound_nodes
+from keras_blueprints.layers.leaky import LeakyRNNCell
+from keras_blueprints.layers.table import TableConv2D
+from keras_blueprints.layers.threshold import Heaviside, Sign, ThresholdUnit
+from keras_blueprints.layers.transformer import CausalMask, ClassToken, PositionEmbedding
 
 __all__ = [
     "FlopsReport",
@@ -406,6 +421,7 @@ def _bias_and_activation(layer: Any, out_elements: int) -> int:
     layers.GaussianDropout,
     layers.AlphaDropout,
     layers.ActivityRegularization,
+    ClassToken,
 )
 def _free(layer: Any, input_shapes: Sequence[Shape], output_shapes: Sequence[Shape]) -> int:
     return 0
@@ -424,6 +440,21 @@ def _conv(layer: Any, input_shapes: Sequence[Shape], output_shapes: Sequence[Sha
     in_channels = _dim(input_shapes[0], _channel_axis(layer))
     taps = math.prod(layer.kernel_size) * in_channels // layer.groups
     return 2 * taps * out_elements + _bias_and_activation(layer, out_elements)
+
+
+@flops_of(TableConv2D)
+def _table_conv(layer: Any, input_shapes: Sequence[Shape], output_shapes: Sequence[Shape]) -> int:
+    out_elements = _per_example(output_shapes[0])
+    taps = math.prod(layer.kernel_size) * _dim(input_shapes[0], -1)  # the dense kernel
+    return 2 * taps * out_elements + _bias_and_activation(layer, out_elements)
+
+
+@flops_of(ThresholdUnit)
+def _threshold_unit(
+    layer: Any, input_shapes: Sequence[Shape], output_shapes: Sequence[Shape]
+) -> int:
+    out_elements = _per_example(output_shapes[0])  # one unit per position
+    return (2 * _dim(input_shapes[0], -1) + 1) * out_elements
 
 
 @flops_of(layers.DepthwiseConv1D, layers.DepthwiseConv2D)
@@ -521,6 +552,18 @@ def _gru(layer: Any, input_shapes: Sequence[Shape], output_shapes: Sequence[Shap
     return timesteps * step
 
 
+@flops_of(layers.RNN)
+def _rnn_cell(layer: Any, input_shapes: Sequence[Shape], output_shapes: Sequence[Shape]) -> int:
+    cell = layer.cell
+    if not isinstance(cell, LeakyRNNCell):  # other cells: no formula here
+        raise _Uncountable
+    timesteps, units, step = _rnn_step(cell, input_shapes, gates=1)
+    step += units * int(cell.use_bias) + units * _activation(cell.activation)
+    step += (2 * units * units + units) * int(cell.skip > 1)  # skip kernel, its add
+    step += 4 * units + 4 * units * int(cell.learn_alpha)  # the leak; sigmoid of the rates
+    return timesteps * step
+
+
 _BIDIRECTIONAL_MERGE = {"concat": 0, None: 0, "sum": 1, "mul": 1, "ave": 2}
 
 
@@ -577,6 +620,17 @@ def _per_element(cost: int) -> CostFn:
 
 
 flops_of(layers.LeakyReLU, layers.PReLU)(_per_element(2))
+flops_of(Heaviside, CausalMask)(_per_element(1))
+flops_of(Sign)(_per_element(3))
+
+
+@flops_of(PositionEmbedding)
+def _position_embedding(
+    layer: Any, input_shapes: Sequence[Shape], output_shapes: Sequence[Shape]
+) -> int:
+    return int(layer.add) * _per_example(output_shapes[0])
+
+
 flops_of(layers.ELU)(_per_element(4))
 flops_of(layers.Softmax)(_per_element(3))
 flops_of(layers.BatchNormalization)(_per_element(2))
