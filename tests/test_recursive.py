@@ -128,7 +128,9 @@ def test_depth_one_is_a_simple_rnn_cell():
     )
 
 
-@pytest.mark.parametrize("bad", [{"units": 0}, {"units": 2, "depth": 0}, {"units": 2, "depth": True}])
+@pytest.mark.parametrize(
+    "bad", [{"units": 0}, {"units": 2, "depth": 0}, {"units": 2, "depth": True}]
+)
 def test_deep_transition_checks_its_arguments(bad):
     with pytest.raises(ValueError, match="positive integer"):
         DeepTransitionCell(**bad)
