@@ -69,6 +69,7 @@ CASES: dict[str, tuple[list[tuple[int | None, ...]], dict]] = {
     "bottleneck_block": ([(8, 8, 4)], {"filters": 2}),
     "resnet_stage": ([(8, 8, 4)], {"filters": 2, "blocks": 2}),
     "rnn_stack": ([(5, 3)], {"units": 4, "depth": 2, "bidirectional": True}),
+    "recursive_tree": ([(5, 3)], {"units": 4}),
     "inverted_residual": ([(8, 8, 8)], {"filters": 8, "expansion": 2}),
     "xception_entry_block": ([(8, 8, 4)], {"filters": 4}),
     "xception_middle_block": ([(8, 8, 4)], {"filters": 4, "convs": 1}),
