@@ -51,6 +51,8 @@ class RBM(keras.layers.Layer):
         **kwargs: Standard layer arguments (``name``...).
     """
 
+    EXAMPLE_ARGS = {"units": 4}
+
     def __init__(
         self,
         units: int,
