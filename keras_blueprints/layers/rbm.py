@@ -45,8 +45,8 @@ class RBM(keras.layers.Layer):
 
     Args:
         units: Positive integer, the number of hidden units.
-        kernel_initializer: Initializer of ``W`` (small random weights, as Hinton's
-            guide advises: a normal of standard deviation 0.01).
+        kernel_initializer: Initializer of ``W``; None: small random weights, as Hinton's
+            guide advises, a normal of standard deviation 0.01.
         trainable: Whether backpropagation may change the weights too.
         **kwargs: Standard layer arguments (``name``...).
     """
@@ -56,7 +56,7 @@ class RBM(keras.layers.Layer):
     def __init__(
         self,
         units: int,
-        kernel_initializer: str | dict = "default",
+        kernel_initializer: str | dict | None = None,
         trainable: bool = False,
         **kwargs,
     ) -> None:
@@ -67,7 +67,7 @@ class RBM(keras.layers.Layer):
         self.kernel_initializer = kernel_initializer
 
     def _initializer(self):
-        if self.kernel_initializer == "default":
+        if self.kernel_initializer is None:
             return initializers.RandomNormal(stddev=0.01, seed=None)
         return initializers.get(self.kernel_initializer)
 
