@@ -19,6 +19,7 @@ from keras_blueprints.resolve.schema import PretrainSpec
 from keras_blueprints.training.fit import fit_blueprint
 from keras_blueprints.training.pretrain import pretrain_layerwise
 from keras_blueprints.training.rules.cd import ContrastiveDivergence, reconstruction_error
+from keras_blueprints.views import plain
 
 WHERE = Location("dbn.yaml", 40, 5)
 
@@ -192,6 +193,9 @@ def test_pretrain_method_is_read_and_checked_at_load():
         AUTOENCODER + "train: {pretrain: {method: rbm, pairs: [[enc1, dec1]], cd_k: 3}}\n"
     ).train
     assert (train.pretrain.method, train.pretrain.cd_k) == ("rbm", 3)
+    bp = kb.load("zoo:dbn_autoencoder")  # the run directory's plain copy keeps the method
+    assert kb.load(plain.dump(bp)).train.pretrain == bp.train.pretrain
+    assert bp.train.pretrain.momentum == 0.5
     with pytest.raises(BlueprintError) as err:
         kb.load(AUTOENCODER + "train: {pretrain: {method: rmb, pairs: [[enc1, dec1]]}}\n")
     assert "rbm" in str(err.value)
