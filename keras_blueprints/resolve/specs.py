@@ -285,8 +285,20 @@ class PretrainSpec(SectionSpec):
         description="Standard deviation of Gaussian noise added to each pair's input (0: none).",
     )
     loss: Annotated[str, Says("'{key}' names a Keras loss")] = Field(
-        "mse", description="The reconstruction loss."
+        "mse", description="The reconstruction loss (method autoencoder)."
     )
+    method: Annotated[Literal["autoencoder", "rbm"], Choice] = Field(
+        "autoencoder",
+        description="autoencoder (each pair fitted by backprop) or rbm (each encoder an RBM"
+        " trained by contrastive divergence, its decoder the transpose: a DBN unrolled).",
+    )
+    cd_k: Count = Field(1, description="Gibbs steps of contrastive divergence CD-k (method rbm).")
+    learning_rate: Annotated[
+        float, Field(gt=0), Says("'{key}' must be a positive number", expected="a number > 0")
+    ] = Field(0.1, description="Learning rate of contrastive divergence (method rbm).")
+    momentum: Annotated[
+        float, Field(ge=0, lt=1), Says("'{key}' must be a fraction", expected="a number in [0, 1)")
+    ] = Field(0.0, description="Momentum of contrastive divergence (method rbm).")
 
 
 class TrainSpec(SectionSpec):

@@ -23,6 +23,16 @@ it produce::
 The pairs reuse the model's own layer objects, so pretraining writes straight
 into the model's weights; afterwards the caller fine-tunes the whole model.
 
+``method: rbm`` is Hinton and Salakhutdinov's (2006) deep belief network
+unrolled: pair k's encoder E_k (a Dense layer, sigmoid units; a linear one for
+a real-valued code) is trained as a restricted Boltzmann machine on h_{k-1} by
+contrastive divergence (CD-k, :mod:`keras_blueprints.training.rules.cd`), its
+kernel the RBM's weights W, its bias the hidden biases; the visible biases are
+D_k's bias. Then the stack is *unrolled*: D_k's kernel is set to W^T, so the
+decoder starts as the RBMs' down passes, the encoder as their up passes. The
+weights are untied afterwards, and the fit that follows fine-tunes all of
+them by backpropagation. No optimizer and no loss are used by the pairs.
+
 Today ReLUs, careful initialisation (Glorot, He), normalisation and residual
 connections make deep networks trainable from scratch, and layer-wise
 pretraining is rarely needed. It still helps when labelled data are scarce
@@ -182,7 +192,9 @@ def pretrain_layerwise(
 ) -> list[dict[str, Any]]:
     """Pretrains a stacked autoencoder's (encoder, decoder) pairs one at a time.
 
-    Pair k is trained for ``spec.epochs`` epochs as the small model
+    With ``spec.method`` ``rbm``, pair k is instead an RBM trained by CD-k
+    (:func:`_pretrain_rbm`), then unrolled into its decoder. Otherwise,
+    pair k is trained for ``spec.epochs`` epochs as the small model
     ``h_{k-1} -> [GaussianNoise(spec.noise)] -> E_k -> D_k``, to reconstruct
     ``h_{k-1}`` (the input of E_k in ``model``, computed by the model's graph
     in inference mode) with ``spec.loss``. E_k and D_k are the model's own
@@ -218,6 +230,14 @@ def pretrain_layerwise(
         (_layer(model, enc, spec, "encoder"), _layer(model, dec, spec, "decoder"))
         for enc, dec in spec.pairs
     ]
+    if spec.method == "rbm":
+        prefixes = _check_order(model, [enc for enc, _ in pairs], spec)
+        for k, (enc, dec) in enumerate(pairs, start=1):
+            _pair_model(k, enc, dec, _single_input(enc, spec), spec)  # shapes, located
+        return [
+            _pretrain_rbm(k, enc, dec, _reconstruction_data(train_ds, prefix, model), spec)
+            for k, ((enc, dec), prefix) in enumerate(zip(pairs, prefixes, strict=True), start=1)
+        ]
     try:
         keras.losses.get(spec.loss)
     except (ValueError, TypeError):
@@ -257,3 +277,66 @@ def pretrain_layerwise(
         for layer, trainable in flags:
             layer.trainable = trainable
     return results
+
+
+_RBM_HIDDEN = {"sigmoid": "binary", "linear": "linear"}
+
+
+def _pretrain_rbm(
+    k: int, encoder: keras.layers.Layer, decoder: keras.layers.Layer, data: Any, spec: PretrainSpec
+) -> dict[str, Any]:
+    """Trains pair k as an RBM by CD-k (encoder kernel and bias, decoder bias), then unrolls it.
+
+    Raises:
+        BlueprintError: The pair is not two biased Dense layers, the encoder's units are
+            neither sigmoid nor linear, or the decoder's are not sigmoid (located at
+            ``spec.location``).
+    """
+    from keras_blueprints.training.rules.cd import ContrastiveDivergence
+
+    activation = {}
+    for role, layer in (("encoder", encoder), ("decoder", decoder)):
+        if not (isinstance(layer, keras.layers.Dense) and layer.use_bias):
+            raise BlueprintError(
+                f"pretraining pair {k} (method rbm): {role} '{layer.name}' must be a Dense "
+                "layer with a bias, the RBM's weights and biases",
+                spec.location,
+                received=Plain(type(layer).__name__),
+            )
+        activation[role] = getattr(layer.activation, "__name__", str(layer.activation))
+    if activation["encoder"] not in _RBM_HIDDEN or activation["decoder"] != "sigmoid":
+        raise BlueprintError(
+            f"pretraining pair {k} (method rbm): an RBM's units are sigmoid (binary), its "
+            "hidden ones may be linear (a real-valued code)",
+            spec.location,
+            expected="encoder activation sigmoid or linear, decoder activation sigmoid",
+            received=Plain(
+                f"encoder '{encoder.name}' {activation['encoder']}, "
+                f"decoder '{decoder.name}' {activation['decoder']}"
+            ),
+        )
+    trainer = ContrastiveDivergence(
+        encoder.kernel.numpy(),
+        encoder.bias.numpy(),
+        decoder.bias.numpy(),
+        k=spec.cd_k,
+        rate=spec.learning_rate,
+        momentum=spec.momentum,
+        seed=k,
+        hidden=_RBM_HIDDEN[activation["encoder"]],
+    )
+    losses = []
+    for _ in range(spec.epochs):
+        losses.append(trainer.epoch(v for v, _ in data.as_numpy_iterator()))
+    kernel, hidden_bias, visible_bias = trainer.weights
+    encoder.kernel.assign(kernel.astype(encoder.kernel.dtype))
+    encoder.bias.assign(hidden_bias.astype(encoder.bias.dtype))
+    decoder.kernel.assign(kernel.T.astype(decoder.kernel.dtype))  # unrolled: W^T
+    decoder.bias.assign(visible_bias.astype(decoder.bias.dtype))
+    return {
+        "name": f"{encoder.name}/{decoder.name}",
+        "encoder": encoder.name,
+        "decoder": decoder.name,
+        "method": "rbm",
+        "history": {"reconstruction": losses},
+    }

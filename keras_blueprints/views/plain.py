@@ -153,6 +153,13 @@ def _train(spec: TrainSpec) -> dict[str, Any]:
             "noise": pre.noise,
             "loss": pre.loss,
         }
+        if pre.method != "autoencoder":  # the default is left unwritten, as before methods existed
+            out["pretrain"].update(
+                method=pre.method,
+                cd_k=pre.cd_k,
+                learning_rate=pre.learning_rate,
+                momentum=pre.momentum,
+            )
     if spec.rule.name != "backprop":  # the default is left unwritten, as before rules existed
         rule = spec.rule
         out["rule"] = {rule.name: _value(rule.args)} if rule.args else rule.name
