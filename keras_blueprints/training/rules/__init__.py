@@ -5,7 +5,9 @@ default: Keras' ``fit``). The first networks learned otherwise: McCulloch-Pitts
 units had fixed weights (``fixed``), Hebb's rule strengthens a connection
 whose two ends are active together (``hebbian``), Rosenblatt's perceptron
 corrects its weights on each mistake (``perceptron``), and a Hopfield network
-stores its patterns in one shot (``hopfield``). Each rule is a function
+stores its patterns in one shot (``hopfield``), and a restricted Boltzmann
+machine learns by contrastive divergence (``cd``: CD-k on each ``RBM`` layer,
+greedily, lowest first). Each rule is a function
 registered by name with :func:`register_rule` (one module per rule), called
 with a :class:`RuleContext` and the blueprint's arguments
 (``rule: {perceptron: {rate: 0.5}}``); it returns a :class:`Rule`, whose
