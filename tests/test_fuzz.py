@@ -407,8 +407,8 @@ ACTIVATIONS = ["relu", "tanh", "softmax", "linear", "gelu", "nope", "Relu", ""]
 
 @st.composite
 def param_overrides(draw: st.DrawFn) -> tuple[str, list[tuple[str, Any]]]:
-    name = draw(st.sampled_from(sorted(SEED_DATA)))
-    params = SEED_DATA[name].get("params", {})
+    name = draw(st.sampled_from(sorted(n for n, data in SEED_DATA.items() if data.get("params"))))
+    params = SEED_DATA[name]["params"]
     chosen = draw(st.lists(st.sampled_from(sorted(params)), min_size=1, max_size=3, unique=True))
     overrides = []
     for key in chosen:
