@@ -296,14 +296,23 @@ async def _validate(ls: BlueprintServer, uri: str) -> None:
         logger.exception("internal error while validating %s", uri)
 
 
-def _hover(ls: BlueprintServer, params: types.HoverParams) -> types.Hover | None:
+def _spot_under(
+    ls: BlueprintServer, params: types.TextDocumentPositionParams
+) -> tuple[str, str, int, Any] | None:
+    """The document's URI, its file name, the line, and what stands there (None: nothing)."""
     uri = params.text_document.uri
     text, line, character = ls.position(uri, params.position)
     file, path = _file_of(uri)
     doc = parse_quietly(text, file, path)
     spot = spot_at(doc, text, line, character) if doc is not None else None
-    if spot is None:
+    return None if spot is None else (uri, file, line, spot)
+
+
+def _hover(ls: BlueprintServer, params: types.HoverParams) -> types.Hover | None:
+    under = _spot_under(ls, params)
+    if under is None:
         return None
+    uri, _, line, spot = under
     content = hover_text(spot, ls.analyses.get(uri), ls.built.get(uri))
     if content is None:
         return None
@@ -362,13 +371,10 @@ def completion(ls: BlueprintServer, params: types.CompletionParams) -> types.Com
 
 
 def _definition(ls: BlueprintServer, params: types.DefinitionParams) -> types.Location | None:
-    uri = params.text_document.uri
-    text, line, character = ls.position(uri, params.position)
-    file, path = _file_of(uri)
-    doc = parse_quietly(text, file, path)
-    spot = spot_at(doc, text, line, character) if doc is not None else None
-    if spot is None:
+    under = _spot_under(ls, params)
+    if under is None:
         return None
+    uri, file, _, spot = under
     target = definition(spot, ls.analyses.get(uri))
     if target is None:
         return None
