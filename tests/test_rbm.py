@@ -109,6 +109,46 @@ def test_cd1_lowers_an_rbms_reconstruction_error_on_digits(tmp_path):
     assert upper[-1] < upper[0]
 
 
+def test_an_rbm_alone_trains_and_evaluates_through_the_cli_without_compile(tmp_path, capsys):
+    # No compile: section: contrastive divergence needs no loss or optimizer, and the run
+    # is judged by the rule's own measure (each RBM's reconstruction error).
+    blueprint = tmp_path / "dbn.yaml"
+    blueprint.write_text(
+        STACK.replace("epochs: 10", "epochs: 4").replace(
+            "epochs_per_layer: 4", "epochs_per_layer: 2"
+        )
+    )
+    run_dir = tmp_path / "run"
+    assert main(["train", str(blueprint), "--run-dir", str(run_dir), "--quiet"]) == 0
+    saved = json.loads((run_dir / "metrics.json").read_text())
+    assert set(saved) == {"train", "test"}
+    assert set(saved["test"]) == {"reconstruction_rbm1", "reconstruction_rbm2"}
+    capsys.readouterr()
+    assert main(["evaluate", str(run_dir), "--json"]) == 0
+    measured = json.loads(capsys.readouterr().out)
+    assert measured["test"] == pytest.approx(saved["test"])
+    # The measure is the deterministic up-down pass of the trained weights: recomputed here.
+    bp = kb.load(blueprint)
+    model = keras.models.load_model(run_dir / "model.keras")
+    x = _split(bp, model, "test")
+    rbm1 = model.get_layer("rbm1")
+    expected = reconstruction_error(
+        x, *(w.numpy() for w in (rbm1.kernel, rbm1.hidden_bias, rbm1.visible_bias))
+    )
+    assert saved["test"]["reconstruction_rbm1"] == pytest.approx(expected, rel=1e-5)
+
+
+def test_backprop_without_compile_is_refused_before_a_run_directory_exists(tmp_path, capsys):
+    blueprint = tmp_path / "mlp.yaml"
+    blueprint.write_text(STACK.replace("RBM: {units: 32}", "Dense: {units: 32}").replace(
+        "RBM: {units: 16}", "Dense: {units: 16}").replace(
+        "  rule: {cd: {k: 1, rate: 0.1, momentum: 0.5, epochs_per_layer: 4}}\n", ""))  # fmt: skip
+    run_dir = tmp_path / "run"
+    assert main(["train", str(blueprint), "--run-dir", str(run_dir)]) != 0
+    assert f"{blueprint}:1:1" in capsys.readouterr().err
+    assert not run_dir.exists()
+
+
 def test_cd_k_steps_and_momentum_are_used():
     x = _digits(256)
     rng = np.random.default_rng(0)

@@ -137,6 +137,33 @@ def test_cli_trains_and_evaluates_a_rule_blueprint(tmp_path, capsys):
     assert metrics["train"]["binary_accuracy"] == 1.0 and metrics["train"]["loss"] == 0.0
 
 
+def test_a_search_over_a_rules_arguments_trains_each_trial_by_the_rule(tmp_path, capsys):
+    # The perceptron's rate is searched like any value: each trial trains by the
+    # perceptron rule (not backprop), and the best trial comes back as a plain blueprint.
+    blueprint = tmp_path / "search.yaml"
+    blueprint.write_text(
+        textwrap.dedent("""\
+            extends: zoo:perceptron
+            data: {validation: 0.2}
+            train:
+              rule: {perceptron: {rate: {choice: [0.1, 1.0]}}}
+              epochs: 3
+            tune: {tuner: grid, objective: val_binary_accuracy, max_trials: 2}
+            """)
+    )
+    search = tmp_path / "search"
+    assert main(["tune", str(blueprint), "--run-dir", str(search), "--quiet"]) == 0
+    best = kb.load(search / "best.yaml")
+    assert best.train.rule.name == "perceptron"
+    assert best.train.rule.args["rate"] in (0.1, 1.0)
+    trials = sorted((search / "trials").glob("*/trial.json")) or sorted(search.rglob("trial.json"))
+    rates = set()
+    for path in trials:
+        values = json.loads(path.read_text())["hyperparameters"]["values"]
+        rates.add(values["train/rule/perceptron/rate"])
+    assert rates == {0.1, 1.0}
+
+
 @pytest.mark.parametrize(
     ("data", "at"),
     [

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 from keras_blueprints._core.errors import BlueprintError, Location
 from keras_blueprints.resolve.schema import Blueprint
+from keras_blueprints.training.rules.registry import BACKPROP
 
 __all__ = ["check_trainable"]
 
 
 def check_trainable(bp: Blueprint, what: str = "training") -> None:
     """Refuses what would stop training before its first step (no compile, no data).
+
+    Backpropagation (the default rule) and pretraining's fine-tuning minimise the compiled
+    loss, so they need ``compile:``; a model trained only by another rule (Hebb, the
+    perceptron, Hopfield storage, contrastive divergence) does not, and is then judged by
+    its rule's own measure (an RBM's reconstruction error).
 
     Training checks it before its run directory exists, a search before its first trial.
 
@@ -20,7 +26,9 @@ def check_trainable(bp: Blueprint, what: str = "training") -> None:
     Raises:
         BlueprintError: No ``compile:`` section, or no training data.
     """
-    if bp.compile is None:
+    train = bp.train
+    needs_compile = train is None or train.rule.name == BACKPROP or train.pretrain is not None
+    if bp.compile is None and needs_compile:
         raise BlueprintError(
             f"{what} needs a 'compile:' section (optimizer, loss, metrics)",
             Location(bp.source, 1, 1),

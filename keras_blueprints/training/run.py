@@ -461,11 +461,11 @@ def _fit_built(
         with atomic_path(run / MODEL_FILE) as tmp:
             model.save(tmp)
     # Final training metrics on the training examples as they are (not shuffled, no label noise).
-    metrics = {"train": _evaluate(model, datasets.unshuffled("train"))}
+    metrics = {"train": _evaluate(model, bp, datasets.unshuffled("train"))}
     for split in ("validation", "test"):
         ds = getattr(datasets, split)
         if ds is not None:
-            metrics[split] = _evaluate(model, ds)
+            metrics[split] = _evaluate(model, bp, ds)
     run.write_metrics(metrics)
     info.pop("phase", None)
     info.update(status="completed", finished=_now())
@@ -542,7 +542,7 @@ def evaluate(
         if not chosen:
             chosen = {k: v for k, v in {**splits, "train": datasets.train}.items() if v is not None}
         with fitting(runtime, model):
-            return {name: _evaluate(model, ds, verbose) for name, ds in chosen.items()}
+            return {name: _evaluate(model, bp, ds, verbose) for name, ds in chosen.items()}
 
 
 def load_run_blueprint(
@@ -616,9 +616,10 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
         tf.config.experimental.enable_op_determinism()
 
 
-def _evaluate(model, dataset, verbose: int | str = 0) -> dict[str, float]:
-    result = model.evaluate(dataset, verbose=verbose, return_dict=True)
-    return {k: float(v) for k, v in result.items()}
+def _evaluate(model, bp: Blueprint, dataset, verbose: int | str = 0) -> dict[str, float]:
+    from keras_blueprints.training.rules._loop import measure
+
+    return measure(model, bp, dataset, verbose)
 
 
 def _quiet(verbose: int | str) -> int:

@@ -195,3 +195,23 @@ class StackOfRBMs:
         if self.epochs_per_layer is not None and not self._schedule():
             logs["converged"] = 1.0  # every RBM has had its epochs: the DBN is trained
         return logs
+
+    def measure(self, batches: Any) -> Mapping[str, float]:
+        """Each RBM's reconstruction error on ``batches``, the weights left as they are.
+
+        What a model with no ``compile:`` is judged by after every epoch and at the end
+        of a run: ``reconstruction_NAME``, the mean squared error of the deterministic
+        up-down pass of each RBM on what it receives (example-weighted over batches).
+        """
+        inputs = [x for x, _ in batches]
+        logs = {}
+        for layer, features in zip(self.layers, self.features, strict=True):
+            weights = [w.numpy() for w in (layer.kernel, layer.hidden_bias, layer.visible_bias)]
+            total, count = 0.0, 0
+            for x in inputs:
+                v = features(x)
+                v = v.reshape(len(v), -1)
+                total += reconstruction_error(v, *weights) * len(v)
+                count += len(v)
+            logs[f"reconstruction_{layer.name}"] = total / max(count, 1)
+        return logs

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
     from keras_blueprints.resolve.schema import Blueprint
 
-__all__ = ["BACKPROP", "RULES", "Rule", "RuleContext", "register_rule"]
+__all__ = ["BACKPROP", "MEASURE", "RULES", "Rule", "RuleContext", "register_rule"]
 
 BACKPROP = "backprop"
 """The default rule: Keras' ``fit`` (:func:`keras_blueprints.training.fit.fit_blueprint`)."""
@@ -55,6 +55,14 @@ class Rule(Protocol):
             the key ``"converged"`` (1.0) stops training after this epoch.
         """
         ...
+
+
+MEASURE = "measure"
+"""The optional method of a rule that judges a model with no ``compile:`` section:
+``measure(batches) -> Mapping[str, float]`` on ``(x, y)`` NumPy pairs, weights unchanged.
+The fit path logs it after every epoch (and ``val_`` on the validation data), and the run's
+final metrics and ``blueprint evaluate`` report it (:func:`keras_blueprints.training.rules.
+_loop.measure`)."""
 
 
 def _populate(_: Registry[FunctionEntry]) -> None:
