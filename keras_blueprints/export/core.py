@@ -22,7 +22,7 @@ import re
 import shutil
 import tempfile
 import warnings
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -524,6 +524,17 @@ def _export_saved_model(
     return diffs, signatures, decode_info
 
 
+@contextlib.contextmanager
+def _state_kept(models: Iterable[keras.Model]) -> Iterator[None]:
+    """Restores every non-trainable variable (random seed states among them) on exit."""
+    kept = {id(v): (v, v.numpy()) for m in models for v in m.non_trainable_variables}
+    try:
+        yield
+    finally:
+        for variable, value in kept.values():
+            variable.assign(value)
+
+
 def _inference_path(
     reference: keras.Model,
     bp: Blueprint,
@@ -558,7 +569,11 @@ def _inference_path(
             else:
                 specs.append((tensor.name, tuple(tensor.shape), str(tensor.dtype)))
         inputs = {**fed, **random_inputs(specs, rows, seed=1)}
-        checks[sub.name] = (inputs, _outputs(model, inputs, names))
+        # A model that samples at inference (a probabilistic U-Net's sampler) advances its
+        # random state on every call: the export is saved with the state this call began
+        # from, so its first call draws the same noise and must give the same outputs.
+        with _state_kept(built.values()):
+            checks[sub.name] = (inputs, _outputs(model, inputs, names))
     decode_info = None
     if "encoder" in built and "decoder_step" in built:
         from keras_blueprints.export.decode import greedy_decode

@@ -735,6 +735,9 @@ def _examples(kind: str, args: Mapping[str, Any], per_example: int) -> tuple[int
         return classes * points, 2, "points_per_class" if points >= classes else "classes"
     if kind == "shapes":  # images and as large masks or labels
         return _int(args, "count", 512), 2 * per_example, "count"
+    if kind == "ambiguous_shapes":  # each image once per annotator, with its mask
+        count, annotators = _int(args, "count", 400), _int(args, "annotators", 4)
+        return count * annotators, 2 * per_example, "count" if count >= annotators else "annotators"
     if kind == "digits":
         side = args.get("image_size")
         side = side if isinstance(side, int) and not isinstance(side, bool) else 0

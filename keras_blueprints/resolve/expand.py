@@ -40,7 +40,7 @@ from keras_blueprints.resolve.graph import (
     Scope,
     check_graph,
 )
-from keras_blueprints.resolve.models import resolve_models
+from keras_blueprints.resolve.models import model_outputs, resolve_models
 from keras_blueprints.resolve.monitors import certain_outputs, check_monitors
 from keras_blueprints.resolve.nodes import Expansion
 from keras_blueprints.resolve.references import link, read_outputs, ref_at
@@ -166,7 +166,12 @@ class _Resolver:
             )
             outputs = read if self._clean(graph_from) else None
         if outputs is not None:
-            nodes = self._apart(check_graph, (), expansion.pending, inputs, outputs)
+            # What only a further model (models:) reads is used too.
+            def lookup(text, where):
+                return ref_at(top, text, where)
+
+            further = model_outputs(data.get("models"), self.root, self.env, lookup)
+            nodes = self._apart(check_graph, (), expansion.pending, inputs, [*outputs, *further])
         graph_ok = outputs is not None and self._clean(graph_from)
         compile_spec = self._guard(
             resolve_compile, None, data.get("compile"), outputs, self.root, self.env

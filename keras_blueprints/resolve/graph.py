@@ -196,7 +196,7 @@ def check_graph(
                     p.where.loc,
                     context=p.context,
                     hint="Nothing takes its output and it is not a model output: list it under"
-                    " 'outputs' or remove it.",
+                    " 'outputs' (or a 'models:' entry's outputs) or remove it.",
                 )
             )
     for spec in inputs:

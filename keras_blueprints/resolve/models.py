@@ -62,6 +62,38 @@ def resolve_models(
     return tuple(models)
 
 
+def model_outputs(raw: Any, root: Where, env: Mapping[str, Any], lookup: Lookup) -> list[Ref]:
+    """The nodes the ``models:`` section's outputs name, as far as they can be read.
+
+    The graph's unused-node check counts them as used: a node that only a further
+    model reads (a sampler's branch) flows to an output. What cannot be read here is
+    left out; :func:`resolve_models` reports it.
+
+    Args:
+        raw: The section (None when absent).
+        root: The document's root.
+        env: Parameter values.
+        lookup: Resolves a reference among the graph's names.
+
+    Returns:
+        The references found.
+    """
+    found: list[Ref] = []
+    if not isinstance(raw, dict):
+        return found
+    for name, spec in raw.items():
+        if not isinstance(spec, dict) or not spec.get("outputs"):
+            continue
+        ow = root / "models" / name / "outputs"
+        try:
+            items = substitute_at(spec["outputs"], env, ow)
+            for i, text in enumerate(items if isinstance(items, list) else [items]):
+                found.append(lookup(text, ow / i if isinstance(items, list) else ow))
+        except BlueprintError:
+            continue
+    return found
+
+
 def _model(name, spec, mw: Where, env, lookup: Lookup, by_name, inputs) -> SubModel:
     if not NAME_RE.match(name) or name == "model":
         raise BlueprintError(
