@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -179,7 +180,10 @@ def _run(args: argparse.Namespace) -> int:
     from keras_blueprints._core.errors import COMMAND_LINE, UsageError
     from keras_blueprints.training.run import resume, train
 
-    verbose = 2 if args.quiet else "auto"
+    # Keras' progress bar redraws itself with escape codes: one plain line per epoch when
+    # the output is not a terminal (a log file, a pipe) or NO_COLOR is set.
+    plain = not sys.stdout.isatty() or bool(os.environ.get("NO_COLOR"))
+    verbose = 2 if args.quiet or plain else "auto"
     if args.resume:
         if (
             args.file
@@ -218,6 +222,11 @@ def _run(args: argparse.Namespace) -> int:
             allow_read=args.allow_read,
             imports=args.imports,
         )
+    from keras_blueprints.training.console import stopping_line
+
+    line = stopping_line(result.early_stopping)
+    if line:
+        print(line)
     print_metrics(result.metrics)
     print(f"run directory: {result.run_dir}")
     return EXIT_OK

@@ -44,6 +44,7 @@ from keras_blueprints._core.files import atomic_path, atomic_write_json
 from keras_blueprints.api import Overrides, load
 from keras_blueprints.resolve.schema import Blueprint, DataSpec, TrainSpec
 from keras_blueprints.training.backup import RunBackup, remove_partial, restore
+from keras_blueprints.training.console import announce, early_stopping_outcome
 from keras_blueprints.training.fit import DEFAULT_CALLBACKS, fit_blueprint
 from keras_blueprints.training.lock import holding, remove_stale_temporaries
 from keras_blueprints.training.preflight import check_trainable
@@ -153,12 +154,16 @@ class RunResult:
         model: The trained model.
         history: Loss and metrics per epoch (the whole run, across resumptions).
         metrics: Final metrics: ``{"train": {...}, "validation": {...}, "test": {...}}``.
+        early_stopping: When early stopping ended the run: its epoch and the epoch whose
+            weights were restored (:func:`keras_blueprints.training.console.
+            early_stopping_outcome`); else None.
     """
 
     run_dir: Path
     model: keras.Model
     history: dict[str, list[float]]
     metrics: dict[str, dict[str, float]]
+    early_stopping: dict[str, Any] | None = None
 
 
 def train(
@@ -226,7 +231,9 @@ def train(
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        return RunResult(requested, result.model, result.history, result.metrics)
+        return RunResult(
+            requested, result.model, result.history, result.metrics, result.early_stopping
+        )
     run = RunDir(requested)
     run.create()
     with holding(run.path, RUN_LOCK, "run"), _sigterm_interrupts():
@@ -439,6 +446,23 @@ def _fit_built(
     if finishing and (run / MODEL_FILE).is_file():
         model.load_weights(run / MODEL_FILE)
     else:
+        if verbose != 0:
+            sizes = {"training": datasets.sizes.get("train", datasets.train_size)}
+            for split in ("validation", "test"):
+                if getattr(datasets, split) is not None:
+                    sizes[split] = datasets.sizes.get(split)
+            print(
+                announce(
+                    bp,
+                    (model.count_params(), _trainable_count(model)),
+                    sizes,
+                    datasets.batch_size,
+                    info.get("runtime") or {},
+                    run.path,
+                    info["epochs"],
+                ),
+                flush=True,
+            )
         fit_blueprint(
             model,
             bp,
@@ -457,6 +481,9 @@ def _fit_built(
             verbose=verbose,
         )
         info["phase"] = "finishing"
+        outcome = early_stopping_outcome(bp, run.read_history(), info["epochs"])
+        if outcome is not None:
+            info["early_stopping"] = outcome
         run.write_run(info)
         with atomic_path(run / MODEL_FILE) as tmp:
             model.save(tmp)
@@ -471,7 +498,7 @@ def _fit_built(
     info.update(status="completed", finished=_now())
     run.write_run(info)
     shutil.rmtree(run / BACKUP_DIR, ignore_errors=True)  # only once the run says completed
-    return RunResult(run.path, model, run.read_history(), metrics)
+    return RunResult(run.path, model, run.read_history(), metrics, info.get("early_stopping"))
 
 
 def evaluate(
@@ -614,6 +641,10 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+def _trainable_count(model) -> int:
+    return int(sum(math.prod(v.shape) for v in model.trainable_weights))
 
 
 def _evaluate(model, bp: Blueprint, dataset, verbose: int | str = 0) -> dict[str, float]:

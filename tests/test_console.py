@@ -1,0 +1,61 @@
+"""What ``blueprint train`` prints: what is about to run, then how it ended; plain text."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from keras_blueprints.cli import main
+
+EARLY = (
+    "train.callbacks=[{early_stopping:"
+    " {monitor: val_loss, patience: 1, restore_best_weights: true}}]"
+)
+
+
+@pytest.fixture(scope="module")
+def stopped_run(tmp_path_factory):
+    """zoo:mlp with an impatient early stopping: it stops long before its 60 epochs."""
+    run_dir = tmp_path_factory.mktemp("console") / "run"
+    args = ["train", "zoo:mlp", "--run-dir", str(run_dir), "--epochs", "60", "--set", EARLY]
+    return run_dir, args
+
+
+def test_the_run_is_announced_before_the_first_epoch_and_its_end_explained(stopped_run, capsys):
+    run_dir, args = stopped_run
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    head = out[: out.index("Epoch 1/")]
+    assert "model mlp: 17,226 parameters" in head  # tests/golden/mlp.json
+    sizes = json.loads((run_dir / "run.json").read_text())
+    assert f"run directory: {run_dir}" in head
+    # The digits' 1,797 images, split: the three sizes printed add up to all of them.
+    data_line = next(line for line in head.splitlines() if line.startswith("data: "))
+    numbers = [
+        int(part.split()[0].replace(",", "")) for part in data_line[6:].split(";")[0].split(", ")
+    ]
+    assert sum(numbers) == 1797 and len(numbers) == 3
+    assert "1 replica(s)" in head and "training: 60 epoch(s) by backprop" in head
+    # The end: which epoch stopped the run, and which epoch's weights the model holds.
+    history = json.loads((run_dir / "history.json").read_text())
+    losses = history["val_loss"]
+    best = losses.index(min(losses)) + 1
+    assert len(losses) < 60
+    recorded = sizes["early_stopping"]
+    assert (recorded["epoch"], recorded["restored_epoch"]) == (len(losses), best)
+    assert f"stopped after epoch {len(losses)}; restored the weights of epoch {best}" in out
+    metrics = json.loads((run_dir / "metrics.json").read_text())
+    assert metrics["validation"]["loss"] == pytest.approx(min(losses), rel=1e-4)
+    # Not a terminal: no escape codes, one line per epoch.
+    assert "\x1b" not in out
+    assert out.count("Epoch ") == len(losses)
+
+
+def test_a_run_that_uses_all_its_epochs_says_nothing_of_early_stopping(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    assert main(["train", "zoo:perceptron", "--run-dir", str(run_dir), "--epochs", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "early stopping" not in out
+    assert "early_stopping" not in json.loads((run_dir / "run.json").read_text())
+    assert "training: 1 epoch(s) by perceptron" in out
