@@ -60,7 +60,10 @@ def dead_fractions(model: keras.Model, x: Any) -> dict[str, dict[str, Any]]:
         outputs.append(output)
     if not layers:
         return {}
-    probe = keras.Model(model.inputs, outputs)
+    # One input as a bare tensor, as the model is fed (a one-item list would make Keras
+    # warn at every check that the inputs' structure does not match).
+    inputs = model.inputs[0] if len(model.inputs) == 1 else model.inputs
+    probe = keras.Model(inputs, outputs)
     values = probe(as_model_inputs(probe, x), training=False)
     values = values if isinstance(values, list | tuple) else [values]
     found: dict[str, dict[str, Any]] = {}

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import inspect
 
+from keras_blueprints._core.errors import Location
 from keras_blueprints.catalog.components import MISSING, BlockEntry
 from keras_blueprints.cli import EXIT_OK, command
 
@@ -80,11 +81,13 @@ def run(args: argparse.Namespace) -> int:
     from keras_blueprints.catalog.components import BLOCKS
 
     names = args.names or BLOCKS.names()
-    entries = [BLOCKS.lookup(name) for name in names]
+    entries = [BLOCKS.lookup(name, Location("BLOCK")) for name in names]
     if args.markdown:
         print(markdown(entries), end="")
         return EXIT_OK
     width = max((len(e.name) for e in entries), default=0)
     for entry in sorted(entries, key=lambda e: (_family(e), e.name)):
         print(f"{entry.name:<{width}}  [{_family(entry)}] {entry.doc}")
+        for line in _param_line(entry):
+            print(" " * (width + 2) + "  " + line.replace("`", ""))
     return EXIT_OK

@@ -20,7 +20,7 @@ from keras_blueprints.commands.train import (
 def configure(parser: argparse.ArgumentParser) -> None:
     """Adds the command's arguments."""
     parser.add_argument("run_dir", metavar="RUN_DIR", help="a run directory from blueprint train")
-    add_data_option(parser)
+    add_data_option(parser, "data to evaluate on instead of the run's test data")
     parser.add_argument(
         "--batch-size", type=_positive, metavar="N", help="examples per batch (default: the run's)"
     )

@@ -29,7 +29,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help=".npy (a model with one input) or .npz with one array per input name",
     )
     parser.add_argument("-o", "--output", required=True, metavar="OUT", help=".npy or .npz")
-    parser.add_argument("--batch-size", type=_positive, default=32, metavar="N")
+    parser.add_argument(
+        "--batch-size",
+        type=_positive,
+        default=32,
+        metavar="N",
+        help="examples per batch (default 32; smaller uses less memory)",
+    )
     parser.add_argument(
         "--signature",
         metavar="NAME",

@@ -77,12 +77,17 @@ def runtime_overrides(args: argparse.Namespace) -> list[str]:
     return out
 
 
-def add_data_option(parser: argparse.ArgumentParser) -> None:
-    """Adds ``--data SOURCE`` (a built-in name, a file, a folder of images, or YAML)."""
+def add_data_option(parser: argparse.ArgumentParser, what: str = "training data") -> None:
+    """Adds ``--data SOURCE`` (a built-in name, a file, a folder of images, or YAML).
+
+    Args:
+        parser: The command's parser.
+        what: What the data is for, as the help says it (``training data``).
+    """
     parser.add_argument(
         "--data",
         metavar="SOURCE",
-        help="training data: a built-in set (digits, spirals, shapes, sequences), a .npz/.npy/"
+        help=f"{what}: a built-in set (digits, spirals, shapes, sequences...), a .npz/.npy/"
         ".csv file, a folder of class sub-folders, or YAML such as '{csv: {path: d.csv, "
         "label: y}}'",
     )

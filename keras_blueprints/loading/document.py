@@ -111,7 +111,7 @@ def resolve_reference(ref: str, relative_to: Path | None, loc: Location) -> Path
     if ref.startswith("zoo:"):
         from keras_blueprints.loading import zoo
 
-        return zoo.path(ref[4:], location=loc)
+        return zoo.path(ref, location=loc)
     p = Path(ref).expanduser()
     if not p.is_absolute() and relative_to is not None:
         p = relative_to / p
@@ -177,7 +177,7 @@ def as_document(source: str | Path | Document) -> Document:
     if isinstance(source, str) and (source.startswith("zoo:") and "\n" not in source):
         from keras_blueprints.loading import zoo
 
-        source = zoo.path(source[4:])
+        source = zoo.path(source)
     if isinstance(source, str) and _looks_like_text(source):
         return parse(source, "<string>")
     text, display = read_source(source)

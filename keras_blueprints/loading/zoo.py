@@ -41,7 +41,7 @@ def path(name: str, location: Location | None = None) -> Path:
     Raises:
         BlueprintError: No such zoo blueprint (with the closest names).
     """
-    name = name.removeprefix("zoo:")
+    name = name.removeprefix("zoo:")  # once: 'zoo:zoo:mlp' names nothing
     if re.fullmatch(r"[A-Za-z0-9_\-]{1,100}", name):  # a plain name, never a path
         candidate = directory() / f"{name}.yaml"
         if candidate.is_file():

@@ -2,7 +2,7 @@
 
 * :func:`tune` / :func:`resume_search` (:mod:`.search`): the search and its run directory;
 * :class:`HyperParametersProvider` (:mod:`.provider`): spaces as keras-tuner hyperparameters;
-* :mod:`.engine`: the hypermodel (every trial builds through ``blueprint build``'s
+* :mod:`.engine`: the hypermodel (every trial builds through ``keras_blueprints.build``'s
   builder) and keras-tuner's tuners; imported only when a search runs.
 
 Importing this package does not import TensorFlow.

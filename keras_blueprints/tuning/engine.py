@@ -4,7 +4,7 @@ Imported only when a search runs (it imports keras-tuner, hence TensorFlow).
 
 * :class:`BlueprintHyperModel`: ``build(hp)`` resolves the blueprint with a
   :class:`~keras_blueprints.tuning.provider.HyperParametersProvider` and builds
-  it with the very builder of ``blueprint build``; ``fit`` trains it on the
+  it with the very builder of ``keras_blueprints.build``; ``fit`` trains it on the
   blueprint's data as its ``train:`` section says. A trial that fails to build
   or diverges raises :class:`TrialFailed` (a ``TrialError`` and keras-tuner's
   ``FailedTrialError``) with its reason: the trial is recorded as failed and the

@@ -2,7 +2,7 @@
 
 A search runs keras-tuner's own engine over
 :class:`~keras_blueprints.tuning.engine.BlueprintHyperModel`, whose trials build
-through the builder of ``blueprint build``. Its run directory::
+through the builder ``keras_blueprints.build``. Its run directory::
 
     RUN_DIR/
       search.json        how the search was started, its status, counts and best trial
