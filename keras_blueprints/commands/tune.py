@@ -63,6 +63,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="S",
         help="worker: how long to wait for the chief to answer (default 30)",
     )
+    parser.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="write TensorBoard logs with each trial's hyperparameters (HParams) to"
+        " tensorboard/ in the search directory: tensorboard --logdir DIR/tensorboard",
+    )
     parser.add_argument("--quiet", action="store_true", help="print the final table only")
 
 
@@ -94,7 +100,15 @@ def run(args: argparse.Namespace) -> int:
             expected="--run-dir DIR, the same for the chief and every worker",
         )
     if args.resume:
-        if args.file or args.data or args.overrides or args.tuner or args.max_trials or args.epochs:
+        if (
+            args.file
+            or args.data
+            or args.overrides
+            or args.tuner
+            or args.max_trials
+            or args.epochs
+            or args.tensorboard
+        ):
             raise UsageError(
                 "--resume continues a search exactly as it was started",
                 "--resume",
@@ -128,6 +142,7 @@ def run(args: argparse.Namespace) -> int:
                 verbose=verbose,
                 allow_read=args.allow_read,
                 imports=args.imports,
+                tensorboard=args.tensorboard,
             )
 
     status = EXIT_OK

@@ -60,7 +60,8 @@ __all__ = [
 ]
 
 OUTCOME_FILE = "outcome.json"
-"""Written in each trial's folder by the process that ran it: seconds and failure reason."""
+"""Written in each trial's folder by the process that ran it: seconds, failure reason and
+the epochs it ran."""
 
 
 class SearchStopped(SearchError, kt.errors.FatalError):
@@ -299,6 +300,17 @@ _STRATEGIES: dict[str, Callable[[], type]] = {
 """The tuners ``tune.tuner`` names (the resolver checks the name at load time)."""
 
 
+def _epochs_run(result: Any) -> int | None:
+    """Epochs a trial ran, from what keras-tuner's ``run_trial`` returns (Histories)."""
+    histories = result if isinstance(result, list | tuple) else [result]
+    counts = [
+        max((len(v) for v in h.history.values()), default=0)
+        for h in histories
+        if isinstance(getattr(h, "history", None), dict)
+    ]
+    return max(counts) if counts else None
+
+
 class _Bookkeeping:
     """Mixed into a keras-tuner tuner: times each trial, keeps its reason, reports after it."""
 
@@ -308,9 +320,11 @@ class _Bookkeeping:
         folder = Path(self.get_trial_dir(trial.trial_id))
         self.hypermodel.trial_dir = folder
         started = time.monotonic()
-        reason = None
+        reason, epochs = None, None
         try:
-            return super().run_trial(trial, *args, **kwargs)
+            result = super().run_trial(trial, *args, **kwargs)
+            epochs = _epochs_run(result)
+            return result
         except Exception as exc:
             reason = (
                 exc.message
@@ -323,7 +337,11 @@ class _Bookkeeping:
         finally:
             atomic_write_json(
                 folder / OUTCOME_FILE,
-                {"seconds": round(time.monotonic() - started, 3), "reason": reason},
+                {
+                    "seconds": round(time.monotonic() - started, 3),
+                    "reason": reason,
+                    "epochs": epochs,
+                },
             )
 
     def on_trial_end(self, trial: Any) -> None:
