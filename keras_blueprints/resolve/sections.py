@@ -234,7 +234,7 @@ def resolve_compile(
         _raise_all(check_compile_value("metrics", value, w))
         return value
 
-    return read_section(
+    spec = read_section(
         CompileSpec,
         raw,
         root / "compile",
@@ -246,6 +246,51 @@ def resolve_compile(
         },
         example="{optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]}",
     )
+    _check_label_form(spec, root / "compile")
+    return spec
+
+
+SPARSE_TWINS = {
+    "categorical_accuracy": "sparse_categorical_accuracy",
+    "top_k_categorical_accuracy": "sparse_top_k_categorical_accuracy",
+    "categorical_crossentropy": "sparse_categorical_crossentropy",
+    "CategoricalAccuracy": "SparseCategoricalAccuracy",
+    "TopKCategoricalAccuracy": "SparseTopKCategoricalAccuracy",
+    "CategoricalCrossentropy": "SparseCategoricalCrossentropy",
+}
+"""Metrics that read one-hot labels, and their twins that read class ids."""
+
+
+def _check_label_form(spec: Any, w: Where) -> None:
+    """Refuses a metric that reads labels in the other form than the loss does.
+
+    A sparse loss (class ids) beside ``top_k_categorical_accuracy`` (one-hot labels), or
+    the reverse, is not a mistake Keras reports before training: its first step fails
+    deep in TensorFlow with a shape error. Only one loss for all outputs and a list of
+    metrics are checked.
+    """
+    loss = getattr(spec, "loss", None)
+    metrics = getattr(spec, "metrics", None)
+    if not isinstance(loss, str) or not isinstance(metrics, list | tuple):
+        return
+    sparse = loss in SPARSE_TWINS.values()
+    dense = loss in SPARSE_TWINS
+    if not (sparse or dense):
+        return
+    twins = SPARSE_TWINS if sparse else {v: k for k, v in SPARSE_TWINS.items()}
+    errors = []
+    for i, metric in enumerate(metrics):
+        if isinstance(metric, str) and metric in twins:
+            errors.append(
+                BlueprintError(
+                    f"metric '{metric}' reads {'one-hot labels' if sparse else 'class ids'},"
+                    f" but the loss '{loss}' takes {'class ids' if sparse else 'one-hot labels'}",
+                    (w / "metrics" / i).loc,
+                    expected=f"'{twins[metric]}'",
+                    hint=f"Did you mean '{twins[metric]}'?",
+                )
+            )
+    _raise_all(errors)
 
 
 IDENTIFIER_KINDS = {"loss": "losses", "metrics": "metrics"}

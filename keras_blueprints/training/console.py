@@ -58,6 +58,11 @@ def announce(
         f"training: {epochs} epoch(s) by {rule}",
         f"run directory: {run_dir}",
     ]
+    if not any(sizes.get(split) for split in ("validation", "test")):
+        lines.append(
+            "note: no validation or test data, so every metric is measured on the training"
+            " examples; hold some out with --set data.validation=0.1 --set data.test=0.2"
+        )
     return "\n".join(lines)
 
 

@@ -553,6 +553,11 @@ def evaluate(
     keras.utils.set_random_seed(spec.seed)
     with activate(bp.runtime) as runtime:
         model = load_trained(model_file)
+        if bp.compile is not None and _touches(overrides, "compile"):
+            # --set compile.metrics=[...] (or loss): measured as asked, not as trained.
+            from keras_blueprints.builders.compile import compile_model
+
+            compile_model(model, bp.compile, bp.output_names)
         batch_size = batch_size or info.get("batch_size")
         datasets = make_datasets(
             bp,
@@ -641,6 +646,15 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+def _touches(overrides: Iterable[Any], section: str) -> bool:
+    """Whether an override (``"KEY=VALUE"`` or ``(KEY, VALUE)``) sets ``section`` or below."""
+    for item in overrides:
+        key = item[0] if isinstance(item, tuple | list) else str(item).split("=", 1)[0]
+        if key.strip() == section or key.strip().startswith(section + "."):
+            return True
+    return False
 
 
 def _trainable_count(model) -> int:

@@ -9,6 +9,7 @@ paths are relative to the blueprint's folder.
 from __future__ import annotations
 
 import contextlib
+import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
@@ -225,13 +226,11 @@ def csv(
     columns = list(features) if features is not None else [h for h in header if h not in labels]
     for name in [*labels, *columns]:
         if name not in header:
-            raise BlueprintError(
-                f"'{name}' is not a column of {file.name}",
-                Location(str(file), 1, 1),
-                expected=f"a name from the header row (line 1, {len(header)} columns)",
-            )
+            raise _not_a_column(name, header, file, is_label=name in labels)
     index = {name: header.index(name) for name in header}
     values = np.empty((len(rows) - 1, len(header)), "float64")
+    label_cells = {index[c] for c in labels}
+    named: dict[int, list[str]] = {c: [] for c in label_cells}  # label cells, as written
     wanted = [index[c] for c in [*columns, *labels]]
     for r, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
@@ -241,6 +240,9 @@ def csv(
                 expected=f"{len(header)} cells, as in the header",
             )
         for c in wanted:
+            if c in label_cells:
+                named[c].append(row[c].strip())
+                continue
             try:
                 values[r - 2, c] = float(row[c])
             except ValueError:
@@ -249,10 +251,62 @@ def csv(
                     Location(str(file), r, _column(lines[r - 1], row, c, delimiter)),
                     expected="numbers only (encode categories as integers)",
                 ) from None
+    for c, cells in named.items():
+        values[:, c] = _label_values(cells)
     x = values[:, [index[c] for c in columns]].astype("float32")
     y = values[:, [index[c] for c in labels]]
     y = y.astype("int32") if np.all(y == np.round(y)) else y.astype("float32")
     return Examples.from_arrays({spec.name: x}, y[:, 0] if len(labels) == 1 else y)
+
+
+_COLUMN_NAME = re.compile(r"[A-Za-z_][\w .\-]{0,39}")
+
+
+def _not_a_column(name: str, header: list[str], file: Path, *, is_label: bool) -> BlueprintError:
+    """The error for a column the blueprint names and the file lacks.
+
+    The header's names are listed, with the closest one, when the header row is made
+    of column names (short names, not numbers or paths): a file that is not a table
+    (``/etc/passwd`` read as CSV) is never echoed.
+    """
+    location = Location(str(file), 1, 1)
+    how = (
+        f" Name the label column: --data '{{csv: {{path: {file.name}, label: COLUMN}}}}'"
+        f" or data: {{source: {{csv: {{path: {file.name}, label: COLUMN}}}}}}."
+        if is_label
+        else ""
+    )
+    if len(header) <= 50 and all(_COLUMN_NAME.fullmatch(h) for h in header):
+        return BlueprintError.unknown_name(
+            f"a column of {file.name}",
+            name,
+            header,
+            location,
+            extra_hint=how.strip() or None,
+            ordered=True,
+        )
+    return BlueprintError(
+        f"'{name}' is not a column of {file.name}",
+        location,
+        expected=f"a name from the header row (line 1, {len(header)} columns)",
+        hint=how.strip() or None,
+    )
+
+
+def _label_values(cells: list[str]) -> Any:
+    """A label column's values: numbers as they are, else class ids of the sorted names.
+
+    ``setosa, versicolor, virginica`` become 0, 1, 2 (in sorted order, whatever order the
+    rows come in), as Keras' ``StringLookup`` with a sorted vocabulary would number them.
+    """
+    import numpy as np
+
+    try:
+        return np.array([float(c) for c in cells], "float64")
+    except ValueError:
+        names = sorted(set(cells))
+        ids = {n: i for i, n in enumerate(names)}
+        return np.array([ids[c] for c in cells], "float64")
 
 
 MAX_TABLE_BYTES = 1 << 30
