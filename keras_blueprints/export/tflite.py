@@ -21,7 +21,14 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from keras_blueprints._core.errors import Location, Plain, RunError, UsageError, did_you_mean
+from keras_blueprints._core.errors import (
+    BlueprintError,
+    Location,
+    Plain,
+    RunError,
+    UsageError,
+    did_you_mean,
+)
 from keras_blueprints.export.signatures import TensorInfo
 
 __all__ = [
@@ -138,7 +145,8 @@ class TFLiteRunner:
         output_names: The output names, sorted.
 
     Raises:
-        RunError: No such file, or not a model the interpreter can load.
+        BlueprintError: No such file.
+        RunError: Not a model the interpreter can load.
     """
 
     def __init__(self, path: str | Path) -> None:
@@ -146,7 +154,7 @@ class TFLiteRunner:
 
         self.path = Path(path)
         if not self.path.is_file():
-            raise RunError(
+            raise BlueprintError(
                 f"no TFLite model at '{self.path}'",
                 Location(str(self.path)),
                 expected="a .tflite file (from 'blueprint export --format tflite')",
