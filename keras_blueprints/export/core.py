@@ -688,7 +688,7 @@ def _export_tflite(
 
         try:
             flat = convert(saved, quantize, examples if rep is not None else None, float_inputs)
-        except BlueprintError:
+        except (BlueprintError, UsageError):
             raise
         except Exception as exc:  # the converter raises ConverterError and friends
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -698,7 +698,12 @@ def _export_tflite(
                 received=first[:300],
                 hint="TFLite needs static shapes for recurrent layers: give every input a "
                 "fixed length (e.g. --set params.length=10 when training), or export a "
-                "SavedModel instead.",
+                "SavedModel instead."
+                + (
+                    f" --quantize {quantize} may need ops TFLite cannot quantize: try another mode."
+                    if quantize != "none"
+                    else ""
+                ),
             ) from exc
     finally:
         shutil.rmtree(saved, ignore_errors=True)
