@@ -682,9 +682,11 @@ def _export_tflite(
     try:
         write_saved_model(str(saved), [reference], [endpoint_for("serving_default", reference)])
 
-        def examples() -> Iterator[dict[str, Any]]:
+        dtypes = {t.name: str(t.dtype) for t in reference.inputs}
+
+        def examples() -> Iterator[dict[str, Any]]:  # one example at a time, the inputs' dtypes
             for i in range(_rows(rep)):
-                yield {n: a[i : i + 1] for n, a in rep.items()}
+                yield {n: a[i : i + 1].astype(dtypes.get(n, a.dtype)) for n, a in rep.items()}
 
         try:
             flat = convert(saved, quantize, examples if rep is not None else None, float_inputs)
