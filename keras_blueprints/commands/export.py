@@ -33,6 +33,21 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--samples", type=int, default=32, metavar="N", help="examples in the verification batch"
     )
+    lite = parser.add_argument_group("TFLite: post-training quantization")
+    lite.add_argument(
+        "--quantize",
+        default="none",
+        metavar="MODE",
+        help="none (default), float16, dynamic (int8 weights) or int8 (full integer, "
+        "calibrated on the run's training data); verified on its test data",
+    )
+    lite.add_argument(
+        "--representative",
+        type=int,
+        default=100,
+        metavar="N",
+        help="training examples that calibrate --quantize int8 (default 100)",
+    )
     group = parser.add_argument_group("encoder-decoders: the greedy 'decode' signature")
     group.add_argument("--max-length", type=int, metavar="N", help="tokens generated")
     group.add_argument("--start-token", type=int, metavar="ID", help="default: vocabulary - 2")
@@ -65,11 +80,16 @@ def run(args: argparse.Namespace) -> int:
         start_token=args.start_token,
         end_token=args.end_token,
         report=print,
+        quantize=args.quantize,
+        representative=args.representative,
     )
     for name, signature in result.record["signatures"].items():
         ins = ", ".join(f"{n} {_spec(s)}" for n, s in signature["inputs"].items())
         outs = ", ".join(f"{n} {_spec(s)}" for n, s in signature["outputs"].items())
         print(f"signature {name}: {ins} -> {outs}")
+    quantization = result.record.get("quantization")
+    if quantization is not None:
+        print(_quantization_line(quantization))
     sample = result.record["verification"]["sample"]
     print(f"wrote {result.out} ({result.format}), verified on {sample}")
     return EXIT_OK
@@ -78,3 +98,13 @@ def run(args: argparse.Namespace) -> int:
 def _spec(spec: dict) -> str:
     shape = ", ".join("N" if d is None else str(d) for d in spec["shape"] or [])
     return f"{spec['dtype']}[{shape}]"
+
+
+def _quantization_line(q: dict) -> str:
+    line = f"quantization {q['mode']}: {q['file_bytes']} bytes"
+    if q.get("metric") is not None:
+        line += (
+            f", {q['metric']} Keras {q['keras']:.4g} TFLite {q['tflite']:.4g} "
+            f"(difference {q['difference']:+.4g}) on {q['data']}"
+        )
+    return line

@@ -1,7 +1,7 @@
 """``blueprint predict MODEL INPUT.npy -o OUT.npy``: run a trained or exported model on a batch.
 
 ``MODEL`` is a run directory, a ``.keras`` file, or a SavedModel directory
-written by ``blueprint export`` (served without the blueprint).
+or ``.tflite`` file written by ``blueprint export`` (served without the blueprint).
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "model",
         metavar="MODEL",
-        help="a run directory, a .keras file, or a SavedModel directory (from blueprint export)",
+        help="a run directory, a .keras file, a SavedModel directory or a .tflite file (from "
+        "blueprint export)",
     )
     parser.add_argument(
         "input",
@@ -48,17 +49,23 @@ MEMORY_HINT = "Predict in smaller batches: --batch-size N (default 32), or split
 
 def needs_keras(args: argparse.Namespace) -> bool:
     """Predicting loads the model; the model and input files are checked first, without it."""
+    from keras_blueprints.export.tflite import is_tflite
     from keras_blueprints.training.predict import check_input_file, check_model_path
 
-    check_model_path(args.model)
+    if not is_tflite(args.model):
+        check_model_path(args.model)
     check_input_file(args.input)
     return True
 
 
 def run(args: argparse.Namespace) -> int:
     """Predicts and writes the outputs; returns the exit status."""
-    from keras_blueprints.training.predict import predict_file
+    from keras_blueprints.export.tflite import is_tflite
 
+    if is_tflite(args.model):
+        from keras_blueprints.export.tflite import predict_file
+    else:
+        from keras_blueprints.training.predict import predict_file
     shapes = predict_file(
         args.model,
         args.input,

@@ -21,7 +21,6 @@ import platform
 import re
 import shutil
 import tempfile
-import warnings
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,6 +74,13 @@ DEFAULT_TOLERANCE = {"saved_model": 1e-4, "keras": 1e-6, "tflite": 1e-3}
 TensorFlow may fuse ops differently from eager Keras), the same file reloaded (.keras), other
 kernels (TFLite)."""
 
+QUANTIZED_TOLERANCE = {"float16": 1e-2, "dynamic": 0.1, "int8": 0.25}
+"""Default largest absolute difference of a quantized TFLite model (``--quantize``)."""
+DEFAULT_REPRESENTATIVE = 100
+"""Training examples that calibrate a full-integer (``int8``) TFLite model."""
+METRIC_EXAMPLES = 1000
+"""Test (or validation) examples on which a TFLite model's metric is compared with Keras'."""
+
 DEFAULT_DECODE_LENGTH = 20
 RANDOM_TIME_STEPS = 8
 
@@ -116,6 +122,8 @@ def export_model(
     start_token: int | None = None,
     end_token: int | None = None,
     report: Callable[[str], None] | None = None,
+    quantize: str = "none",
+    representative: int = DEFAULT_REPRESENTATIVE,
 ) -> ExportResult:
     """Exports a trained model and verifies the export against the Keras model.
 
@@ -133,6 +141,12 @@ def export_model(
             convention of the ``sequences`` data source).
         end_token: ``decode``'s end token (default: vocabulary - 1).
         report: Called with each line of the verification report (e.g. ``print``).
+        quantize: TFLite post-training quantization: ``none`` (default), ``float16``,
+            ``dynamic`` (range) or ``int8`` (full integer, calibrated on the run's
+            training data). The quantized model's metric (accuracy for a classifier,
+            else MSE) is compared with the Keras model's on the run's test (else
+            validation) data and recorded in ``export.json`` under ``quantization``.
+        representative: Training examples that calibrate ``int8`` (at most).
 
     Returns:
         The result.
@@ -152,8 +166,28 @@ def export_model(
             expected="one of: " + ", ".join(FORMATS),
             hint=did_you_mean(str(format), FORMATS) or None,
         )
+    from keras_blueprints.export.tflite import check_quantization
+
+    check_quantization(quantize)
+    if quantize != "none" and format != "tflite":
+        raise UsageError(
+            "--quantize applies to TFLite exports only",
+            "--quantize",
+            received=f"--format {format}",
+            hint="Add --format tflite, or leave out --quantize.",
+        )
+    if (
+        not isinstance(representative, int)
+        or isinstance(representative, bool)
+        or (representative < 1)
+    ):
+        raise UsageError(
+            "the number of representative examples must be a positive integer",
+            "--representative",
+            received=f"representative={representative!r}",
+        )
     if tolerance is None:
-        tolerance = DEFAULT_TOLERANCE[format]
+        tolerance = QUANTIZED_TOLERANCE.get(quantize, DEFAULT_TOLERANCE[format])
     if not tolerance >= 0:
         raise UsageError(
             "the tolerance must be a number >= 0", "--tolerance", received=f"tolerance={tolerance}"
@@ -201,7 +235,9 @@ def export_model(
         if format == "keras":
             diffs, signatures = _export_keras(reference, x, expected, tmp)
         elif format == "tflite":
-            diffs, signatures = _export_tflite(reference, x, expected, tmp, out)
+            diffs, signatures, record["quantization"] = _export_tflite(
+                reference, x, expected, tmp, out, quantize, _tflite_data(src, bp, representative)
+            )
         else:
             diffs, signatures, decode = _export_saved_model(
                 reference,
@@ -639,19 +675,38 @@ def _export_keras(
 
 
 def _export_tflite(
-    reference: keras.Model, x: dict[str, Any], expected: dict[str, Any], tmp: Path, out: Path
-) -> tuple[dict[str, float], dict[str, Any]]:
-    import tensorflow as tf
+    reference: keras.Model,
+    x: dict[str, Any],
+    expected: dict[str, Any],
+    tmp: Path,
+    out: Path,
+    quantize: str,
+    data: _TFLiteData,
+) -> tuple[dict[str, float], dict[str, Any], dict[str, Any]]:
+    from keras_blueprints.export.tflite import TFLiteRunner, convert
 
+    float_inputs = all("float" in str(t.dtype) for t in reference.inputs)
+    rep = data.representative
+    if rep is not None and "" in rep:
+        rep = {reference.inputs[0].name: rep[""]}
+    if quantize == "int8" and rep is None:
+        specs = [(t.name, tuple(t.shape), str(t.dtype)) for t in reference.inputs]
+        rep, data.representative_note = random_inputs(specs, 100, seed=3), "100 random examples"
     saved = Path(tempfile.mkdtemp(prefix=f".{out.name}.saved-", dir=out.parent))
     held = try_lock(saved)  # in use: not stale for a concurrent export's clean-up
     try:
         write_saved_model(str(saved), [reference], [endpoint_for("serving_default", reference)])
-        converter = tf.lite.TFLiteConverter.from_saved_model(
-            str(saved), signature_keys=["serving_default"]
-        )
+
+        dtypes = {t.name: str(t.dtype) for t in reference.inputs}
+
+        def examples() -> Iterator[dict[str, Any]]:  # one example at a time, the inputs' dtypes
+            for i in range(_rows(rep)):
+                yield {n: a[i : i + 1].astype(dtypes.get(n, a.dtype)) for n, a in rep.items()}
+
         try:
-            flat = converter.convert()
+            flat = convert(saved, quantize, examples if rep is not None else None, float_inputs)
+        except (BlueprintError, UsageError):
+            raise
         except Exception as exc:  # the converter raises ConverterError and friends
             first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
             raise RunError(
@@ -660,47 +715,126 @@ def _export_tflite(
                 received=first[:300],
                 hint="TFLite needs static shapes for recurrent layers: give every input a "
                 "fixed length (e.g. --set params.length=10 when training), or export a "
-                "SavedModel instead.",
+                "SavedModel instead."
+                + (
+                    f" --quantize {quantize} may need ops TFLite cannot quantize: try another mode."
+                    if quantize != "none"
+                    else ""
+                ),
             ) from exc
     finally:
         shutil.rmtree(saved, ignore_errors=True)
         if held is not None:
             os.close(held)
     (tmp / TFLITE_FILE).write_bytes(flat)
-    runner = _tflite_runner(tmp / TFLITE_FILE)
-    got = {k: v for k, v in runner(**{k: v for k, v in x.items()}).items()}
-    inputs = runner.get_input_details()
-    outputs = runner.get_output_details()
+    runner = TFLiteRunner(tmp / TFLITE_FILE)
+    got = runner(x)
+    stored = runner.details()
     signatures = {
         "serving_default": {
-            "inputs": {n: _tflite_json(d) for n, d in sorted(inputs.items())},
-            "outputs": {n: _tflite_json(d) for n, d in sorted(outputs.items())},
+            "inputs": {t.name: t.to_json() for t in runner.inputs},
+            "outputs": {
+                n: {"shape": d["shape"], "dtype": "float32" if d["scale"] else d["dtype"]}
+                for n, d in stored["outputs"].items()
+            },
         }
     }
-    return {"serving_default": max_abs_diff(expected, got)}, signatures
+    diff = max_abs_diff(expected, got)
+    quantization = {
+        "mode": quantize,
+        "file_bytes": len(flat),
+        "max_abs_diff": diff,
+        "stored": stored,
+        "representative": data.representative_note if quantize == "int8" else None,
+        **_compare_metric(reference, runner, data),
+    }
+    return {"serving_default": diff}, signatures, quantization
 
 
-def _tflite_runner(path: Path) -> Any:
-    """The ``serving_default`` runner of a TFLite file (LiteRT when installed)."""
+@dataclass
+class _TFLiteData:
+    """The run's data for a TFLite export: calibration inputs, labelled evaluation data."""
+
+    representative: dict[str, Any] | None = None
+    representative_note: str | None = None
+    x: dict[str, Any] | None = None
+    y: Any = None
+    note: str | None = None
+
+
+def _tflite_data(src: _Source, bp: Blueprint | None, representative: int) -> _TFLiteData:
+    """Training inputs (at most ``representative``) and test (else validation) data."""
+    found = _TFLiteData()
+    if src.run_dir is None or bp is None or bp.data is None or bp.data.source is None:
+        return found
+    import json
+
+    from keras_blueprints.data import make_datasets
+
     try:
-        from ai_edge_litert.interpreter import Interpreter  # type: ignore[import-not-found]
-    except ImportError:
-        import tensorflow as tf
+        info = json.loads((src.run_dir / RUN_FILE).read_text(encoding="utf-8"))
+        datasets = make_datasets(
+            bp,
+            bp.data,
+            base_dir=Path(info.get("base_dir", src.run_dir)),
+            seed=bp.train.seed if bp.train is not None else 0,
+            batch_size=32,
+        )
+        rep, _ = datasets.sample("train", representative)
+        split = next(
+            (s for s in ("test", "validation") if datasets.unshuffled(s) is not None), None
+        )
+        x, y = datasets.sample(split, METRIC_EXAMPLES) if split else (None, None)
+    except (BlueprintError, OSError, ValueError):
+        return found  # data moved or gone: random calibration, no metric
+    found.representative = rep if isinstance(rep, Mapping) else None
+    if found.representative is None:
+        found.representative = {"": rep}  # one unnamed input: named below
+    found.representative_note = f"{_rows(found.representative)} training examples"
+    if split is not None and y is not None and not isinstance(y, Mapping):
+        found.x, found.y = x, y
+        found.note = f"{len(y)} {split} examples"
+    return found
 
-        with warnings.catch_warnings():
-            # TF 2.21 still ships tf.lite.Interpreter, warning that LiteRT replaces it.
-            warnings.filterwarnings("ignore", message=r"(?s).*tf\.lite\.Interpreter is deprecated")
-            interpreter = tf.lite.Interpreter(model_path=str(path))
-    else:
-        interpreter = Interpreter(model_path=str(path))
-    return interpreter.get_signature_runner("serving_default")
 
-
-def _tflite_json(detail: Mapping[str, Any]) -> dict[str, Any]:
+def _compare_metric(reference: keras.Model, runner: Any, data: _TFLiteData) -> dict[str, Any]:
+    """The Keras and TFLite models' metric on the labelled data (accuracy or MSE)."""
     import numpy as np
 
-    shape = [None if d < 0 else int(d) for d in detail["shape_signature"]]
-    return {"shape": shape, "dtype": np.dtype(detail["dtype"]).name}
+    empty = {"metric": None, "keras": None, "tflite": None, "difference": None, "data": None}
+    if data.x is None or len(reference.outputs) != 1:
+        return empty
+    names = [t.name for t in reference.inputs]
+    x = data.x if isinstance(data.x, Mapping) else {names[0]: data.x}
+    x = {n: x[n] for n in names}
+    want = next(iter(_outputs(reference, x).values()))
+    have = next(iter(runner(x).values()))
+    y = np.asarray(data.y)
+    metric, keras_score = _score(want, y)
+    _, lite_score = _score(have, y)
+    return {
+        "metric": metric,
+        "keras": keras_score,
+        "tflite": lite_score,
+        "difference": lite_score - keras_score,
+        "data": data.note,
+    }
+
+
+def _score(predicted: Any, y: Any) -> tuple[str, float]:
+    """Accuracy for class scores (integer or one-hot labels), else mean squared error."""
+    import numpy as np
+
+    predicted = np.asarray(predicted, dtype="float64")
+    classes = predicted.ndim >= 2 and predicted.shape[-1] > 1
+    if classes and y.shape == predicted.shape[:-1] and y.dtype.kind in "iub":
+        return "accuracy", float(np.mean(np.argmax(predicted, -1) == y))
+    if classes and y.shape == predicted.shape:
+        return "accuracy", float(np.mean(np.argmax(predicted, -1) == np.argmax(y, -1)))
+    if y.size == predicted.size:
+        diff = predicted.reshape(-1) - y.astype("float64").reshape(-1)
+        return "mse", float(np.mean(diff**2))
+    return "mse", float("nan")
 
 
 # -- small things ----------------------------------------------------------------------------
