@@ -286,8 +286,6 @@ def predict_file(
         RunError: A model that cannot be loaded, an output suffix that does not fit.
         UsageError: Another signature.
     """
-    import numpy as np
-
     if signature not in (None, SIGNATURE):
         raise UsageError(
             f"a TFLite model has no signature '{signature}'",
@@ -295,33 +293,11 @@ def predict_file(
             expected=f"{SIGNATURE} (the only signature of a TFLite export)",
             received=f"--signature {signature}",
         )
-    from keras_blueprints._core.files import atomic_path, cannot_write
-    from keras_blueprints.training.predict import read_inputs
+    from keras_blueprints.training.predict import check_output_path, read_inputs, write_outputs
 
     runner = TFLiteRunner(model_path)
     inputs = read_inputs(input_path, runner.inputs)
-    output_path = Path(output_path)
-    names = runner.output_names
-    if output_path.suffix not in (".npy", ".npz") or (
-        output_path.suffix == ".npy" and len(names) > 1
-    ):
-        raise RunError(
-            f"cannot write the outputs to '{output_path}'",
-            output_path,
-            expected=".npz" if len(names) > 1 else ".npy or .npz",
-        )
+    output_path = check_output_path(output_path, runner.output_names)
     outputs = runner(inputs, batch_size=batch_size)
-    try:
-        with atomic_path(output_path) as tmp:
-            if output_path.suffix == ".npy":
-                np.save(tmp, outputs[names[0]])
-            else:
-                np.savez(tmp, **outputs)
-    except OSError as exc:
-        raise cannot_write(
-            output_path,
-            exc,
-            what=f"cannot write the outputs to '{output_path}'",
-            expected="a writable place for a new file",
-        ) from exc
+    write_outputs(output_path, outputs)
     return {n: tuple(a.shape) for n, a in outputs.items()}

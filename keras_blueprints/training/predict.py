@@ -8,7 +8,7 @@ signature, or another one, without the blueprint and without Keras).
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -347,16 +347,49 @@ def predict_file(
             results = result if isinstance(result, list | tuple) else [result]
             return {n: np.asarray(r) for n, r in zip(out_names, results, strict=True)}
 
+    output_path = check_output_path(output_path, out_names)
+    outputs = _running_on(input_path, run)
+    write_outputs(output_path, outputs)
+    return {n: tuple(a.shape) for n, a in outputs.items()}
+
+
+def check_output_path(output_path: str | Path, names: Sequence[str]) -> Path:
+    """Refuses an output file that cannot hold the model's outputs, before any prediction.
+
+    Args:
+        output_path: Where the outputs go.
+        names: The model's output names.
+
+    Returns:
+        The path.
+
+    Raises:
+        RunError: Not ``.npy``/``.npz``, or ``.npy`` for several outputs.
+    """
     output_path = Path(output_path)
     if output_path.suffix not in (".npy", ".npz") or (
-        output_path.suffix == ".npy" and len(out_names) > 1
+        output_path.suffix == ".npy" and len(names) > 1
     ):
         raise RunError(
             f"cannot write the outputs to '{output_path}'",
             output_path,
-            expected=".npz" if len(out_names) > 1 else ".npy or .npz",
+            expected=".npz" if len(names) > 1 else ".npy or .npz",
         )
-    outputs = _running_on(input_path, run)
+    return output_path
+
+
+def write_outputs(output_path: Path, outputs: Mapping[str, Any]) -> None:
+    """Writes outputs atomically: the one array to ``.npy``, arrays by name to ``.npz``.
+
+    Args:
+        output_path: A path :func:`check_output_path` accepted.
+        outputs: The outputs, by name.
+
+    Raises:
+        RunError: The file cannot be written.
+    """
+    import numpy as np
+
     try:
         with atomic_path(output_path) as tmp:
             if output_path.suffix == ".npy":
@@ -370,4 +403,3 @@ def predict_file(
             what=f"cannot write the outputs to '{output_path}'",
             expected="a writable place for a new file",
         ) from exc
-    return {n: tuple(a.shape) for n, a in outputs.items()}
