@@ -59,3 +59,23 @@ def test_a_run_that_uses_all_its_epochs_says_nothing_of_early_stopping(tmp_path,
     assert "early stopping" not in out
     assert "early_stopping" not in json.loads((run_dir / "run.json").read_text())
     assert "training: 1 epoch(s) by perceptron" in out
+
+
+def test_the_first_epoch_says_how_long_the_rest_will_take(stopped_run, capsys):
+    run_dir, args = stopped_run
+    other = run_dir.parent / "timed"
+    assert main(["train", "zoo:mlp", "--run-dir", str(other), "--epochs", "3"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    timing = [i for i, line in enumerate(lines) if line.startswith("timing: ")]
+    assert len(timing) == 1
+    first, second = lines.index("Epoch 1/3"), lines.index("Epoch 2/3")
+    assert first < timing[0] < second  # after the first epoch's own line
+    assert "the 2 left take about" in lines[timing[0]]
+
+
+def test_a_long_run_is_told_how_to_shorten_it():
+    from keras_blueprints.training.console import estimate_line
+
+    long = estimate_line(7 * 60, 19, early_stopping=True)
+    assert "2.2 h" in long and "at most" in long and "--epochs" in long
+    assert "--epochs" not in estimate_line(2.0, 10, early_stopping=False)

@@ -16,7 +16,7 @@ from typing import Any
 
 from keras_blueprints.resolve.schema import Blueprint, TrainSpec
 
-__all__ = ["announce", "early_stopping_outcome", "stopping_line"]
+__all__ = ["announce", "duration", "early_stopping_outcome", "estimate_line", "stopping_line"]
 
 
 def announce(
@@ -136,3 +136,36 @@ def stopping_line(outcome: Mapping[str, Any] | None) -> str | None:
 def _higher_is_better(monitor: str) -> bool:
     name = monitor.removeprefix("val_")
     return any(word in name for word in ("acc", "auc", "precision", "recall", "f1", "iou"))
+
+
+def duration(seconds: float) -> str:
+    """``42 s``, ``7.5 min`` or ``2.4 h``."""
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def estimate_line(first_epoch_seconds: float, epochs_left: int, early_stopping: bool) -> str:
+    """What the first epoch says of the whole run's time, printed once it is done.
+
+    Args:
+        first_epoch_seconds: How long the first epoch of this process took (tracing
+            included, so the estimate errs long).
+        epochs_left: Epochs still to run after it.
+        early_stopping: Whether an early stopping callback may end the run sooner.
+
+    Returns:
+        One line.
+    """
+    total = first_epoch_seconds * epochs_left
+    line = f"timing: the first epoch took {duration(first_epoch_seconds)}"
+    if epochs_left <= 0:
+        return line
+    line += f"; the {epochs_left} left take about {duration(total)} more"
+    if early_stopping:
+        line += " at most (early stopping may end sooner)"
+    if total > 10 * 60:
+        line += "; to shorten: --epochs N, a smaller --set, or Ctrl-C and --resume later"
+    return line

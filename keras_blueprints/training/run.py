@@ -44,7 +44,7 @@ from keras_blueprints._core.files import atomic_path, atomic_write_json
 from keras_blueprints.api import Overrides, load
 from keras_blueprints.resolve.schema import Blueprint, DataSpec, TrainSpec
 from keras_blueprints.training.backup import RunBackup, remove_partial, restore
-from keras_blueprints.training.console import announce, early_stopping_outcome
+from keras_blueprints.training.console import announce, early_stopping_outcome, estimate_line
 from keras_blueprints.training.fit import DEFAULT_CALLBACKS, fit_blueprint
 from keras_blueprints.training.lock import holding, remove_stale_temporaries
 from keras_blueprints.training.preflight import check_trainable
@@ -473,6 +473,7 @@ def _fit_built(
             callbacks_before=[
                 *_checkpoints(run, info, monitor),
                 _Recorder(run, info, history, RunBackup(run / BACKUP_DIR)),
+                *([_Estimate(info["epochs"], bp)] if verbose != 0 else []),
             ],
             callbacks_extra=extra_callbacks,
             default_callbacks=DEFAULT_CALLBACKS,
@@ -691,6 +692,29 @@ def _callback_base():
     import keras
 
     return keras.callbacks.Callback
+
+
+class _Estimate(_callback_base()):  # type: ignore[misc]
+    """Once the first epoch this process runs is done (and shown): how long the rest takes."""
+
+    def __init__(self, epochs: int, bp: Blueprint) -> None:
+        super().__init__()
+        self.epochs = epochs
+        self.early = any(c.name == "early_stopping" for c in (bp.train or TrainSpec()).callbacks)
+        self.started: float | None = None
+        self.took: float | None = None
+        self.said = False
+
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self.started is None:
+            self.started = time.monotonic()
+        elif self.took is not None and not self.said:  # after Keras' line for that epoch
+            self.said = True
+            print(estimate_line(self.took, self.epochs - epoch, self.early), flush=True)
+
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+        if self.took is None and self.started is not None:
+            self.took = time.monotonic() - self.started
 
 
 class _Recorder(_callback_base()):  # type: ignore[misc]
