@@ -61,9 +61,8 @@ def test_a_run_that_uses_all_its_epochs_says_nothing_of_early_stopping(tmp_path,
     assert "training: 1 epoch(s) by perceptron" in out
 
 
-def test_the_first_epoch_says_how_long_the_rest_will_take(stopped_run, capsys):
-    run_dir, args = stopped_run
-    other = run_dir.parent / "timed"
+def test_the_first_epoch_says_how_long_the_rest_will_take(tmp_path, capsys):
+    other = tmp_path / "timed"
     assert main(["train", "zoo:mlp", "--run-dir", str(other), "--epochs", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     timing = [i for i, line in enumerate(lines) if line.startswith("timing: ")]
