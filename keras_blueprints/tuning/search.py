@@ -174,7 +174,7 @@ def tune(
         return resume_search(run_dir, verbose=verbose, extra_callbacks=extra_callbacks)
     found = DefaultProvider()  # records the spaces the blueprint has
     bp = load(source, overrides, provider=found, allow_read=allow_read)
-    check_trainable(bp, "a search")
+    check_trainable(bp, "a search", compiled=True)
     if not found.seen:
         raise BlueprintError(
             "a search needs at least one search space, and this blueprint has none",
@@ -279,7 +279,7 @@ def _search(
     source, overrides = state["source"], _decode_overrides(state["overrides"])
     allow_read = state.get("allow_read", ())
     bp = load(source, overrides, allow_read=allow_read)
-    check_trainable(bp, "a search")
+    check_trainable(bp, "a search", compiled=True)
     spec = bp.tune or TuneSpec()
     hypermodel = BlueprintHyperModel(
         source,

@@ -64,3 +64,25 @@ def dense(layer: Any) -> bool:
     import keras
 
     return isinstance(layer, keras.layers.Dense)
+
+
+def agreement(model: Any, batches: Any) -> dict[str, float]:
+    """The share of output units equal to their targets (a run without ``compile:``).
+
+    Threshold units, Hebbian memories and Hopfield networks answer in discrete values
+    (0/1 or -1/+1), so an answer is right or wrong: this is Keras' ``Accuracy``.
+
+    Args:
+        model: The model.
+        batches: ``(x, y)`` NumPy pairs.
+
+    Returns:
+        ``{"accuracy": share}`` (NaN for no data).
+    """
+    right = total = 0
+    for x, y in batches:
+        answer = np.asarray(model(x, training=False)).reshape(-1)
+        target = np.asarray(y).reshape(-1)
+        right += int(np.sum(answer == target))
+        total += target.size
+    return {"accuracy": right / total if total else float("nan")}

@@ -16,8 +16,17 @@ from keras_blueprints.training.rules.registry import RuleContext, register_rule
 
 
 class _Fixed:
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
     def epoch(self, batches: Any) -> Mapping[str, float]:
         return {}
+
+    def measure(self, batches: Any) -> Mapping[str, float]:
+        """The share of answers equal to the targets (the run has no ``compile:``)."""
+        from keras_blueprints.training.rules._layers import agreement
+
+        return agreement(self.model, batches)
 
 
 @register_rule("fixed")
@@ -25,9 +34,9 @@ def fixed(context: RuleContext) -> _Fixed:
     """No update: the weights stay as the blueprint sets them; one epoch measures them.
 
     Args:
-        context: The run's context (unused).
+        context: The run's context.
 
     Returns:
         The rule.
     """
-    return _Fixed()
+    return _Fixed(context.model)

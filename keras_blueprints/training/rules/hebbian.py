@@ -58,6 +58,12 @@ class Hebbian:
             self.layer.bias.assign(bias)
         return {"examples": float(seen)}
 
+    def measure(self, batches: Any) -> Mapping[str, float]:
+        """The share of answers equal to the targets (the run has no ``compile:``)."""
+        from keras_blueprints.training.rules._layers import agreement
+
+        return agreement(self.model, batches)
+
 
 @register_rule("hebbian")
 def hebbian(

@@ -43,6 +43,7 @@ class Hopfield:
         from keras_blueprints.layers.threshold import HopfieldNet
         from keras_blueprints.training.rules._layers import target_layer
 
+        self.model = context.model
         self.layer = target_layer(
             context.model,
             context.blueprint,
@@ -63,6 +64,12 @@ class Hopfield:
             "patterns": float(len(stored)),
             "load": len(stored) / stored.shape[1],
         }
+
+    def measure(self, batches: Any) -> Mapping[str, float]:
+        """The share of answers equal to the targets (the run has no ``compile:``)."""
+        from keras_blueprints.training.rules._layers import agreement
+
+        return agreement(self.model, batches)
 
 
 @register_rule("hopfield")

@@ -39,7 +39,7 @@ class Perceptron:
         from keras_blueprints.layers.threshold import Heaviside, Sign
         from keras_blueprints.training.rules._layers import dense, features_of, target_layer
 
-        model = context.model
+        model = self.model = context.model
         self.layer = target_layer(
             model, context.blueprint, "perceptron", layer, dense, "a Dense layer"
         )
@@ -88,6 +88,12 @@ class Perceptron:
             self.layer.bias.assign(bias)
         converged = self.stop and mistakes == 0
         return {"updates": float(mistakes), "converged": float(converged)}
+
+    def measure(self, batches: Any) -> Mapping[str, float]:
+        """The share of answers equal to the targets (the run has no ``compile:``)."""
+        from keras_blueprints.training.rules._layers import agreement
+
+        return agreement(self.model, batches)
 
 
 @register_rule("perceptron")
