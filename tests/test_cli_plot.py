@@ -277,6 +277,18 @@ def test_missing_dot_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     assert not out.exists()
 
 
+def test_missing_dot_fails_before_tensorflow_is_imported(tmp_path, monkeypatch):
+    # With shapes asked for, the model would be built; without dot the command must
+    # stop first: the isolated run reports every heavy module it imported.
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # the fresh interpreter inherits it
+    out = tmp_path / "model.png"
+    status, heavy, _ = run_cli_isolated(["plot", "zoo:lenet5", "-o", str(out)])
+    assert (status, [m for m in heavy if m != "numpy"]) == (2, [])
+    assert not out.exists()
+
+
 def test_unknown_suffix_is_refused(tmp_path, capsys):
     assert main(["plot", "zoo:mlp", "--no-shapes", "-o", str(tmp_path / "model.bmp")]) == 2
     err = capsys.readouterr().err

@@ -61,8 +61,19 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 
 def needs_keras(args: argparse.Namespace) -> bool:
-    """Whether the command will build (so the CLI imports Keras quietly first)."""
-    return not args.no_shapes
+    """Whether the command will build (so the CLI imports Keras quietly first).
+
+    Not when the output needs Graphviz and ``dot`` is missing: ``run`` then
+    fails at once, before TensorFlow's seconds of import are spent.
+    """
+    return not args.no_shapes and not _dot_missing(args)
+
+
+def _dot_missing(args: argparse.Namespace) -> bool:
+    """Whether ``-o`` names a rendered format and Graphviz's ``dot`` is not on PATH."""
+    if not args.output:
+        return False
+    return Path(args.output).suffix.lower() in RENDERED_FORMATS and shutil.which("dot") is None
 
 
 def _fail(message: str, status: int = EXIT_BLUEPRINT) -> int:
