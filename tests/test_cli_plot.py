@@ -289,6 +289,23 @@ def test_missing_dot_fails_before_tensorflow_is_imported(tmp_path, monkeypatch):
     assert not out.exists()
 
 
+def test_rankdir_and_dpi_reach_the_dot(capsys):
+    assert main(["plot", "zoo:mlp", "--no-shapes", "--rankdir", "LR", "--dpi", "150"]) == 0
+    graph = capsys.readouterr().out.splitlines()[1]
+    assert graph.startswith("  graph [rankdir=LR, dpi=150, ")
+    assert "dpi=" not in to_dot(kb.load("zoo:mlp")).splitlines()[1]  # default: Graphviz's own
+
+
+def test_bad_rankdir_and_dpi_are_usage_errors(capsys):
+    with pytest.raises(SystemExit) as bad_rankdir:
+        main(["plot", "zoo:mlp", "--no-shapes", "--rankdir", "XY"])
+    with pytest.raises(SystemExit) as bad_dpi:
+        main(["plot", "zoo:mlp", "--no-shapes", "--dpi", "0"])
+    assert (bad_rankdir.value.code, bad_dpi.value.code) == (2, 2)
+    with pytest.raises(ValueError, match="rankdir='XY'"):
+        to_dot(kb.load("zoo:mlp"), rankdir="XY")
+
+
 def test_unknown_suffix_is_refused(tmp_path, capsys):
     assert main(["plot", "zoo:mlp", "--no-shapes", "-o", str(tmp_path / "model.bmp")]) == 2
     err = capsys.readouterr().err

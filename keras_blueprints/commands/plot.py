@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from keras_blueprints.cli import EXIT_BLUEPRINT, EXIT_INTERNAL, EXIT_OK, add_overrides, command
+from keras_blueprints.views.diagram import RANKDIRS
 
 __all__ = ["RENDERED_FORMATS", "TEXT_SUFFIXES", "write_atomic"]
 
@@ -57,7 +58,29 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="leave output shapes out (the model is not built; TensorFlow is not imported)",
     )
+    parser.add_argument(
+        "--rankdir",
+        choices=RANKDIRS,
+        default="TB",
+        help="layout direction: TB (top to bottom, the default), LR, BT or RL",
+    )
+    parser.add_argument(
+        "--dpi",
+        type=_positive_int,
+        metavar="N",
+        help="dots per inch of a rendered bitmap (default: Graphviz's 96)",
+    )
     add_overrides(parser)
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    return value
 
 
 def needs_keras(args: argparse.Namespace) -> bool:
@@ -104,7 +127,7 @@ def run(args: argparse.Namespace) -> int:
                 )
     bp = load(args.file, args.overrides, allow_read=args.allow_read)
     shapes = None if args.no_shapes else _shapes(bp)
-    text = to_dot(bp, shapes)
+    text = to_dot(bp, shapes, rankdir=args.rankdir, dpi=args.dpi)
     if output is None:
         sys.stdout.write(text)
         return EXIT_OK

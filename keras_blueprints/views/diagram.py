@@ -92,20 +92,42 @@ class _Cluster:
     children: dict[str, _Cluster] = field(default_factory=dict)
 
 
-def to_dot(blueprint: Blueprint, shapes: Mapping[str, str] | None = None) -> str:
+RANKDIRS = ("TB", "LR", "BT", "RL")
+"""Graphviz's layout directions: top to bottom, left to right, and their reverses."""
+
+
+def to_dot(
+    blueprint: Blueprint,
+    shapes: Mapping[str, str] | None = None,
+    *,
+    rankdir: str = "TB",
+    dpi: int | None = None,
+) -> str:
     """Returns the Graphviz DOT text of a blueprint's architecture.
 
     Args:
         blueprint: A resolved blueprint.
         shapes: Output shape text per input and node name (see
             :func:`output_shapes`); None leaves shapes out of the labels.
+        rankdir: The layout direction, one of :data:`RANKDIRS`.
+        dpi: Dots per inch of rendered bitmaps; None keeps Graphviz's default.
+
+    Raises:
+        ValueError: ``rankdir`` is not one of :data:`RANKDIRS`, or ``dpi`` is not positive.
 
     Returns:
         A ``digraph`` named after the blueprint, ending with a newline.
     """
+    if rankdir not in RANKDIRS:
+        raise ValueError(
+            f"Expected rankdir in {', '.join(RANKDIRS)}. Received: rankdir={rankdir!r}"
+        )
+    if dpi is not None and dpi <= 0:
+        raise ValueError(f"Expected a positive integer for 'dpi'. Received: dpi={dpi}")
+    dpi_attr = "" if dpi is None else f", dpi={dpi}"
     lines = [
         f"digraph {_quote(blueprint.name)} {{",
-        f'  graph [rankdir=TB, fontname="{FONT}", label={_quote(blueprint.name)}, '
+        f'  graph [rankdir={rankdir}{dpi_attr}, fontname="{FONT}", label={_quote(blueprint.name)}, '
         "labelloc=t, fontsize=14, nodesep=0.3, ranksep=0.35];",
         f'  node [fontname="{FONT}", fontsize=11, margin="0.15,0.06"];',
         f'  edge [fontname="{FONT}", fontsize=9, color="#555555"];',
