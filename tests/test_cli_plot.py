@@ -296,6 +296,14 @@ def test_rankdir_and_dpi_reach_the_dot(capsys):
     assert "dpi=" not in to_dot(kb.load("zoo:mlp")).splitlines()[1]  # default: Graphviz's own
 
 
+def test_args_put_key_arguments_in_the_labels(capsys):
+    assert main(["plot", "zoo:lenet5", "--no-shapes", "--args"]) == 0
+    labels = {name: label for name, (label, _) in _nodes(capsys.readouterr().out).items()}
+    assert labels["c1"] == "c1\\nConv2D\\nfilters=6, kernel_size=5, activation=tanh"
+    plain = _nodes(to_dot(kb.load("zoo:lenet5")))
+    assert plain["c1"][0] == "c1\\nConv2D"  # without --args: name and type only
+
+
 def test_bad_rankdir_and_dpi_are_usage_errors(capsys):
     with pytest.raises(SystemExit) as bad_rankdir:
         main(["plot", "zoo:mlp", "--no-shapes", "--rankdir", "XY"])

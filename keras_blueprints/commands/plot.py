@@ -70,6 +70,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="N",
         help="dots per inch of a rendered bitmap (default: Graphviz's 96)",
     )
+    parser.add_argument(
+        "--args",
+        action="store_true",
+        dest="arguments",
+        help="show key arguments (filters, units, kernel, strides, pool, activation) in nodes",
+    )
     add_overrides(parser)
 
 
@@ -127,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                 )
     bp = load(args.file, args.overrides, allow_read=args.allow_read)
     shapes = None if args.no_shapes else _shapes(bp)
-    text = to_dot(bp, shapes, rankdir=args.rankdir, dpi=args.dpi)
+    text = to_dot(bp, shapes, rankdir=args.rankdir, dpi=args.dpi, arguments=args.arguments)
     if output is None:
         sys.stdout.write(text)
         return EXIT_OK

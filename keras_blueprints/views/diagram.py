@@ -102,6 +102,7 @@ def to_dot(
     *,
     rankdir: str = "TB",
     dpi: int | None = None,
+    arguments: bool = False,
 ) -> str:
     """Returns the Graphviz DOT text of a blueprint's architecture.
 
@@ -111,6 +112,7 @@ def to_dot(
             :func:`output_shapes`); None leaves shapes out of the labels.
         rankdir: The layout direction, one of :data:`RANKDIRS`.
         dpi: Dots per inch of rendered bitmaps; None keeps Graphviz's default.
+        arguments: Whether node labels show the :data:`KEY_ARGUMENTS` they set.
 
     Raises:
         ValueError: ``rankdir`` is not one of :data:`RANKDIRS`, or ``dpi`` is not positive.
@@ -143,7 +145,7 @@ def to_dot(
                 label = instance.removeprefix(f"{cluster.name}_") if cluster.name else instance
                 cluster.children[instance] = _Cluster(instance, label)
             cluster = cluster.children[instance]
-        cluster.members.append(_node_stmt(node, shapes, node.name in outputs))
+        cluster.members.append(_node_stmt(node, shapes, node.name in outputs, arguments))
     lines.extend(f"  {stmt}" for stmt in root.members)
     for child in root.children.values():
         lines.extend(_cluster_lines(child, "  "))
@@ -179,11 +181,42 @@ def _input_stmt(spec: InputSpec, shapes: Mapping[str, str] | None, is_output: bo
     return f"{_quote(spec.name)} {_attrs(label, 'input', is_output)};"
 
 
-def _node_stmt(node: Node, shapes: Mapping[str, str] | None, is_output: bool) -> str:
+KEY_ARGUMENTS = ("filters", "units", "kernel_size", "strides", "pool_size", "activation")
+"""The arguments ``to_dot(..., arguments=True)`` shows in a node, in this order."""
+
+
+def key_arguments(node: Node) -> str:
+    """Returns the node's key arguments as ``name=value`` text, ``", "``-separated.
+
+    Args:
+        node: A resolved node.
+
+    Returns:
+        The :data:`KEY_ARGUMENTS` the node sets (None values left out), or ``""``.
+    """
+    shown = [
+        f"{name}={_compact(node.args[name])}"
+        for name in KEY_ARGUMENTS
+        if node.args.get(name) is not None
+    ]
+    return ", ".join(shown)
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "x".join(str(item) for item in value)
+    return str(value)
+
+
+def _node_stmt(
+    node: Node, shapes: Mapping[str, str] | None, is_output: bool, arguments: bool = False
+) -> str:
     kind = node.kind if node.kind in _STYLES else "layer"
     label = f"{node.name}\n{node.type}"
     if node.kind == "share":
         label += f" (shared with {node.share})"
+    if arguments and (text := key_arguments(node)):
+        label += f"\n{text}"
     if shapes is not None:
         label += f"\n{shapes.get(node.name, '?')}"
     return f"{_quote(node.name)} {_attrs(label, kind, is_output)};"
