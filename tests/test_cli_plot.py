@@ -277,6 +277,43 @@ def test_missing_dot_is_a_one_line_error(tmp_path, monkeypatch, capsys):
     assert not out.exists()
 
 
+def test_missing_dot_fails_before_tensorflow_is_imported(tmp_path, monkeypatch):
+    # With shapes asked for, the model would be built; without dot the command must
+    # stop first: the isolated run reports every heavy module it imported.
+    empty = tmp_path / "bin"
+    empty.mkdir()
+    monkeypatch.setenv("PATH", str(empty))  # the fresh interpreter inherits it
+    out = tmp_path / "model.png"
+    status, heavy, _ = run_cli_isolated(["plot", "zoo:lenet5", "-o", str(out)])
+    assert (status, [m for m in heavy if m != "numpy"]) == (2, [])
+    assert not out.exists()
+
+
+def test_rankdir_and_dpi_reach_the_dot(capsys):
+    assert main(["plot", "zoo:mlp", "--no-shapes", "--rankdir", "LR", "--dpi", "150"]) == 0
+    graph = capsys.readouterr().out.splitlines()[1]
+    assert graph.startswith("  graph [rankdir=LR, dpi=150, ")
+    assert "dpi=" not in to_dot(kb.load("zoo:mlp")).splitlines()[1]  # default: Graphviz's own
+
+
+def test_args_put_key_arguments_in_the_labels(capsys):
+    assert main(["plot", "zoo:lenet5", "--no-shapes", "--args"]) == 0
+    labels = {name: label for name, (label, _) in _nodes(capsys.readouterr().out).items()}
+    assert labels["c1"] == "c1\\nConv2D\\nfilters=6, kernel_size=5, activation=tanh"
+    plain = _nodes(to_dot(kb.load("zoo:lenet5")))
+    assert plain["c1"][0] == "c1\\nConv2D"  # without --args: name and type only
+
+
+def test_bad_rankdir_and_dpi_are_usage_errors(capsys):
+    with pytest.raises(SystemExit) as bad_rankdir:
+        main(["plot", "zoo:mlp", "--no-shapes", "--rankdir", "XY"])
+    with pytest.raises(SystemExit) as bad_dpi:
+        main(["plot", "zoo:mlp", "--no-shapes", "--dpi", "0"])
+    assert (bad_rankdir.value.code, bad_dpi.value.code) == (2, 2)
+    with pytest.raises(ValueError, match="rankdir='XY'"):
+        to_dot(kb.load("zoo:mlp"), rankdir="XY")
+
+
 def test_unknown_suffix_is_refused(tmp_path, capsys):
     assert main(["plot", "zoo:mlp", "--no-shapes", "-o", str(tmp_path / "model.bmp")]) == 2
     err = capsys.readouterr().err

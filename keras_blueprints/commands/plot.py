@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 from keras_blueprints.cli import EXIT_BLUEPRINT, EXIT_INTERNAL, EXIT_OK, add_overrides, command
+from keras_blueprints.views.diagram import RANKDIRS
 
 __all__ = ["RENDERED_FORMATS", "TEXT_SUFFIXES", "write_atomic"]
 
@@ -57,12 +58,51 @@ def configure(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="leave output shapes out (the model is not built; TensorFlow is not imported)",
     )
+    parser.add_argument(
+        "--rankdir",
+        choices=RANKDIRS,
+        default="TB",
+        help="layout direction: TB (top to bottom, the default), LR, BT or RL",
+    )
+    parser.add_argument(
+        "--dpi",
+        type=_positive_int,
+        metavar="N",
+        help="dots per inch of a rendered bitmap (default: Graphviz's 96)",
+    )
+    parser.add_argument(
+        "--args",
+        action="store_true",
+        dest="arguments",
+        help="show key arguments (filters, units, kernel, strides, pool, activation) in nodes",
+    )
     add_overrides(parser)
 
 
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"expected a positive integer, received {text!r}")
+    return value
+
+
 def needs_keras(args: argparse.Namespace) -> bool:
-    """Whether the command will build (so the CLI imports Keras quietly first)."""
-    return not args.no_shapes
+    """Whether the command will build (so the CLI imports Keras quietly first).
+
+    Not when the output needs Graphviz and ``dot`` is missing: ``run`` then
+    fails at once, before TensorFlow's seconds of import are spent.
+    """
+    return not args.no_shapes and not _dot_missing(args)
+
+
+def _dot_missing(args: argparse.Namespace) -> bool:
+    """Whether ``-o`` names a rendered format and Graphviz's ``dot`` is not on PATH."""
+    if not args.output:
+        return False
+    return Path(args.output).suffix.lower() in RENDERED_FORMATS and shutil.which("dot") is None
 
 
 def _fail(message: str, status: int = EXIT_BLUEPRINT) -> int:
@@ -93,7 +133,7 @@ def run(args: argparse.Namespace) -> int:
                 )
     bp = load(args.file, args.overrides, allow_read=args.allow_read)
     shapes = None if args.no_shapes else _shapes(bp)
-    text = to_dot(bp, shapes)
+    text = to_dot(bp, shapes, rankdir=args.rankdir, dpi=args.dpi, arguments=args.arguments)
     if output is None:
         sys.stdout.write(text)
         return EXIT_OK

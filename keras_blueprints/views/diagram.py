@@ -92,20 +92,44 @@ class _Cluster:
     children: dict[str, _Cluster] = field(default_factory=dict)
 
 
-def to_dot(blueprint: Blueprint, shapes: Mapping[str, str] | None = None) -> str:
+RANKDIRS = ("TB", "LR", "BT", "RL")
+"""Graphviz's layout directions: top to bottom, left to right, and their reverses."""
+
+
+def to_dot(
+    blueprint: Blueprint,
+    shapes: Mapping[str, str] | None = None,
+    *,
+    rankdir: str = "TB",
+    dpi: int | None = None,
+    arguments: bool = False,
+) -> str:
     """Returns the Graphviz DOT text of a blueprint's architecture.
 
     Args:
         blueprint: A resolved blueprint.
         shapes: Output shape text per input and node name (see
             :func:`output_shapes`); None leaves shapes out of the labels.
+        rankdir: The layout direction, one of :data:`RANKDIRS`.
+        dpi: Dots per inch of rendered bitmaps; None keeps Graphviz's default.
+        arguments: Whether node labels show the :data:`KEY_ARGUMENTS` they set.
+
+    Raises:
+        ValueError: ``rankdir`` is not one of :data:`RANKDIRS`, or ``dpi`` is not positive.
 
     Returns:
         A ``digraph`` named after the blueprint, ending with a newline.
     """
+    if rankdir not in RANKDIRS:
+        raise ValueError(
+            f"Expected rankdir in {', '.join(RANKDIRS)}. Received: rankdir={rankdir!r}"
+        )
+    if dpi is not None and dpi <= 0:
+        raise ValueError(f"Expected a positive integer for 'dpi'. Received: dpi={dpi}")
+    dpi_attr = "" if dpi is None else f", dpi={dpi}"
     lines = [
         f"digraph {_quote(blueprint.name)} {{",
-        f'  graph [rankdir=TB, fontname="{FONT}", label={_quote(blueprint.name)}, '
+        f'  graph [rankdir={rankdir}{dpi_attr}, fontname="{FONT}", label={_quote(blueprint.name)}, '
         "labelloc=t, fontsize=14, nodesep=0.3, ranksep=0.35];",
         f'  node [fontname="{FONT}", fontsize=11, margin="0.15,0.06"];',
         f'  edge [fontname="{FONT}", fontsize=9, color="#555555"];',
@@ -121,7 +145,7 @@ def to_dot(blueprint: Blueprint, shapes: Mapping[str, str] | None = None) -> str
                 label = instance.removeprefix(f"{cluster.name}_") if cluster.name else instance
                 cluster.children[instance] = _Cluster(instance, label)
             cluster = cluster.children[instance]
-        cluster.members.append(_node_stmt(node, shapes, node.name in outputs))
+        cluster.members.append(_node_stmt(node, shapes, node.name in outputs, arguments))
     lines.extend(f"  {stmt}" for stmt in root.members)
     for child in root.children.values():
         lines.extend(_cluster_lines(child, "  "))
@@ -157,11 +181,42 @@ def _input_stmt(spec: InputSpec, shapes: Mapping[str, str] | None, is_output: bo
     return f"{_quote(spec.name)} {_attrs(label, 'input', is_output)};"
 
 
-def _node_stmt(node: Node, shapes: Mapping[str, str] | None, is_output: bool) -> str:
+KEY_ARGUMENTS = ("filters", "units", "kernel_size", "strides", "pool_size", "activation")
+"""The arguments ``to_dot(..., arguments=True)`` shows in a node, in this order."""
+
+
+def key_arguments(node: Node) -> str:
+    """Returns the node's key arguments as ``name=value`` text, ``", "``-separated.
+
+    Args:
+        node: A resolved node.
+
+    Returns:
+        The :data:`KEY_ARGUMENTS` the node sets (None values left out), or ``""``.
+    """
+    shown = [
+        f"{name}={_compact(node.args[name])}"
+        for name in KEY_ARGUMENTS
+        if node.args.get(name) is not None
+    ]
+    return ", ".join(shown)
+
+
+def _compact(value: Any) -> str:
+    if isinstance(value, (list, tuple)):
+        return "x".join(str(item) for item in value)
+    return str(value)
+
+
+def _node_stmt(
+    node: Node, shapes: Mapping[str, str] | None, is_output: bool, arguments: bool = False
+) -> str:
     kind = node.kind if node.kind in _STYLES else "layer"
     label = f"{node.name}\n{node.type}"
     if node.kind == "share":
         label += f" (shared with {node.share})"
+    if arguments and (text := key_arguments(node)):
+        label += f"\n{text}"
     if shapes is not None:
         label += f"\n{shapes.get(node.name, '?')}"
     return f"{_quote(node.name)} {_attrs(label, kind, is_output)};"
