@@ -66,10 +66,16 @@ def chain_layers(model: Any) -> list[Any]:
             raise UsageError(
                 f"the deconvnet cannot pass back through layer '{layer.name}'",
                 "METHOD",
-                expected="Conv2D, ReLU, MaxPooling2D, BatchNormalization or Dropout",
-                received=type(layer).__name__,
+                expected="Conv2D (relu or linear), ReLU, MaxPooling2D, ZeroPadding2D,"
+                " BatchNormalization or Dropout",
+                received=_describe(layer),
             )
     return layers
+
+
+def _describe(layer: Any) -> str:
+    kind = type(layer).__name__
+    return f"{kind} with activation {_activation(layer)}" if kind == "Conv2D" else kind
 
 
 def _invertible(layer: Any) -> bool:
@@ -78,7 +84,7 @@ def _invertible(layer: Any) -> bool:
         return _activation(layer) in ("relu", "linear")
     if kind == "Activation":
         return _activation(layer) in ("relu", "linear")
-    return kind in ("ReLU", "MaxPooling2D", *_PASSED)
+    return kind in ("ReLU", "MaxPooling2D", "ZeroPadding2D", *_PASSED)
 
 
 def _activation(layer: Any) -> str:
@@ -135,6 +141,9 @@ def project(model: Any, image: np.ndarray, layer_name: str, channel: int | None 
         if kind == "MaxPooling2D":
             switches, shape = saved
             y = unpool(y, switches, shape)
+        elif kind == "ZeroPadding2D":
+            (top, bottom), (left, right) = layer.padding
+            y = y[:, top : y.shape[1] - bottom, left : y.shape[2] - right]
         elif kind in ("ReLU", "Activation"):
             y = tf.nn.relu(y) if _activation(layer) != "linear" or kind == "ReLU" else y
         elif kind == "Conv2D":
