@@ -123,3 +123,47 @@ def test_saliency_is_larger_on_the_object(trained) -> None:
     model, image = trained
     sal = saliency(model, image, 1)
     assert sal[4:10, 4:10].mean() > sal[11:, 11:].mean()
+
+
+def test_layer_names_pick_a_node_or_its_last_inner_layer() -> None:
+    from keras_blueprints.inspect.layers import pick_layers
+
+    valid = ["pad1", "block1_conv1", "block1_pool", "block2_conv1", "block2_pool"]
+    assert pick_layers(None, ["block1", "pad1"], valid) == ["block1_pool", "pad1"]
+    assert pick_layers(None, None, valid) == ["block2_pool"]
+    with pytest.raises(UsageError) as info:
+        pick_layers(None, ["blok2"], valid)
+    assert str(info.value).startswith("--layer: error: no layer 'blok2'")
+    assert "Expected one of pad1, block1_conv1, block1_pool" in str(info.value)
+    assert str(info.value).endswith("Did you mean 'block2_pool'?")
+
+
+@pytest.mark.parametrize(
+    ("method", "png"),
+    [
+        ("saliency", "saliency.png"),
+        ("filters", "filters.png"),
+        ("deconvnet", "deconvnet_relu2.png"),
+    ],
+)
+def test_cli_writes_pngs_and_json_from_a_model_file(tmp_path, method, png) -> None:
+    import json
+
+    from keras_blueprints.cli import main
+
+    model = _cnn()
+    model.save(tmp_path / "m.keras")
+    np.save(tmp_path / "x.npy", np.random.default_rng(2).random((3, 16, 16, 1)).astype("float32"))
+    out = tmp_path / "out"
+    args = ["inspect", method, str(tmp_path / "m.keras"), "--data", str(tmp_path / "x.npy")]
+    assert main([*args, "-o", str(out)]) == 0
+    assert (out / png).stat().st_size > 0
+    summary = json.loads((out / f"{method}.json").read_text())
+    assert summary["files"] == [png]
+
+
+def test_cli_model_file_without_data_is_a_usage_error(tmp_path) -> None:
+    from keras_blueprints.cli import main
+
+    _cnn().save(tmp_path / "m.keras")
+    assert main(["inspect", "saliency", str(tmp_path / "m.keras")]) == 2
