@@ -72,7 +72,7 @@ commands.
 
 COMMAND_MODULES = (
     "validate", "summary", "plot", "resolve", "diff", "schema", "zoo", "blocks",
-    "train", "evaluate", "predict", "export", "space", "tune", "lsp",
+    "train", "evaluate", "predict", "export", "space", "tune", "lsp", "inspect",
 )  # fmt: skip
 
 
@@ -215,6 +215,7 @@ READS_RUN = {
     "evaluate": "run_dir",
     "export": "source",
     "predict": "model",
+    "inspect": "target",
     "tune": "resume",
 }
 """The argument naming the run or search directory (or a model file in one) each command
