@@ -51,6 +51,7 @@ from keras_blueprints.training.rundir import (
     BACKUP_DIR,
     BLUEPRINT_FILE,
     CHECKPOINT_DIR,
+    EVALUATION_DIR,
     IMPORTS_KEY,
     MODEL_FILE,
     PRETRAIN_FILE,
@@ -467,6 +468,7 @@ def _fit_built(
         if ds is not None:
             metrics[split] = _evaluate(model, ds)
     run.write_metrics(metrics)
+    _judge(model, datasets, run / EVALUATION_DIR)
     info.pop("phase", None)
     info.update(status="completed", finished=_now())
     run.write_run(info)
@@ -506,6 +508,7 @@ def evaluate(
     import keras
 
     from keras_blueprints.data import make_datasets
+    from keras_blueprints.evaluation import judge
 
     run = RunDir(run_dir)
     info = run.read_run()
@@ -542,7 +545,10 @@ def evaluate(
         if not chosen:
             chosen = {k: v for k, v in {**splits, "train": datasets.train}.items() if v is not None}
         with fitting(runtime, model):
-            return {name: _evaluate(model, ds, verbose) for name, ds in chosen.items()}
+            metrics = {name: _evaluate(model, ds, verbose) for name, ds in chosen.items()}
+            name, ds = next(iter(chosen.items()))
+            judge(model, ds, run / EVALUATION_DIR, split=name)
+            return metrics
 
 
 def load_run_blueprint(
@@ -614,6 +620,18 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+def _judge(model, datasets, out_dir: Path) -> None:
+    """Writes what the model is judged by, on the test split (else validation, else train)."""
+    from keras_blueprints.evaluation import judge
+
+    for split in ("test", "validation"):
+        ds = getattr(datasets, split)
+        if ds is not None:
+            judge(model, ds, out_dir, split=split)
+            return
+    judge(model, datasets.unshuffled("train"), out_dir, split="train")
 
 
 def _evaluate(model, dataset, verbose: int | str = 0) -> dict[str, float]:

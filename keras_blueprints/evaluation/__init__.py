@@ -1,0 +1,13 @@
+"""What a trained model is judged by: pictures and numbers written to ``RUN_DIR/evaluation/``.
+
+Drawn at the end of ``blueprint train`` and by ``blueprint evaluate``. The kind of
+judgement follows the task, read from the model's outputs and the data's targets:
+today classification (a confusion matrix and per-class precision, recall, F1).
+Every file is written atomically.
+"""
+
+from __future__ import annotations
+
+from keras_blueprints.evaluation.judge import EVALUATION_FILE, judge
+
+__all__ = ["EVALUATION_FILE", "judge"]
