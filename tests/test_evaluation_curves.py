@@ -9,11 +9,13 @@ from keras_blueprints.callbacks._curves import LearningCurves
 
 
 def _marker_x(figure, colour: str) -> set[float]:
-    ax = figure.axes[0]
+    from matplotlib.colors import to_rgba
+
     return {
-        float(line.get_xdata()[0])
-        for line in ax.get_lines()
-        if line.get_color() == colour and len(set(line.get_xdata())) == 1
+        float(segment[0][0])
+        for marker in figure.axes[0].collections
+        if tuple(marker.get_colors()[0]) == to_rgba(colour)
+        for segment in marker.get_segments()
     }
 
 

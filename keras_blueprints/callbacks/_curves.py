@@ -147,15 +147,8 @@ class LearningCurves(keras.callbacks.Callback):
                     linestyle="--" if validation else "-",
                     label="validation" if validation else "training",
                 )
-            if best is not None:
-                ax.axvline(best, color="green", linestyle=":", label=f"best epoch ({best})")
-            if self.stopped_epoch is not None:
-                ax.axvline(
-                    self.stopped_epoch,
-                    color="red",
-                    linestyle="--",
-                    label=f"stopped early ({self.stopped_epoch})",
-                )
+            _mark(ax, best, "green", ":", f"best epoch ({best})")
+            _mark(ax, self.stopped_epoch, "red", "--", f"stopped early ({self.stopped_epoch})")
             ax.set_title(title)
             ax.set_xlabel("epoch")
             ax.grid(alpha=0.3)
@@ -163,3 +156,17 @@ class LearningCurves(keras.callbacks.Callback):
         for ax in axes[len(groups) :]:
             ax.set_visible(False)
         return figure
+
+
+def _mark(ax, epoch: int | None, colour: str, style: str, label: str) -> None:
+    """A vertical line at ``epoch`` across the subplot (a collection, apart from the curves)."""
+    if epoch is not None:
+        ax.vlines(
+            epoch,
+            0,
+            1,
+            transform=ax.get_xaxis_transform(),
+            colors=colour,
+            linestyles=style,
+            label=label,
+        )
