@@ -50,3 +50,18 @@ def test_evaluate_writes_the_judgement_too(finished):
     (split,) = metrics
     assert judged["split"] == split
     assert judged["accuracy"] == pytest.approx(metrics[split]["accuracy"])
+
+
+def test_zoo_unet_reports_iou_on_its_masks():
+    import keras_blueprints as kb
+
+    model = kb.build(kb.load("zoo:unet", overrides=["params.size=32", "params.depth=2"]))
+    y = np.zeros((1, 32, 32, 1), "float32")
+    y[:, :16] = 1  # half the image is the shape
+    assert "iou" in model.evaluate(y, y, verbose=0, return_dict=True)
+    metric = next(m for m in model.metrics[-1].metrics if m.name == "iou")
+    metric.reset_state()
+    prediction = np.zeros_like(y)
+    prediction[:, :8] = 0.9  # a quarter predicted, inside the truth: IoU 1/2
+    metric.update_state(y, prediction)
+    assert float(metric.result()) == pytest.approx(0.5, abs=1e-6)
