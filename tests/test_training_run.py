@@ -41,6 +41,8 @@ def test_a_run_leaves_every_file(finished):
         "blueprint.yaml",
         "checkpoints/best.keras",
         "checkpoints/last.keras",
+        "evaluation/confusion_matrix.png",
+        "evaluation/evaluation.json",
         "history.csv",
         "history.json",
         "metrics.json",

@@ -46,7 +46,12 @@ class LearningCurves(keras.callbacks.Callback):
     """
 
     def __init__(
-        self, path: Path, every: int = 1, history: dict[str, list[float]] | None = None
+        self,
+        path: Path,
+        every: int = 1,
+        history: dict[str, list[float]] | None = None,
+        monitor: str = "val_loss",
+        mode: str | None = None,
     ) -> None:
         super().__init__()
         if not isinstance(every, int) or isinstance(every, bool) or every < 1:
@@ -56,6 +61,9 @@ class LearningCurves(keras.callbacks.Callback):
         self.epochs: list[int] = []
         self.history: dict[str, list[float]] = {}
         self.initial_history = history
+        self.monitor = monitor
+        self.mode = mode
+        self.stopped_epoch: int | None = None
 
     @property
     def initial_history(self) -> dict[str, list[float]] | None:
@@ -92,9 +100,29 @@ class LearningCurves(keras.callbacks.Callback):
             self.draw()
 
     def on_train_end(self, logs: dict | None = None) -> None:
-        """Draws the final curves."""
+        """Draws the final curves, marking the epoch where training stopped early."""
+        planned = (self.params or {}).get("epochs")
+        model = getattr(self, "_model", None)
+        if (
+            self.epochs
+            and model is not None
+            and getattr(model, "stop_training", False)
+            and planned
+            and self.epochs[-1] < planned
+        ):
+            self.stopped_epoch = self.epochs[-1]
         if self.epochs:
             self.draw()
+
+    def best_epoch(self) -> int | None:
+        """The epoch with the best value of the monitored metric (``loss`` without validation)."""
+        name = self.monitor if self.monitor in self.history else self.monitor.removeprefix("val_")
+        values = self.history.get(name, [])
+        mode = self.mode or ("max" if any(k in name for k in ("acc", "auc")) else "min")
+        finite = [(v, e) for v, e in zip(values, self.epochs, strict=False) if math.isfinite(v)]
+        if not finite:
+            return None
+        return (max if mode == "max" else min)(finite, key=lambda p: p[0])[1]
 
     def draw(self) -> Path:
         """Writes the plot now and returns its path."""
@@ -107,6 +135,7 @@ class LearningCurves(keras.callbacks.Callback):
         rows = max(1, math.ceil(len(groups) / columns))
         figure = new_figure(4.5 * columns, 3.2 * rows)
         axes = figure.subplots(rows, columns, squeeze=False).ravel()
+        best = self.best_epoch()
         for ax, (title, names) in zip(axes, groups, strict=False):
             for name in names:
                 validation = name.startswith("val_")
@@ -118,6 +147,8 @@ class LearningCurves(keras.callbacks.Callback):
                     linestyle="--" if validation else "-",
                     label="validation" if validation else "training",
                 )
+            _mark(ax, best, "green", ":", f"best epoch ({best})")
+            _mark(ax, self.stopped_epoch, "red", "--", f"stopped early ({self.stopped_epoch})")
             ax.set_title(title)
             ax.set_xlabel("epoch")
             ax.grid(alpha=0.3)
@@ -125,3 +156,17 @@ class LearningCurves(keras.callbacks.Callback):
         for ax in axes[len(groups) :]:
             ax.set_visible(False)
         return figure
+
+
+def _mark(ax, epoch: int | None, colour: str, style: str, label: str) -> None:
+    """A vertical line at ``epoch`` across the subplot (a collection, apart from the curves)."""
+    if epoch is not None:
+        ax.vlines(
+            epoch,
+            0,
+            1,
+            transform=ax.get_xaxis_transform(),
+            colors=colour,
+            linestyles=style,
+            label=label,
+        )

@@ -1,1 +1,14 @@
-"""Measures a trained model is judged by, in NumPy (no TensorFlow): :mod:`.ged`."""
+"""What a trained model is judged by: pictures and numbers written to ``RUN_DIR/evaluation/``.
+
+Drawn at the end of ``blueprint train`` and by ``blueprint evaluate``. The kind of
+judgement follows the task, read from the model's outputs and the data's targets:
+today classification (a confusion matrix and per-class precision, recall, F1).
+Every file is written atomically. :mod:`.ged` holds the generalised energy distance
+that judges a model sampling several segmentations (zoo:prob_unet), in NumPy.
+"""
+
+from __future__ import annotations
+
+from keras_blueprints.evaluation.judge import EVALUATION_FILE, judge
+
+__all__ = ["EVALUATION_FILE", "judge"]

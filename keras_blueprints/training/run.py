@@ -52,6 +52,7 @@ from keras_blueprints.training.rundir import (
     BACKUP_DIR,
     BLUEPRINT_FILE,
     CHECKPOINT_DIR,
+    EVALUATION_DIR,
     IMPORTS_KEY,
     MODEL_FILE,
     PRETRAIN_FILE,
@@ -495,6 +496,7 @@ def _fit_built(
         if ds is not None:
             metrics[split] = _evaluate(model, bp, ds)
     run.write_metrics(metrics)
+    _judge(model, datasets, run / EVALUATION_DIR)
     info.pop("phase", None)
     info.update(status="completed", finished=_now())
     run.write_run(info)
@@ -534,6 +536,7 @@ def evaluate(
     import keras
 
     from keras_blueprints.data import make_datasets
+    from keras_blueprints.evaluation import judge
 
     run = RunDir(run_dir)
     info = run.read_run()
@@ -575,7 +578,10 @@ def evaluate(
         if not chosen:
             chosen = {k: v for k, v in {**splits, "train": datasets.train}.items() if v is not None}
         with fitting(runtime, model):
-            return {name: _evaluate(model, bp, ds, verbose) for name, ds in chosen.items()}
+            metrics = {name: _evaluate(model, bp, ds, verbose) for name, ds in chosen.items()}
+            name, ds = next(iter(chosen.items()))
+            judge(model, ds, run / EVALUATION_DIR, split=name)
+            return metrics
 
 
 def load_run_blueprint(
@@ -647,6 +653,18 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+def _judge(model, datasets, out_dir: Path) -> None:
+    """Writes what the model is judged by, on the test split (else validation, else train)."""
+    from keras_blueprints.evaluation import judge
+
+    for split in ("test", "validation"):
+        ds = getattr(datasets, split)
+        if ds is not None:
+            judge(model, ds, out_dir, split=split)
+            return
+    judge(model, datasets.unshuffled("train"), out_dir, split="train")
 
 
 def _touches(overrides: Iterable[Any], section: str) -> bool:

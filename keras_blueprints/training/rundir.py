@@ -15,6 +15,8 @@
       backup/            the state to resume from, while a run is unfinished
                          (:mod:`keras_blueprints.training.backup`)
       plots/             learning curves and monitor plots
+      evaluation/        what the trained model is judged by: PNGs and evaluation.json
+                         (:mod:`keras_blueprints.evaluation`)
       run.lock           held (flock) by the process writing the run
 
 Every file is written atomically (:mod:`keras_blueprints._core.files`), so a run
@@ -41,6 +43,7 @@ __all__ = [
     "BACKUP_DIR",
     "BLUEPRINT_FILE",
     "CHECKPOINT_DIR",
+    "EVALUATION_DIR",
     "HISTORY_CSV",
     "HISTORY_JSON",
     "IMPORTS_KEY",
@@ -67,6 +70,7 @@ PRETRAIN_FILE = "pretrain.json"
 CHECKPOINT_DIR = "checkpoints"
 BACKUP_DIR = "backup"
 PLOTS_DIR = "plots"
+EVALUATION_DIR = "evaluation"
 RUN_LOCK = "run.lock"
 IMPORTS_KEY = "imports"
 """The key of ``run.json`` (and a search's ``search.json``) listing the modules the command
