@@ -35,6 +35,10 @@ BLUEPRINT = textwrap.dedent(
 )
 
 
+HOSTILE = "<img src=x onerror=window.hacked=1>"
+"""Markup in a blueprint's name, which only forbids path separators."""
+
+
 class _Tags(html.parser.HTMLParser):
     """Collects start tags, the text of h2 headings and img sources."""
 
@@ -67,7 +71,7 @@ def _fake_run(tmp_path, name: str = "tiny"):
     run = tmp_path / "run"
     (run / "plots").mkdir(parents=True)
     (run / "evaluation").mkdir()
-    (run / "blueprint.yaml").write_text(BLUEPRINT.replace("name: tiny", f"name: '{name}'"))
+    (run / "blueprint.yaml").write_text(BLUEPRINT.replace("name: tiny", f'name: "{name}"'))
     (run / "run.json").write_text(json.dumps({"status": "completed"}))
     (run / "history.json").write_text(json.dumps({"loss": [0.9, 0.5, 0.3]}))
     (run / "metrics.json").write_text(json.dumps({"train": {"loss": 0.25, "accuracy": 0.875}}))
@@ -92,10 +96,10 @@ def test_the_report_shows_every_part_inline(tmp_path):
 
 
 def test_a_hostile_name_is_text_not_markup(tmp_path):
-    run = _fake_run(tmp_path, name="<script>alert(1)</script>")
+    run = _fake_run(tmp_path, name=HOSTILE)  # a valid name: it holds no '/'
     text = render_report(run)
-    assert "script" not in _parse(text).tags
-    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
+    assert "img" not in _parse(text.split("<h2>Plots")[0]).tags
+    assert "&lt;img src=x onerror=window.hacked=1&gt;" in text
 
 
 def test_train_writes_the_report_and_report_refreshes_it(tmp_path, monkeypatch, capsys):
@@ -109,3 +113,25 @@ def test_train_writes_the_report_and_report_refreshes_it(tmp_path, monkeypatch, 
     assert main(["report", "run"]) == 0
     assert capsys.readouterr().out.strip() == "run/report.html"
     assert report.exists()
+
+
+def test_the_report_loads_offline_in_chromium(tmp_path, open_page):
+    run = _fake_run(tmp_path, name=HOSTILE)
+    opened = open_page(write_report(run))
+    page = opened.page
+    assert opened.errors == [] and opened.requests == []
+    assert page.evaluate("window.hacked") is None  # the hostile name did not run
+    assert page.locator("h2").all_inner_texts()[:3] == [
+        "Architecture", "Learning curves", "Final metrics",
+    ]  # fmt: skip
+    assert page.locator("#metrics td").all_inner_texts() == ["0.2500", "0.8750"]
+    assert page.locator(".diagram svg").count() == 1
+    widths = page.eval_on_selector_all("img", "images => images.map(i => i.naturalWidth)")
+    assert widths == [1, 1]  # both inline pictures decoded
+    shot = opened.screenshot(tmp_path / "report.png")
+
+    import numpy as np
+    from PIL import Image
+
+    pixels = np.asarray(Image.open(shot).convert("L"), dtype=float)
+    assert pixels.shape[1] == 1200 and pixels.std() > 5  # not blank
