@@ -113,6 +113,9 @@ def test_train_writes_the_report_and_report_refreshes_it(tmp_path, monkeypatch, 
     assert main(["report", "run"]) == 0
     assert capsys.readouterr().out.strip() == "run/report.html"
     assert report.exists()
+    report.unlink()
+    assert main(["evaluate", "run"]) == 0
+    assert report.exists()
 
 
 def test_the_report_loads_offline_in_chromium(tmp_path, open_page):
