@@ -72,7 +72,7 @@ commands.
 
 COMMAND_MODULES = (
     "validate", "summary", "plot", "resolve", "diff", "schema", "zoo", "blocks",
-    "train", "evaluate", "predict", "export", "space", "tune", "lsp", "inspect",
+    "train", "evaluate", "predict", "export", "space", "tune", "lsp", "inspect", "report",
 )  # fmt: skip
 
 

@@ -7,6 +7,7 @@ import sys
 import textwrap
 
 import pytest
+from browser import browser, open_page  # noqa: F401 - the headless Chromium fixtures
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 

@@ -55,6 +55,9 @@ def run(args: argparse.Namespace) -> int:
         allow_read=args.allow_read,
         batch_size=args.batch_size,
     )
+    from keras_blueprints.report import write_report
+
+    write_report(args.run_dir)
     if args.json:
         print(json.dumps(metrics, indent=2))
     else:

@@ -50,7 +50,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--output",
         metavar="OUT",
         help="output file; its suffix picks the format: "
-        + ", ".join([*RENDERED_FORMATS, *TEXT_SUFFIXES])
+        + ", ".join([*RENDERED_FORMATS, *TEXT_SUFFIXES, ".html (interactive)"])
         + " (default: DOT text on standard output)",
     )
     parser.add_argument(
@@ -118,6 +118,8 @@ def run(args: argparse.Namespace) -> int:
     output = Path(args.output) if args.output else None
     fmt = None
     dot = None
+    if output is not None and output.suffix.lower() == ".html":
+        return _write_html(args, output)
     if output is not None:
         suffix = output.suffix.lower()
         if suffix not in TEXT_SUFFIXES and suffix not in RENDERED_FORMATS:
@@ -157,6 +159,20 @@ def run(args: argparse.Namespace) -> int:
         data = done.stdout
     try:
         write_atomic(output, data)
+    except OSError as exc:
+        return _fail(f"cannot write '{output}': {exc.strerror or exc}.")
+    print(f"{output}: {bp.name}, {len(bp.inputs)} input(s), {len(bp.nodes)} node(s)")
+    return EXIT_OK
+
+
+def _write_html(args: argparse.Namespace, output: Path) -> int:
+    from keras_blueprints.api import load
+    from keras_blueprints.views.interactive import to_html
+
+    bp = load(args.file, args.overrides, allow_read=args.allow_read)
+    shapes = None if args.no_shapes else _shapes(bp)
+    try:
+        write_atomic(output, to_html(bp, shapes).encode("utf-8"))
     except OSError as exc:
         return _fail(f"cannot write '{output}': {exc.strerror or exc}.")
     print(f"{output}: {bp.name}, {len(bp.inputs)} input(s), {len(bp.nodes)} node(s)")

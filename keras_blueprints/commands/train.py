@@ -233,6 +233,9 @@ def _run(args: argparse.Namespace) -> int:
     if line:
         print(line)
     print_metrics(result.metrics)
+    from keras_blueprints.report import write_report
+
+    write_report(result.run_dir)
     print(f"run directory: {result.run_dir}")
     return EXIT_OK
 
