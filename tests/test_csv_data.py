@@ -66,6 +66,9 @@ def test_text_labels_become_class_ids_in_sorted_order(flowers, capsys):
     out = capsys.readouterr().out
     # No split was asked for: the run says that every metric is on the training data.
     assert "note: no validation or test data" in out
+    # The report draws the architecture from the run's blueprint, whose data lies outside
+    # the run directory: loaded as the run allowed it, not refused.
+    assert "<svg" in (run_dir / "report.html").read_text()
     from keras_blueprints.data.pipeline import make_datasets
     from keras_blueprints.training.run import load_run_blueprint
 
