@@ -95,6 +95,16 @@ def test_the_report_shows_every_part_inline(tmp_path):
     assert "<td>0.8750</td>" in text and "polyline" in text
 
 
+def test_the_report_command_never_imports_tensorflow(tmp_path):
+    from conftest import run_cli_isolated
+
+    run = _fake_run(tmp_path)
+    (run / REPORT_FILE).unlink(missing_ok=True)
+    status, heavy, _ = run_cli_isolated(["report", str(run)])
+    assert status == 0 and (run / REPORT_FILE).is_file()
+    assert not {"tensorflow", "keras"} & set(heavy)
+
+
 def test_a_hostile_name_is_text_not_markup(tmp_path):
     run = _fake_run(tmp_path, name=HOSTILE)  # a valid name: it holds no '/'
     text = render_report(run)

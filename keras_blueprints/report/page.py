@@ -50,7 +50,7 @@ def _diagram(run_dir: Path) -> str:
     if dot is None:
         return '<p class="note">Install Graphviz (dot) to see the architecture here.</p>'
     try:
-        from keras_blueprints.training.run import load_run_blueprint
+        from keras_blueprints.training.rundir import load_run_blueprint
         from keras_blueprints.views.diagram import to_dot
 
         source = to_dot(load_run_blueprint(run_dir))  # its data paths as the run allowed them

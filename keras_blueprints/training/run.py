@@ -56,10 +56,10 @@ from keras_blueprints.training.rundir import (
     IMPORTS_KEY,
     MODEL_FILE,
     PRETRAIN_FILE,
-    RUN_FILE,
     RUN_LOCK,
     RunDir,
     default_run_dir,
+    load_run_blueprint,
 )
 from keras_blueprints.training.runtime import (
     activate,
@@ -582,37 +582,6 @@ def evaluate(
             name, ds = next(iter(chosen.items()))
             judge(model, ds, run / EVALUATION_DIR, split=name)
             return metrics
-
-
-def load_run_blueprint(
-    run_dir: str | Path, overrides: Overrides = (), allow_read: Iterable[str | Path] = ()
-) -> Blueprint:
-    """Loads a run's own ``blueprint.yaml`` as it was trained: paths from its first folder.
-
-    The stored blueprint's relative data paths start from the folder of the blueprint
-    the run was trained from, and the folders allowed then are allowed again
-    (``base_dir`` and ``allow_read`` in ``run.json``).
-
-    Args:
-        run_dir: The run directory.
-        overrides: Overrides of the blueprint.
-        allow_read: Further folders its paths may be read below.
-
-    Returns:
-        The blueprint.
-
-    Raises:
-        RunError: Not a run directory.
-        BlueprintError: A problem in the blueprint.
-    """
-    run = RunDir(Path(run_dir))
-    info = run.read_run() if (run.path / RUN_FILE).is_file() else {}
-    return load(
-        run.path / BLUEPRINT_FILE,
-        overrides,
-        allow_read=[*info.get("allow_read", ()), *allow_read],
-        base_dir=info.get("base_dir"),
-    )
 
 
 def load_trained(path: str | Path) -> keras.Model:

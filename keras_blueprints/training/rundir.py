@@ -32,12 +32,16 @@ import datetime as dt
 import io
 import json
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from keras_blueprints._core.errors import Plain, RunError
 from keras_blueprints._core.files import atomic_write_json, atomic_write_text, cannot_write
+
+if TYPE_CHECKING:
+    from keras_blueprints.api import Overrides
+    from keras_blueprints.resolve.schema import Blueprint
 
 __all__ = [
     "BACKUP_DIR",
@@ -56,6 +60,7 @@ __all__ = [
     "STATE_FILES",
     "RunDir",
     "default_run_dir",
+    "load_run_blueprint",
     "recorded_imports",
     "refuse_dangling_link",
 ]
@@ -239,3 +244,36 @@ class RunDir:
         from keras_blueprints.training.backup import states
 
         return next((s.epoch for s in states(self.path / BACKUP_DIR) if s.problem is None), 0)
+
+
+def load_run_blueprint(
+    run_dir: str | Path, overrides: Overrides = (), allow_read: Iterable[str | Path] = ()
+) -> Blueprint:
+    """Loads a run's own ``blueprint.yaml`` as it was trained: paths from its first folder.
+
+    The stored blueprint's relative data paths start from the folder of the blueprint
+    the run was trained from, and the folders allowed then are allowed again
+    (``base_dir`` and ``allow_read`` in ``run.json``).
+
+    Args:
+        run_dir: The run directory.
+        overrides: Overrides of the blueprint.
+        allow_read: Further folders its paths may be read below.
+
+    Returns:
+        The blueprint.
+
+    Raises:
+        RunError: Not a run directory.
+        BlueprintError: A problem in the blueprint.
+    """
+    run = RunDir(Path(run_dir))
+    info = run.read_run() if (run.path / RUN_FILE).is_file() else {}
+    from keras_blueprints.api import load
+
+    return load(
+        run.path / BLUEPRINT_FILE,
+        overrides,
+        allow_read=[*info.get("allow_read", ()), *allow_read],
+        base_dir=info.get("base_dir"),
+    )
