@@ -27,6 +27,7 @@ __all__ = [
     "input_structure",
     "metric_direction_of",
     "multi_worker_fit",
+    "nodes_in_order",
     "resize_interpolations",
     "resnet_residual_block",
     "sublayers",
@@ -165,6 +166,17 @@ def graph_node_ids(graph: Any) -> set[int]:
     Internal: ``Functional._nodes_by_depth`` (Keras 3.15.1); see :func:`functional_graph`.
     """
     return {id(node) for nodes in graph._nodes_by_depth.values() for node in nodes}
+
+
+def nodes_in_order(graph: Any) -> list[Any]:
+    """The nodes (layer calls) of a graph from :func:`functional_graph`, inputs first.
+
+    Internal: ``Functional._nodes_by_depth`` (Keras 3.15.1), whose depth counts from
+    the outputs (0) back to the inputs; see :func:`functional_graph`. Each node has
+    ``operation``, ``input_tensors`` and ``output_tensors``.
+    """
+    by_depth = graph._nodes_by_depth
+    return [node for depth in sorted(by_depth, reverse=True) for node in by_depth[depth]]
 
 
 def inbound_nodes(layer: Any) -> list[Any]:

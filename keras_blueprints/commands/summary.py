@@ -31,6 +31,9 @@ def _flops(value: int | None) -> str:
 def summarize(model) -> str:
     """Returns the summary table of a built model as text.
 
+    A model with a spatial input (an image, a sequence) gets a column more: each layer's
+    receptive field and jump (:mod:`keras_blueprints.views.receptive`), e.g. ``212x212 / 32x32``.
+
     Args:
         model: A functional ``keras.Model``.
 
@@ -38,23 +41,30 @@ def summarize(model) -> str:
         The table, totals included.
     """
     from keras_blueprints.views.flops import model_flops
+    from keras_blueprints.views.receptive import receptive_fields
 
     report = model_flops(model)
+    fields = receptive_fields(model)
     rows = [("Layer (type)", "Output shape", "Params", "FLOPs")]
+    if fields:
+        rows = [(*rows[0], "Receptive field / jump")]
     for row in report.layers:
-        rows.append(
-            (
-                f"{row.name} ({row.class_name})",
-                _shape(row.output_shapes),
-                f"{row.params:,}",
-                _flops(row.flops),
-            )
+        cells = (
+            f"{row.name} ({row.class_name})",
+            _shape(row.output_shapes),
+            f"{row.params:,}",
+            _flops(row.flops),
         )
-    widths = [max(len(r[i]) for r in rows) for i in range(4)]
-    rule = "-" * (sum(widths) + 6)
+        if fields:
+            field = fields.get(row.name)
+            cells = (*cells, "" if field is None else str(field))
+        rows.append(cells)
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    rule = "-" * (sum(widths) + 2 * (len(widths) - 1))
 
     def fmt(r):
-        return f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}"
+        text = f"{r[0]:<{widths[0]}}  {r[1]:<{widths[1]}}  {r[2]:>{widths[2]}}  {r[3]:>{widths[3]}}"
+        return text + (f"  {r[4]:>{widths[4]}}" if len(r) > 4 else "")
 
     trainable = sum(int(w.numpy().size) for w in model.trainable_weights)
     total = model.count_params()
