@@ -36,6 +36,7 @@ def test_every_test_starts_from_the_same_seed(run: int) -> None:
 
 def test_the_fixture_imports_no_keras_for_a_test_that_does_not(tmp_path: Path) -> None:
     shutil.copy(CONFTEST, tmp_path / "conftest.py")
+    shutil.copy(CONFTEST.with_name("browser.py"), tmp_path / "browser.py")  # its fixtures
     (tmp_path / "test_light.py").write_text(
         "import sys\n\n\n"
         "def test_light():\n"

@@ -35,12 +35,14 @@ def judge(model: Any, dataset: Any, out_dir: str | Path, split: str = "test") ->
         x, y = batch[0], batch[1]
         if isinstance(y, dict | list | tuple):
             return None
-        predicted = model.predict_on_batch(x)
+        # A plain call, not predict_on_batch: under a tf.distribute strategy that one
+        # returns every replica's outputs for the batch.
+        predicted = model(x, training=False)
         if isinstance(predicted, dict | list | tuple):
             return None
         targets.append(np.asarray(y))
         predictions.append(np.asarray(predicted))
-    if not targets:
+    if not targets or sum(map(len, targets)) != sum(map(len, predictions)):
         return None
     y_true, y_prob = np.concatenate(targets), np.concatenate(predictions)
     labels = _class_labels(y_true, y_prob)
