@@ -65,3 +65,18 @@ def test_zoo_unet_reports_iou_on_its_masks():
     prediction[:, :8] = 0.9  # a quarter predicted, inside the truth: IoU 1/2
     metric.update_state(y, prediction)
     assert float(metric.result()) == pytest.approx(0.5, abs=1e-6)
+
+
+def test_a_failing_judgement_never_fails_a_finished_run(tmp_path, monkeypatch, capsys):
+    import keras_blueprints.evaluation as evaluation
+    from keras_blueprints.cli import main
+
+    def broken(*args, **kwargs):
+        raise RuntimeError("no pictures today")
+
+    monkeypatch.setattr(evaluation, "judge", broken)
+    run_dir = tmp_path / "run"
+    assert main(["train", "zoo:perceptron", "--run-dir", str(run_dir), "--epochs", "1"]) == 0
+    assert "no pictures today" in capsys.readouterr().err
+    assert (run_dir / "model.keras").is_file()
+    assert json.loads((run_dir / "run.json").read_text())["status"] == "completed"

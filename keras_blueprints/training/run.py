@@ -30,6 +30,7 @@ import math
 import platform
 import shutil
 import signal
+import sys
 import tempfile
 import threading
 import time
@@ -536,7 +537,6 @@ def evaluate(
     import keras
 
     from keras_blueprints.data import make_datasets
-    from keras_blueprints.evaluation import judge
 
     run = RunDir(run_dir)
     info = run.read_run()
@@ -580,7 +580,7 @@ def evaluate(
         with fitting(runtime, model):
             metrics = {name: _evaluate(model, bp, ds, verbose) for name, ds in chosen.items()}
             name, ds = next(iter(chosen.items()))
-            judge(model, ds, run / EVALUATION_DIR, split=name)
+            _judge_split(model, ds, run / EVALUATION_DIR, name)
             return metrics
 
 
@@ -626,14 +626,25 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
 
 def _judge(model, datasets, out_dir: Path) -> None:
     """Writes what the model is judged by, on the test split (else validation, else train)."""
-    from keras_blueprints.evaluation import judge
-
     for split in ("test", "validation"):
         ds = getattr(datasets, split)
         if ds is not None:
-            judge(model, ds, out_dir, split=split)
+            _judge_split(model, ds, out_dir, split)
             return
-    judge(model, datasets.unshuffled("train"), out_dir, split="train")
+    _judge_split(model, datasets.unshuffled("train"), out_dir, "train")
+
+
+def _judge_split(model, dataset, out_dir: Path, split: str) -> None:
+    """Draws the judgement of one split; a picture never fails a finished run or evaluation."""
+    from keras_blueprints.evaluation import judge
+
+    try:
+        judge(model, dataset, out_dir, split=split)
+    except Exception as exc:  # the run's model and metrics are written: only say why
+        print(
+            f"note: {out_dir} was not written ({type(exc).__name__}: {exc})",
+            file=sys.stderr,
+        )
 
 
 def _touches(overrides: Iterable[Any], section: str) -> bool:
