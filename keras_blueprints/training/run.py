@@ -35,7 +35,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -233,9 +233,7 @@ def train(
             )
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
-        return RunResult(
-            requested, result.model, result.history, result.metrics, result.early_stopping
-        )
+        return replace(result, run_dir=requested)
     run = RunDir(requested)
     run.create()
     with holding(run.path, RUN_LOCK, "run"), _sigterm_interrupts():
