@@ -70,6 +70,22 @@ def _result(run_dir: Path) -> tuple[str, str, float] | None:
     return None
 
 
+def _epochs_done(run_dir: Path) -> int | None:
+    """Epochs the run recorded in history.json (written after every epoch)."""
+    history = run_dir / "history.json"
+    if not history.is_file():
+        return None
+    series = json.loads(history.read_text())
+    if not isinstance(series, dict) or not series:
+        return None
+    return max((len(v) for v in series.values() if isinstance(v, list)), default=None)
+
+
+def _epochs_planned(name: str) -> int:
+    blueprint = kb.load(f"zoo:{name}")
+    return blueprint.train.epochs if blueprint.train is not None else 1
+
+
 def _run(name: str, root: Path, timeout: float) -> dict:
     run_dir = root / name
     command = [sys.executable, "-m", "keras_blueprints", "train", f"zoo:{name}"]
@@ -82,20 +98,27 @@ def _run(name: str, root: Path, timeout: float) -> dict:
     except subprocess.TimeoutExpired:
         code, tail = None, []
     seconds = time.perf_counter() - start
-    epochs = None
-    history = run_dir / "history.json"
-    if history.is_file():
-        series = json.loads(history.read_text())
-        if isinstance(series, dict) and series:
-            epochs = max(len(v) for v in series.values() if isinstance(v, list))
+    epochs = _epochs_done(run_dir)
+    planned = _epochs_planned(name)
+    estimate = None
+    if code is None and epochs:
+        # Stopped: the whole run's time from the epochs it finished (start-up included
+        # in the first, so it errs long), for the planned epochs at most.
+        estimate = round(seconds / epochs * planned, 1)
     return {
         "name": name,
         "seconds": round(seconds, 1),
         "exit": code,
         "epochs": epochs,
+        "planned_epochs": planned,
+        "estimated_seconds": estimate,
         "result": _result(run_dir),
         "error": tail if code not in (0, None) else [],
     }
+
+
+def _minutes(minutes: float) -> str:
+    return f"{minutes / 60:.1f} h" if minutes >= 90 else f"{minutes:.0f} min"
 
 
 def _markdown(rows: list[dict], goal_min: float) -> str:
@@ -107,6 +130,13 @@ def _markdown(rows: list[dict], goal_min: float) -> str:
         minutes = row["seconds"] / 60
         if row["exit"] is None:
             time_text, result = f"> {minutes:.1f} min (stopped)", "-"
+            if row.get("estimated_seconds"):
+                estimate = row["estimated_seconds"] / 60
+                done, planned = row["epochs"], row["planned_epochs"]
+                time_text = (
+                    f"about {_minutes(estimate)} (stopped at {minutes:.0f} min after "
+                    f"{done} of {planned} epochs)"
+                )
         else:
             time_text = f"{minutes:.1f} min"
             found = row["result"]

@@ -78,3 +78,30 @@ def test_a_long_run_is_told_how_to_shorten_it():
     long = estimate_line(7 * 60, 19, early_stopping=True)
     assert "2.2 h" in long and "at most" in long and "--epochs" in long
     assert "--epochs" not in estimate_line(2.0, 10, early_stopping=False)
+
+
+def test_a_long_run_says_so_after_a_few_batches():
+    from keras_blueprints.training.console import early_estimate_line
+
+    # zoo:unet's first epoch: 29 batches of about 14.5 s each, 20 epochs.
+    line = early_estimate_line(14.5, 29, 20, early_stopping=True)
+    assert line is not None
+    assert "7.0 min" in line and "2.3 h" in line and "at most" in line and "--epochs" in line
+    assert early_estimate_line(0.01, 29, 20, early_stopping=False) is None
+
+
+def test_the_early_estimate_is_printed_once_from_the_measured_batches(monkeypatch, capsys):
+    from keras_blueprints import load
+    from keras_blueprints.training import run as run_module
+
+    # The epoch starts at 0 s, batch 0 ends at 100 s, batch 5 at 130 s: 6 s a batch.
+    clock = iter([0.0, 100.0, 130.0])
+    monkeypatch.setattr(run_module.time, "monotonic", lambda: next(clock, 130.0))
+    estimate = run_module._Estimate(20, load("zoo:unet"))
+    estimate.set_params({"steps": 29, "epochs": 20})
+    estimate.on_epoch_begin(0)
+    for batch in range(10):
+        estimate.on_train_batch_end(batch)
+    lines = [line for line in capsys.readouterr().out.splitlines() if line]
+    assert len(lines) == 1
+    assert "6.00 s a batch" in lines[0] and "2.9 min" in lines[0] and "58.0 min" in lines[0]

@@ -16,7 +16,14 @@ from typing import Any
 
 from keras_blueprints.resolve.schema import Blueprint, TrainSpec
 
-__all__ = ["announce", "duration", "early_stopping_outcome", "estimate_line", "stopping_line"]
+__all__ = [
+    "announce",
+    "duration",
+    "early_estimate_line",
+    "early_stopping_outcome",
+    "estimate_line",
+    "stopping_line",
+]
 
 
 def announce(
@@ -166,6 +173,43 @@ def estimate_line(first_epoch_seconds: float, epochs_left: int, early_stopping: 
     line += f"; the {epochs_left} left take about {duration(total)} more"
     if early_stopping:
         line += " at most (early stopping may end sooner)"
-    if total > 10 * 60:
-        line += "; to shorten: --epochs N, a smaller --set, or Ctrl-C and --resume later"
+    if total > LONG_RUN_SECONDS:
+        line += f"; {SHORTEN_HINT}"
     return line
+
+
+LONG_RUN_SECONDS = 10 * 60
+"""A run projected past this is told how to shorten itself (issue 16: ten minutes)."""
+
+SHORTEN_HINT = "to shorten: --epochs N, a smaller --set, or Ctrl-C and --resume later"
+
+
+def early_estimate_line(
+    seconds_per_step: float, steps_per_epoch: int, epochs_left: int, early_stopping: bool
+) -> str | None:
+    """What the first few batches say of a long run, before its first epoch ends.
+
+    A run whose first epoch alone takes minutes (zoo:unet's takes seven on two cores)
+    would otherwise say nothing until then. The steps measured exclude the first, which
+    traces the model.
+
+    Args:
+        seconds_per_step: Mean time of the measured training steps.
+        steps_per_epoch: Batches in one epoch.
+        epochs_left: Epochs this process runs, the current one included.
+        early_stopping: Whether an early stopping callback may end the run sooner.
+
+    Returns:
+        One line when the run is projected past ``LONG_RUN_SECONDS``, else None.
+    """
+    epoch = seconds_per_step * steps_per_epoch
+    total = epoch * epochs_left
+    if total <= LONG_RUN_SECONDS:
+        return None
+    line = (
+        f"timing: at {seconds_per_step:.2f} s a batch, an epoch takes about {duration(epoch)}"
+        f" and the {epochs_left} epochs about {duration(total)}"
+    )
+    if early_stopping:
+        line += " at most"
+    return f"{line}; {SHORTEN_HINT}"

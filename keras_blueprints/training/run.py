@@ -45,7 +45,12 @@ from keras_blueprints._core.files import atomic_path, atomic_write_json
 from keras_blueprints.api import Overrides, load
 from keras_blueprints.resolve.schema import Blueprint, DataSpec, TrainSpec
 from keras_blueprints.training.backup import RunBackup, remove_partial, restore
-from keras_blueprints.training.console import announce, early_stopping_outcome, estimate_line
+from keras_blueprints.training.console import (
+    announce,
+    early_estimate_line,
+    early_stopping_outcome,
+    estimate_line,
+)
 from keras_blueprints.training.fit import DEFAULT_CALLBACKS, fit_blueprint
 from keras_blueprints.training.lock import holding, remove_stale_temporaries
 from keras_blueprints.training.preflight import check_trainable
@@ -691,7 +696,14 @@ def _callback_base():
 
 
 class _Estimate(_callback_base()):  # type: ignore[misc]
-    """Once the first epoch this process runs is done (and shown): how long the rest takes."""
+    """How long the run takes: early from a few batches when it is long, then from the first epoch.
+
+    The first line comes once ``MEASURED_STEPS`` batches after the first (which traces)
+    are done, and only for a run projected past ten minutes; the second once the first
+    epoch this process runs is done (and shown).
+    """
+
+    MEASURED_STEPS = 5
 
     def __init__(self, epochs: int, bp: Blueprint) -> None:
         super().__init__()
@@ -700,8 +712,31 @@ class _Estimate(_callback_base()):  # type: ignore[misc]
         self.started: float | None = None
         self.took: float | None = None
         self.said = False
+        self.first_epoch: int | None = None
+        self.step_clock: float | None = None
+        self.early_said = False
+
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
+        if self.early_said or self.first_epoch is None:
+            return
+        if batch == 0:
+            self.step_clock = time.monotonic()
+            return
+        steps = (self.params or {}).get("steps")
+        if batch < self.MEASURED_STEPS or self.step_clock is None or not steps:
+            return
+        self.early_said = True
+        if batch + 1 >= steps:  # the epoch is about done: its own line says more
+            return
+        per_step = (time.monotonic() - self.step_clock) / batch
+        left = self.epochs - self.first_epoch
+        line = early_estimate_line(per_step, int(steps), left, self.early)
+        if line is not None:
+            print(("\n" if sys.stdout.isatty() else "") + line, flush=True)
 
     def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
+        if self.first_epoch is None:
+            self.first_epoch = epoch
         if self.started is None:
             self.started = time.monotonic()
         elif self.took is not None and not self.said:  # after Keras' line for that epoch
