@@ -1,4 +1,8 @@
-"""``blueprint predict MODEL INPUT.npy -o OUT.npy``: run a trained or exported model on a batch.
+"""``blueprint predict MODEL INPUT -o OUT``: run a trained or exported model on a batch.
+
+``INPUT`` is ``.npy``, ``.npz`` or ``.csv``; ``OUT`` is ``.npy``, ``.npz`` or ``.csv``
+(one row per example: the predicted class, named as in the training data, and the
+probabilities).
 
 ``MODEL`` is a run directory, a ``.keras`` file, or a SavedModel directory
 or ``.tflite`` file written by ``blueprint export`` (served without the blueprint).
@@ -14,7 +18,8 @@ from keras_blueprints.commands.train import _positive
 
 @command(
     "predict",
-    "run a trained model or a SavedModel on inputs from a .npy/.npz file; writes .npy/.npz",
+    "run a trained model or a SavedModel on inputs from a .npy/.npz/.csv file; writes "
+    ".npy/.npz/.csv",
 )
 def configure(parser: argparse.ArgumentParser) -> None:
     """Adds the command's arguments."""
@@ -27,9 +32,17 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "input",
         metavar="INPUT",
-        help=".npy (a model with one input) or .npz with one array per input name",
+        help=".npy (a model with one input), .npz with one array per input name, or .csv (a "
+        "table of feature columns, as the run was trained on; label columns are skipped)",
     )
-    parser.add_argument("-o", "--output", required=True, metavar="OUT", help=".npy or .npz")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        metavar="OUT",
+        help=".npy, .npz, or .csv (one row per example: predicted class, its probability and "
+        "every class's)",
+    )
     parser.add_argument(
         "--batch-size",
         type=_positive,

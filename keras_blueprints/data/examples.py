@@ -31,20 +31,35 @@ class Examples:
         y: The targets: an array, output name -> array, or None (no labels).
         dataset: An unbatched ``tf.data.Dataset`` of ``(x_dict, y)`` pairs.
         size: Number of examples (None: unknown, for some datasets).
+        classes: The names of the class ids 0, 1, ... in ``y``, when the source
+            knows them (a CSV label column of names), else None.
+        features: The names of the values of the one input's vector, when the source
+            knows them (a CSV table's feature columns, in order), else None.
     """
 
     x: Mapping[str, Any] | None = None
     y: Any = None
     dataset: Any = None
     size: int | None = None
+    classes: tuple[str, ...] | None = None
+    features: tuple[str, ...] | None = None
 
     @classmethod
-    def from_arrays(cls, x: Mapping[str, Any], y: Any = None) -> Examples:
+    def from_arrays(
+        cls,
+        x: Mapping[str, Any],
+        y: Any = None,
+        *,
+        classes: Sequence[str] | None = None,
+        features: Sequence[str] | None = None,
+    ) -> Examples:
         """Builds examples from arrays, checking that they all hold the same number of rows.
 
         Args:
             x: Input name -> array (anything ``np.asarray`` accepts).
             y: An array, a mapping of output name -> array, or None.
+            classes: The names of the class ids in ``y``, if known.
+            features: The names of the one input's values, if known.
 
         Returns:
             The examples.
@@ -70,7 +85,13 @@ class Examples:
             raise ValueError(
                 f"Expected every array to hold the same number of examples. Received: {lengths}"
             )
-        return cls(x=MappingProxyType(xs), y=y, size=next(iter(lengths.values())))
+        return cls(
+            x=MappingProxyType(xs),
+            y=y,
+            size=next(iter(lengths.values())),
+            classes=None if classes is None else tuple(classes),
+            features=None if features is None else tuple(features),
+        )
 
     @classmethod
     def from_dataset(cls, dataset: Any, size: int | None = None) -> Examples:
@@ -110,7 +131,7 @@ class Examples:
             y = {name: value[indices] for name, value in self.y.items()}
         else:
             y = None if self.y is None else self.y[indices]
-        return Examples.from_arrays(x, y)
+        return Examples.from_arrays(x, y, classes=self.classes, features=self.features)
 
     def to_dataset(self) -> Any:
         """An unbatched ``tf.data.Dataset`` of ``(x_dict, y)`` (or ``x_dict`` without labels)."""

@@ -52,6 +52,8 @@ class Datasets:
         batch_size: Examples per batch.
         train_size: Number of training examples, when known.
         sizes: Number of examples of each split present.
+        classes: The names of the class ids, when the training source knows them.
+        features: The names of the one input's values (a CSV table's feature columns).
     """
 
     train: Any
@@ -60,6 +62,8 @@ class Datasets:
     batch_size: int
     train_size: int | None
     sizes: dict[str, int | None] = field(default_factory=dict)
+    classes: tuple[str, ...] | None = None
+    features: tuple[str, ...] | None = None
     _plain: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def unshuffled(self, split: str = "train") -> Any:
@@ -177,6 +181,8 @@ def make_datasets(
         batch_size=batch,
         train_size=examples["train"].size,
         sizes={split: ex.size for split, ex in examples.items()},
+        classes=examples["train"].classes,
+        features=examples["train"].features,
         _plain=plain,
     )
 
@@ -544,7 +550,9 @@ def _cast(examples: Examples, casts: dict[str, str]) -> Examples:
         return examples
     if examples.is_arrays:
         x = {k: (v.astype(casts[k]) if k in casts else v) for k, v in examples.x.items()}
-        return Examples.from_arrays(x, examples.y)
+        return Examples.from_arrays(
+            x, examples.y, classes=examples.classes, features=examples.features
+        )
     import tensorflow as tf
 
     def cast(x, *rest):

@@ -274,8 +274,25 @@ def export_model(
                 "--tolerance if the difference is expected (mixed precision, TFLite kernels).",
             )
         atomic_write_json(tmp / EXPORT_FILE, record)
+        _keep_data_names(src, tmp)
         _install(tmp, out)
     return ExportResult(out, format, diffs, record)
+
+
+def _keep_data_names(src: _Source, tmp: Path) -> None:
+    """Copies the run's class names and table layout, so that predict on the export uses them.
+
+    The export's own folder (a SavedModel directory) holds them beside ``export.json``;
+    a ``.tflite`` file has no folder of its own and goes without.
+    """
+    from keras_blueprints.training.rundir import CLASSES_FILE, TABLE_FILE
+
+    if src.run_dir is None or not tmp.is_dir():
+        return
+    for name in (CLASSES_FILE, TABLE_FILE):
+        file = src.run_dir / name
+        if file.is_file() and not file.is_symlink() and file.stat().st_size <= 1 << 20:
+            shutil.copyfile(file, tmp / name)
 
 
 # -- where from, where to ------------------------------------------------------------------

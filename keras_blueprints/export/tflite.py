@@ -293,11 +293,17 @@ def predict_file(
             expected=f"{SIGNATURE} (the only signature of a TFLite export)",
             received=f"--signature {signature}",
         )
-    from keras_blueprints.training.predict import check_output_path, read_inputs, write_outputs
+    from keras_blueprints.training.predict import (
+        check_output_path,
+        read_inputs,
+        run_classes,
+        table_layout,
+        write_outputs,
+    )
 
     runner = TFLiteRunner(model_path)
-    inputs = read_inputs(input_path, runner.inputs)
+    inputs = read_inputs(input_path, runner.inputs, table_layout(model_path))
     output_path = check_output_path(output_path, runner.output_names)
     outputs = runner(inputs, batch_size=batch_size)
-    write_outputs(output_path, outputs)
+    write_outputs(output_path, outputs, classes=run_classes(model_path))
     return {n: tuple(a.shape) for n, a in outputs.items()}

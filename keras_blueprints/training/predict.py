@@ -3,26 +3,121 @@
 The model is a run directory, a ``.keras`` file, or a SavedModel directory
 written by ``blueprint export`` (served through its ``serving_default``
 signature, or another one, without the blueprint and without Keras).
+
+Inputs come from ``.npy``/``.npz`` arrays or a ``.csv`` table (for a model whose
+one input is a vector of features); outputs go to ``.npy``/``.npz`` or a ``.csv``
+table with one row per input row: for a classifier, the predicted class (its
+name when the run was trained on named classes), its probability, and every
+class's probability, as Ludwig's ``predict`` writes them.
 """
 
 from __future__ import annotations
 
+import json
 import zipfile
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from keras_blueprints._core.errors import BlueprintError, Location, Plain, RunError, UsageError
 from keras_blueprints._core.files import atomic_path, cannot_write
 from keras_blueprints.training.modelfile import check_keras_file, first_line
-from keras_blueprints.training.rundir import MODEL_FILE
+from keras_blueprints.training.rundir import CLASSES_FILE, MODEL_FILE, TABLE_FILE
 
 if TYPE_CHECKING:
     import keras
 
     from keras_blueprints.export.signatures import TensorInfo
 
-__all__ = ["check_input_file", "check_model_path", "load_model_from", "predict_file", "read_inputs"]
+__all__ = [
+    "TableLayout",
+    "check_input_file",
+    "check_model_path",
+    "check_output_path",
+    "load_model_from",
+    "predict_file",
+    "read_inputs",
+    "run_classes",
+    "table_layout",
+    "write_outputs",
+]
+
+TABLE_SUFFIX = ".csv"
+
+
+@dataclass(frozen=True)
+class TableLayout:
+    """Which columns of an input table are features: as the run's ``csv`` source read them.
+
+    Attributes:
+        features: The feature columns in order (None: every column but the labels).
+        labels: Label columns, skipped when the table has them (a test file, say).
+        delimiter: The cell separator.
+    """
+
+    features: tuple[str, ...] | None = None
+    labels: tuple[str, ...] = ("label",)
+    delimiter: str = ","
+
+
+def table_layout(model_path: str | Path) -> TableLayout:
+    """The table layout a run was trained on (``table.json``), else the ``csv`` defaults.
+
+    A run trained on a CSV table keeps its feature columns in order, so a table whose
+    columns come in another order, or that still has its label column, is read the same
+    way.
+
+    Args:
+        model_path: A run or export directory, or a model file in one.
+
+    Returns:
+        The layout.
+    """
+    kept = _small_json(_folder(model_path) / TABLE_FILE)
+    if not isinstance(kept, dict):
+        return TableLayout()
+    features, labels = kept.get("features"), kept.get("labels")
+    delimiter = kept.get("delimiter", ",")
+    if not (_names(features) and _names(labels) is not None and isinstance(delimiter, str)):
+        return TableLayout()
+    return TableLayout(tuple(features), tuple(labels), delimiter)
+
+
+def _folder(model_path: str | Path) -> Path:
+    """The folder a model's data names are kept in: a run or export directory, a file's own."""
+    path = Path(model_path)
+    return path if path.is_dir() else path.parent
+
+
+def _names(value: Any) -> bool | None:
+    """Whether ``value`` is a non-empty list of strings (None: not a list of strings)."""
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        return None
+    return bool(value)
+
+
+def _small_json(file: Path) -> Any:
+    """A run's small JSON file, or None when it is missing, large or damaged."""
+    if not file.is_file() or file.stat().st_size > 1 << 20:
+        return None
+    try:
+        return json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def run_classes(model_path: str | Path) -> tuple[str, ...] | None:
+    """The class names a run was trained on (``classes.json``), or None.
+
+    Args:
+        model_path: A run or export directory, or a model file in one.
+
+    Returns:
+        The names of class ids 0, 1, ..., or None.
+    """
+    names = _small_json(_folder(model_path) / CLASSES_FILE)
+    return tuple(names) if _names(names) else None
 
 
 def load_model_from(path: str | Path) -> keras.Model:
@@ -65,21 +160,31 @@ def _model_file(path: Path) -> Path:
     return file
 
 
-def read_inputs(path: str | Path, model: keras.Model | Sequence[TensorInfo]) -> dict[str, Any]:
-    """Reads a model's inputs from ``.npy`` (one input) or ``.npz`` (one array per input).
+def read_inputs(
+    path: str | Path,
+    model: keras.Model | Sequence[TensorInfo],
+    layout: TableLayout | None = None,
+) -> dict[str, Any]:
+    """Reads a model's inputs from ``.npy`` (one input), ``.npz`` (one array per input) or ``.csv``.
 
-    The file is checked first by :func:`check_input_file`, from the arrays' headers.
+    A NumPy file is checked first by :func:`check_input_file`, from the arrays' headers.
+    A CSV table feeds a model whose one input is a vector: its feature columns (as
+    ``layout`` says), with any label column skipped.
 
     Args:
         path: The file.
         model: A Keras model, or the inputs of a SavedModel signature.
+        layout: Which columns of a CSV table are features (default: every column but
+            ``label``).
 
     Returns:
         One array per input name, in the model's input order.
 
     Raises:
         BlueprintError: A missing or unreadable file, missing inputs, wrong shapes, an
-            array of strings or objects, no rows, arrays with different numbers of rows.
+            array of strings or objects, no rows, arrays with different numbers of rows;
+            for a table, a missing column, a cell that is not a number, or a model that
+            takes something other than one vector.
     """
     import numpy as np
 
@@ -87,6 +192,8 @@ def read_inputs(path: str | Path, model: keras.Model | Sequence[TensorInfo]) -> 
     specs = list(model.inputs) if hasattr(model, "inputs") else list(model)
     names = [t.name for t in specs]
     where = Location(str(path))
+    if path.suffix.lower() == TABLE_SUFFIX:
+        return _read_table_inputs(path, specs, layout or TableLayout())
     headers = check_input_file(path)
     if None in headers:
         if len(names) != 1:
@@ -142,6 +249,55 @@ def read_inputs(path: str | Path, model: keras.Model | Sequence[TensorInfo]) -> 
     return arrays
 
 
+def _read_table_inputs(path: Path, specs: list, layout: TableLayout) -> dict[str, Any]:
+    """The one vector input of a model, from a CSV table's feature columns."""
+    from keras_blueprints.data.table import read_table
+
+    where = Location(str(path))
+    if not path.is_file():
+        raise BlueprintError(f"input file '{path}' does not exist", where, expected=".csv")
+    shapes = ", ".join(f"{t.name} {tuple(t.shape)}".replace("None", "N") for t in specs)
+    width = specs[0].shape[-1] if len(specs) == 1 and len(specs[0].shape) == 2 else None
+    if width is None:
+        raise BlueprintError(
+            "a CSV table feeds a model whose one input is a vector of features",
+            where,
+            expected="a model with one input of shape (N, features); else .npz with arrays "
+            "named " + ", ".join(t.name for t in specs),
+            received=Plain(f"inputs {shapes}"),
+        )
+    table = read_table(
+        path,
+        labels=layout.labels,
+        features=layout.features,
+        delimiter=layout.delimiter,
+        labels_required=False,
+    )
+    found = len(table.feature_names)
+    if found != width:
+        skipped = f" (label columns skipped: {', '.join(layout.labels)})" if layout.labels else ""
+        raise BlueprintError(
+            f"the CSV table has {found} feature column{'s' if found != 1 else ''}; "
+            f"the model's input '{specs[0].name}' takes {width}",
+            Location(str(path), 1, 1),
+            expected=f"{width} feature columns{skipped}",
+            received=Plain(f"{found} columns"),
+        )
+    values = table.features
+    wants = str(getattr(specs[0].dtype, "name", specs[0].dtype))
+    if wants.startswith(("int", "uint")):
+        import numpy as np
+
+        if not np.all(values == np.round(values)):
+            raise BlueprintError(
+                f"the table holds fractions; the input '{specs[0].name}' takes {wants}",
+                where,
+                expected=f"whole numbers ({wants}): fractions would be truncated",
+            )
+        values = values.astype(wants)
+    return {specs[0].name: values}
+
+
 def _running_on(input_path: str | Path, run: Any) -> dict[str, Any]:
     """Runs the model; an input it cannot take (a token id past the vocabulary) is located."""
     import tensorflow as tf
@@ -176,7 +332,8 @@ def check_input_file(path: str | Path) -> dict[str | None, tuple[tuple[int, ...]
         path: The file.
 
     Returns:
-        The shape and dtype of each array: key None for a ``.npy``, names for a ``.npz``.
+        The shape and dtype of each array: key None for a ``.npy``, names for a ``.npz``
+        (nothing for a ``.csv``: its columns depend on the model).
 
     Raises:
         BlueprintError: Not NumPy data, truncated, an array of strings or objects, an
@@ -185,7 +342,11 @@ def check_input_file(path: str | Path) -> dict[str | None, tuple[tuple[int, ...]
     path = Path(path)
     where = Location(str(path))
     if not path.is_file():
-        raise BlueprintError(f"input file '{path}' does not exist", where, expected=".npy or .npz")
+        raise BlueprintError(
+            f"input file '{path}' does not exist", where, expected=".npy, .npz or .csv"
+        )
+    if path.suffix.lower() == TABLE_SUFFIX:
+        return {}  # a table's columns depend on the model: read_inputs checks them
     headers = _array_headers(path)
     rows: dict[str, int] = {}
     for key, (shape, dtype) in headers.items():
@@ -302,8 +463,10 @@ def predict_file(
 
     Args:
         model_path: A run directory, a ``.keras`` file, or a SavedModel directory.
-        input_path: ``.npy`` or ``.npz``.
-        output_path: ``.npy`` (one output) or ``.npz`` (outputs by name); written atomically.
+        input_path: ``.npy``, ``.npz`` or ``.csv`` (a run trained on a CSV file reads
+            the same feature columns).
+        output_path: ``.npy`` (one output), ``.npz`` (outputs by name) or ``.csv`` (one
+            row per example; class names when the run has them); written atomically.
         batch_size: Prediction batch size.
         signature: The SavedModel signature to call (default ``serving_default``);
             only for a SavedModel.
@@ -321,10 +484,12 @@ def predict_file(
 
     from keras_blueprints.export.serving import DEFAULT_SIGNATURE, SavedModelRunner, is_saved_model
 
+    layout, classes = table_layout(model_path), run_classes(model_path)
     if is_saved_model(model_path):
         runner = SavedModelRunner(model_path, signature or DEFAULT_SIGNATURE)
-        inputs = read_inputs(input_path, runner.inputs)
+        inputs = read_inputs(input_path, runner.inputs, layout)
         out_names = runner.output_names
+        out_shapes = [info.shape for info in runner.outputs]
 
         def run() -> dict[str, Any]:
             return runner(inputs, batch_size=batch_size)
@@ -337,8 +502,9 @@ def predict_file(
                 hint="Export it first: blueprint export RUN_DIR --out DIR",
             )
         model = load_model_from(model_path)
-        inputs = read_inputs(input_path, model)
+        inputs = read_inputs(input_path, model, layout)
         out_names = list(model.output_names)
+        out_shapes = [tuple(t.shape) for t in model.outputs]
 
         def run() -> dict[str, Any]:
             arrays = list(inputs.values())  # in the model's input order
@@ -347,52 +513,84 @@ def predict_file(
             results = result if isinstance(result, list | tuple) else [result]
             return {n: np.asarray(r) for n, r in zip(out_names, results, strict=True)}
 
-    output_path = check_output_path(output_path, out_names)
+    output_path = check_output_path(output_path, out_names, out_shapes)
     outputs = _running_on(input_path, run)
-    write_outputs(output_path, outputs)
+    write_outputs(output_path, outputs, classes=classes)
     return {n: tuple(a.shape) for n, a in outputs.items()}
 
 
-def check_output_path(output_path: str | Path, names: Sequence[str]) -> Path:
+OUTPUT_SUFFIXES = (".npy", ".npz", TABLE_SUFFIX)
+
+
+def check_output_path(
+    output_path: str | Path,
+    names: Sequence[str],
+    shapes: Sequence[Sequence[int | None]] | None = None,
+) -> Path:
     """Refuses an output file that cannot hold the model's outputs, before any prediction.
 
     Args:
         output_path: Where the outputs go.
         names: The model's output names.
+        shapes: Their shapes, batch first, when known: a table holds outputs of one
+            value or one vector per example.
 
     Returns:
         The path.
 
     Raises:
-        RunError: Not ``.npy``/``.npz``, or ``.npy`` for several outputs.
+        RunError: Not ``.npy``/``.npz``/``.csv``, ``.npy`` for several outputs, or a
+            table for outputs of more than one dimension per example.
     """
     output_path = Path(output_path)
-    if output_path.suffix not in (".npy", ".npz") or (
-        output_path.suffix == ".npy" and len(names) > 1
-    ):
+    suffix = output_path.suffix.lower()
+    if suffix not in OUTPUT_SUFFIXES or (suffix == ".npy" and len(names) > 1):
         raise RunError(
             f"cannot write the outputs to '{output_path}'",
             output_path,
-            expected=".npz" if len(names) > 1 else ".npy or .npz",
+            expected=".npz or .csv" if len(names) > 1 else ".npy, .npz or .csv",
         )
+    if suffix == TABLE_SUFFIX and shapes is not None:
+        for name, shape in zip(names, shapes, strict=True):
+            if len(shape) > 2:
+                raise RunError(
+                    f"the output '{name}' does not fit a table",
+                    output_path,
+                    expected="outputs of one value or one vector per example for .csv; "
+                    "use .npz for the others",
+                    received=f"shape {tuple(shape)}".replace("None", "N"),
+                )
     return output_path
 
 
-def write_outputs(output_path: Path, outputs: Mapping[str, Any]) -> None:
-    """Writes outputs atomically: the one array to ``.npy``, arrays by name to ``.npz``.
+def write_outputs(
+    output_path: Path, outputs: Mapping[str, Any], *, classes: Sequence[str] | None = None
+) -> None:
+    """Writes outputs atomically: ``.npy`` (the one array), ``.npz`` (by name) or ``.csv``.
+
+    A table has one row per example. A vector of class probabilities (each row sums to
+    1) becomes ``NAME_prediction`` (the class, named when ``classes`` are), then
+    ``NAME_probability`` (the predicted class's) and ``NAME_probability_CLASS`` for every
+    class; with two class names, a single sigmoid output is read the same way. Other
+    vectors become ``NAME_0``, ``NAME_1``...; one value per example, ``NAME``.
 
     Args:
         output_path: A path :func:`check_output_path` accepted.
         outputs: The outputs, by name.
+        classes: The names of the class ids, when the run knows them.
 
     Raises:
-        RunError: The file cannot be written.
+        RunError: The file cannot be written, or a table cannot hold an output.
     """
     import numpy as np
 
+    suffix = output_path.suffix.lower()
+    table = _output_table(output_path, outputs, classes) if suffix == TABLE_SUFFIX else None
     try:
         with atomic_path(output_path) as tmp:
-            if output_path.suffix == ".npy":
+            if table is not None:
+                Path(tmp).write_text(table, encoding="utf-8", newline="")
+            elif suffix == ".npy":
                 np.save(tmp, next(iter(outputs.values())))
             else:
                 np.savez(tmp, **outputs)
@@ -403,3 +601,64 @@ def write_outputs(output_path: Path, outputs: Mapping[str, Any]) -> None:
             what=f"cannot write the outputs to '{output_path}'",
             expected="a writable place for a new file",
         ) from exc
+
+
+def _output_table(
+    output_path: Path, outputs: Mapping[str, Any], classes: Sequence[str] | None
+) -> str:
+    import csv
+    import io
+
+    import numpy as np
+
+    columns: list[tuple[str, Any]] = []
+    for name, array in outputs.items():
+        a = np.asarray(array)
+        if a.ndim > 2:
+            check_output_path(output_path, [name], [a.shape])
+        if a.ndim == 1:
+            columns.append((name, a))
+            continue
+        width = a.shape[1]
+        names = list(classes) if classes is not None else None
+        if width == 1 and names is not None and len(names) == 2 and _within_unit(a):
+            a = np.concatenate([1.0 - a, a], axis=1)  # a sigmoid: P(class 0), P(class 1)
+            width = 2
+        if width > 1 and _is_distribution(a):
+            labels = names if names is not None and len(names) == width else range(width)
+            labels = [str(label) for label in labels]
+            best = a.argmax(1)
+            columns.append((f"{name}_prediction", np.array(labels, dtype=object)[best]))
+            columns.append((f"{name}_probability", a.max(1)))
+            columns += [(f"{name}_probability_{c}", a[:, i]) for i, c in enumerate(labels)]
+        elif width == 1:
+            columns.append((name, a[:, 0]))
+        else:
+            columns += [(f"{name}_{i}", a[:, i]) for i in range(width)]
+    rows = len(columns[0][1]) if columns else 0
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    writer.writerow([c for c, _ in columns])
+    for r in range(rows):
+        writer.writerow([_cell(values[r]) for _, values in columns])
+    return buffer.getvalue()
+
+
+def _within_unit(a: Any) -> bool:
+    import numpy as np
+
+    return bool(np.all(np.isfinite(a)) and np.all(a >= 0.0) and np.all(a <= 1.0))
+
+
+def _is_distribution(a: Any) -> bool:
+    """Rows of probabilities (a softmax): in [0, 1], each summing to 1."""
+    import numpy as np
+
+    return _within_unit(a) and bool(np.allclose(a.sum(1), 1.0, atol=1e-3))
+
+
+def _cell(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    number = float(value)
+    return str(int(number)) if number.is_integer() and abs(number) < 1e15 else f"{number:.6g}"

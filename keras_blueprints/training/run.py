@@ -58,11 +58,13 @@ from keras_blueprints.training.rundir import (
     BACKUP_DIR,
     BLUEPRINT_FILE,
     CHECKPOINT_DIR,
+    CLASSES_FILE,
     EVALUATION_DIR,
     IMPORTS_KEY,
     MODEL_FILE,
     PRETRAIN_FILE,
     RUN_LOCK,
+    TABLE_FILE,
     RunDir,
     default_run_dir,
     load_run_blueprint,
@@ -420,6 +422,7 @@ def _fit_built(
         batch_size=global_batch,
         model=model,
     )
+    _keep_table_layout(bp, datasets, run)
     done, history = 0, {}
     if resuming:
         state = restore(model, run / BACKUP_DIR, run_dir=run.path)
@@ -625,6 +628,23 @@ def seed_everything(seed: int, *, deterministic: bool = True) -> None:
     keras.utils.set_random_seed(seed)
     if deterministic:
         tf.config.experimental.enable_op_determinism()
+
+
+def _keep_table_layout(bp: Blueprint, datasets: Any, run: RunDir) -> None:
+    """Keeps what predict needs to read a table and name classes as the training data did."""
+    if datasets.classes is not None:
+        atomic_write_json(run / CLASSES_FILE, list(datasets.classes))
+    source = bp.data.source if bp.data is not None else None
+    if datasets.features is not None and source is not None:
+        label = source.args.get("label", "label")
+        atomic_write_json(
+            run / TABLE_FILE,
+            {
+                "features": list(datasets.features),
+                "labels": [label] if isinstance(label, str) else list(label),
+                "delimiter": source.args.get("delimiter", ","),
+            },
+        )
 
 
 def _judge(model, datasets, out_dir: Path) -> None:

@@ -47,6 +47,7 @@ __all__ = [
     "BACKUP_DIR",
     "BLUEPRINT_FILE",
     "CHECKPOINT_DIR",
+    "CLASSES_FILE",
     "EVALUATION_DIR",
     "HISTORY_CSV",
     "HISTORY_JSON",
@@ -58,6 +59,7 @@ __all__ = [
     "RUN_FILE",
     "RUN_LOCK",
     "STATE_FILES",
+    "TABLE_FILE",
     "RunDir",
     "default_run_dir",
     "load_run_blueprint",
@@ -71,6 +73,8 @@ HISTORY_JSON = "history.json"
 HISTORY_CSV = "history.csv"
 METRICS_FILE = "metrics.json"
 MODEL_FILE = "model.keras"
+CLASSES_FILE = "classes.json"
+TABLE_FILE = "table.json"
 PRETRAIN_FILE = "pretrain.json"
 CHECKPOINT_DIR = "checkpoints"
 BACKUP_DIR = "backup"

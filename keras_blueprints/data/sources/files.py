@@ -9,13 +9,12 @@ paths are relative to the blueprint's folder.
 from __future__ import annotations
 
 import contextlib
-import re
 import zipfile
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from keras_blueprints._core.errors import BlueprintError, Location, Plain
+from keras_blueprints._core.errors import BlueprintError, Plain
 from keras_blueprints.data.examples import Examples
 from keras_blueprints.data.registry import SourceContext, register_source
 
@@ -179,9 +178,12 @@ def csv(
 ) -> Examples | None:
     """A CSV table of numbers with a header row: feature columns and label column(s).
 
-    Read with Python's ``csv`` module: every cell must be a number. Labels
-    that are all whole numbers become integer class ids (int32); features are
-    float32 and feed the blueprint's single input as a vector.
+    Read with Python's ``csv`` module: every feature cell must be a number.
+    Labels that are all whole numbers become integer class ids (int32); labels
+    that are names become the ids of the sorted names, which the run keeps
+    (``classes.json``) so that ``predict`` writes names back. Features are
+    float32 and feed the blueprint's single input as a vector; the run keeps
+    their columns (``table.json``) so that ``predict`` reads a table the same way.
 
     Args:
         context: The blueprint and the split asked.
@@ -199,151 +201,28 @@ def csv(
     """
     if context.split != "train":
         return None
-    import csv as csv_module
-
     import numpy as np
 
     from keras_blueprints.data.sources._util import resolve_path, single_input
+    from keras_blueprints.data.table import class_ids, class_names, read_table
 
     spec = single_input(context, "csv")
     file = resolve_path(context, path, "csv")
-    lines = _text_lines(file)
-    try:
-        rows = list(csv_module.reader(lines, delimiter=delimiter))
-    except csv_module.Error as exc:  # a NUL byte, a bad delimiter
-        raise BlueprintError(
-            "the CSV file cannot be read as a table",
-            Location(str(file)),
-            expected=f"comma-separated text with cells split by {delimiter!r}",
-            received=Plain(str(exc).split(":")[0]),
-        ) from None
-    if not rows:
-        raise BlueprintError("the CSV file is empty", Location(str(file)), expected="a header row")
-    # Messages name columns (by what the blueprint wrote) and rows, never the file's
-    # content: a blueprint naming a file that is not a table must not print it.
-    header = [h.strip() for h in rows[0]]
     labels = [label] if isinstance(label, str) else list(label)
-    columns = list(features) if features is not None else [h for h in header if h not in labels]
-    for name in [*labels, *columns]:
-        if name not in header:
-            raise _not_a_column(name, header, file, is_label=name in labels)
-    index = {name: header.index(name) for name in header}
-    values = np.empty((len(rows) - 1, len(header)), "float64")
-    label_cells = {index[c] for c in labels}
-    named: dict[int, list[str]] = {c: [] for c in label_cells}  # label cells, as written
-    wanted = [index[c] for c in [*columns, *labels]]
-    for r, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise BlueprintError(
-                f"row {r} of the CSV file has {len(row)} cells",
-                Location(str(file), r, 1),
-                expected=f"{len(header)} cells, as in the header",
-            )
-        for c in wanted:
-            if c in label_cells:
-                named[c].append(row[c].strip())
-                continue
-            try:
-                values[r - 2, c] = float(row[c])
-            except ValueError:
-                raise BlueprintError(
-                    f"cell of column '{header[c]}' is not a number",
-                    Location(str(file), r, _column(lines[r - 1], row, c, delimiter)),
-                    expected="numbers only (encode categories as integers)",
-                ) from None
-    for c, cells in named.items():
-        values[:, c] = _label_values(cells)
-    x = values[:, [index[c] for c in columns]].astype("float32")
-    y = values[:, [index[c] for c in labels]]
-    y = y.astype("int32") if np.all(y == np.round(y)) else y.astype("float32")
-    return Examples.from_arrays({spec.name: x}, y[:, 0] if len(labels) == 1 else y)
-
-
-_COLUMN_NAME = re.compile(r"[A-Za-z_][\w .\-]{0,39}")
-
-
-def _not_a_column(name: str, header: list[str], file: Path, *, is_label: bool) -> BlueprintError:
-    """The error for a column the blueprint names and the file lacks.
-
-    The header's names are listed, with the closest one, when the header row is made
-    of column names (short names, not numbers or paths): a file that is not a table
-    (``/etc/passwd`` read as CSV) is never echoed.
-    """
-    location = Location(str(file), 1, 1)
     how = (
-        f" Name the label column: --data '{{csv: {{path: {file.name}, label: COLUMN}}}}'"
+        f"Name the label column: --data '{{csv: {{path: {file.name}, label: COLUMN}}}}'"
         f" or data: {{source: {{csv: {{path: {file.name}, label: COLUMN}}}}}}."
-        if is_label
-        else ""
     )
-    if len(header) <= 50 and all(_COLUMN_NAME.fullmatch(h) for h in header):
-        return BlueprintError.unknown_name(
-            f"a column of {file.name}",
-            name,
-            header,
-            location,
-            extra_hint=how.strip() or None,
-            ordered=True,
-        )
-    return BlueprintError(
-        f"'{name}' is not a column of {file.name}",
-        location,
-        expected=f"a name from the header row (line 1, {len(header)} columns)",
-        hint=how.strip() or None,
+    table = read_table(file, labels=labels, features=features, delimiter=delimiter, label_hint=how)
+    y = np.stack([class_ids(table.labels[name]) for name in labels], axis=-1)
+    y = y.astype("int32") if np.all(y == np.round(y)) else y.astype("float32")
+    classes = class_names(table.labels[labels[0]]) if len(labels) == 1 else None
+    return Examples.from_arrays(
+        {spec.name: table.features},
+        y[:, 0] if len(labels) == 1 else y,
+        classes=classes,
+        features=table.feature_names,
     )
-
-
-def _label_values(cells: list[str]) -> Any:
-    """A label column's values: numbers as they are, else class ids of the sorted names.
-
-    ``setosa, versicolor, virginica`` become 0, 1, 2 (in sorted order, whatever order the
-    rows come in), as Keras' ``StringLookup`` with a sorted vocabulary would number them.
-    """
-    import numpy as np
-
-    try:
-        return np.array([float(c) for c in cells], "float64")
-    except ValueError:
-        names = sorted(set(cells))
-        ids = {n: i for i, n in enumerate(names)}
-        return np.array([ids[c] for c in cells], "float64")
-
-
-MAX_TABLE_BYTES = 1 << 30
-"""Largest CSV file read (1 GiB): it is read whole into memory."""
-
-
-def _text_lines(file: Path) -> list[str]:
-    """The lines of a UTF-8 text file (bounded, regular files only), located if not text."""
-    from keras_blueprints._core.paths import read_bounded
-
-    raw = read_bounded(file, Location(str(file)), MAX_TABLE_BYTES, what="the CSV file")
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise BlueprintError(
-            "the CSV file is not UTF-8 text",
-            Location(str(file), line, 1),
-            expected="a text table of numbers",
-            received=Plain(f"a byte 0x{raw[exc.start]:02x} on line {line}"),
-        ) from None
-    if "\0" in text:
-        line = text[: text.index("\0")].count("\n") + 1
-        raise BlueprintError(
-            "the CSV file is not text",
-            Location(str(file), line, 1),
-            expected="a text table of numbers",
-            received=Plain(f"a NUL byte on line {line}"),
-        )
-    return text.splitlines()
-
-
-def _column(line: str, row: list[str], index: int, delimiter: str) -> int:
-    """1-based character column of cell ``index`` (exact when no cell is quoted)."""
-    if '"' in line:
-        return 1
-    return sum(len(cell) + len(delimiter) for cell in row[:index]) + 1
 
 
 @register_source("images", reads=("directory",))
