@@ -52,7 +52,7 @@ def test_evaluate_writes_the_judgement_too(finished):
     assert judged["accuracy"] == pytest.approx(metrics[split]["accuracy"])
 
 
-def test_zoo_unet_reports_iou_on_its_masks():
+def test_zoo_unet_reports_iou_and_dice_on_its_masks():
     import keras_blueprints as kb
 
     model = kb.build(kb.load("zoo:unet", overrides=["params.size=32", "params.depth=2"]))
@@ -65,6 +65,13 @@ def test_zoo_unet_reports_iou_on_its_masks():
     prediction[:, :8] = 0.9  # a quarter predicted, inside the truth: IoU 1/2
     metric.update_state(y, prediction)
     assert float(metric.result()) == pytest.approx(0.5, abs=1e-6)
+    dice = next(m for m in model.metrics[-1].metrics if m.name == "dice")
+    dice.reset_state()
+    dice.update_state(y, prediction)
+    # TP = 256 pixels, FN = 256, FP = 0: Dice = 2 * 256 / (2 * 256 + 256) = 2/3 = 2 IoU / (1 + IoU)
+    assert float(dice.result()) == pytest.approx(2 / 3, abs=1e-6)
+    dice.update_state(y, y)  # accumulated over the epoch, like IoU: 2 * 768 / (2 * 768 + 256)
+    assert float(dice.result()) == pytest.approx(1536 / 1792, abs=1e-6)
 
 
 def test_a_failing_judgement_never_fails_a_finished_run(tmp_path, monkeypatch, capsys):

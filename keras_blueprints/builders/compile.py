@@ -258,6 +258,10 @@ def _make(kind: str, module: Any, base: type, value: Any, spec: CompileSpec) -> 
     if isinstance(value, Mapping) and len(value) == 1 and next(iter(value))[:1].isupper():
         ((name, args),) = value.items()
         classes = _classes(module, base)
+        if kind == "metric":
+            from keras_blueprints.builders.metrics import project_metrics
+
+            classes.update(project_metrics())
         cls = classes.get(name)
         if cls is None:
             raise BlueprintError.unknown_name(

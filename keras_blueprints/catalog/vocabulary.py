@@ -61,6 +61,10 @@ NORMALIZED_KINDS = frozenset({"optimizers", "learning_rate_schedules"})
 """Kinds the builder looks up ignoring case and underscores (``schedule_free_adamw``)."""
 
 
+PROJECT_METRICS = ("BinaryDice",)
+"""Metric classes the project adds to Keras' own (:mod:`keras_blueprints.builders.metrics`)."""
+
+
 def _vocabulary() -> dict[str, Any]:
     return _read(VOCABULARY_FILE)
 
@@ -87,6 +91,7 @@ def names(kind: str) -> tuple[str, ...]:
     found = list(_vocabulary()["identifiers"][kind])
     if kind == "metrics":
         found.extend(metric_shorthands())
+        found.extend(PROJECT_METRICS)
     return tuple(sorted(set(found)))
 
 

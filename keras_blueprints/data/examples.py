@@ -35,6 +35,9 @@ class Examples:
             knows them (a CSV label column of names), else None.
         features: The names of the values of the one input's vector, when the source
             knows them (a CSV table's feature columns, in order), else None.
+        tags: The class id of every example when the targets are something else (an
+            autoencoder's digits, whose targets are the images), else None: pictures
+            colour examples by it (a VAE's codes).
     """
 
     x: Mapping[str, Any] | None = None
@@ -43,6 +46,7 @@ class Examples:
     size: int | None = None
     classes: tuple[str, ...] | None = None
     features: tuple[str, ...] | None = None
+    tags: Any = None
 
     @classmethod
     def from_arrays(
@@ -52,6 +56,7 @@ class Examples:
         *,
         classes: Sequence[str] | None = None,
         features: Sequence[str] | None = None,
+        tags: Any = None,
     ) -> Examples:
         """Builds examples from arrays, checking that they all hold the same number of rows.
 
@@ -60,6 +65,7 @@ class Examples:
             y: An array, a mapping of output name -> array, or None.
             classes: The names of the class ids in ``y``, if known.
             features: The names of the one input's values, if known.
+            tags: The class id of every example, when the targets are not class ids.
 
         Returns:
             The examples.
@@ -81,6 +87,9 @@ class Examples:
             lengths.update({f"y['{k}']": len(v) for k, v in y.items()})
         elif y is not None:
             lengths["y"] = len(y)
+        if tags is not None:
+            tags = np.asarray(tags)
+            lengths["tags"] = len(tags)
         if len(set(lengths.values())) > 1:
             raise ValueError(
                 f"Expected every array to hold the same number of examples. Received: {lengths}"
@@ -91,6 +100,7 @@ class Examples:
             size=next(iter(lengths.values())),
             classes=None if classes is None else tuple(classes),
             features=None if features is None else tuple(features),
+            tags=tags,
         )
 
     @classmethod
@@ -131,7 +141,8 @@ class Examples:
             y = {name: value[indices] for name, value in self.y.items()}
         else:
             y = None if self.y is None else self.y[indices]
-        return Examples.from_arrays(x, y, classes=self.classes, features=self.features)
+        tags = None if self.tags is None else self.tags[indices]
+        return Examples.from_arrays(x, y, classes=self.classes, features=self.features, tags=tags)
 
     def to_dataset(self) -> Any:
         """An unbatched ``tf.data.Dataset`` of ``(x_dict, y)`` (or ``x_dict`` without labels)."""

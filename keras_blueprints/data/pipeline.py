@@ -54,6 +54,8 @@ class Datasets:
         sizes: Number of examples of each split present.
         classes: The names of the class ids, when the training source knows them.
         features: The names of the one input's values (a CSV table's feature columns).
+        tags: Each split's class id per example (in stored order), for the splits whose
+            source knows them while the targets are something else (an autoencoder's).
     """
 
     train: Any
@@ -64,6 +66,7 @@ class Datasets:
     sizes: dict[str, int | None] = field(default_factory=dict)
     classes: tuple[str, ...] | None = None
     features: tuple[str, ...] | None = None
+    tags: dict[str, Any] = field(default_factory=dict)
     _plain: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def unshuffled(self, split: str = "train") -> Any:
@@ -183,6 +186,7 @@ def make_datasets(
         sizes={split: ex.size for split, ex in examples.items()},
         classes=examples["train"].classes,
         features=examples["train"].features,
+        tags={split: ex.tags for split, ex in examples.items() if ex.tags is not None},
         _plain=plain,
     )
 
@@ -551,7 +555,11 @@ def _cast(examples: Examples, casts: dict[str, str]) -> Examples:
     if examples.is_arrays:
         x = {k: (v.astype(casts[k]) if k in casts else v) for k, v in examples.x.items()}
         return Examples.from_arrays(
-            x, examples.y, classes=examples.classes, features=examples.features
+            x,
+            examples.y,
+            classes=examples.classes,
+            features=examples.features,
+            tags=examples.tags,
         )
     import tensorflow as tf
 

@@ -55,8 +55,23 @@ def per_class_scores(matrix: np.ndarray) -> dict[str, Any]:
     }
 
 
-def plot_confusion(matrix: np.ndarray, path: Path, title: str = "Confusion matrix") -> Path:
-    """Draws the confusion matrix with its counts to ``path`` (PNG, atomically)."""
+def plot_confusion(
+    matrix: np.ndarray,
+    path: Path,
+    title: str = "Confusion matrix",
+    names: list[str] | None = None,
+) -> Path:
+    """Draws the confusion matrix with its counts to ``path`` (PNG, atomically).
+
+    Args:
+        matrix: The confusion matrix (rows = true classes).
+        path: The PNG.
+        title: The figure's title.
+        names: The classes' names for the ticks (default: their ids).
+
+    Returns:
+        The path.
+    """
     from keras_blueprints.callbacks._plots import new_figure, save_figure
 
     n = matrix.shape[0]
@@ -66,8 +81,12 @@ def plot_confusion(matrix: np.ndarray, path: Path, title: str = "Confusion matri
     image = ax.imshow(matrix, cmap="Blues")
     figure.colorbar(image, ax=ax)
     ax.set(xlabel="predicted class", ylabel="true class", title=title)
-    ax.set_xticks(range(n))
-    ax.set_yticks(range(n))
+    if names is not None:
+        ax.set_xticks(range(n), names, rotation=45, ha="right", fontsize=8)
+        ax.set_yticks(range(n), names, fontsize=8)
+    else:
+        ax.set_xticks(range(n))
+        ax.set_yticks(range(n))
     if n <= 20:
         peak = matrix.max() or 1
         for i in range(n):

@@ -503,7 +503,7 @@ def _fit_built(
         if ds is not None:
             metrics[split] = _evaluate(model, bp, ds)
     run.write_metrics(metrics)
-    _judge(model, datasets, run / EVALUATION_DIR)
+    _judge(model, datasets, run / EVALUATION_DIR, models)
     info.pop("phase", None)
     info.update(status="completed", finished=_now())
     run.write_run(info)
@@ -586,8 +586,27 @@ def evaluate(
         with fitting(runtime, model):
             metrics = {name: _evaluate(model, bp, ds, verbose) for name, ds in chosen.items()}
             name, ds = next(iter(chosen.items()))
-            _judge_split(model, ds, run / EVALUATION_DIR, name)
+            models = _models_sharing(bp, model_file) if bp.models else {}
+            split = "train" if name == "data" else name
+            _judge_split(model, ds, run / EVALUATION_DIR, name, _context(datasets, models, split))
             return metrics
+
+
+def _models_sharing(bp: Blueprint, model_file: Path) -> dict[str, Any]:
+    """The blueprint's other models (encoder, decoder...) with the trained weights.
+
+    Built afresh and loaded from ``model_file``: the models share their layers, so the
+    main model's weights are theirs. An empty mapping when they cannot be built.
+    """
+    from keras_blueprints.builders.model import build_models
+
+    try:
+        built = build_models(bp, compile=False)
+        built["model"].load_weights(model_file)
+    except Exception as exc:  # only pictures depend on them: say why and go on
+        print(f"note: the blueprint's other models were not built ({exc})", file=sys.stderr)
+        return {}
+    return built
 
 
 def load_trained(path: str | Path) -> keras.Model:
@@ -610,6 +629,7 @@ def _import_builtin_layers() -> None:
 
     builtin_layer_classes()
     importlib.import_module("keras_blueprints.training.schedules")
+    importlib.import_module("keras_blueprints.builders.metrics")
 
 
 def seed_everything(seed: int, *, deterministic: bool = True) -> None:
@@ -647,22 +667,35 @@ def _keep_table_layout(bp: Blueprint, datasets: Any, run: RunDir) -> None:
         )
 
 
-def _judge(model, datasets, out_dir: Path) -> None:
+def _judge(model, datasets, out_dir: Path, models: Mapping[str, Any]) -> None:
     """Writes what the model is judged by, on the test split (else validation, else train)."""
     for split in ("test", "validation"):
         ds = getattr(datasets, split)
         if ds is not None:
-            _judge_split(model, ds, out_dir, split)
+            _judge_split(model, ds, out_dir, split, _context(datasets, models, split))
             return
-    _judge_split(model, datasets.unshuffled("train"), out_dir, "train")
+    train = datasets.unshuffled("train")
+    _judge_split(model, train, out_dir, "train", _context(datasets, models, "train"))
 
 
-def _judge_split(model, dataset, out_dir: Path, split: str) -> None:
+def _context(datasets: Any, models: Mapping[str, Any], split: str) -> Any:
+    """What a judgement may use: class names, the other models, training data, tags."""
+    from keras_blueprints.evaluation.judge import JudgeContext
+
+    return JudgeContext(
+        classes=datasets.classes,
+        models={name: m for name, m in models.items() if name != "model"},
+        train=datasets.unshuffled("train"),
+        tags=datasets.tags.get(split),
+    )
+
+
+def _judge_split(model, dataset, out_dir: Path, split: str, context: Any = None) -> None:
     """Draws the judgement of one split; a picture never fails a finished run or evaluation."""
     from keras_blueprints.evaluation import judge
 
     try:
-        judge(model, dataset, out_dir, split=split)
+        judge(model, dataset, out_dir, split=split, context=context)
     except Exception as exc:  # the run's model and metrics are written: only say why
         print(
             f"note: {out_dir} was not written ({type(exc).__name__}: {exc})",

@@ -38,13 +38,15 @@ def split_examples(
     validation_fraction: float,
     stratify: np.ndarray | None = None,
     source: str,
+    tags: np.ndarray | None = None,
 ) -> Examples | None:
     """The split ``context.split`` of a generated or bundled data set, seeded.
 
     The test set is ``test_fraction`` of all the examples; the validation set
     ``validation_fraction`` of all of them, taken from what the test set left;
     the rest is the training set. With ``stratify`` (class labels) every split
-    keeps the classes' proportions.
+    keeps the classes' proportions. ``tags`` (the class of each example, when the
+    targets are not class ids) go with the examples.
 
     Returns:
         The examples, or None for a split whose fraction is 0.
@@ -76,7 +78,7 @@ def split_examples(
             rest, test_size=count, stratify=labels, random_state=context.seed
         )
     indices = np.sort(chosen.get(context.split, rest))
-    whole = Examples.from_arrays(x, y)
+    whole = Examples.from_arrays(x, y, tags=tags)
     return whole.subset(indices)
 
 

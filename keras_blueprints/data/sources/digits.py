@@ -79,6 +79,7 @@ def digits(
         validation_fraction=validation_fraction,
         stratify=labels,
         source="digits",
+        tags=labels if target == "inputs" else None,
     )
 
 
