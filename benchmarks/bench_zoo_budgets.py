@@ -16,7 +16,9 @@ Run it on a quiet machine, pinned to two cores as CI is::
     taskset -c 0,1 python benchmarks/bench_zoo_budgets.py --markdown zoo_budgets.md
 
 ``--only NAME`` (repeatable) runs some entries; ``--timeout`` stops a run that takes too
-long (reported as such, with the time spent).
+long (reported as such, with the time spent, and the whole run's time estimated from the
+epochs it finished); ``--runs DIR`` keeps the run directories (their pictures and
+``evaluation/``).
 """
 
 from __future__ import annotations
@@ -157,14 +159,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--goal", type=float, default=10.0, help="minutes a default run may take")
     parser.add_argument("--json", type=Path, help="write the measurements here")
     parser.add_argument("--markdown", type=Path, help="write the table here")
+    parser.add_argument(
+        "--runs", type=Path, help="keep the run directories here (default: a temporary folder)"
+    )
     args = parser.parse_args(argv)
 
     names = args.only or [name for name in zoo.names() if _trainable(name)]
     print(f"{len(names)} entries on {os.cpu_count()} CPUs: {', '.join(names)}", flush=True)
     rows = []
     with tempfile.TemporaryDirectory(prefix="zoo-budgets-") as tmp:
+        root = args.runs or Path(tmp)
+        root.mkdir(parents=True, exist_ok=True)
         for name in names:
-            row = _run(name, Path(tmp), args.timeout)
+            row = _run(name, root, args.timeout)
             rows.append(row)
             print(json.dumps(row), flush=True)
     table = _markdown(rows, args.goal)
