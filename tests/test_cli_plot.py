@@ -13,7 +13,15 @@ from conftest import run_cli_isolated
 import keras_blueprints as kb
 from keras_blueprints.catalog.components import BLOCKS
 from keras_blueprints.cli import main
-from keras_blueprints.views.diagram import _quote, block_path, format_shape, to_dot
+from keras_blueprints.resolve.schema import Ref
+from keras_blueprints.views.diagram import (
+    BlockContents,
+    InnerLayer,
+    _quote,
+    block_path,
+    format_shape,
+    to_dot,
+)
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz's dot is not installed"
@@ -332,3 +340,120 @@ def test_no_shapes_does_not_import_tensorflow(tmp_path):
     status, heavy, _ = run_cli_isolated(["plot", "zoo:lenet5", "--no-shapes", "-o", str(out)])
     assert (status, [m for m in heavy if m != "numpy"]) == (0, [])
     assert r'"c1" [label="c1\nConv2D", ' in out.read_text()
+
+
+# -- --expand: Python blocks drawn with their layers -------------------------------------
+
+SMALL_UNET = ["--set", "params.size=32", "--set", "params.filters=4", "--set", "params.depth=2"]
+
+
+def test_expand_draws_each_python_block_as_a_cluster_of_its_layers(capsys):
+    assert main(["plot", "zoo:unet", "--expand", *SMALL_UNET]) == 0
+    dot = capsys.readouterr().out
+    bp = kb.load("zoo:unet", [o for o in SMALL_UNET if o != "--set"])
+    model = kb.build(bp, compile=False)
+    blocks = [node.name for node in bp.nodes if node.kind == "block"]
+    assert blocks == ["down0", "down1", "up2", "up1", "up0"]
+    clusters = _clusters(dot)
+    assert set(clusters) == set(blocks)
+    for block in blocks:
+        parent, inside = clusters[block]
+        built = {layer.name for layer in model.layers if layer.name.startswith(f"{block}_")}
+        assert parent is None
+        assert inside == {f"{block}/{name}" for name in built}, block
+        assert f'label="{block}: {bp.node(block).type}"' in dot
+    nodes = _nodes(dot)
+    edges = _edges(dot)
+    assert {end for edge in edges for end in edge} <= set(nodes)  # no edge to a lost node
+    assert set(nodes) - {end for edge in edges for end in edge} == set()  # none left alone
+    # down1.pooled feeds the bottom; down1.skip (its second conv) the decoder level up1.
+    assert ("down1/down1_pool", "up2/up2_1_conv") in edges
+    assert ("down1/down1_2_relu", "up1/up1_concat") in edges
+    assert ("up0/up0_2_relu", "mask") in edges
+    assert "peripheries=2" in nodes["mask"][1]
+    # The layers carry their own shapes, the labels their names without the block's.
+    assert nodes["up2/up2_1_conv"][0] == r"1_conv\nConv2D\n(None, 8, 8, 16)"
+
+
+def test_without_expand_a_python_block_stays_one_box(capsys):
+    assert main(["plot", "zoo:unet", "--no-shapes", *SMALL_UNET]) == 0
+    dot = capsys.readouterr().out
+    assert _clusters(dot) == {}
+    assert "shape=box3d" in _nodes(dot)["down0"][1]
+
+
+@needs_dot
+def test_an_expanded_diagram_renders(tmp_path):
+    out = tmp_path / "unet.svg"
+    assert main(["plot", "zoo:unet", "--expand", *SMALL_UNET, "-o", str(out)]) == 0
+    root = ET.parse(out).getroot()
+    titles = {
+        group.find(f"{SVG}title").text
+        for group in root.iter(f"{SVG}g")
+        if group.get("class") == "node"
+    }
+    assert "up1/up1_concat" in titles and "mask" in titles
+
+
+def test_to_dot_expand_joins_a_block_to_its_neighbours(projection_block):
+    # Pure: the block's contents are given, as built_view would give them.
+    bp = kb.load(TOWERS)
+    contents = BlockContents(
+        layers=(
+            InnerLayer("proj_dense", "proj_dense", "Dense", "(None, 3)"),
+            InnerLayer("proj_dense (call 2)", "proj_dense", "Dense", "(None, 3)"),
+        ),
+        edges=(("proj_dense", "proj_dense (call 2)"),),
+        entries=((Ref("lstm", 1), "proj_dense"),),
+        exits=((None, "proj_dense (call 2)"),),
+    )
+    dot = to_dot(bp, expand={"proj": contents, "merged": contents})
+    assert _clusters(dot)["proj"] == (None, {"proj/proj_dense", "proj/proj_dense (call 2)"})
+    edges = _edges(dot)
+    assert edges[("lstm", "proj/proj_dense")] == 'label="1"'  # still lstm's output 1
+    assert edges[("proj/proj_dense", "proj/proj_dense (call 2)")] == ""
+    assert not any("proj" in edge for edge in edges)  # no edge to the block's box
+    nodes = _nodes(dot)
+    assert "proj" not in nodes and "merged" in nodes  # a layer node never expands
+    assert nodes["proj/proj_dense"][0] == r"dense\nDense\n(None, 3)"
+    assert "peripheries=2" in nodes["proj/proj_dense (call 2)"][1]  # the model's output
+    assert 'label="proj: plot_test_projection"' in dot
+    assert to_dot(bp, expand={}) == to_dot(bp)
+
+
+def test_an_output_a_block_passes_on_leaves_from_where_it_came(projection_block):
+    bp = kb.load(TOWERS)
+    contents = BlockContents(
+        layers=(InnerLayer("proj_dense", "proj_dense", "Dense"),),
+        entries=((Ref("lstm", 1), "proj_dense"),),
+        exits=((None, Ref("lstm", 1)),),  # the block returns its input as it came
+    )
+    nodes = _nodes(to_dot(bp, expand={"proj": contents}))
+    assert "peripheries=2" in nodes["lstm"][1]  # the model's output 'proj' is lstm's
+    assert "peripheries=2" not in nodes["proj/proj_dense"][1]
+
+
+def test_built_view_finds_a_blocks_layers_and_parameters(projection_block, tmp_path):
+    from keras_blueprints.views.built import built_view
+
+    path = tmp_path / "towers.yaml"
+    path.write_text(TOWERS)
+    bp = kb.load(path)
+    import keras
+
+    keras.backend.clear_session()
+    view = built_view(bp)
+    proj = view.blocks["proj"]
+    assert [layer.name for layer in proj.layers] == ["proj_dense"]
+    assert proj.entries == ((Ref("lstm", 1), "proj_dense"),)
+    assert proj.exit(None) == "proj_dense"
+    assert set(view.blocks) == {"proj"}  # only Python blocks
+    assert view.params["proj"] == 4 * 3 + 3
+    assert view.params["encode"] == 8 * 8 + 8
+    assert view.params["encode_right"] == 0  # reuses encode's weights
+    assert view.params["left"] == 0
+    assert view.shapes["proj"] == "(None, 3)"
+    dot = to_dot(bp, view.shapes, expand=view.blocks)
+    edges = _edges(dot)
+    assert edges[("lstm", "proj/proj_dense")] == 'label="1"'
+    assert "peripheries=2" in _nodes(dot)["proj/proj_dense"][1]  # the model's output

@@ -4,6 +4,8 @@ The DOT text comes from :mod:`keras_blueprints.views.diagram`; the ``dot`` progr
 renders it in the format the output's suffix names. A ``.dot`` (or ``.gv``)
 output, or no ``-o`` at all (DOT on standard output), needs no Graphviz, and
 with ``--no-shapes`` the model is not built, so TensorFlow is not imported.
+With ``--expand`` each Python block is drawn as a cluster of the Keras layers it
+built (read from the built model, so ``--expand`` builds it even with ``--no-shapes``).
 """
 
 from __future__ import annotations
@@ -71,6 +73,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="dots per inch of a rendered bitmap (default: Graphviz's 96)",
     )
     parser.add_argument(
+        "--expand",
+        action="store_true",
+        help="draw each Python block as a cluster of the Keras layers it built "
+        "(builds the model; .html shows blocks as it always does)",
+    )
+    parser.add_argument(
         "--args",
         action="store_true",
         dest="arguments",
@@ -95,7 +103,7 @@ def needs_keras(args: argparse.Namespace) -> bool:
     Not when the output needs Graphviz and ``dot`` is missing: ``run`` then
     fails at once, before TensorFlow's seconds of import are spent.
     """
-    return not args.no_shapes and not _dot_missing(args)
+    return (not args.no_shapes or args.expand) and not _dot_missing(args)
 
 
 def _dot_missing(args: argparse.Namespace) -> bool:
@@ -134,8 +142,21 @@ def run(args: argparse.Namespace) -> int:
                     f"rendered; {INSTALL_HINT}, or write a .dot file instead."
                 )
     bp = load(args.file, args.overrides, allow_read=args.allow_read)
-    shapes = None if args.no_shapes else _shapes(bp)
-    text = to_dot(bp, shapes, rankdir=args.rankdir, dpi=args.dpi, arguments=args.arguments)
+    shapes = blocks = None
+    if args.expand:
+        view = _built(bp)
+        shapes = None if args.no_shapes else view.shapes
+        blocks = view.blocks
+    elif not args.no_shapes:
+        shapes = _shapes(bp)
+    text = to_dot(
+        bp,
+        shapes,
+        rankdir=args.rankdir,
+        dpi=args.dpi,
+        arguments=args.arguments,
+        expand=blocks,
+    )
     if output is None:
         sys.stdout.write(text)
         return EXIT_OK
@@ -177,6 +198,15 @@ def _write_html(args: argparse.Namespace, output: Path) -> int:
         return _fail(f"cannot write '{output}': {exc.strerror or exc}.")
     print(f"{output}: {bp.name}, {len(bp.inputs)} input(s), {len(bp.nodes)} node(s)")
     return EXIT_OK
+
+
+def _built(bp):
+    import keras
+
+    from keras_blueprints.views.built import built_view
+
+    keras.backend.clear_session()
+    return built_view(bp)
 
 
 def _shapes(bp) -> dict[str, str]:
