@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -30,7 +32,7 @@ needs_dot = pytest.mark.skipif(
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SVG = "{http://www.w3.org/2000/svg}"
 
-NODE_RE = re.compile(r'^\s*"([^"]+)" \[label="((?:[^"\\]|\\.)*)"(.*)\];$')
+NODE_RE = re.compile(r'^\s*"([^"]+)" \[label=<(.*)>(, [^<>]*)\];$')
 EDGE_RE = re.compile(r'^\s*"([^"]+)" -> "([^"]+)"(?: \[(.*)\])?;$')
 
 LENET_LABELS = {
@@ -96,8 +98,16 @@ outputs: [res, proj]
 
 
 def _nodes(dot: str) -> dict[str, tuple[str, str]]:
-    """Node name -> (label as written in the DOT text, other attributes)."""
-    return {m[1]: (m[2], m[3]) for line in dot.splitlines() if (m := NODE_RE.match(line))}
+    """Node name -> (label text, its lines joined by a literal \\n; other attributes)."""
+    return {
+        m[1]: (_label_text(m[2]), m[3]) for line in dot.splitlines() if (m := NODE_RE.match(line))
+    }
+
+
+def _label_text(label: str) -> str:
+    """The text of an HTML-like label: its table cells without markup, entities decoded."""
+    cells = re.findall(r"<TD[^>]*>(.*?)</TD>", label)
+    return r"\n".join(html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in cells)
 
 
 def _edges(dot: str) -> dict[tuple[str, str], str]:
@@ -339,7 +349,7 @@ def test_no_shapes_does_not_import_tensorflow(tmp_path):
     out = tmp_path / "model.dot"
     status, heavy, _ = run_cli_isolated(["plot", "zoo:lenet5", "--no-shapes", "-o", str(out)])
     assert (status, [m for m in heavy if m != "numpy"]) == (0, [])
-    assert r'"c1" [label="c1\nConv2D", ' in out.read_text()
+    assert _nodes(out.read_text())["c1"][0] == r"c1\nConv2D"
 
 
 # -- --expand: Python blocks drawn with their layers -------------------------------------
@@ -457,3 +467,46 @@ def test_built_view_finds_a_blocks_layers_and_parameters(projection_block, tmp_p
     edges = _edges(dot)
     assert edges[("lstm", "proj/proj_dense")] == 'label="1"'
     assert "peripheries=2" in _nodes(dot)["proj/proj_dense"][1]  # the model's output
+
+
+# -- labels -------------------------------------------------------------------------------
+
+
+def test_a_label_is_a_table_one_row_a_line():
+    dot = to_dot(kb.load("zoo:lenet5"), {"c1": "(None, 28, 28, 6)"})
+    (line,) = [line for line in dot.splitlines() if line.startswith('  "c1" [')]
+    assert line == (
+        '  "c1" [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+        "<TR><TD>c1</TD></TR>"
+        '<TR><TD><FONT POINT-SIZE="10">Conv2D</FONT></TD></TR>'
+        '<TR><TD><FONT POINT-SIZE="10">(None, 28, 28, 6)</FONT></TD></TR>'
+        '</TABLE>>, shape=box, style="rounded,filled", fillcolor="#ffffff"];'
+    )
+
+
+HOSTILE = 'x</TD></TR></TABLE>>]; "y" -> "z"; <B>&amp;'
+
+
+def test_a_hostile_name_stays_text_in_the_label(projection_block):
+    # A layer's name and class come from Python code (a plugin's block): any text.
+    contents = BlockContents(
+        layers=(InnerLayer(HOSTILE, HOSTILE, HOSTILE, "(None, 3)"),),
+        entries=((Ref("lstm", 1), HOSTILE),),
+        exits=((None, HOSTILE),),
+    )
+    dot = to_dot(kb.load(TOWERS), expand={"proj": contents})
+    assert "x&lt;/TD&gt;&lt;/TR&gt;&lt;/TABLE&gt;&gt;]; &quot;y&quot; -&gt; " in dot
+    assert "&lt;B&gt;&amp;amp;" in dot
+    if shutil.which("dot") is None:
+        return
+    done = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=True)
+    root = ET.fromstring(done.stdout)
+    titles = {
+        group.find(f"{SVG}title").text
+        for group in root.iter(f"{SVG}g")
+        if group.get("class") == "node"
+    }
+    assert "y" not in titles and "z" not in titles  # no node made from the name
+    assert len([t for t in titles if t.startswith("proj/x</TD>")]) == 1
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert HOSTILE in texts  # the type line, as written

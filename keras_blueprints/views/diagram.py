@@ -55,6 +55,7 @@ _STYLES: Mapping[str, str] = {
     "share": 'shape=box, style="rounded,filled,dashed", fillcolor="#f3f3f3"',
 }
 _EXPANDED_CLUSTER = 'style="rounded,filled"; fillcolor="#fff7ec"; color="#d9a35b"'
+_TABLE = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
 
 
 @dataclass(frozen=True)
@@ -257,9 +258,9 @@ def _expanded_lines(node: Node, contents: BlockContents, outputs: set[str]) -> l
     ]
     for layer in contents.layers:
         dot_id = _inner_id(node.name, layer.id)
-        label = f"{layer.id.removeprefix(node.name + '_')}\n{layer.type}"
+        label = [layer.id.removeprefix(node.name + "_"), layer.type]
         if layer.shape is not None:
-            label += f"\n{layer.shape}"
+            label.append(layer.shape)
         lines.append(f"  {_quote(dot_id)} {_attrs(label, 'layer', dot_id in outputs)};")
     lines.extend(
         f"  {_quote(_inner_id(node.name, a))} -> {_quote(_inner_id(node.name, b))};"
@@ -269,16 +270,43 @@ def _expanded_lines(node: Node, contents: BlockContents, outputs: set[str]) -> l
     return lines
 
 
-def _attrs(label: str, kind: str, is_output: bool) -> str:
+def _html(text: str) -> str:
+    """Escapes text for a Graphviz HTML-like label: ``&``, ``<``, ``>`` and ``"`` as entities."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def _html_label(lines: Sequence[str]) -> str:
+    """A node label of lines, as a Graphviz HTML-like label: a table, one row a line.
+
+    A plain label's lines are set one font height apart, so the underscores of a
+    name (``res_block_1_conv``) touch the line under it; a table row is as tall as
+    its text plus its padding. The first line (the name) is in the node's font,
+    the others a point smaller. Every line is escaped (:func:`_html`): a name
+    cannot add markup or leave the label.
+
+    Args:
+        lines: The label's lines, the node's name first.
+
+    Returns:
+        ``<<TABLE ...>...</TABLE>>``, to stand after ``label=`` unquoted.
+    """
+    rows = [f"<TR><TD>{_html(lines[0])}</TD></TR>"]
+    rows += [f'<TR><TD><FONT POINT-SIZE="10">{_html(line)}</FONT></TD></TR>' for line in lines[1:]]
+    return f"<{_TABLE}{''.join(rows)}</TABLE>>"
+
+
+def _attrs(lines: Sequence[str], kind: str, is_output: bool) -> str:
     extra = ", peripheries=2" if is_output else ""
-    return f"[label={_quote(label)}, {_STYLES[kind]}{extra}]"
+    return f"[label={_html_label(lines)}, {_STYLES[kind]}{extra}]"
 
 
 def _input_stmt(spec: InputSpec, shapes: Mapping[str, str] | None, is_output: bool) -> str:
-    label = f"{spec.name}\nInput"
+    lines = [spec.name, "Input"]
     if shapes is not None:
-        label += f"\n{shapes.get(spec.name, '?')}"
-    return f"{_quote(spec.name)} {_attrs(label, 'input', is_output)};"
+        lines.append(shapes.get(spec.name, "?"))
+    return f"{_quote(spec.name)} {_attrs(lines, 'input', is_output)};"
 
 
 KEY_ARGUMENTS = ("filters", "units", "kernel_size", "strides", "pool_size", "activation")
@@ -312,14 +340,13 @@ def _node_stmt(
     node: Node, shapes: Mapping[str, str] | None, is_output: bool, arguments: bool = False
 ) -> str:
     kind = node.kind if node.kind in _STYLES else "layer"
-    label = f"{node.name}\n{node.type}"
-    if node.kind == "share":
-        label += f" (shared with {node.share})"
+    kind_text = node.type if node.kind != "share" else f"{node.type} (shared with {node.share})"
+    lines = [node.name, kind_text]
     if arguments and (text := key_arguments(node)):
-        label += f"\n{text}"
+        lines.append(text)
     if shapes is not None:
-        label += f"\n{shapes.get(node.name, '?')}"
-    return f"{_quote(node.name)} {_attrs(label, kind, is_output)};"
+        lines.append(shapes.get(node.name, "?"))
+    return f"{_quote(node.name)} {_attrs(lines, kind, is_output)};"
 
 
 def _source(ref: Ref, expand: Mapping[str, BlockContents]) -> tuple[str, str | None]:
