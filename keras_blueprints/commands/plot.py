@@ -58,7 +58,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-shapes",
         action="store_true",
-        help="leave output shapes out (the model is not built; TensorFlow is not imported)",
+        help="leave output shapes (and the .html page's parameters) out "
+        "(the model is not built; TensorFlow is not imported)",
     )
     parser.add_argument(
         "--rankdir",
@@ -191,9 +192,12 @@ def _write_html(args: argparse.Namespace, output: Path) -> int:
     from keras_blueprints.views.interactive import to_html
 
     bp = load(args.file, args.overrides, allow_read=args.allow_read)
-    shapes = None if args.no_shapes else _shapes(bp)
+    shapes = params = None
+    if not args.no_shapes:
+        view = _built(bp)
+        shapes, params = view.shapes, view.params
     try:
-        write_atomic(output, to_html(bp, shapes).encode("utf-8"))
+        write_atomic(output, to_html(bp, shapes, params).encode("utf-8"))
     except OSError as exc:
         return _fail(f"cannot write '{output}': {exc.strerror or exc}.")
     print(f"{output}: {bp.name}, {len(bp.inputs)} input(s), {len(bp.nodes)} node(s)")
