@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import html
 import itertools
 import re
 import shutil
+import subprocess
 import xml.etree.ElementTree as ET
 
 import pytest
@@ -13,7 +15,15 @@ from conftest import run_cli_isolated
 import keras_blueprints as kb
 from keras_blueprints.catalog.components import BLOCKS
 from keras_blueprints.cli import main
-from keras_blueprints.views.diagram import _quote, block_path, format_shape, to_dot
+from keras_blueprints.resolve.schema import Ref
+from keras_blueprints.views.diagram import (
+    BlockContents,
+    InnerLayer,
+    _quote,
+    block_path,
+    format_shape,
+    to_dot,
+)
 
 needs_dot = pytest.mark.skipif(
     shutil.which("dot") is None, reason="Graphviz's dot is not installed"
@@ -22,7 +32,7 @@ needs_dot = pytest.mark.skipif(
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 SVG = "{http://www.w3.org/2000/svg}"
 
-NODE_RE = re.compile(r'^\s*"([^"]+)" \[label="((?:[^"\\]|\\.)*)"(.*)\];$')
+NODE_RE = re.compile(r'^\s*"([^"]+)" \[label=<(.*)>(, [^<>]*)\];$')
 EDGE_RE = re.compile(r'^\s*"([^"]+)" -> "([^"]+)"(?: \[(.*)\])?;$')
 
 LENET_LABELS = {
@@ -88,8 +98,16 @@ outputs: [res, proj]
 
 
 def _nodes(dot: str) -> dict[str, tuple[str, str]]:
-    """Node name -> (label as written in the DOT text, other attributes)."""
-    return {m[1]: (m[2], m[3]) for line in dot.splitlines() if (m := NODE_RE.match(line))}
+    """Node name -> (label text, its lines joined by a literal \\n; other attributes)."""
+    return {
+        m[1]: (_label_text(m[2]), m[3]) for line in dot.splitlines() if (m := NODE_RE.match(line))
+    }
+
+
+def _label_text(label: str) -> str:
+    """The text of an HTML-like label: its table cells without markup, entities decoded."""
+    cells = re.findall(r"<TD[^>]*>(.*?)</TD>", label)
+    return r"\n".join(html.unescape(re.sub(r"<[^>]+>", "", cell)) for cell in cells)
 
 
 def _edges(dot: str) -> dict[tuple[str, str], str]:
@@ -331,4 +349,164 @@ def test_no_shapes_does_not_import_tensorflow(tmp_path):
     out = tmp_path / "model.dot"
     status, heavy, _ = run_cli_isolated(["plot", "zoo:lenet5", "--no-shapes", "-o", str(out)])
     assert (status, [m for m in heavy if m != "numpy"]) == (0, [])
-    assert r'"c1" [label="c1\nConv2D", ' in out.read_text()
+    assert _nodes(out.read_text())["c1"][0] == r"c1\nConv2D"
+
+
+# -- --expand: Python blocks drawn with their layers -------------------------------------
+
+SMALL_UNET = ["--set", "params.size=32", "--set", "params.filters=4", "--set", "params.depth=2"]
+
+
+def test_expand_draws_each_python_block_as_a_cluster_of_its_layers(capsys):
+    assert main(["plot", "zoo:unet", "--expand", *SMALL_UNET]) == 0
+    dot = capsys.readouterr().out
+    bp = kb.load("zoo:unet", [o for o in SMALL_UNET if o != "--set"])
+    model = kb.build(bp, compile=False)
+    blocks = [node.name for node in bp.nodes if node.kind == "block"]
+    assert blocks == ["down0", "down1", "up2", "up1", "up0"]
+    clusters = _clusters(dot)
+    assert set(clusters) == set(blocks)
+    for block in blocks:
+        parent, inside = clusters[block]
+        built = {layer.name for layer in model.layers if layer.name.startswith(f"{block}_")}
+        assert parent is None
+        assert inside == {f"{block}/{name}" for name in built}, block
+        assert f'label="{block}: {bp.node(block).type}"' in dot
+    nodes = _nodes(dot)
+    edges = _edges(dot)
+    assert {end for edge in edges for end in edge} <= set(nodes)  # no edge to a lost node
+    assert set(nodes) - {end for edge in edges for end in edge} == set()  # none left alone
+    # down1.pooled feeds the bottom; down1.skip (its second conv) the decoder level up1.
+    assert ("down1/down1_pool", "up2/up2_1_conv") in edges
+    assert ("down1/down1_2_relu", "up1/up1_concat") in edges
+    assert ("up0/up0_2_relu", "mask") in edges
+    assert "peripheries=2" in nodes["mask"][1]
+    # The layers carry their own shapes, the labels their names without the block's.
+    assert nodes["up2/up2_1_conv"][0] == r"1_conv\nConv2D\n(None, 8, 8, 16)"
+
+
+def test_without_expand_a_python_block_stays_one_box(capsys):
+    assert main(["plot", "zoo:unet", "--no-shapes", *SMALL_UNET]) == 0
+    dot = capsys.readouterr().out
+    assert _clusters(dot) == {}
+    assert "shape=box3d" in _nodes(dot)["down0"][1]
+
+
+@needs_dot
+def test_an_expanded_diagram_renders(tmp_path):
+    out = tmp_path / "unet.svg"
+    assert main(["plot", "zoo:unet", "--expand", *SMALL_UNET, "-o", str(out)]) == 0
+    root = ET.parse(out).getroot()
+    titles = {
+        group.find(f"{SVG}title").text
+        for group in root.iter(f"{SVG}g")
+        if group.get("class") == "node"
+    }
+    assert "up1/up1_concat" in titles and "mask" in titles
+
+
+def test_to_dot_expand_joins_a_block_to_its_neighbours(projection_block):
+    # Pure: the block's contents are given, as built_view would give them.
+    bp = kb.load(TOWERS)
+    contents = BlockContents(
+        layers=(
+            InnerLayer("proj_dense", "proj_dense", "Dense", "(None, 3)"),
+            InnerLayer("proj_dense (call 2)", "proj_dense", "Dense", "(None, 3)"),
+        ),
+        edges=(("proj_dense", "proj_dense (call 2)"),),
+        entries=((Ref("lstm", 1), "proj_dense"),),
+        exits=((None, "proj_dense (call 2)"),),
+    )
+    dot = to_dot(bp, expand={"proj": contents, "merged": contents})
+    assert _clusters(dot)["proj"] == (None, {"proj/proj_dense", "proj/proj_dense (call 2)"})
+    edges = _edges(dot)
+    assert edges[("lstm", "proj/proj_dense")] == 'label="1"'  # still lstm's output 1
+    assert edges[("proj/proj_dense", "proj/proj_dense (call 2)")] == ""
+    assert not any("proj" in edge for edge in edges)  # no edge to the block's box
+    nodes = _nodes(dot)
+    assert "proj" not in nodes and "merged" in nodes  # a layer node never expands
+    assert nodes["proj/proj_dense"][0] == r"dense\nDense\n(None, 3)"
+    assert "peripheries=2" in nodes["proj/proj_dense (call 2)"][1]  # the model's output
+    assert 'label="proj: plot_test_projection"' in dot
+    assert to_dot(bp, expand={}) == to_dot(bp)
+
+
+def test_an_output_a_block_passes_on_leaves_from_where_it_came(projection_block):
+    bp = kb.load(TOWERS)
+    contents = BlockContents(
+        layers=(InnerLayer("proj_dense", "proj_dense", "Dense"),),
+        entries=((Ref("lstm", 1), "proj_dense"),),
+        exits=((None, Ref("lstm", 1)),),  # the block returns its input as it came
+    )
+    nodes = _nodes(to_dot(bp, expand={"proj": contents}))
+    assert "peripheries=2" in nodes["lstm"][1]  # the model's output 'proj' is lstm's
+    assert "peripheries=2" not in nodes["proj/proj_dense"][1]
+
+
+def test_built_view_finds_a_blocks_layers_and_parameters(projection_block, tmp_path):
+    from keras_blueprints.views.built import built_view
+
+    path = tmp_path / "towers.yaml"
+    path.write_text(TOWERS)
+    bp = kb.load(path)
+    import keras
+
+    keras.backend.clear_session()
+    view = built_view(bp)
+    proj = view.blocks["proj"]
+    assert [layer.name for layer in proj.layers] == ["proj_dense"]
+    assert proj.entries == ((Ref("lstm", 1), "proj_dense"),)
+    assert proj.exit(None) == "proj_dense"
+    assert set(view.blocks) == {"proj"}  # only Python blocks
+    assert view.params["proj"] == 4 * 3 + 3
+    assert view.params["encode"] == 8 * 8 + 8
+    assert view.params["encode_right"] == 0  # reuses encode's weights
+    assert view.params["left"] == 0
+    assert view.shapes["proj"] == "(None, 3)"
+    dot = to_dot(bp, view.shapes, expand=view.blocks)
+    edges = _edges(dot)
+    assert edges[("lstm", "proj/proj_dense")] == 'label="1"'
+    assert "peripheries=2" in _nodes(dot)["proj/proj_dense"][1]  # the model's output
+
+
+# -- labels -------------------------------------------------------------------------------
+
+
+def test_a_label_is_a_table_one_row_a_line():
+    dot = to_dot(kb.load("zoo:lenet5"), {"c1": "(None, 28, 28, 6)"})
+    (line,) = [line for line in dot.splitlines() if line.startswith('  "c1" [')]
+    assert line == (
+        '  "c1" [label=<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+        "<TR><TD>c1</TD></TR>"
+        '<TR><TD><FONT POINT-SIZE="10">Conv2D</FONT></TD></TR>'
+        '<TR><TD><FONT POINT-SIZE="10">(None, 28, 28, 6)</FONT></TD></TR>'
+        '</TABLE>>, shape=box, style="rounded,filled", fillcolor="#ffffff"];'
+    )
+
+
+HOSTILE = 'x</TD></TR></TABLE>>]; "y" -> "z"; <B>&amp;'
+
+
+def test_a_hostile_name_stays_text_in_the_label(projection_block):
+    # A layer's name and class come from Python code (a plugin's block): any text.
+    contents = BlockContents(
+        layers=(InnerLayer(HOSTILE, HOSTILE, HOSTILE, "(None, 3)"),),
+        entries=((Ref("lstm", 1), HOSTILE),),
+        exits=((None, HOSTILE),),
+    )
+    dot = to_dot(kb.load(TOWERS), expand={"proj": contents})
+    assert "x&lt;/TD&gt;&lt;/TR&gt;&lt;/TABLE&gt;&gt;]; &quot;y&quot; -&gt; " in dot
+    assert "&lt;B&gt;&amp;amp;" in dot
+    if shutil.which("dot") is None:
+        return
+    done = subprocess.run(["dot", "-Tsvg"], input=dot, capture_output=True, text=True, check=True)
+    root = ET.fromstring(done.stdout)
+    titles = {
+        group.find(f"{SVG}title").text
+        for group in root.iter(f"{SVG}g")
+        if group.get("class") == "node"
+    }
+    assert "y" not in titles and "z" not in titles  # no node made from the name
+    assert len([t for t in titles if t.startswith("proj/x</TD>")]) == 1
+    texts = [t.text for t in root.iter(f"{SVG}text")]
+    assert HOSTILE in texts  # the type line, as written

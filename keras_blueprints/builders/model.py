@@ -27,7 +27,7 @@ from keras_blueprints.catalog.components import BLOCKS, LAYERS
 from keras_blueprints.resolve.budget import layer_params, too_many_params
 from keras_blueprints.resolve.schema import Blueprint, NestedLayer, Node, Ref, thaw
 
-__all__ = ["build_model", "build_models", "build_tensors"]
+__all__ = ["build_model", "build_models", "build_tensors", "tensor_of"]
 
 
 def build_model(blueprint: Blueprint, *, compile: bool = True) -> keras.Model:
@@ -335,6 +335,22 @@ def _keras_step(node: Node, args: list[Any] | None, step):
             received=received,
             context=node.context,
         ) from exc
+
+
+def tensor_of(ref: Ref, tensors: Mapping[str, Any]) -> Any:
+    """The tensor a reference names among the outputs of :func:`build_tensors`.
+
+    Args:
+        ref: A reference to an input or node output (``enc``, ``enc.1``, ``enc.skip``).
+        tensors: The outputs of :func:`build_tensors`.
+
+    Returns:
+        The symbolic tensor.
+
+    Raises:
+        BlueprintError: The reference names no output of that node.
+    """
+    return _tensor(ref, tensors)
 
 
 def _tensor(ref: Ref, tensors: Mapping[str, Any]) -> Any:

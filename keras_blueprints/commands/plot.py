@@ -4,6 +4,8 @@ The DOT text comes from :mod:`keras_blueprints.views.diagram`; the ``dot`` progr
 renders it in the format the output's suffix names. A ``.dot`` (or ``.gv``)
 output, or no ``-o`` at all (DOT on standard output), needs no Graphviz, and
 with ``--no-shapes`` the model is not built, so TensorFlow is not imported.
+With ``--expand`` each Python block is drawn as a cluster of the Keras layers it
+built (read from the built model, so ``--expand`` builds it even with ``--no-shapes``).
 """
 
 from __future__ import annotations
@@ -56,7 +58,8 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--no-shapes",
         action="store_true",
-        help="leave output shapes out (the model is not built; TensorFlow is not imported)",
+        help="leave output shapes (and the .html page's parameters) out "
+        "(the model is not built; TensorFlow is not imported)",
     )
     parser.add_argument(
         "--rankdir",
@@ -69,6 +72,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         type=_positive_int,
         metavar="N",
         help="dots per inch of a rendered bitmap (default: Graphviz's 96)",
+    )
+    parser.add_argument(
+        "--expand",
+        action="store_true",
+        help="draw each Python block as a cluster of the Keras layers it built "
+        "(builds the model; .html shows blocks as it always does)",
     )
     parser.add_argument(
         "--args",
@@ -95,7 +104,7 @@ def needs_keras(args: argparse.Namespace) -> bool:
     Not when the output needs Graphviz and ``dot`` is missing: ``run`` then
     fails at once, before TensorFlow's seconds of import are spent.
     """
-    return not args.no_shapes and not _dot_missing(args)
+    return (not args.no_shapes or args.expand) and not _dot_missing(args)
 
 
 def _dot_missing(args: argparse.Namespace) -> bool:
@@ -134,8 +143,21 @@ def run(args: argparse.Namespace) -> int:
                     f"rendered; {INSTALL_HINT}, or write a .dot file instead."
                 )
     bp = load(args.file, args.overrides, allow_read=args.allow_read)
-    shapes = None if args.no_shapes else _shapes(bp)
-    text = to_dot(bp, shapes, rankdir=args.rankdir, dpi=args.dpi, arguments=args.arguments)
+    shapes = blocks = None
+    if args.expand:
+        view = _built(bp)
+        shapes = None if args.no_shapes else view.shapes
+        blocks = view.blocks
+    elif not args.no_shapes:
+        shapes = _shapes(bp)
+    text = to_dot(
+        bp,
+        shapes,
+        rankdir=args.rankdir,
+        dpi=args.dpi,
+        arguments=args.arguments,
+        expand=blocks,
+    )
     if output is None:
         sys.stdout.write(text)
         return EXIT_OK
@@ -170,13 +192,25 @@ def _write_html(args: argparse.Namespace, output: Path) -> int:
     from keras_blueprints.views.interactive import to_html
 
     bp = load(args.file, args.overrides, allow_read=args.allow_read)
-    shapes = None if args.no_shapes else _shapes(bp)
+    shapes = params = None
+    if not args.no_shapes:
+        view = _built(bp)
+        shapes, params = view.shapes, view.params
     try:
-        write_atomic(output, to_html(bp, shapes).encode("utf-8"))
+        write_atomic(output, to_html(bp, shapes, params).encode("utf-8"))
     except OSError as exc:
         return _fail(f"cannot write '{output}': {exc.strerror or exc}.")
     print(f"{output}: {bp.name}, {len(bp.inputs)} input(s), {len(bp.nodes)} node(s)")
     return EXIT_OK
+
+
+def _built(bp):
+    import keras
+
+    from keras_blueprints.views.built import built_view
+
+    keras.backend.clear_session()
+    return built_view(bp)
 
 
 def _shapes(bp) -> dict[str, str]:

@@ -1,9 +1,10 @@
 """Architecture diagrams: a resolved :class:`Blueprint` as Graphviz DOT text.
 
 :func:`to_dot` is a pure function of the blueprint (and, optionally, of the
-output shape of each node), so it needs neither TensorFlow nor Graphviz; only
-:func:`output_shapes` builds the model, and only ``blueprint plot`` runs the
-``dot`` program to render the text.
+output shape of each node and of what each Python block built), so it needs
+neither TensorFlow nor Graphviz; only :func:`output_shapes` and
+:func:`keras_blueprints.views.built.built_view` build the model, and only
+``blueprint plot`` runs the ``dot`` program to render the text.
 
 What the diagram shows:
 
@@ -15,7 +16,13 @@ What the diagram shows:
   dashed ``shares`` edge from a layer to each node reusing it;
 * the model's outputs with a double outline;
 * the nodes of each YAML block instance inside a cluster named after the
-  instance, nested as the instances are.
+  instance, nested as the instances are;
+* with ``expand`` (``blueprint plot --expand``), each Python block as a cluster
+  of the Keras layers it built, with the edges between them: an edge into the
+  block goes to the layers that read that input, an edge out of it leaves from
+  the layer that computed that output. The layers are read from the built model
+  by :func:`keras_blueprints.views.built.built_view`; :func:`to_dot` only gets
+  the result (:class:`BlockContents`), so it stays pure.
 """
 
 from __future__ import annotations
@@ -27,7 +34,15 @@ from typing import Any
 
 from keras_blueprints.resolve.schema import Blueprint, InputSpec, Node, Ref
 
-__all__ = ["block_path", "format_shape", "output_shapes", "to_dot"]
+__all__ = [
+    "BlockContents",
+    "InnerLayer",
+    "block_path",
+    "format_shape",
+    "output_shapes",
+    "shape_text",
+    "to_dot",
+]
 
 FONT = "Helvetica"
 _BLOCK_CONTEXT = re.compile(r"in block '([^']+)'")
@@ -39,6 +54,53 @@ _STYLES: Mapping[str, str] = {
     "block": 'shape=box3d, style=filled, fillcolor="#fdecd2"',
     "share": 'shape=box, style="rounded,filled,dashed", fillcolor="#f3f3f3"',
 }
+_EXPANDED_CLUSTER = 'style="rounded,filled"; fillcolor="#fff7ec"; color="#d9a35b"'
+_TABLE = '<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2">'
+
+
+@dataclass(frozen=True)
+class InnerLayer:
+    """One call of a Keras layer inside a Python block.
+
+    Attributes:
+        id: Unique within the block: the layer's name, with `` (call N)`` added
+            for the second and later calls of a layer the block calls again.
+        name: The Keras layer's name (the block's node name is its prefix).
+        type: The layer's class name.
+        shape: Its output shape text, or None when unknown.
+    """
+
+    id: str
+    name: str
+    type: str
+    shape: str | None = None
+
+
+@dataclass(frozen=True)
+class BlockContents:
+    """What one Python block built, as :func:`to_dot` draws it expanded.
+
+    Attributes:
+        layers: The block's layer calls, inputs first.
+        edges: ``(from, to)`` between :attr:`InnerLayer.id` of this block.
+        entries: ``(ref, layer id)``: the block's input ``ref`` is read by that layer.
+        exits: ``(index, source)`` for every output: ``index`` as a reference to
+            the block names it (None for a single output, a position, a key), and
+            ``source`` the id of the layer computing it, or the block's input
+            :class:`Ref` that the output passes on unchanged.
+    """
+
+    layers: tuple[InnerLayer, ...]
+    edges: tuple[tuple[str, str], ...] = ()
+    entries: tuple[tuple[Ref, str], ...] = ()
+    exits: tuple[tuple[int | str | None, str | Ref], ...] = ()
+
+    def exit(self, index: int | str | None) -> str | Ref | None:
+        """The layer id (or the passed-on input) of output ``index``; None if unknown."""
+        for key, source in self.exits:
+            if key == index or (index is not None and str(key) == str(index)):
+                return source
+        return None
 
 
 def _quote(text: str) -> str:
@@ -88,7 +150,7 @@ def block_path(node: Node) -> tuple[str, ...]:
 class _Cluster:
     name: str
     label: str
-    members: list[str] = field(default_factory=list)
+    members: list[list[str]] = field(default_factory=list)  # statements, each its lines
     children: dict[str, _Cluster] = field(default_factory=dict)
 
 
@@ -103,6 +165,7 @@ def to_dot(
     rankdir: str = "TB",
     dpi: int | None = None,
     arguments: bool = False,
+    expand: Mapping[str, BlockContents] | None = None,
 ) -> str:
     """Returns the Graphviz DOT text of a blueprint's architecture.
 
@@ -113,6 +176,10 @@ def to_dot(
         rankdir: The layout direction, one of :data:`RANKDIRS`.
         dpi: Dots per inch of rendered bitmaps; None keeps Graphviz's default.
         arguments: Whether node labels show the :data:`KEY_ARGUMENTS` they set.
+        expand: What each Python block built, by node name (see
+            :func:`keras_blueprints.views.built.built_view`): those blocks are
+            drawn as clusters of their layers, named ``NODE/LAYER``. None (or a
+            block left out) draws a block as one box.
 
     Raises:
         ValueError: ``rankdir`` is not one of :data:`RANKDIRS`, or ``dpi`` is not positive.
@@ -126,6 +193,11 @@ def to_dot(
         )
     if dpi is not None and dpi <= 0:
         raise ValueError(f"Expected a positive integer for 'dpi'. Received: dpi={dpi}")
+    expand = {
+        node.name: expand[node.name]
+        for node in blueprint.nodes
+        if expand and node.kind == "block" and node.name in expand and expand[node.name].layers
+    }
     dpi_attr = "" if dpi is None else f", dpi={dpi}"
     lines = [
         f"digraph {_quote(blueprint.name)} {{",
@@ -134,7 +206,7 @@ def to_dot(
         f'  node [fontname="{FONT}", fontsize=11, margin="0.15,0.06"];',
         f'  edge [fontname="{FONT}", fontsize=9, color="#555555"];',
     ]
-    outputs = {ref.node for ref in blueprint.outputs}
+    outputs = {_source(ref, expand)[0] for ref in blueprint.outputs}
     for spec in blueprint.inputs:
         lines.append(f"  {_input_stmt(spec, shapes, spec.name in outputs)}")
     root = _Cluster("", "")
@@ -145,12 +217,15 @@ def to_dot(
                 label = instance.removeprefix(f"{cluster.name}_") if cluster.name else instance
                 cluster.children[instance] = _Cluster(instance, label)
             cluster = cluster.children[instance]
-        cluster.members.append(_node_stmt(node, shapes, node.name in outputs, arguments))
-    lines.extend(f"  {stmt}" for stmt in root.members)
+        if node.name in expand:
+            cluster.members.append(_expanded_lines(node, expand[node.name], outputs))
+        else:
+            cluster.members.append([_node_stmt(node, shapes, node.name in outputs, arguments)])
+    lines.extend(f"  {line}" for stmt in root.members for line in stmt)
     for child in root.children.values():
         lines.extend(_cluster_lines(child, "  "))
     for node in blueprint.nodes:
-        lines.extend(f"  {edge}" for edge in _edges(node))
+        lines.extend(f"  {edge}" for edge in _edges(node, expand))
     lines.append("}")
     return "\n".join(lines) + "\n"
 
@@ -162,23 +237,76 @@ def _cluster_lines(cluster: _Cluster, indent: str) -> list[str]:
         f'{inner}label={_quote(cluster.label)}; style="rounded,dashed"; color="#999999"; '
         "fontsize=11; labeljust=l;",
     ]
-    lines.extend(f"{inner}{stmt}" for stmt in cluster.members)
+    lines.extend(f"{inner}{line}" for stmt in cluster.members for line in stmt)
     for child in cluster.children.values():
         lines.extend(_cluster_lines(child, inner))
     lines.append(f"{indent}}}")
     return lines
 
 
-def _attrs(label: str, kind: str, is_output: bool) -> str:
+def _inner_id(node: str, layer: str) -> str:
+    """The DOT name of a layer drawn inside an expanded block: ``NODE/LAYER``."""
+    return f"{node}/{layer}"
+
+
+def _expanded_lines(node: Node, contents: BlockContents, outputs: set[str]) -> list[str]:
+    """The cluster of a Python block drawn with the layers it built."""
+    lines = [
+        f"subgraph {_quote('cluster_' + node.name)} {{",
+        f"  label={_quote(f'{node.name}: {node.type}')}; {_EXPANDED_CLUSTER}; "
+        "fontsize=11; labeljust=l;",
+    ]
+    for layer in contents.layers:
+        dot_id = _inner_id(node.name, layer.id)
+        label = [layer.id.removeprefix(node.name + "_"), layer.type]
+        if layer.shape is not None:
+            label.append(layer.shape)
+        lines.append(f"  {_quote(dot_id)} {_attrs(label, 'layer', dot_id in outputs)};")
+    lines.extend(
+        f"  {_quote(_inner_id(node.name, a))} -> {_quote(_inner_id(node.name, b))};"
+        for a, b in contents.edges
+    )
+    lines.append("}")
+    return lines
+
+
+def _html(text: str) -> str:
+    """Escapes text for a Graphviz HTML-like label: ``&``, ``<``, ``>`` and ``"`` as entities."""
+    return (
+        text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;").replace('"', "&quot;")
+    )
+
+
+def _html_label(lines: Sequence[str]) -> str:
+    """A node label of lines, as a Graphviz HTML-like label: a table, one row a line.
+
+    A plain label's lines are set one font height apart, so the underscores of a
+    name (``res_block_1_conv``) touch the line under it; a table row is as tall as
+    its text plus its padding. The first line (the name) is in the node's font,
+    the others a point smaller. Every line is escaped (:func:`_html`): a name
+    cannot add markup or leave the label.
+
+    Args:
+        lines: The label's lines, the node's name first.
+
+    Returns:
+        ``<<TABLE ...>...</TABLE>>``, to stand after ``label=`` unquoted.
+    """
+    rows = [f"<TR><TD>{_html(lines[0])}</TD></TR>"]
+    rows += [f'<TR><TD><FONT POINT-SIZE="10">{_html(line)}</FONT></TD></TR>' for line in lines[1:]]
+    return f"<{_TABLE}{''.join(rows)}</TABLE>>"
+
+
+def _attrs(lines: Sequence[str], kind: str, is_output: bool) -> str:
     extra = ", peripheries=2" if is_output else ""
-    return f"[label={_quote(label)}, {_STYLES[kind]}{extra}]"
+    return f"[label={_html_label(lines)}, {_STYLES[kind]}{extra}]"
 
 
 def _input_stmt(spec: InputSpec, shapes: Mapping[str, str] | None, is_output: bool) -> str:
-    label = f"{spec.name}\nInput"
+    lines = [spec.name, "Input"]
     if shapes is not None:
-        label += f"\n{shapes.get(spec.name, '?')}"
-    return f"{_quote(spec.name)} {_attrs(label, 'input', is_output)};"
+        lines.append(shapes.get(spec.name, "?"))
+    return f"{_quote(spec.name)} {_attrs(lines, 'input', is_output)};"
 
 
 KEY_ARGUMENTS = ("filters", "units", "kernel_size", "strides", "pool_size", "activation")
@@ -212,36 +340,71 @@ def _node_stmt(
     node: Node, shapes: Mapping[str, str] | None, is_output: bool, arguments: bool = False
 ) -> str:
     kind = node.kind if node.kind in _STYLES else "layer"
-    label = f"{node.name}\n{node.type}"
-    if node.kind == "share":
-        label += f" (shared with {node.share})"
+    kind_text = node.type if node.kind != "share" else f"{node.type} (shared with {node.share})"
+    lines = [node.name, kind_text]
     if arguments and (text := key_arguments(node)):
-        label += f"\n{text}"
+        lines.append(text)
     if shapes is not None:
-        label += f"\n{shapes.get(node.name, '?')}"
-    return f"{_quote(node.name)} {_attrs(label, kind, is_output)};"
+        lines.append(shapes.get(node.name, "?"))
+    return f"{_quote(node.name)} {_attrs(lines, kind, is_output)};"
 
 
-def _edge(ref: Ref, target: str, label: str | None = None, style: str | None = None) -> str:
+def _source(ref: Ref, expand: Mapping[str, BlockContents]) -> tuple[str, str | None]:
+    """The DOT node an edge for ``ref`` leaves from, and its output index label.
+
+    A reference to an expanded block leaves from the layer computing that
+    output (no index label: the layer says which output it is); an output the
+    block passes on unchanged leaves from where that input came from.
+    """
+    seen: set[str] = set()
+    while ref.node in expand and ref.node not in seen:
+        seen.add(ref.node)
+        found = expand[ref.node].exit(ref.index)
+        if found is None:
+            break
+        if isinstance(found, str):
+            return _inner_id(ref.node, found), None
+        ref = found
+    return ref.node, None if ref.index is None else str(ref.index)
+
+
+def _edge(
+    ref: Ref,
+    target: str,
+    expand: Mapping[str, BlockContents],
+    label: str | None = None,
+    style: str | None = None,
+) -> str:
+    source, index = _source(ref, expand)
     attrs = []
-    text = label if label is not None else (None if ref.index is None else str(ref.index))
+    text = label if label is not None else index
     if text is not None:
         attrs.append(f"label={_quote(text)}")
     if style:
         attrs.append(style)
     tail = f" [{', '.join(attrs)}]" if attrs else ""
-    return f"{_quote(ref.node)} -> {_quote(target)}{tail};"
+    return f"{_quote(source)} -> {_quote(target)}{tail};"
 
 
-def _edges(node: Node) -> list[str]:
-    edges = [_edge(ref, node.name) for ref in node.inputs]
+def _edges(node: Node, expand: Mapping[str, BlockContents]) -> list[str]:
+    contents = expand.get(node.name)
+
+    def targets(ref: Ref) -> list[str]:
+        if contents is None:
+            return [node.name]
+        return [_inner_id(node.name, layer) for entry, layer in contents.entries if entry == ref]
+
+    edges = [_edge(ref, target, expand) for ref in node.inputs for target in targets(ref)]
     for keyword, value in node.call_inputs.items():
         for ref in value if isinstance(value, tuple) else (value,):
             suffix = "" if ref.index is None else f" ({ref.index})"
-            edges.append(_edge(ref, node.name, f"{keyword}{suffix}", "style=bold"))
+            edges.extend(
+                _edge(ref, target, expand, f"{keyword}{suffix}", "style=bold")
+                for target in targets(ref)
+            )
     if node.kind == "share" and node.share is not None:
         style = 'style=dashed, color="#999999", arrowhead=empty'
-        edges.append(_edge(Ref(node.share), node.name, "shares", style))
+        edges.append(_edge(Ref(node.share), node.name, expand, "shares", style))
     return edges
 
 
@@ -267,12 +430,20 @@ def output_shapes(blueprint: Blueprint) -> dict[str, str]:
     from keras_blueprints.builders.model import build_tensors
 
     tensors = build_tensors(blueprint)
-    return {name: _shape_text(value) for name, value in tensors.items()}
+    return {name: shape_text(value) for name, value in tensors.items()}
 
 
-def _shape_text(value: Any) -> str:
+def shape_text(value: Any) -> str:
+    """The shape text of a tensor, or of a list or mapping of tensors.
+
+    Args:
+        value: A tensor (anything with ``shape``), or a list, tuple or mapping of them.
+
+    Returns:
+        ``(None, 8)``; ``[(None, 4), (None, 4)]``; ``{skip: (None, 8), pooled: (None, 4)}``.
+    """
     if isinstance(value, Mapping):
-        return "{" + ", ".join(f"{k}: {_shape_text(v)}" for k, v in value.items()) + "}"
+        return "{" + ", ".join(f"{k}: {shape_text(v)}" for k, v in value.items()) + "}"
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_shape_text(v) for v in value) + "]"
+        return "[" + ", ".join(shape_text(v) for v in value) + "]"
     return format_shape(tuple(value.shape))

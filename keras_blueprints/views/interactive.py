@@ -4,7 +4,8 @@ The page is built from the same resolved :class:`Blueprint` as the Graphviz
 diagram: one JSON document of nodes (name, type, arguments, YAML lines, output
 shape, block path) and a small script written here (no CDN, nothing fetched)
 that lays the nodes out top to bottom, pans (drag), zooms (wheel or buttons),
-opens and closes block instances, and shows a node's details when clicked.
+opens and closes block instances, and shows a node's details when clicked
+(its output shape and parameters too, when the model was built).
 The JSON is embedded with ``<``, ``>`` and ``&`` escaped, and the script only
 ever sets ``textContent``, so names and values from an untrusted blueprint stay text.
 """
@@ -51,19 +52,27 @@ def _yaml_lines(file: str, line: int, cache: dict[str, list[str]]) -> str:
     return "\n".join(lines[line - 1 : end])
 
 
-def graph_data(blueprint: Blueprint, shapes: Mapping[str, str] | None = None) -> dict[str, Any]:
+def graph_data(
+    blueprint: Blueprint,
+    shapes: Mapping[str, str] | None = None,
+    params: Mapping[str, int] | None = None,
+) -> dict[str, Any]:
     """The view's data: inputs and nodes in order, with what the details panel shows.
 
     Args:
         blueprint: A resolved blueprint.
         shapes: Output shape text per name (see
             :func:`keras_blueprints.views.diagram.output_shapes`), or None.
+        params: Parameters per name (see
+            :func:`keras_blueprints.views.built.built_view`), or None.
 
     Returns:
         ``{"name", "nodes": [{"name", "type", "kind", "args", "inputs", "blocks",
-        "where", "yaml", "shape"}]}``, JSON-serializable.
+        "where", "yaml", "shape", "params", "share"}]}``, JSON-serializable;
+        ``shape`` and ``params`` are None where unknown.
     """
     shapes = shapes or {}
+    params = params or {}
     cache: dict[str, list[str]] = {}
     nodes = [
         {
@@ -76,6 +85,8 @@ def graph_data(blueprint: Blueprint, shapes: Mapping[str, str] | None = None) ->
             "where": "",
             "yaml": "",
             "shape": shapes.get(spec.name),
+            "params": params.get(spec.name),
+            "share": None,
         }
         for spec in blueprint.inputs
     ]
@@ -92,6 +103,8 @@ def graph_data(blueprint: Blueprint, shapes: Mapping[str, str] | None = None) ->
                 "where": f"{loc.file}:{loc.line}:{loc.col}" if loc.line else "",
                 "yaml": _yaml_lines(loc.file, loc.line, cache),
                 "shape": shapes.get(node.name),
+                "params": params.get(node.name),
+                "share": node.share,
             }
         )
     return {"name": blueprint.name, "nodes": nodes}
@@ -116,6 +129,10 @@ _SCRIPT = r"""
     document.getElementById("d-name").textContent = node.name;
     document.getElementById("d-type").textContent = node.type;
     document.getElementById("d-shape").textContent = node.shape || "not built (--no-shapes)";
+    const params = node.params == null ? null : node.params.toLocaleString("en-US");
+    document.getElementById("d-params").textContent = params === null
+      ? (node.shape ? "unknown" : "not built (--no-shapes)")
+      : params + (node.share ? " (uses the weights of " + node.share + ")" : "");
     document.getElementById("d-where").textContent = node.where;
     document.getElementById("d-yaml").textContent = node.yaml;
     document.getElementById("d-args").textContent = JSON.stringify(node.args, null, 2);
@@ -187,17 +204,22 @@ g{cursor:pointer}pre{background:#f3f3f3;padding:.5em;white-space:pre-wrap}
 """
 
 
-def to_html(blueprint: Blueprint, shapes: Mapping[str, str] | None = None) -> str:
+def to_html(
+    blueprint: Blueprint,
+    shapes: Mapping[str, str] | None = None,
+    params: Mapping[str, int] | None = None,
+) -> str:
     """The self-contained interactive page of a blueprint's architecture.
 
     Args:
         blueprint: A resolved blueprint.
         shapes: Output shape text per name, or None.
+        params: Parameters per name, or None.
 
     Returns:
         A complete HTML page (inline CSS and script, nothing fetched).
     """
-    data = json.dumps(graph_data(blueprint, shapes))
+    data = json.dumps(graph_data(blueprint, shapes, params))
     data = data.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
     title = json.dumps(blueprint.name)[1:-1]
     title = title.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
@@ -208,7 +230,8 @@ def to_html(blueprint: Blueprint, shapes: Mapping[str, str] | None = None) -> st
         '<div id="side"><button id="zoom-in">+</button><button id="zoom-out">-</button>'
         "<p>Drag to pan, wheel to zoom; click a block to open or close it, a node to see it.</p>"
         '<div id="details" hidden><h2 id="d-name"></h2><p id="d-type"></p>'
-        '<p>Output shape: <span id="d-shape"></span></p><p id="d-where"></p>'
+        '<p>Output shape: <span id="d-shape"></span></p>'
+        '<p>Parameters: <span id="d-params"></span></p><p id="d-where"></p>'
         '<pre id="d-yaml"></pre><h3>Arguments</h3><pre id="d-args"></pre></div></div>'
         f'<script type="application/json" id="graph-data">{data}</script>'
         f"<script>{_SCRIPT}</script></body></html>"
