@@ -35,7 +35,7 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--samples",
         type=_positive,
         metavar="N",
-        help=f"examples looked at (default {SAMPLES}; with --top, at most {TOP_SAMPLES})",
+        help=f"examples looked at (default {SAMPLES}; {TOP_SAMPLES} with --top)",
     )
     parser.add_argument(
         "--top",
@@ -48,7 +48,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--size", type=_positive, default=4, help="occlusion square side")
     parser.add_argument("--stride", type=_positive, default=2, help="occlusion step")
-    parser.add_argument("-o", "--output", metavar="OUT_DIR", help="default RUN_DIR/inspect/METHOD")
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="OUT_DIR",
+        help="default RUN_DIR/inspect/METHOD (deconvnet-top with --top)",
+    )
     add_allow_read(parser)
 
 
