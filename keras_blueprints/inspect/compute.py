@@ -1,16 +1,19 @@
-"""Runs one inspection method on a few examples and writes its PNGs."""
+"""Runs one inspection method on a few examples, or the deconvnet over a data set; writes PNGs."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from keras_blueprints.inspect.figures import grid
+from keras_blueprints.inspect.figures import grid, top_grid
 from keras_blueprints.inspect.layers import conv_layers, pick_layers
 
-__all__ = ["inspect_examples"]
+if TYPE_CHECKING:  # top imports TensorFlow; it loads with the method that needs it
+    from keras_blueprints.inspect.top import TopHits, UnitFields
+
+__all__ = ["inspect_examples", "inspect_top"]
 
 
 def _norm(a: np.ndarray) -> np.ndarray:
@@ -109,3 +112,88 @@ def inspect_examples(
         summary["layer"] = name
         summary["max"] = [float(m.max()) for m in maps]
     return summary
+
+
+def inspect_top(
+    model: Any,
+    images: np.ndarray,
+    labels: np.ndarray | None,
+    out: Path,
+    *,
+    layers: list[str] | None = None,
+    top: int = 9,
+    maps: int = 4,
+    batch_size: int = 64,
+) -> dict[str, Any]:
+    """The deconvnet over a data set: each layer's strongest maps and their top examples.
+
+    For each chosen layer, the ``maps`` feature maps with the highest activations over
+    ``images``; for each, the ``top`` examples that activate it most, projected back by
+    the deconvnet (switches from the example's own forward pass), beside the image,
+    both cropped to the receptive field of the unit at the argmax position. Writes
+    ``out/deconvnet_top_LAYER.png`` per layer.
+
+    Args:
+        model: The trained model.
+        images: The data (n, h, w, c).
+        labels: Their classes, or None.
+        out: The folder written.
+        layers: Blueprint node names (default: the last layer the deconvnet reaches).
+        top: Examples per feature map.
+        maps: Feature maps per layer.
+        batch_size: Examples per forward pass.
+
+    Returns:
+        A JSON-ready summary: per layer and map, the examples' indices in ``images``,
+        activations (highest first), argmax positions and receptive-field boxes.
+    """
+    from keras_blueprints.inspect.deconvnet import chain_layers
+    from keras_blueprints.inspect.top import top_activations, unit_fields
+
+    chain = chain_layers(model)
+    names = pick_layers(model, layers, [layer.name for layer in chain])
+    found = top_activations(model, images, names, top=top, batch_size=batch_size)
+    summary: dict[str, Any] = {
+        "method": "deconvnet", "top": top, "examples": len(images), "files": [], "layers": {},
+    }  # fmt: skip
+    for name in names:
+        fields, hits = unit_fields(model, chain, name), found[name]
+        rows, projections, patches = [], [], []
+        for channel in hits.strongest_maps(maps):
+            row = [_top_example(model, images, name, channel, hits, rank, fields)
+                   for rank in range(hits.values.shape[0])]  # fmt: skip
+            for hit, _, _ in row:
+                if labels is not None:
+                    hit["label"] = int(labels[hit["index"]])
+            rows.append({"channel": channel, "examples": [hit for hit, _, _ in row]})
+            projections.append([drawn for _, drawn, _ in row])
+            patches.append([seen for _, _, seen in row])
+        png = f"deconvnet_top_{name.replace('/', '_')}.png"
+        top_grid(projections, patches, out / png,
+                 row_labels=[f"map {row['channel']}" for row in rows],
+                 heading=f"{name}: top {top} of {len(images)} examples")  # fmt: skip
+        summary["files"].append(png)
+        summary["layers"][name] = rows
+    return summary
+
+
+def _top_example(
+    model: Any,
+    images: np.ndarray,
+    name: str,
+    channel: int,
+    hits: TopHits,
+    rank: int,
+    fields: UnitFields,
+) -> tuple[dict[str, Any], np.ndarray, np.ndarray]:
+    """The ``rank``-th example of a map: its JSON entry, projection tile and image patch."""
+    from keras_blueprints.inspect.deconvnet import project
+    from keras_blueprints.inspect.top import crop
+
+    index = int(hits.indices[rank, channel])
+    row, col = (int(p) for p in hits.positions[rank, channel])
+    box = fields.box((row, col))
+    back = project(model, images[index], name, channel)["projection"]
+    hit = {"index": index, "activation": float(hits.values[rank, channel]),
+           "position": [row, col], "box": list(box)}  # fmt: skip
+    return hit, _norm(crop(back, box)), _norm(crop(images[index], box))
