@@ -65,7 +65,7 @@ def _result(run_dir: Path) -> tuple[str, str, float] | None:
     metrics = json.loads(path.read_text())
     for split in ("test", "validation", "train"):
         values = metrics.get(split) or {}
-        flat = {key.split("/")[-1]: value for key, value in values.items()}
+        flat = {key.split("/")[-1].lower(): value for key, value in values.items()}
         for key in RESULT_KEYS:
             for found, value in flat.items():
                 if (found == key or found.endswith("_" + key)) and isinstance(value, int | float):

@@ -185,3 +185,26 @@ def test_a_sequence_model_is_judged_by_token_and_sequence_accuracy_and_decoded_s
     assert len(sample["target"]) == len(sample["forced"]) == len(sample["decoded"]) == 11
     text = (run_dir / "evaluation" / "samples.txt").read_text()
     assert text.startswith("sample 0\n  target ") and "  decoded " in text
+
+
+def test_an_image_autoencoder_is_not_taken_for_a_segmenter(tmp_path):
+    import keras
+    import tensorflow as tf
+
+    from keras_blueprints.evaluation import judge
+
+    keras.backend.clear_session()
+    inputs = keras.Input((8, 8, 1))
+    model = keras.Model(inputs, keras.layers.Conv2D(1, 1, activation="sigmoid")(inputs))
+    rng = np.random.default_rng(0)
+    grey = rng.uniform(size=(6, 8, 8, 1)).astype("float32")
+    masks = (grey > 0.5).astype("float32")
+    batches = tf.data.Dataset.from_tensor_slices((grey, grey)).batch(4)
+    assert judge(model, batches, tmp_path / "ae")["task"] == "reconstruction"
+    # The input itself as the target is an autoencoder even when its pixels are 0 or 1.
+    same = tf.data.Dataset.from_tensor_slices((masks, masks)).batch(4)
+    assert judge(model, same, tmp_path / "binary")["task"] == "reconstruction"
+    # Class ids of the same size as the image, not the image: a segmenter.
+    segmenting = tf.data.Dataset.from_tensor_slices((grey, masks)).batch(4)
+    assert judge(model, segmenting, tmp_path / "seg")["task"] == "segmentation"
+    assert (tmp_path / "seg" / "masks.png").is_file()

@@ -5,8 +5,8 @@ blueprint's name:
 
 * one class per example (integer labels or one-hot rows): **classification**
   (:mod:`.classification`);
-* a class per pixel (an output ``(n, H, W, C)`` with masks of the same size):
-  **segmentation** (:mod:`.segmentation`);
+* a class per pixel (an output ``(n, H, W, C)`` with masks of class ids of the same
+  size, not the input itself): **segmentation** (:mod:`.segmentation`);
 * a token per step (an output ``(n, T, V)`` with ``(n, T)`` token ids, or one-hot):
   **sequences** (:mod:`.sequences`);
 * targets shaped like the input and the output (the input itself, or a clean
@@ -205,6 +205,10 @@ def _segmentation(seen: _Seen, out: Path, split: str, context: JudgeContext) -> 
     classes = predicted.shape[-1] if predicted.shape[-1] > 1 else 2
     if y.ndim == 4 and y.shape[-1] not in (1, predicted.shape[-1]):
         return None
+    # Masks hold class ids (or one-hot rows); an image with grey levels is a
+    # reconstruction's target, and so is the input itself (an autoencoder of binary images).
+    if not np.all(y == np.round(y)) or (seen.inputs is not None and np.array_equal(seen.inputs, y)):
+        return None
     true_ids = segmentation.mask_ids(y, classes)
     predicted_ids = segmentation.mask_ids(predicted, classes)
     if true_ids.min(initial=0) < 0 or true_ids.max(initial=0) >= classes:
@@ -295,9 +299,21 @@ def _reconstruction(seen: _Seen, out: Path, split: str, context: JudgeContext) -
             out / reconstruction.RECONSTRUCTIONS_PNG,
             f"Reconstructions ({split})",
         )
+    try:
+        _latent_space(result, seen, out, split, context, pictured)
+    except Exception as exc:  # the codes are extra: the reconstruction's judgement stands
+        result["latent_space_error"] = f"{type(exc).__name__}: {exc}"
+    return result
+
+
+def _latent_space(
+    result: dict, seen: _Seen, out: Path, split: str, context: JudgeContext, pictured: bool
+) -> None:
+    """The PCA baseline, the codes and the latent grid, when the blueprint has an encoder."""
+    y, inputs, error = seen.y, seen.inputs, result["mse"]
     encoder = context.models.get("encoder")
     if encoder is None:
-        return result
+        return
     codes = _first_output(encoder.predict(inputs, batch_size=256, verbose=0))
     size = int(np.prod(codes.shape[1:]))
     train = _train_inputs(context.train, inputs.shape[1:])
@@ -327,7 +343,6 @@ def _reconstruction(seen: _Seen, out: Path, split: str, context: JudgeContext) -
             out / reconstruction.LATENT_GRID_PNG,
             "Decoded from a grid of codes" + (" (others at their median)" if size > 2 else ""),
         )
-    return result
 
 
 def _drawable(example: np.ndarray) -> bool:
@@ -341,8 +356,17 @@ def _first_output(value: Any) -> np.ndarray:
 
 
 def _takes_codes(decoder: Any, codes: np.ndarray) -> bool:
+    """Whether the decoder takes the codes, and they are vectors.
+
+    A grid over the maps of a convolutional code (two values varied among hundreds)
+    would show little.
+    """
     inputs = decoder.inputs
-    return len(inputs) == 1 and tuple(inputs[0].shape[1:]) == tuple(codes.shape[1:])
+    return (
+        codes.ndim == 2
+        and len(inputs) == 1
+        and tuple(inputs[0].shape[1:]) == tuple(codes.shape[1:])
+    )
 
 
 def _train_inputs(train: Any, shape: tuple[int, ...]) -> np.ndarray | None:
