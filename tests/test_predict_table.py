@@ -155,6 +155,9 @@ def test_outputs_of_images_do_not_fit_a_table_and_are_refused_before_predicting(
     assert check_output_path(tmp_path / "p.csv", ["p"], [(None, 3)]).suffix == ".csv"
     with pytest.raises(RunError):
         check_output_path(tmp_path / "p.txt", ["p"], [(None, 3)])
+    assert check_output_path(tmp_path / "P.CSV", ["p"], [(None, 3)]).name == "P.CSV"
+    with pytest.raises(RunError):  # NumPy would write P.NPY.npy
+        check_output_path(tmp_path / "P.NPY", ["p"], [(None, 3)])
 
 
 def test_table_columns_for_sigmoids_regressions_and_vectors(tmp_path):

@@ -522,6 +522,11 @@ def predict_file(
 OUTPUT_SUFFIXES = (".npy", ".npz", TABLE_SUFFIX)
 
 
+def _suffix(path: Path) -> str:
+    """``.csv`` in any case; ``.npy`` and ``.npz`` exactly (NumPy appends ``.npy`` to others)."""
+    return TABLE_SUFFIX if path.suffix.lower() == TABLE_SUFFIX else path.suffix
+
+
 def check_output_path(
     output_path: str | Path,
     names: Sequence[str],
@@ -543,7 +548,7 @@ def check_output_path(
             table for outputs of more than one dimension per example.
     """
     output_path = Path(output_path)
-    suffix = output_path.suffix.lower()
+    suffix = _suffix(output_path)
     if suffix not in OUTPUT_SUFFIXES or (suffix == ".npy" and len(names) > 1):
         raise RunError(
             f"cannot write the outputs to '{output_path}'",
@@ -584,7 +589,7 @@ def write_outputs(
     """
     import numpy as np
 
-    suffix = output_path.suffix.lower()
+    suffix = _suffix(output_path)
     table = _output_table(output_path, outputs, classes) if suffix == TABLE_SUFFIX else None
     try:
         with atomic_path(output_path) as tmp:
