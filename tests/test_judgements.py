@@ -208,3 +208,15 @@ def test_an_image_autoencoder_is_not_taken_for_a_segmenter(tmp_path):
     segmenting = tf.data.Dataset.from_tensor_slices((grey, masks)).batch(4)
     assert judge(model, segmenting, tmp_path / "seg")["task"] == "segmentation"
     assert (tmp_path / "seg" / "masks.png").is_file()
+
+
+def test_evaluate_judges_a_vae_with_its_encoder_and_decoder_again(vae_run):
+    from keras_blueprints.training.run import evaluate
+
+    folder = vae_run.run_dir / "evaluation"
+    for picture in folder.iterdir():
+        picture.unlink()
+    metrics = evaluate(vae_run.run_dir)
+    judged = _judged(vae_run.run_dir)
+    assert judged["mse"] == pytest.approx(metrics["test"]["mse"], rel=1e-4)
+    assert _png(folder / "latent_grid.png") and _png(folder / "codes.png")
