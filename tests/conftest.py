@@ -81,6 +81,20 @@ def run_cli_isolated(argv: list[str]) -> tuple[int, list[str], str]:
     return status, heavy, "\n".join(out)
 
 
+FLOWERS = """\
+name: flowers
+inputs:
+  features: [4]
+graph:
+  - {name: hidden, Dense: {units: 8, activation: relu}}
+  - {name: probabilities, Dense: {units: 3, activation: softmax}}
+compile: {optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]}
+train: {epochs: 1}
+"""
+"""A 4-feature, 3-class classifier for the flowers CSV tables of the data and predict tests."""
+SPECIES = ("virginica", "setosa", "versicolor")
+
+
 def spiral_mlp(*, points: int = 60, epochs: int = 3, extra: str = "") -> str:
     """A small trainable blueprint: an MLP on the built-in spirals (with data and train sections).
 

@@ -5,22 +5,13 @@ from __future__ import annotations
 import json
 
 import pytest
+from conftest import FLOWERS, SPECIES
 
 import keras_blueprints as kb
 from keras_blueprints._core.errors import BlueprintError
 from keras_blueprints.cli import main
 
-BLUEPRINT = """\
-name: flowers
-inputs:
-  features: [4]
-graph:
-  - {name: hidden, Dense: {units: 8, activation: relu}}
-  - {name: probabilities, Dense: {units: 3, activation: softmax}}
-compile: {optimizer: adam, loss: sparse_categorical_crossentropy, metrics: [accuracy]}
-train: {epochs: 1}
-"""
-SPECIES = ("virginica", "setosa", "versicolor")
+BLUEPRINT = FLOWERS
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ import numpy as np
 
 from keras_blueprints._core.files import atomic_write_json
 from keras_blueprints.evaluation import classification, reconstruction, segmentation, sequences
+from keras_blueprints.evaluation.pictures import drawable
 
 __all__ = ["EVALUATION_FILE", "MAX_EXAMPLES", "JudgeContext", "judge"]
 
@@ -289,7 +290,7 @@ def _reconstruction(seen: _Seen, out: Path, split: str, context: JudgeContext) -
         "mae": float(np.mean(np.abs(predicted - y))),
     }
     n = min(SAMPLES, len(y))
-    pictured = _drawable(y[0])
+    pictured = drawable(y[0])
     if pictured:
         denoising = not np.allclose(inputs[:n], y[:n])
         reconstruction.plot_reconstructions(
@@ -343,12 +344,6 @@ def _latent_space(
             out / reconstruction.LATENT_GRID_PNG,
             "Decoded from a grid of codes" + (" (others at their median)" if size > 2 else ""),
         )
-
-
-def _drawable(example: np.ndarray) -> bool:
-    from keras_blueprints.evaluation.pictures import drawable
-
-    return drawable(example)
 
 
 def _first_output(value: Any) -> np.ndarray:

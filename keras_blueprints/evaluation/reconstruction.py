@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_blueprints.evaluation.pictures import as_picture
+
 __all__ = [
     "CODES_PNG",
     "LATENT_GRID_PNG",
@@ -114,7 +116,6 @@ def plot_reconstructions(
         The path.
     """
     from keras_blueprints.callbacks._plots import new_figure, save_figure
-    from keras_blueprints.evaluation.pictures import as_picture
 
     rows = [("input", inputs)]
     if targets is not None:
@@ -165,7 +166,6 @@ def plot_latent_grid(
         The path.
     """
     from keras_blueprints.callbacks._plots import new_figure, save_figure
-    from keras_blueprints.evaluation.pictures import as_picture
 
     tiles = [as_picture(p) for p in pictures]
     height, width = tiles[0].shape[:2]

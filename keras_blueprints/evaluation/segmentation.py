@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from keras_blueprints.evaluation.pictures import as_picture
+
 __all__ = ["MASKS_PNG", "mask_ids", "pixel_confusion", "plot_masks", "scores"]
 
 MASKS_PNG = "masks.png"
@@ -102,7 +104,6 @@ def plot_masks(
         The path.
     """
     from keras_blueprints.callbacks._plots import new_figure, save_figure
-    from keras_blueprints.evaluation.pictures import as_picture
 
     n = len(images)
     figure = new_figure(7.5, 2.4 * n + 0.4)

@@ -79,7 +79,7 @@ def table_layout(model_path: str | Path) -> TableLayout:
         return TableLayout()
     features, labels = kept.get("features"), kept.get("labels")
     delimiter = kept.get("delimiter", ",")
-    if not (_names(features) and _names(labels) is not None and isinstance(delimiter, str)):
+    if not (_strings(features) and features and _strings(labels) and isinstance(delimiter, str)):
         return TableLayout()
     return TableLayout(tuple(features), tuple(labels), delimiter)
 
@@ -90,11 +90,9 @@ def _folder(model_path: str | Path) -> Path:
     return path if path.is_dir() else path.parent
 
 
-def _names(value: Any) -> bool | None:
-    """Whether ``value`` is a non-empty list of strings (None: not a list of strings)."""
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        return None
-    return bool(value)
+def _strings(value: Any) -> bool:
+    """Whether ``value`` is a list of strings (as the run's JSON files hold names)."""
+    return isinstance(value, list) and all(isinstance(v, str) for v in value)
 
 
 def _small_json(file: Path) -> Any:
@@ -117,7 +115,7 @@ def run_classes(model_path: str | Path) -> tuple[str, ...] | None:
         The names of class ids 0, 1, ..., or None.
     """
     names = _small_json(_folder(model_path) / CLASSES_FILE)
-    return tuple(names) if _names(names) else None
+    return tuple(names) if _strings(names) and names else None
 
 
 def load_model_from(path: str | Path) -> keras.Model:
